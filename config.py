@@ -1,0 +1,186 @@
+"""One Config with defaults, read from environment variables and CLI flags.
+
+Each setting is declared once in SETTINGS; the CLI flag (--name-with-dashes),
+the environment variable (REPLICALAB_NAME) and the --help text come from it.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import asdict, dataclass, fields
+from typing import Optional
+
+ENV_PREFIX = "REPLICALAB_"
+
+
+class ConfigError(ValueError):
+    """A setting is invalid; the message is one sentence a student understands."""
+
+
+@dataclass
+class Config:
+    """Every setting of a ReplicaLab cluster and its HTTP server."""
+
+    nodes: int = 5
+    rf: int = 3
+    r: int = 2
+    w: int = 2
+    seed: int = 0
+    host: str = "127.0.0.1"
+    port: int = 5000
+    data_dir: str = "./data"
+    storage: str = "sqlite"
+    durability: str = "sync"
+    batch_size: int = 16
+    clock: str = "wall"
+    vnodes: int = 128
+    latency_min_ms: int = 1
+    latency_max_ms: int = 10
+    request_timeout_ms: int = 100
+    cache_items: int = 10_000
+    cache_bytes: int = 16 * 1024 * 1024
+    max_key_length: int = 512
+    max_value_bytes: int = 1024 * 1024
+    max_events: int = 100_000
+    narrate: str = "all"
+    admin_token: Optional[str] = None
+    fresh: bool = False
+
+    def validate(self) -> "Config":
+        """Raise ConfigError with one clear sentence if the settings cannot work."""
+        positive = ["nodes", "rf", "r", "w", "vnodes", "batch_size", "request_timeout_ms",
+                    "cache_items", "cache_bytes", "max_key_length", "max_value_bytes",
+                    "max_events"]
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--{_flag(name)} must be at least 1 (got {getattr(self, name)}).")
+        if self.rf > self.nodes:
+            raise ConfigError(f"The replication factor (--rf {self.rf}) cannot exceed the number "
+                              f"of nodes (--nodes {self.nodes}): each key needs {self.rf} distinct nodes.")
+        for name in ("r", "w"):
+            if getattr(self, name) > self.rf:
+                raise ConfigError(f"--{name} {getattr(self, name)} is larger than --rf {self.rf}: a "
+                                  f"quorum cannot need more answers than there are replicas.")
+        if not 0 <= self.latency_min_ms <= self.latency_max_ms:
+            raise ConfigError("Latency must satisfy 0 <= --latency-min-ms <= --latency-max-ms "
+                              f"(got {self.latency_min_ms} and {self.latency_max_ms}).")
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"--port must be between 1 and 65535 (got {self.port}).")
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"--{_flag(name)} must be one of {', '.join(allowed)} "
+                                  f"(got {getattr(self, name)!r}).")
+        return self
+
+    def public_dict(self) -> dict:
+        """Return the settings for /config, with the admin token hidden."""
+        data = asdict(self)
+        data["admin_token"] = "(set)" if self.admin_token else None
+        return data
+
+    def replace(self, **changes) -> "Config":
+        """Return a copy with some settings changed (not validated)."""
+        data = asdict(self)
+        data.update(changes)
+        return Config(**data)
+
+
+CHOICES = {
+    "storage": ("sqlite", "memory"),
+    "durability": ("sync", "batch"),
+    "clock": ("wall", "virtual"),
+    "narrate": ("all", "ops", "off"),
+}
+
+HELP = {
+    "nodes": "number of replica nodes in the cluster",
+    "rf": "replication factor N: how many nodes keep a copy of each key",
+    "r": "read quorum: answers a read waits for (overridable per request with ?r=)",
+    "w": "write quorum: acknowledgements a write waits for (overridable with \"w\" in the body)",
+    "seed": "seed of the network's random generator (latencies); same seed + same requests = same event log",
+    "host": "address the HTTP server listens on",
+    "port": "port the HTTP server listens on",
+    "data_dir": "directory holding each node's sqlite files",
+    "storage": "sqlite (durable, one file per node) or memory (lost on exit; used by tests)",
+    "durability": "sync: commit to disk before acknowledging; batch: commit in groups of --batch-size",
+    "batch_size": "writes per group commit when --durability batch",
+    "clock": "wall: simulated time follows real time; virtual: time moves only by simulated latencies",
+    "vnodes": "virtual nodes per node on the consistent-hash ring",
+    "latency_min_ms": "smallest simulated network latency of one message",
+    "latency_max_ms": "largest simulated network latency of one message",
+    "request_timeout_ms": "simulated time a coordinator waits for a replica before trying the next node",
+    "cache_items": "per-node LRU cache limit: number of records",
+    "cache_bytes": "per-node LRU cache limit: total bytes of cached records",
+    "max_key_length": "longest key accepted, in characters",
+    "max_value_bytes": "largest value accepted, in bytes of its JSON encoding",
+    "max_events": "events kept in memory for /events (older ones are forgotten)",
+    "narrate": "console narration: all events, ops (no per-message lines) or off",
+    "admin_token": "when set, fault and admin endpoints require 'Authorization: Bearer <token>'",
+    "fresh": "start from empty storage (deletes the nodes' files in --data-dir)",
+}
+
+
+def _flag(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def _parse(name: str, raw: str):
+    """Convert a raw string to the type of setting `name`, or raise ConfigError."""
+    default = getattr(Config(), name)
+    if isinstance(default, bool):
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be true or false (got {raw!r}).")
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number (got {raw!r}).") from None
+    return raw
+
+
+def from_env(environ=None, base: Optional[Config] = None) -> Config:
+    """Return `base` (or the defaults) overridden by REPLICALAB_* environment variables."""
+    environ = os.environ if environ is None else environ
+    config = base or Config()
+    for f in fields(Config):
+        raw = environ.get(ENV_PREFIX + f.name.upper())
+        if raw is not None:
+            setattr(config, f.name, _parse(f.name, raw))
+    return config
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argparse parser of run.py: one flag per setting, documented."""
+    parser = argparse.ArgumentParser(
+        prog="python run.py",
+        description="Start a ReplicaLab cluster: a replicated key-value store you can "
+                    "break and watch recover. Every flag can also be set with an "
+                    f"environment variable {ENV_PREFIX}<NAME> (e.g. {ENV_PREFIX}NODES=7).")
+    defaults = Config()
+    for f in fields(Config):
+        default = getattr(defaults, f.name)
+        help_text = f"{HELP[f.name]} (env {ENV_PREFIX}{f.name.upper()}"
+        if isinstance(default, bool):
+            parser.add_argument(f"--{_flag(f.name)}", dest=f.name, action="store_true",
+                                default=None, help=help_text + ")")
+            continue
+        help_text += f", default {default})"
+        kind = int if isinstance(default, int) else str
+        parser.add_argument(f"--{_flag(f.name)}", dest=f.name, type=kind, default=None,
+                            choices=CHOICES.get(f.name), help=help_text)
+    return parser
+
+
+def from_args(argv=None, environ=None) -> Config:
+    """Return the Config for run.py: defaults, then environment, then CLI flags; validated."""
+    args = build_parser().parse_args(argv)
+    config = from_env(environ)
+    for f in fields(Config):
+        value = getattr(args, f.name)
+        if value is not None:
+            setattr(config, f.name, value)
+    return config.validate()

@@ -1,0 +1,243 @@
+"""Per-node durable storage: a backend, a bounded LRU cache, durability modes.
+
+Two backends honour one contract (tests/test_db.py runs it on both):
+MemoryStorage for unit tests, SqliteStorage (sqlitedict, JSON encoding, never
+pickle) for the app. NodeStore puts an LRU cache (bounded in items and bytes)
+in front and decides when writes reach the disk: `sync` commits before the
+write is acknowledged, `batch` commits in groups, so an acknowledged write can
+sit uncommitted for a while.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections import OrderedDict
+from typing import Dict, Iterator, Optional, Tuple
+
+from sqlitedict import SqliteDict
+
+from models import Record, Version
+
+
+class MemoryStorage:
+    """Dict-backed storage: the same contract as SqliteStorage, nothing on disk."""
+
+    def __init__(self):
+        self._data: Dict[str, dict] = {}
+
+    def get(self, key: str) -> Optional[dict]:
+        """Return the stored JSON object for `key`, or None."""
+        value = self._data.get(key)
+        return json.loads(value) if value is not None else None
+
+    def put_many(self, items: Dict[str, dict]) -> None:
+        """Store several JSON objects at once (one commit for the backends that commit)."""
+        for key, value in items.items():
+            self._data[key] = json.dumps(value)  # JSON round trip, as on disk
+
+    def delete(self, key: str) -> None:
+        """Remove `key` if present."""
+        self._data.pop(key, None)
+
+    def items(self) -> Iterator[Tuple[str, dict]]:
+        """Yield every (key, object) pair."""
+        for key in list(self._data):
+            yield key, json.loads(self._data[key])
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class SqliteStorage(MemoryStorage):
+    """sqlitedict-backed storage; every put_many is one committed transaction."""
+
+    def __init__(self, path: str, table: str = "records"):
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        self.path = path
+        self._db = SqliteDict(path, tablename=table, autocommit=False, journal_mode="WAL",
+                              encode=json.dumps, decode=json.loads, outer_stack=False)
+
+    def get(self, key: str) -> Optional[dict]:
+        """Return the stored JSON object for `key`, or None."""
+        return self._db.get(key)
+
+    def put_many(self, items: Dict[str, dict]) -> None:
+        """Write and commit several objects in one transaction."""
+        if items:
+            self._db.update(items)
+            self._db.commit(blocking=True)
+
+    def delete(self, key: str) -> None:
+        """Remove `key` and commit."""
+        if key in self._db:
+            del self._db[key]
+            self._db.commit(blocking=True)
+
+    def items(self) -> Iterator[Tuple[str, dict]]:
+        """Yield every (key, object) pair from disk."""
+        yield from self._db.items()
+
+    def __len__(self) -> int:
+        return len(self._db)
+
+    def close(self) -> None:
+        """Commit and close the sqlite connection (and its worker thread)."""
+        self._db.close()
+
+
+class LRUCache:
+    """Least-recently-used cache bounded both in item count and in total bytes."""
+
+    def __init__(self, max_items: int, max_bytes: int):
+        self.max_items = max_items
+        self.max_bytes = max_bytes
+        self._items: "OrderedDict[str, Tuple[Record, int]]" = OrderedDict()
+        self.bytes = 0
+        self.hits = self.misses = self.evictions = 0
+
+    def get(self, key: str) -> Optional[Record]:
+        """Return the cached record and mark it recently used, or None (a miss)."""
+        entry = self._items.get(key)
+        if entry is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._items.move_to_end(key)
+        return entry[0]
+
+    def put(self, record: Record) -> None:
+        """Cache `record`, evicting the least recently used entries beyond the limits."""
+        self.discard(record.key)
+        size = record.size_bytes()
+        if size > self.max_bytes:
+            return  # one record larger than the whole cache is read from disk instead
+        self._items[record.key] = (record, size)
+        self.bytes += size
+        while len(self._items) > self.max_items or self.bytes > self.max_bytes:
+            _, (_, evicted_size) = self._items.popitem(last=False)
+            self.bytes -= evicted_size
+            self.evictions += 1
+
+    def discard(self, key: str) -> None:
+        """Forget `key` if cached."""
+        entry = self._items.pop(key, None)
+        if entry is not None:
+            self.bytes -= entry[1]
+
+    def clear(self) -> None:
+        """Forget everything (a crash loses the cache)."""
+        self._items.clear()
+        self.bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._items
+
+    def stats(self) -> dict:
+        """Return counters and limits for /nodes/<id>."""
+        return {"items": len(self._items), "bytes": self.bytes, "max_items": self.max_items,
+                "max_bytes": self.max_bytes, "hits": self.hits, "misses": self.misses,
+                "evictions": self.evictions}
+
+
+class NodeStore:
+    """One node's records: an in-memory version index, an LRU cache, a durable backend.
+
+    The index (key -> version, tombstone flag) lets a node list and compare its
+    keys without reading values from disk; it is rebuilt from the backend on start.
+    """
+
+    def __init__(self, backend, cache: LRUCache, durability: str = "sync", batch_size: int = 16):
+        self.backend = backend
+        self.cache = cache
+        self.durability = durability
+        self.batch_size = batch_size
+        self.pending: Dict[str, Record] = {}  # acknowledged, not yet committed (batch mode)
+        self.commits = 0
+        self.index: Dict[str, Tuple[Version, bool]] = {}
+        for key, data in backend.items():
+            record = Record.from_dict(data)
+            self.index[key] = (record.version, record.deleted)
+
+    def get(self, key: str) -> Optional[Record]:
+        """Return the record for `key` (tombstones included), or None."""
+        if key not in self.index:
+            return None
+        if key in self.pending:
+            return self.pending[key]
+        record = self.cache.get(key)
+        if record is None:
+            data = self.backend.get(key)
+            if data is None:
+                return None
+            record = Record.from_dict(data)
+            self.cache.put(record)
+        return record
+
+    def version(self, key: str) -> Optional[Version]:
+        """Return the version held for `key` without reading its value."""
+        entry = self.index.get(key)
+        return entry[0] if entry else None
+
+    def put(self, record: Record) -> None:
+        """Store `record`; in sync mode it is on disk when this returns."""
+        self.index[record.key] = (record.version, record.deleted)
+        self.cache.put(record)
+        if self.durability == "sync":
+            self.backend.put_many({record.key: record.to_dict()})
+            self.commits += 1
+        else:
+            self.pending[record.key] = record
+            if len(self.pending) >= self.batch_size:
+                self.flush()
+
+    def flush(self) -> int:
+        """Commit every pending write in one group; returns how many were committed."""
+        if not self.pending:
+            return 0
+        count = len(self.pending)
+        self.backend.put_many({key: rec.to_dict() for key, rec in self.pending.items()})
+        self.pending.clear()
+        self.commits += 1
+        return count
+
+    def keys(self):
+        """Return every key held, tombstones included, sorted."""
+        return sorted(self.index)
+
+    def live_count(self) -> int:
+        """Number of keys held that are not tombstones."""
+        return sum(1 for _, deleted in self.index.values() if not deleted)
+
+    def tombstone_count(self) -> int:
+        """Number of tombstones held."""
+        return sum(1 for _, deleted in self.index.values() if deleted)
+
+    def close(self) -> None:
+        """Commit what is pending and close the backend."""
+        self.flush()
+        self.backend.close()
+
+
+def open_backend(storage: str, data_dir: str, name: str):
+    """Return the backend for one node's table `name` ('memory' or 'sqlite' storage)."""
+    if storage == "memory":
+        return MemoryStorage()
+    return SqliteStorage(os.path.join(data_dir, f"{name}.sqlite"))
+
+
+def remove_node_files(data_dir: str) -> int:
+    """Delete every node's sqlite files in `data_dir` (for --fresh); returns files removed."""
+    removed = 0
+    if not os.path.isdir(data_dir):
+        return 0
+    for entry in os.listdir(data_dir):
+        if entry.startswith("node-") and ".sqlite" in entry:
+            os.remove(os.path.join(data_dir, entry))
+            removed += 1
+    return removed

@@ -1,0 +1,73 @@
+"""Domain errors: a short hierarchy carrying data; app.py turns them into JSON.
+
+Each error has an HTTP status, a short machine code and a sentence a student
+understands; extra keyword data (acks, replicas...) is added to the answer.
+"""
+from __future__ import annotations
+
+
+class ReplicaLabError(Exception):
+    """Base of every error the API reports as {"status":"error","error","message",...}."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, **data):
+        super().__init__(message)
+        self.message = message
+        self.data = data
+
+    def to_dict(self) -> dict:
+        """The JSON body of the error answer."""
+        return {"status": "error", "error": self.code, "message": self.message, **self.data}
+
+
+class BadRequest(ReplicaLabError):
+    """The request is malformed: wrong type, missing field, not JSON."""
+
+
+class Unauthorized(ReplicaLabError):
+    """An admin endpoint was called without the configured token."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class NotFound(ReplicaLabError):
+    """Something named in the request does not exist."""
+
+    status = 404
+    code = "not_found"
+
+
+class NodeNotFound(NotFound):
+    """No node has that id."""
+
+    code = "node_not_found"
+
+
+class KeyNotFound(NotFound):
+    """The key was never written, or its newest version is a tombstone."""
+
+    code = "key_not_found"
+
+
+class Conflict(ReplicaLabError):
+    """The request conflicts with the current state (node already down/up)."""
+
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(ReplicaLabError):
+    """The key or value is larger than the configured limit."""
+
+    status = 413
+    code = "too_large"
+
+
+class NoQuorum(ReplicaLabError):
+    """Too few replicas answered to meet the read or write quorum."""
+
+    status = 503
+    code = "no_quorum"

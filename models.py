@@ -1,0 +1,201 @@
+"""Plain data: versions, records, node-to-node messages and events.
+
+Messages are frozen dataclasses; a node dispatches on `kind` (see
+ReplicaNode.receive), as in the Paxos cluster of "500 Lines or Less".
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Optional, Tuple
+
+
+def node_name(node_id: int) -> str:
+    """Return the display name of a node id: 2 -> 'node-2'."""
+    return f"node-{node_id}"
+
+
+@dataclass(frozen=True, order=True)
+class Version:
+    """Last-writer-wins version: a node-clock timestamp, ties broken by node id."""
+
+    timestamp: int
+    node: int
+
+    def to_dict(self) -> dict:
+        """Return the JSON form a student sees: both fields plus 'ts@node-N'."""
+        return {"timestamp": self.timestamp, "node": node_name(self.node), "text": str(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Version":
+        """Rebuild a Version from its stored form (node given as id or name)."""
+        node = data["node"]
+        if isinstance(node, str):
+            node = int(node.rsplit("-", 1)[-1])
+        return cls(int(data["timestamp"]), int(node))
+
+    def __str__(self) -> str:
+        return f"{self.timestamp}@{node_name(self.node)}"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One key's value at one version on one node; `deleted` marks a tombstone."""
+
+    key: str
+    value: Any
+    version: Version
+    deleted: bool = False
+
+    def newer_than(self, other: Optional["Record"]) -> bool:
+        """True when this record wins over `other` under last-writer-wins."""
+        return other is None or self.version > other.version
+
+    def to_dict(self) -> dict:
+        """Return the JSON-safe form used on disk and in answers."""
+        return {"key": self.key, "value": self.value, "version": self.version.to_dict(),
+                "deleted": self.deleted}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Record":
+        """Rebuild a Record from `to_dict` output."""
+        return cls(data["key"], data.get("value"), Version.from_dict(data["version"]),
+                   bool(data.get("deleted", False)))
+
+    def size_bytes(self) -> int:
+        """Approximate size of the record as stored (its JSON encoding)."""
+        return len(json.dumps(self.to_dict(), separators=(",", ":")).encode("utf-8"))
+
+
+def newest(records) -> Optional[Record]:
+    """Return the record that wins under last-writer-wins, or None if there is none."""
+    best = None
+    for record in records:
+        if record is not None and record.newer_than(best):
+            best = record
+    return best
+
+
+# --- node-to-node messages -------------------------------------------------
+
+@dataclass(frozen=True)
+class Message:
+    """Base of every message; the Network stamps `msg_id` when it is sent."""
+
+    src: int
+    dst: int
+    op_id: int
+    kind = "message"
+
+    def summary(self) -> str:
+        """One short phrase describing the payload, for events and the console."""
+        return self.kind
+
+
+@dataclass(frozen=True)
+class Put(Message):
+    """Store `record`; when `hint_for` is set, keep it as a hint for that node."""
+
+    record: Record = None
+    hint_for: Optional[int] = None
+    purpose: str = "write"  # write | repair | handoff | sync
+    kind = "put"
+
+    def summary(self) -> str:
+        text = f"put {self.record.key} v{self.record.version}"
+        if self.record.deleted:
+            text += " (tombstone)"
+        if self.hint_for is not None:
+            text += f" as a hint for {node_name(self.hint_for)}"
+        return text if self.purpose == "write" else f"{text} [{self.purpose}]"
+
+
+@dataclass(frozen=True)
+class PutAck(Message):
+    """Answer to Put: `applied` is False when the node already had a newer version."""
+
+    key: str = ""
+    applied: bool = True
+    version: Optional[Version] = None
+    kind = "put_ack"
+
+    def summary(self) -> str:
+        return f"ack {self.key}" + ("" if self.applied else " (kept its newer version)")
+
+
+@dataclass(frozen=True)
+class Get(Message):
+    """Ask a node for its newest record of `key` (hints included)."""
+
+    key: str = ""
+    kind = "get"
+
+    def summary(self) -> str:
+        return f"get {self.key}"
+
+
+@dataclass(frozen=True)
+class GetReply(Message):
+    """Answer to Get: the node's newest record of the key, or None."""
+
+    key: str = ""
+    record: Optional[Record] = None
+    kind = "get_reply"
+
+    def summary(self) -> str:
+        found = f"v{self.record.version}" if self.record else "nothing"
+        return f"reply {self.key}: {found}"
+
+
+@dataclass(frozen=True)
+class SyncRequest(Message):
+    """A recovering node asks a peer for every record the two replicate together."""
+
+    kind = "sync_request"
+
+    def summary(self) -> str:
+        return "sync request"
+
+
+@dataclass(frozen=True)
+class SyncReply(Message):
+    """The peer's records for keys whose preference list includes the requester."""
+
+    records: Tuple[Record, ...] = ()
+    kind = "sync_reply"
+
+    def summary(self) -> str:
+        return f"sync reply with {len(self.records)} records"
+
+
+# --- events ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Event:
+    """One thing the cluster did, in order, at a simulated time."""
+
+    seq: int
+    time_ms: int
+    type: str
+    text: str
+    nodes: Tuple[int, ...] = ()
+    key: Optional[str] = None
+    details: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """Return the JSON form served by /events."""
+        return {"seq": self.seq, "time_ms": self.time_ms, "type": self.type,
+                "nodes": [node_name(n) for n in self.nodes], "key": self.key,
+                "text": self.text, "details": self.details}
+
+
+def preview(value, limit: int = 40) -> str:
+    """Short JSON rendering of a value for one-line narration."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def names(node_ids) -> str:
+    """Comma-separated node names, or 'nobody'."""
+    node_ids = list(node_ids)
+    return ", ".join(node_name(n) for n in node_ids) if node_ids else "nobody"

@@ -1,0 +1,94 @@
+"""Operation: something one node does that waits for replies from others.
+
+A node keeps its running operations by id; replies carrying that op_id are
+handed to the operation (on_<kind>), and a timer on the simulated clock ends
+the wait. Quorum reads/writes, hint handoff and recovery sync all build on it.
+"""
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+from models import Message, node_name
+
+
+class Operation:
+    """Base: bookkeeping of outstanding peers, one timer, and completion."""
+
+    name = "operation"
+
+    def __init__(self, op_id: int, node):
+        self.op_id = op_id
+        self.node = node
+        self.done = False
+        self.outstanding: Dict[int, str] = {}  # peer -> what we wait for
+        self.silent: list = []  # peers that did not answer in time
+        self._timer = None
+        node.ops[op_id] = self
+
+    @property
+    def events(self):
+        return self.node.events
+
+    @property
+    def timeout_ms(self) -> int:
+        return self.node.timeout_ms
+
+    def send(self, msg: Message, waiting_for: str) -> None:
+        """Send `msg` and remember that we wait for an answer from its destination."""
+        self.outstanding[msg.dst] = waiting_for
+        self.node.network.send(msg)
+
+    def answered(self, peer: int) -> None:
+        """Note an answer from `peer`; when nobody is outstanding, move on."""
+        self.outstanding.pop(peer, None)
+        if not self.outstanding and not self.done:
+            self._cancel_timer()
+            self.on_all_answered()
+
+    def wait(self) -> None:
+        """Arm the timeout if anyone is outstanding, otherwise move on at once."""
+        self._cancel_timer()
+        if self.outstanding:
+            self._timer = self.node.network.set_timer(self.node.node_id, self.timeout_ms,
+                                                      self._timed_out)
+        else:
+            self.on_all_answered()
+
+    def _timed_out(self) -> None:
+        if self.done:
+            return
+        silent = sorted(self.outstanding)
+        self.outstanding.clear()
+        self.silent.extend(silent)
+        self.events.emit("timeout",
+                         f"{self.node.name} gave up waiting {self.timeout_ms}ms for "
+                         f"{', '.join(node_name(p) for p in silent)} ({self.describe()})",
+                         [self.node.node_id, *silent], self.key, op_id=self.op_id)
+        self.on_timeout(silent)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def finish(self) -> None:
+        """Mark the operation done and forget it on its node."""
+        self._cancel_timer()
+        self.done = True
+        self.node.ops.pop(self.op_id, None)
+
+    # --- for subclasses -------------------------------------------------------
+
+    key: Optional[str] = None
+
+    def describe(self) -> str:
+        """A few words naming this operation in events."""
+        return f"{self.name} {self.key}" if self.key else self.name
+
+    def on_all_answered(self) -> None:
+        """Everyone we waited for answered (or the wait was empty)."""
+        self.finish()
+
+    def on_timeout(self, silent) -> None:
+        """Some peers stayed silent; the default is to stop waiting for them."""
+        self.on_all_answered()

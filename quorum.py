@@ -1,0 +1,235 @@
+"""Quorum reads and writes, coordinated by one node, with sloppy-quorum fallbacks.
+
+The coordinator contacts the key's preference list. A replica that stays
+silent for `request_timeout_ms` is replaced by the next node clockwise on the
+ring that has not been asked yet; for a write that stand-in keeps the record
+with a hint naming the node it stands for (hinted handoff). Acks from
+stand-ins count toward W, as in Dynamo's sloppy quorum. Reads return the
+newest version among the answers and repair the stale preference-list nodes
+that answered (read repair).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+from models import Get, Put, Record, names, newest, node_name, preview
+from operation import Operation
+
+
+class QuorumOp(Operation):
+    """Contact the preference list; replace silent replicas with the next nodes clockwise."""
+
+    def __init__(self, op_id: int, node, key: str, ring, needed: int):
+        super().__init__(op_id, node)
+        self.key = key
+        self.needed = needed
+        self.preference = ring.preference_list(key)
+        self._walk = list(ring.walk(key))
+        self.stands_for: Dict[int, Optional[int]] = {}  # contacted node -> owner it replaces
+
+    def start(self) -> None:
+        """Contact every preference-list node, then wait for answers."""
+        for replica in self.preference:
+            self._contact(replica, None)
+        self.wait()
+
+    def _contact(self, target: int, stands_for: Optional[int]) -> None:
+        self.stands_for[target] = stands_for
+        if target == self.node.node_id:
+            self.handle_locally(stands_for)  # the coordinator answers itself without the network
+        else:
+            self.send(self.request(target, stands_for), self.name)
+
+    def on_timeout(self, silent) -> None:
+        """Ask the next untried node clockwise to stand in for each silent replica."""
+        for peer in silent:
+            owner = self.stands_for.get(peer)
+            owner = peer if owner is None else owner
+            fallback = next((n for n in self._walk if n not in self.stands_for), None)
+            if fallback is None:
+                self.events.emit("no_fallback", f"no node left to stand in for {node_name(owner)} "
+                                 f"({self.describe()})", [owner], self.key, op_id=self.op_id)
+                continue
+            self.events.emit("fallback", f"{self.node.name} asks {node_name(fallback)} to stand in "
+                             f"for silent {node_name(owner)} ({self.describe()})",
+                             [self.node.node_id, fallback, owner], self.key, op_id=self.op_id)
+            self._contact(fallback, owner)
+        self.wait()
+
+    def role(self, peer: int) -> dict:
+        """How `peer` took part: its name and the owner it stood in for, if any."""
+        owner = self.stands_for.get(peer)
+        return {"node": node_name(peer), "stands_in_for": node_name(owner) if owner is not None else None}
+
+    # subclasses: request(target, stands_for) -> Message, handle_locally(stands_for)
+
+
+@dataclass
+class WriteResult:
+    """Outcome of a quorum write, as the HTTP answer reports it."""
+
+    key: str
+    record: Record
+    coordinator: int
+    preference: List[int]
+    needed: int
+    acks: List[dict] = field(default_factory=list)
+    silent: List[int] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when at least W replicas acknowledged the write."""
+        return len(self.acks) >= self.needed
+
+
+class WriteOp(QuorumOp):
+    """Send a record to its replicas and count acknowledgements against W."""
+
+    name = "write"
+
+    def __init__(self, op_id, node, record: Record, ring, needed: int):
+        super().__init__(op_id, node, record.key, ring, needed)
+        self.record = record
+        self.acks: Dict[int, dict] = {}
+        self.result: Optional[WriteResult] = None
+
+    def start(self) -> None:
+        """Announce the write, then contact the replicas."""
+        what = "delete (tombstone)" if self.record.deleted else f"write {self.key}={preview(self.record.value)}"
+        self.events.emit("write_started", f"{what} coordinated by {self.node.name}: version "
+                         f"{self.record.version}, replicas {names(self.preference)}, needs W={self.needed}",
+                         [self.node.node_id], self.key, op_id=self.op_id,
+                         version=str(self.record.version), replicas=self.preference, w=self.needed)
+        super().start()
+
+    def request(self, target: int, stands_for: Optional[int]) -> Put:
+        return Put(self.node.node_id, target, self.op_id, self.record, stands_for)
+
+    def handle_locally(self, stands_for: Optional[int]) -> None:
+        applied = self.node.accept_put(self.record, stands_for)
+        self._ack(self.node.node_id, applied)
+
+    def on_put_ack(self, msg) -> None:
+        """A replica stored (or already had newer than) the record."""
+        self._ack(msg.src, msg.applied)
+        self.answered(msg.src)
+
+    def _ack(self, peer: int, applied: bool) -> None:
+        self.acks[peer] = {**self.role(peer), "applied": applied}
+
+    def on_all_answered(self) -> None:
+        self.finish()
+        self.result = WriteResult(self.key, self.record, self.node.node_id, self.preference,
+                                  self.needed, list(self.acks.values()), list(self.silent))
+        acked = names(self.acks)
+        if self.result.ok:
+            self.events.emit("write_succeeded", f"write {self.key} v{self.record.version} confirmed: "
+                             f"{len(self.acks)} acks ({acked}), W={self.needed} met",
+                             sorted(self.acks), self.key, op_id=self.op_id, acks=len(self.acks))
+        else:
+            self.events.emit("write_failed", f"write {self.key} v{self.record.version} NOT confirmed: "
+                             f"{len(self.acks)} of W={self.needed} acks; the value stays on {acked}",
+                             sorted(self.acks), self.key, op_id=self.op_id, acks=len(self.acks))
+
+
+@dataclass
+class ReadResult:
+    """Outcome of a quorum read, as the HTTP answer reports it."""
+
+    key: str
+    record: Optional[Record]
+    coordinator: int
+    preference: List[int]
+    needed: int
+    answers: List[dict] = field(default_factory=list)
+    repaired: List[int] = field(default_factory=list)
+    silent: List[int] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when at least R replicas answered."""
+        return len(self.answers) >= self.needed
+
+    @property
+    def found(self) -> bool:
+        """True when the newest answer is a live value (not absent, not a tombstone)."""
+        return self.record is not None and not self.record.deleted
+
+
+class ReadOp(QuorumOp):
+    """Ask the replicas, keep the newest answer, repair the stale ones that answered."""
+
+    name = "read"
+
+    def __init__(self, op_id, node, key, ring, needed: int):
+        super().__init__(op_id, node, key, ring, needed)
+        self.replies: Dict[int, Optional[Record]] = {}
+        self.repairing = False
+        self.repaired: List[int] = []
+        self.result: Optional[ReadResult] = None
+
+    def request(self, target: int, stands_for: Optional[int]) -> Get:
+        return Get(self.node.node_id, target, self.op_id, self.key)
+
+    def handle_locally(self, stands_for: Optional[int]) -> None:
+        self.replies[self.node.node_id] = self.node.newest_local(self.key)
+
+    def on_get_reply(self, msg) -> None:
+        """A replica answered with its newest record (or nothing)."""
+        if self.repairing:
+            return  # a late answer after the decision changes nothing
+        self.replies[msg.src] = msg.record
+        self.answered(msg.src)
+
+    def on_put_ack(self, msg) -> None:
+        """A stale replica accepted the repair."""
+        if self.repairing:
+            self.repaired.append(msg.src)
+            self.answered(msg.src)
+
+    def on_timeout(self, silent) -> None:
+        if self.repairing:
+            self.on_all_answered()  # repairs that got no ack are left to later mechanisms
+        else:
+            super().on_timeout(silent)
+
+    def on_all_answered(self) -> None:
+        if self.repairing or len(self.replies) < self.needed:
+            return self._complete()
+        best = newest(self.replies.values())
+        stale = [n for n, rec in self.replies.items()
+                 if best is not None and self.stands_for.get(n) is None and best.newer_than(rec)]
+        if not stale:
+            return self._complete()
+        self.repairing = True
+        for peer in sorted(stale):
+            had = self.replies[peer]
+            self.events.emit("read_repair", f"read repair: {node_name(peer)} had "
+                             f"{'v' + str(had.version) if had else 'nothing'} for {self.key}, "
+                             f"{self.node.name} sends it v{best.version}", [self.node.node_id, peer],
+                             self.key, op_id=self.op_id, had=str(had.version) if had else None,
+                             newest=str(best.version))
+            if peer == self.node.node_id:
+                self.node.accept_put(best, None)
+                self.repaired.append(peer)
+            else:
+                self.send(Put(self.node.node_id, peer, self.op_id, best, None, "repair"), "repair")
+        self.wait()
+
+    def _complete(self) -> None:
+        self.finish()
+        best = newest(self.replies.values())
+        answers = [{**self.role(n), "version": rec.version.to_dict() if rec else None,
+                    "deleted": bool(rec and rec.deleted)} for n, rec in self.replies.items()]
+        self.result = ReadResult(self.key, best, self.node.node_id, self.preference, self.needed,
+                                 answers, sorted(self.repaired), list(self.silent))
+        if not self.result.ok:
+            self.events.emit("read_failed", f"read {self.key} failed: {len(self.replies)} of "
+                             f"R={self.needed} answers ({names(self.replies)})", sorted(self.replies),
+                             self.key, op_id=self.op_id)
+            return
+        outcome = (f"v{best.version}" + (" (deleted)" if best.deleted else "")) if best else "not found"
+        self.events.emit("read_succeeded", f"read {self.key}: {outcome}, from {len(self.replies)} "
+                         f"answers ({names(self.replies)}), R={self.needed} met",
+                         sorted(self.replies), self.key, op_id=self.op_id)

@@ -1,0 +1,81 @@
+"""Recovery sync: a returning node catches up key by key with its replica peers.
+
+The node asks every other node for the records whose preference list includes
+it (tombstones too). It keeps whatever is newer than its own copy
+(last-writer-wins, so nothing newer is ever overwritten and nothing is
+deleted), then pushes back to each peer the shared keys the peer lacked or had
+older. Push-pull matters when every node was down: the first one back may hold
+writes the others missed, and they must not lose them.
+"""
+from __future__ import annotations
+
+from typing import Dict, List
+
+from models import Put, SyncRequest, names, node_name
+from operation import Operation
+
+
+class SyncOp(Operation):
+    """Pull newer records from every peer, then push back what each peer lacks."""
+
+    name = "sync"
+
+    def __init__(self, op_id: int, node, peers: List[int], ring):
+        super().__init__(op_id, node)
+        self.peers = peers
+        self.ring = ring
+        self.pulled: List[str] = []
+        self.pushed: Dict[int, int] = {}
+        self.answered_by: List[int] = []
+        self._pushes_left: Dict[int, int] = {}
+
+    def start(self) -> None:
+        """Ask every peer for the records this node should hold."""
+        self.events.emit("sync_started", f"{self.node.name} asks {names(self.peers)} for the keys "
+                         f"it replicates, to catch up", [self.node.node_id, *self.peers], None,
+                         op_id=self.op_id)
+        for peer in self.peers:
+            self.send(SyncRequest(self.node.node_id, peer, self.op_id), "sync reply")
+        self.wait()
+
+    def on_sync_reply(self, msg) -> None:
+        """Keep the peer's newer records, push back the peer's missing or older ones."""
+        peer = msg.src
+        self.answered_by.append(peer)
+        theirs = {rec.key: rec for rec in msg.records}
+        for record in msg.records:
+            if self.node.accept_put(record, None, purpose="sync"):
+                self.pulled.append(record.key)
+        pushes = 0
+        for key in self.node.store.keys():
+            mine = self.node.store.get(key)
+            if peer in self.ring.preference_list(key) and mine.newer_than(theirs.get(key)):
+                self.node.network.send(Put(self.node.node_id, peer, self.op_id, mine, None, "sync"))
+                pushes += 1
+        self._pushes_left[peer] = pushes
+        if pushes == 0:
+            self.answered(peer)
+
+    def on_put_ack(self, msg) -> None:
+        """A peer stored a record this node pushed."""
+        self.pushed[msg.src] = self.pushed.get(msg.src, 0) + 1
+        self._pushes_left[msg.src] -= 1
+        if self._pushes_left[msg.src] == 0:
+            self.answered(msg.src)
+
+    def on_all_answered(self) -> None:
+        self.finish()
+        pulled = sorted(set(self.pulled))
+        self.events.emit("sync_finished", f"{self.node.name} caught up: {len(pulled)} newer key(s) "
+                         f"from peers{': ' + ', '.join(pulled[:10]) if pulled else ''}"
+                         f"{'...' if len(pulled) > 10 else ''}; pushed {sum(self.pushed.values())} "
+                         f"back; {len(self.answered_by)} peer(s) answered, "
+                         f"{len(self.silent)} silent", [self.node.node_id], None, op_id=self.op_id,
+                         pulled=pulled, pushed=sum(self.pushed.values()))
+
+    def summary(self) -> dict:
+        """What the sync achieved, for the recover answer."""
+        return {"pulled_keys": sorted(set(self.pulled)),
+                "pushed_to_peers": {node_name(p): c for p, c in sorted(self.pushed.items())},
+                "peers_answered": [node_name(p) for p in sorted(self.answered_by)],
+                "peers_silent": [node_name(p) for p in sorted(self.silent)]}

@@ -1,0 +1,335 @@
+"""ReplicaNode and ReplicationManager: the replicated key-value cluster.
+
+The manager owns the nodes, the ring, the network and the event log. Every
+public method runs under one lock: it starts an operation on a coordinator
+node, then runs the simulated network until the cluster is quiet, so an answer
+describes a finished, consistent state. The mechanisms live in their own
+modules: placement in ring.py, quorums in quorum.py, hinted handoff in
+handoff.py, recovery sync in recovery.py.
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+from typing import List, Optional
+
+from clock import make_clock
+from db import LRUCache, NodeStore, open_backend, remove_node_files
+from errors import BadRequest, Conflict, KeyNotFound, NodeNotFound, NoQuorum
+from events import EventLog
+from handoff import HandoffOp, HintStore, owed_handoffs
+from models import GetReply, PutAck, Record, SyncReply, Version, names, newest, node_name, preview
+from network import Network
+from quorum import ReadOp, ReadResult, WriteOp, WriteResult
+from recovery import SyncOp
+from ring import Ring
+
+
+class ReplicaNode:
+    """One replica: its records, the hints it holds, and its message handlers."""
+
+    def __init__(self, node_id: int, store: NodeStore, hints: HintStore, ring: Ring,
+                 network: Network, events: EventLog, timeout_ms: int):
+        self.node_id = node_id
+        self.name = node_name(node_id)
+        self.store = store
+        self.hints = hints
+        self.ring = ring
+        self.network = network
+        self.events = events
+        self.timeout_ms = timeout_ms
+        self.ops = {}
+        self.skew_ms = 0
+        # Never reuse a timestamp this node already issued, even after a restart
+        # on a clock that starts lower (the virtual clock starts at 0).
+        self.last_ts = max((v.timestamp for v, _ in store.index.values() if v.node == node_id),
+                           default=0)
+        network.register(self)
+
+    def timestamp(self) -> int:
+        """This node's clock reading for a new version: skewed, strictly increasing."""
+        self.last_ts = max(self.network.clock.now() + self.skew_ms, self.last_ts + 1)
+        return self.last_ts
+
+    def newest_local(self, key: str) -> Optional[Record]:
+        """The newest record this node has for `key`, own copy or hint."""
+        return newest([self.store.get(key), *self.hints.for_key(key)])
+
+    def accept_put(self, record: Record, hint_for: Optional[int], purpose: str = "write") -> bool:
+        """Store `record` (or keep it as a hint) if it wins under LWW; True if it changed anything."""
+        about = f"{record.key} v{record.version}" + (" (tombstone)" if record.deleted else "")
+        if hint_for is not None and hint_for != self.node_id:
+            kept = self.hints.add(hint_for, record)
+            text = (f"{self.name} keeps {about} as a hint for {node_name(hint_for)}" if kept else
+                    f"{self.name} already holds a newer hint for {record.key}")
+            self.events.emit("hint_stored" if kept else "hint_ignored", text,
+                             [self.node_id, hint_for], record.key, version=str(record.version))
+            return kept
+        current = self.store.version(record.key)
+        if current is None or record.version > current:
+            self.store.put(record)
+            value = "" if record.deleted else f" = {preview(record.value)}"
+            self.events.emit("replica_stored", f"{self.name} stored {about}{value}"
+                             + ("" if purpose == "write" else f" [{purpose}]"),
+                             [self.node_id], record.key, version=str(record.version), purpose=purpose)
+            return True
+        verdict = "already had" if current == record.version else f"kept its newer v{current} over"
+        self.events.emit("replica_kept_newer", f"{self.name} {verdict} {about} [{purpose}]",
+                         [self.node_id], record.key, version=str(record.version), kept=str(current))
+        return False
+
+    # --- message handlers (dispatch on msg.kind) -------------------------------
+
+    def receive(self, msg) -> None:
+        """Handle a delivered message: requests here, replies by their operation."""
+        handler = getattr(self, "on_" + msg.kind, None)
+        if handler is not None:
+            return handler(msg)
+        op = self.ops.get(msg.op_id)
+        if op is None:
+            self.events.emit("late_reply", f"{self.name} ignores a late {msg.kind} from "
+                             f"{node_name(msg.src)}: operation {msg.op_id} is already over",
+                             [self.node_id, msg.src], getattr(msg, "key", None) or None)
+            return
+        getattr(op, "on_" + msg.kind)(msg)
+
+    def on_put(self, msg) -> None:
+        """Store a write, repair, handoff or sync record, and acknowledge it."""
+        applied = self.accept_put(msg.record, msg.hint_for, msg.purpose)
+        self.network.send(PutAck(self.node_id, msg.src, msg.op_id, msg.record.key, applied,
+                                 msg.record.version))
+
+    def on_get(self, msg) -> None:
+        """Answer a read with the newest local record."""
+        self.network.send(GetReply(self.node_id, msg.src, msg.op_id, msg.key,
+                                   self.newest_local(msg.key)))
+
+    def on_sync_request(self, msg) -> None:
+        """Send a recovering peer every record whose preference list includes it."""
+        records = tuple(self.store.get(k) for k in self.store.keys()
+                        if msg.src in self.ring.preference_list(k))
+        self.network.send(SyncReply(self.node_id, msg.src, msg.op_id, records))
+
+    # --- views ---------------------------------------------------------------
+
+    def summary(self, up: bool) -> dict:
+        """The node as /nodes lists it."""
+        return {"node_id": self.node_id, "name": self.name, "status": "alive" if up else "dead",
+                "keys": self.store.live_count(), "tombstones": self.store.tombstone_count(),
+                "hints": len(self.hints), "clock_skew_ms": self.skew_ms,
+                "uncommitted_writes": len(self.store.pending)}
+
+    def detail(self, up: bool) -> dict:
+        """The node as /nodes/<id> shows it: every record and hint it holds."""
+        records = [self.store.get(k).to_dict() for k in self.store.keys()]
+        return {**self.summary(up), "records": records, "hints_held": self.hints.describe(),
+                "cache": self.store.cache.stats(), "durability": self.store.durability,
+                "commits": self.store.commits}
+
+    def close(self) -> None:
+        """Flush and close this node's storage."""
+        self.store.close()
+        self.hints.close()
+
+
+class ReplicationManager:
+    """The cluster: N nodes on a ring, one network, one event log, one lock."""
+
+    def __init__(self, config, clock=None):
+        self.config = config.validate()
+        self.clock = clock or make_clock(config.clock)
+        self.events = EventLog(self.clock, config.max_events, config.narrate)
+        self.network = Network(self.clock, self.events, config.seed,
+                               (config.latency_min_ms, config.latency_max_ms))
+        self.ring = Ring(config.nodes, config.vnodes, config.rf)
+        self.lock = threading.RLock()
+        self._op_ids = itertools.count(1)
+        if config.fresh and config.storage == "sqlite":
+            remove_node_files(config.data_dir)
+        self.nodes: List[ReplicaNode] = [self._make_node(i) for i in range(config.nodes)]
+        stored = sum(n.store.live_count() for n in self.nodes)
+        self.events.emit("cluster_started", f"cluster started: {config.nodes} nodes, RF={config.rf}, "
+                         f"R={config.r}, W={config.w}, seed {config.seed}, {config.clock} clock, "
+                         f"{config.storage} storage ({stored} live records loaded)",
+                         range(config.nodes), node_count=config.nodes, rf=config.rf, r=config.r, w=config.w)
+
+    def _make_node(self, i: int) -> ReplicaNode:
+        cfg = self.config
+        store = NodeStore(open_backend(cfg.storage, cfg.data_dir, f"{node_name(i)}.records"),
+                          LRUCache(cfg.cache_items, cfg.cache_bytes), cfg.durability, cfg.batch_size)
+        hints = HintStore(open_backend(cfg.storage, cfg.data_dir, f"{node_name(i)}.hints"))
+        return ReplicaNode(i, store, hints, self.ring, self.network, self.events,
+                           cfg.request_timeout_ms)
+
+    # --- lookups -------------------------------------------------------------
+
+    def node(self, node_id: int) -> ReplicaNode:
+        """Return the node with this id, or raise NodeNotFound."""
+        if not 0 <= node_id < len(self.nodes):
+            raise NodeNotFound(f"There is no node {node_id}: node ids go from 0 to "
+                               f"{len(self.nodes) - 1}.", node_id=node_id)
+        return self.nodes[node_id]
+
+    def is_up(self, node_id: int) -> bool:
+        """True unless the node has been failed."""
+        return node_id not in self.network.down
+
+    def coordinator_for(self, key: str) -> ReplicaNode:
+        """The first node of the key's ring walk that is up (its primary when healthy)."""
+        for node_id in self.ring.walk(key):
+            if self.is_up(node_id):
+                return self.nodes[node_id]
+        raise NoQuorum("Every node is down, so nothing can be read or written. "
+                       "Recover a node with POST /recover/<id>.", key=key)
+
+    def _quorum(self, name: str, value: Optional[int]) -> int:
+        if value is None:
+            return getattr(self.config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= self.config.rf:
+            raise BadRequest(f"{name} must be a whole number from 1 to the replication factor "
+                             f"{self.config.rf} (got {value!r}).", field=name)
+        return value
+
+    def _run(self, op):
+        op.start()
+        self.network.run()  # until the cluster is quiet: every message delivered or dropped
+        return op
+
+    # --- key-value operations ----------------------------------------------------
+
+    def write(self, key: str, value, w: Optional[int] = None, deleted: bool = False) -> WriteResult:
+        """Write `value` (or a tombstone) with write quorum `w`; raises NoQuorum if unmet."""
+        with self.lock:
+            needed = self._quorum("w", w)
+            coordinator = self.coordinator_for(key)
+            record = Record(key, None if deleted else value,
+                            Version(coordinator.timestamp(), coordinator.node_id), deleted)
+            result = self._run(WriteOp(next(self._op_ids), coordinator, record, self.ring, needed)).result
+            if not result.ok:
+                stored = [a["node"] for a in result.acks]
+                raise NoQuorum(
+                    f"The write of {key!r} is not confirmed: {len(result.acks)} of the {needed} "
+                    f"acknowledgements needed (W={needed}) arrived. "
+                    + (f"It was stored on {', '.join(stored)}, so later reads may still return it "
+                       "and recovery may spread it." if stored else "No node stored it.")
+                    + " Recover nodes and retry.", **result_dict(result))
+            return result
+
+    def read(self, key: str, r: Optional[int] = None) -> ReadResult:
+        """Quorum read with read repair; raises NoQuorum or KeyNotFound."""
+        with self.lock:
+            needed = self._quorum("r", r)
+            coordinator = self.coordinator_for(key)
+            result = self._run(ReadOp(next(self._op_ids), coordinator, key, self.ring, needed)).result
+            if not result.ok:
+                raise NoQuorum(f"The read of {key!r} failed: only {len(result.answers)} of the "
+                               f"{needed} answers needed (R={needed}) arrived. Recover nodes or "
+                               "read with a smaller ?r=.", **result_dict(result))
+            if not result.found:
+                why = (f"it was deleted (tombstone v{result.record.version})" if result.record
+                       else "no replica that answered has it")
+                raise KeyNotFound(f"Key {key!r} not found: {why}.", **result_dict(result))
+            return result
+
+    def delete(self, key: str, w: Optional[int] = None, r: Optional[int] = None):
+        """Read `key` (404 if absent), then write a tombstone; returns (read, write) results."""
+        with self.lock:
+            self._quorum("w", w)
+            found = self.read(key, r)
+            return found, self.write(key, None, w, deleted=True)
+
+    # --- faults and recovery ------------------------------------------------
+
+    def fail(self, node_id: int) -> dict:
+        """Take a node down (it keeps memory and disk but can neither send nor receive)."""
+        with self.lock:
+            node = self.node(node_id)
+            if not self.is_up(node_id):
+                raise Conflict(f"{node.name} is already down.", node=node.name)
+            self.network.down.add(node_id)
+            self.events.emit("node_failed", f"{node.name} is down: it keeps its memory and disk, "
+                             "but every message to or from it is dropped", [node_id])
+            return {"node": node.summary(False)}
+
+    def recover(self, node_id: int) -> dict:
+        """Bring a node back; hand its hints home and sync it with its peers."""
+        with self.lock:
+            node = self.node(node_id)
+            if self.is_up(node_id):
+                raise Conflict(f"{node.name} is already up.", node=node.name)
+            self.network.down.discard(node_id)
+            self.events.emit("node_recovered", f"{node.name} is back up; it now catches up on what "
+                             "it missed", [node_id])
+            handoffs = [HandoffOp(next(self._op_ids), holder, owner)
+                        for holder, owner in owed_handoffs(self.nodes, self.is_up, node_id)]
+            sync = SyncOp(next(self._op_ids), node, [p for p in range(len(self.nodes)) if p != node_id],
+                          self.ring)
+            for op in handoffs:
+                op.start()
+            self._run(sync)
+            received = sorted({k for op in handoffs if op.owner == node_id for k in op.delivered})
+            handed = {node_name(op.owner): op.delivered for op in handoffs
+                      if op.node is node and op.delivered}
+            return {"node": node.summary(True), "hints_received": received,
+                    "hints_handed_off": handed, **sync.summary()}
+
+    # --- views ---------------------------------------------------------------
+
+    def nodes_view(self) -> List[dict]:
+        """Every node's summary."""
+        with self.lock:
+            return [n.summary(self.is_up(n.node_id)) for n in self.nodes]
+
+    def node_view(self, node_id: int) -> dict:
+        """One node's records and hints."""
+        with self.lock:
+            node = self.node(node_id)
+            return node.detail(self.is_up(node_id))
+
+    def keys_view(self) -> dict:
+        """Every key any node holds, with its newest version and who holds it (no quorum)."""
+        with self.lock:
+            holders, versions = {}, {}
+            for node in self.nodes:
+                for key, (version, deleted) in node.store.index.items():
+                    holders.setdefault(key, []).append(node.node_id)
+                    if key not in versions or version > versions[key][0]:
+                        versions[key] = (version, deleted)
+            live = [{"key": k, "version": versions[k][0].to_dict(), "held_by": [node_name(n) for n in holders[k]]}
+                    for k in sorted(versions) if not versions[k][1]]
+            deleted = sorted(k for k in versions if versions[k][1])
+            return {"count": len(live), "keys": live, "deleted_keys": deleted}
+
+    def placement(self, key: str) -> dict:
+        """Where `key` lives on the ring, and which nodes are up among its replicas."""
+        with self.lock:
+            info = self.ring.explain(key)
+            info["replicas_up"] = [node_name(n) for n in self.ring.preference_list(key)
+                                   if self.is_up(n)]
+            info["coordinator"] = next((node_name(n) for n in self.ring.walk(key) if self.is_up(n)), None)
+            return info
+
+    def close(self) -> None:
+        """Flush every node's pending writes and close storage."""
+        with self.lock:
+            for node in self.nodes:
+                node.close()
+
+
+def result_dict(result) -> dict:
+    """The fields of a read or write result that every answer shows."""
+    data = {"key": result.key, "coordinator": node_name(result.coordinator),
+            "replicas": [node_name(n) for n in result.preference],
+            "silent": [node_name(n) for n in result.silent]}
+    if isinstance(result, WriteResult):
+        data.update({"version": result.record.version.to_dict(), "acks": result.acks,
+                     "quorum": {"w": result.needed, "acks": len(result.acks), "met": result.ok},
+                     "hints": [{"held_by": a["node"], "for": a["stands_in_for"]}
+                               for a in result.acks if a["stands_in_for"]],
+                     "stored_on": [a["node"] for a in result.acks if a["applied"]]})
+    else:
+        rec = result.record
+        data.update({"version": rec.version.to_dict() if rec else None, "replicas_read": result.answers,
+                     "repaired": [node_name(n) for n in result.repaired],
+                     "quorum": {"r": result.needed, "answers": len(result.answers), "met": result.ok}})
+    return data

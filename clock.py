@@ -28,7 +28,7 @@ class VirtualClock:
 
     def elapsed(self) -> int:
         """Milliseconds since the cluster started."""
-        return self._now - self.start_ms
+        return self.now() - self.start_ms
 
 
 class WallClock(VirtualClock):

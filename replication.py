@@ -122,7 +122,7 @@ class ReplicaNode:
     def detail(self, up: bool) -> dict:
         """The node as /nodes/<id> shows it: every record and hint it holds."""
         records = [self.store.get(k).to_dict() for k in self.store.keys()]
-        return {**self.summary(up), "records": records, "hints_held": self.hints.describe(),
+        return {"node": self.summary(up), "records": records, "hints_held": self.hints.describe(),
                 "cache": self.store.cache.stats(), "durability": self.store.durability,
                 "commits": self.store.commits}
 

@@ -1,0 +1,150 @@
+"""Helpers every blueprint uses: the cluster, request parsing, success answers.
+
+Parsing is strict and explains itself: every rejection is a BadRequest with a
+sentence naming the field and showing a correct example.
+"""
+from __future__ import annotations
+
+import hmac
+import json
+from functools import wraps
+
+from flask import current_app, jsonify, request
+
+from errors import BadRequest, PayloadTooLarge, ReplicaLabError, Unauthorized
+from events import MESSAGE_EVENTS
+
+
+def cluster():
+    """The ReplicationManager of the current app."""
+    return current_app.extensions["replicalab"]
+
+
+def success(message: str = None, http_status: int = 200, **data):
+    """A JSON success answer: {"status": "success", "message": ..., **data}."""
+    body = {"status": "success"}
+    if message:
+        body["message"] = message
+    body.update(data)
+    return jsonify(body), http_status
+
+
+def json_body(example: str) -> dict:
+    """Parse the body as a JSON object whatever the Content-Type (curl -d sends form type)."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raise BadRequest(f"This endpoint needs a JSON body, for example {example}.")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"The body is not valid JSON ({exc}). Use double quotes around strings, "
+                         f"for example {example}.") from None
+    if not isinstance(data, dict):
+        raise BadRequest(f"The body must be a JSON object, for example {example}.")
+    return data
+
+
+def reject_unknown_fields(data: dict, allowed, example: str) -> None:
+    """Refuse fields the endpoint does not know, so a typo is not silently ignored."""
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise BadRequest(f"Unknown field(s) {', '.join(map(repr, unknown))}; this endpoint accepts "
+                         f"{', '.join(map(repr, allowed))}, for example {example}.", fields=unknown)
+
+
+def check_key(key) -> str:
+    """Validate a key: a non-empty string no longer than the configured limit."""
+    limit = cluster().config.max_key_length
+    if not isinstance(key, str):
+        raise BadRequest(f"The key must be a string, not {type(key).__name__}.", field="key")
+    if not key:
+        raise BadRequest("The key must not be empty.", field="key")
+    if len(key) > limit:
+        raise BadRequest(f"The key is {len(key)} characters long; the limit is {limit}.",
+                         field="key", limit=limit)
+    return key
+
+
+def check_value_size(value) -> None:
+    """Refuse a value whose JSON encoding exceeds the configured size (413)."""
+    limit = cluster().config.max_value_bytes
+    size = len(json.dumps(value).encode("utf-8"))
+    if size > limit:
+        raise PayloadTooLarge(f"The value is {size} bytes as JSON; the limit is {limit} bytes.",
+                              size=size, limit=limit)
+
+
+def quorum_param(data: dict, name: str):
+    """Read an optional quorum override (r or w) from the body or the query string."""
+    if name in data:
+        return data[name]  # type and range are checked by the cluster, which knows RF
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise BadRequest(f"?{name}= must be a whole number, not {raw!r}.", field=name) from None
+
+
+def query_int(name: str, default: int, minimum: int, maximum: int) -> int:
+    """Read an integer query parameter within bounds, or explain what is wrong."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"?{name}= must be a whole number, not {raw!r}.", field=name) from None
+    if not minimum <= value <= maximum:
+        raise BadRequest(f"?{name}= must be between {minimum} and {maximum} (got {value}).", field=name)
+    return value
+
+
+def parse_node_id(raw: str) -> int:
+    """Accept '1' or 'node-1'; anything else is a BadRequest (unknown ids are 404 later)."""
+    text = raw[5:] if raw.startswith("node-") else raw
+    try:
+        return int(text)
+    except ValueError:
+        raise BadRequest(f"A node id is a whole number such as 1 (or node-1), not {raw!r}.",
+                         field="node_id") from None
+
+
+def admin_only(view):
+    """Require 'Authorization: Bearer <token>' when an admin token is configured."""
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        token = cluster().config.admin_token
+        if token:
+            given = request.headers.get("Authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+                raise Unauthorized("This endpoint changes the cluster and needs the admin token: "
+                                   "add -H 'Authorization: Bearer <token>'.")
+        return view(*args, **kwargs)
+    return guarded
+
+
+def with_story(action, *args, **kwargs):
+    """Run a cluster action and return (result, story): the events it caused.
+
+    The story (one sentence per event, message-level events left out) is what
+    lets a student see what happened from the answer alone; errors carry it too.
+    """
+    manager = cluster()
+    with manager.lock:  # no other request's events can interleave
+        start = manager.events.last_seq
+        try:
+            result = action(*args, **kwargs)
+        except ReplicaLabError as error:
+            error.data.update(story_fields(manager, start))
+            raise
+        return result, story_fields(manager, start)
+
+
+def story_fields(manager, start: int) -> dict:
+    """The 'story' and 'events' fields for events after seq `start`."""
+    events = manager.events.since(start)
+    return {"story": [e.text for e in events if e.type not in MESSAGE_EVENTS],
+            "events": {"first": start + 1, "last": manager.events.last_seq,
+                       "see": f"/events?since={start}"}}

@@ -1,0 +1,81 @@
+"""Key-value routes: /write, /read/<key>, /delete/<key>, /keys, /placement/<key>.
+
+Keys are taken with Flask's path converter, so they may hold slashes and
+colons (energy:p1:12:00, a/b/c). Routes only parse and shape: the cluster does
+the work.
+"""
+from __future__ import annotations
+
+from flask import Blueprint
+
+from errors import BadRequest
+from replication import result_dict
+
+from .common import (check_key, check_value_size, cluster, json_body, quorum_param,
+                     reject_unknown_fields, success, with_story)
+
+bp = Blueprint("kv", __name__)
+
+WRITE_EXAMPLE = '{"key": "color", "value": "blue"}'
+
+
+@bp.post("/write")
+def write():
+    """Store a value under a key on W of its RF replicas."""
+    data = json_body(WRITE_EXAMPLE)
+    reject_unknown_fields(data, ("key", "value", "w"), WRITE_EXAMPLE)
+    if "key" not in data:
+        raise BadRequest(f"The body has no \"key\"; send for example {WRITE_EXAMPLE}.", field="key")
+    if "value" not in data:
+        raise BadRequest(f"The body has no \"value\"; send for example {WRITE_EXAMPLE}.", field="value")
+    key = check_key(data["key"])
+    check_value_size(data["value"])
+    result, story = with_story(cluster().write, key, data["value"], quorum_param(data, "w"))
+    hinted = sum(1 for a in result.acks if a["stands_in_for"])
+    hints = f" ({hinted} of them as hints)" if hinted else ""
+    return success(f"Stored {key!r} on {len(result.acks)} node(s){hints}; W={result.needed} acknowledgements "
+                   "were needed.", value=data["value"], **result_dict(result), **story)
+
+
+@bp.get("/read/<path:key>")
+def read(key):
+    """Read a key from R replicas; stale replicas that answered are repaired."""
+    check_key(key)
+    result, story = with_story(cluster().read, key, quorum_param({}, "r"))
+    repaired = f"; repaired {len(result.repaired)} stale replica(s)" if result.repaired else ""
+    return success(f"Read {key!r} from {len(result.answers)} replica(s) (R={result.needed}){repaired}.",
+                   value=result.record.value, **result_dict(result), **story)
+
+
+@bp.get("/read/")
+@bp.delete("/delete/")
+def missing_key():
+    """A key is required in the path."""
+    raise BadRequest("Put the key in the path, for example /read/color or /delete/color.")
+
+
+@bp.delete("/delete/<path:key>")
+def delete(key):
+    """Delete a key by writing a tombstone (404 if it does not exist)."""
+    check_key(key)
+    (found, result), story = with_story(cluster().delete, key, quorum_param({}, "w"),
+                                        quorum_param({}, "r"))
+    return success(f"Deleted {key!r}: a tombstone v{result.record.version} replaces "
+                   f"v{found.record.version} on {len(result.acks)} node(s).",
+                   previous_version=found.record.version.to_dict(), deleted=True,
+                   **result_dict(result), **story)
+
+
+@bp.get("/keys")
+def keys():
+    """Every key the nodes hold, with its newest version and holders (no quorum read)."""
+    return success("Keys as stored on the nodes (a listing, not a quorum read).", **cluster().keys_view())
+
+
+@bp.get("/placement/<path:key>")
+def placement(key):
+    """Where a key lives on the ring and why."""
+    check_key(key)
+    info = cluster().placement(key)
+    return success(f"{key!r} belongs to {', '.join(info['preference_list'])}: the first "
+                   f"{len(info['preference_list'])} distinct nodes clockwise from its hash.", **info)

@@ -1,0 +1,84 @@
+"""create_app(config) -> Flask app: the cluster, the blueprints, JSON errors.
+
+Nothing is built at import time; each app gets its own ReplicationManager in
+app.extensions["replicalab"], so every test gets a fresh cluster.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from api import BLUEPRINTS
+from config import Config, from_env
+from errors import ReplicaLabError
+from replication import ReplicationManager
+
+logger = logging.getLogger("replicalab")
+
+# Room for the key, the JSON punctuation and "w" around the largest value allowed.
+BODY_OVERHEAD_BYTES = 64 * 1024
+
+
+def create_app(config: Config = None) -> Flask:
+    """Build the app and its cluster; with no config, read REPLICALAB_* variables."""
+    config = (config or from_env()).validate()
+    setup_console()
+    app = Flask(__name__)
+    app.url_map.merge_slashes = False  # keys may contain "//"
+    app.config["MAX_CONTENT_LENGTH"] = config.max_value_bytes + BODY_OVERHEAD_BYTES
+    app.json.compact = False  # indented answers, readable in a terminal
+    app.json.sort_keys = False
+    app.extensions["replicalab"] = ReplicationManager(config)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    register_error_handlers(app)
+    return app
+
+
+def setup_console() -> None:
+    """Send the cluster's narration to stderr, one line per event (once per process)."""
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
+def http_error_message(error: HTTPException, limit: int) -> str:
+    """A sentence a student understands for a framework-level HTTP error."""
+    if error.code == 404:
+        return (f"There is no endpoint {request.method} {request.path}. GET / lists the "
+                "endpoints; keys go in the path, e.g. /read/color.")
+    if error.code == 405:
+        allowed = ", ".join(sorted(m for m in (error.valid_methods or []) if m not in ("HEAD", "OPTIONS")))
+        return f"{request.path} does not accept {request.method}; use {allowed}."
+    if error.code == 413:
+        return f"The request body is larger than the {limit} bytes this server accepts."
+    return error.description or error.name
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Turn every error into {"status": "error", "error", "message"} JSON."""
+
+    @app.errorhandler(ReplicaLabError)
+    def domain_error(error: ReplicaLabError):
+        return jsonify(error.to_dict()), error.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        code = error.name.lower().replace(" ", "_")
+        body = {"status": "error", "error": code,
+                "message": http_error_message(error, app.config["MAX_CONTENT_LENGTH"])}
+        return jsonify(body), error.code
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        logger.exception("unexpected error while handling %s %s", request.method, request.path)
+        body = {"status": "error", "error": "internal_error",
+                "message": "Something went wrong inside ReplicaLab; the server console has the "
+                           "details. Your data is safe: nothing was acknowledged for this request."}
+        return jsonify(body), 500

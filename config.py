@@ -184,3 +184,8 @@ def from_args(argv=None, environ=None) -> Config:
         if value is not None:
             setattr(config, f.name, value)
     return config.validate()
+
+
+def simulation_config(**overrides) -> Config:
+    """Settings for tests and lab checks: virtual clock, memory storage, silent console."""
+    return Config(**{"storage": "memory", "clock": "virtual", "narrate": "off", **overrides})

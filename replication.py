@@ -40,10 +40,10 @@ class ReplicaNode:
         self.timeout_ms = timeout_ms
         self.ops = {}
         self.skew_ms = 0
-        # Never reuse a timestamp this node already issued, even after a restart
-        # on a clock that starts lower (the virtual clock starts at 0).
-        self.last_ts = max((v.timestamp for v, _ in store.index.values() if v.node == node_id),
-                           default=0)
+        # After a restart on a clock that starts lower (the virtual clock starts
+        # at 0), stamp new writes above every version already held here, or
+        # they would silently lose to older data under last-writer-wins.
+        self.last_ts = max((v.timestamp for v, _ in store.index.values()), default=0)
         network.register(self)
 
     def timestamp(self) -> int:

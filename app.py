@@ -9,11 +9,13 @@ import logging
 import sys
 
 from flask import Flask, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from api import BLUEPRINTS
 from config import Config, from_env
 from errors import ReplicaLabError
+from pretty import pretty_json
 from replication import ReplicationManager
 
 logger = logging.getLogger("replicalab")
@@ -22,15 +24,28 @@ logger = logging.getLogger("replicalab")
 BODY_OVERHEAD_BYTES = 64 * 1024
 
 
+class TerminalJSONProvider(DefaultJSONProvider):
+    """Answers as indented JSON with small containers on one line (see pretty.py)."""
+
+    def response(self, *args, **kwargs):
+        """Serialize like jsonify: one positional value, several, or keyword arguments."""
+        obj = kwargs or (args[0] if len(args) == 1 else list(args))
+        return self._app.response_class(pretty_json(obj) + "\n", mimetype=self.mimetype)
+
+
+class ReplicaLabFlask(Flask):
+    """Flask with terminal-friendly JSON answers."""
+
+    json_provider_class = TerminalJSONProvider
+
+
 def create_app(config: Config = None) -> Flask:
     """Build the app and its cluster; with no config, read REPLICALAB_* variables."""
     config = (config or from_env()).validate()
     setup_console()
-    app = Flask(__name__)
+    app = ReplicaLabFlask(__name__)
     app.url_map.merge_slashes = False  # keys may contain "//"
     app.config["MAX_CONTENT_LENGTH"] = config.max_value_bytes + BODY_OVERHEAD_BYTES
-    app.json.compact = False  # indented answers, readable in a terminal
-    app.json.sort_keys = False
     app.extensions["replicalab"] = ReplicationManager(config)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

@@ -15,6 +15,11 @@ def node_name(node_id: int) -> str:
     return f"node-{node_id}"
 
 
+def node_id_of(name: str) -> int:
+    """Return the node id in a display name: 'node-2' -> 2."""
+    return int(name.rsplit("-", 1)[1])
+
+
 @dataclass(frozen=True, order=True)
 class Version:
     """Last-writer-wins version: a node-clock timestamp, ties broken by node id."""
@@ -31,7 +36,7 @@ class Version:
         """Rebuild a Version from its stored form (node given as id or name)."""
         node = data["node"]
         if isinstance(node, str):
-            node = int(node.rsplit("-", 1)[-1])
+            node = node_id_of(node)
         return cls(int(data["timestamp"]), int(node))
 
     def __str__(self) -> str:

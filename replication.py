@@ -18,7 +18,8 @@ from db import LRUCache, NodeStore, open_backend, remove_node_files
 from errors import BadRequest, Conflict, KeyNotFound, NodeNotFound, NoQuorum
 from events import EventLog
 from handoff import HandoffOp, HintStore, owed_handoffs
-from models import GetReply, PutAck, Record, SyncReply, Version, names, newest, node_name, preview
+from models import (GetReply, PutAck, Record, SyncReply, Version, names, newest, node_id_of,
+                    node_name, preview)
 from network import Network
 from quorum import ReadOp, ReadResult, WriteOp, WriteResult
 from recovery import SyncOp
@@ -300,12 +301,14 @@ class ReplicationManager:
             deleted = sorted(k for k in versions if versions[k][1])
             return {"count": len(live), "keys": live, "deleted_keys": deleted}
 
-    def placement(self, key: str) -> dict:
-        """Where `key` lives on the ring, and which nodes are up among its replicas."""
+    def placement(self, key: str, rf: Optional[int] = None) -> dict:
+        """Where `key` lives on the ring (or would with another RF), and who is up."""
+        if rf is not None and not 1 <= rf <= len(self.nodes):
+            raise BadRequest(f"?rf= must be between 1 and the number of nodes {len(self.nodes)} "
+                             f"(got {rf}).", field="rf")
         with self.lock:
-            info = self.ring.explain(key)
-            info["replicas_up"] = [node_name(n) for n in self.ring.preference_list(key)
-                                   if self.is_up(n)]
+            info = self.ring.explain(key, rf)
+            info["replicas_up"] = [n for n in info["preference_list"] if self.is_up(node_id_of(n))]
             info["coordinator"] = next((node_name(n) for n in self.ring.walk(key) if self.is_up(n)), None)
             return info
 

@@ -54,8 +54,13 @@ class Ring:
         walk = self.walk(key)
         return [next(walk) for _ in range(self.rf)]
 
-    def explain(self, key: str) -> dict:
-        """Describe where `key` lands and which ring points chose its replicas."""
+    def explain(self, key: str, rf: int = None) -> dict:
+        """Describe where `key` lands and which ring points chose its replicas.
+
+        `rf` asks "what if the replication factor were rf?": the preference list
+        is always a prefix of the same clockwise walk.
+        """
+        rf = rf or self.rf
         position = ring_hash(key)
         start = self._start(key)
         count = len(self._positions)
@@ -67,9 +72,9 @@ class Ring:
                 seen.add(owner)
                 chosen.append({"node": node_name(owner), "ring_position": self._positions[index],
                                "steps_clockwise": step})
-            if len(chosen) == self.rf:
+            if len(chosen) == rf:
                 break
         return {"key": key, "key_position": position,
                 "key_position_fraction": round(position / RING_SIZE, 6),
                 "preference_list": [c["node"] for c in chosen], "points": chosen,
-                "fallback_order": [node_name(n) for n in list(self.walk(key))[self.rf:]]}
+                "rf": rf, "fallback_order": [node_name(n) for n in list(self.walk(key))[rf:]]}

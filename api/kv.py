@@ -11,7 +11,7 @@ from flask import Blueprint
 from errors import BadRequest
 from replication import result_dict
 
-from .common import (check_key, check_value_size, cluster, json_body, quorum_param,
+from .common import (check_key, check_value_size, cluster, json_body, query_int, quorum_param,
                      reject_unknown_fields, success, with_story)
 
 bp = Blueprint("kv", __name__)
@@ -76,6 +76,8 @@ def keys():
 def placement(key):
     """Where a key lives on the ring and why."""
     check_key(key)
-    info = cluster().placement(key)
-    return success(f"{key!r} belongs to {', '.join(info['preference_list'])}: the first "
+    rf = query_int("rf", None, 1, 1000)
+    info = cluster().placement(key, rf)
+    what_if = f" (if RF were {rf})" if rf else ""
+    return success(f"{key!r} belongs to {', '.join(info['preference_list'])}{what_if}: the first "
                    f"{len(info['preference_list'])} distinct nodes clockwise from its hash.", **info)

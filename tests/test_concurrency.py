@@ -4,6 +4,8 @@ import unittest
 
 from tests.helpers import make_app, write
 
+from models import node_id_of
+
 THREADS = 8
 WRITES_PER_THREAD = 25
 
@@ -83,7 +85,7 @@ class ConcurrencyTest(unittest.TestCase):
             thread.join()
         self.assertEqual(len(results), 120)
         def node(name):
-            return cluster.nodes[int(name.split("-")[1])]
+            return cluster.nodes[node_id_of(name)]
 
         for key, status, body in results:
             self.assertIn(status, (200, 503))

@@ -4,7 +4,7 @@ import unittest
 from tests.helpers import make_cluster
 
 from errors import Conflict, KeyNotFound, NodeNotFound, NoQuorum, BadRequest
-from models import Record, Version
+from models import Record, Version, node_id_of
 
 
 class QuorumArithmeticTest(unittest.TestCase):
@@ -92,7 +92,7 @@ class MissedQuorumTest(unittest.TestCase):
         cluster.fail(cluster.ring.preference_list("k")[1])
         result = cluster.write("k", "v")
         for ack in result.acks:
-            node = cluster.nodes[int(ack["node"].split("-")[1])]
+            node = cluster.nodes[node_id_of(ack["node"])]
             self.assertEqual(node.newest_local("k").version, result.record.version)
 
 

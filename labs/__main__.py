@@ -1,0 +1,59 @@
+"""python -m labs list | run N [--url URL] [--no-pause] | check N|all"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from labs import runner  # noqa: E402
+
+
+def main(argv=None) -> int:
+    """Parse the command and run it; returns the exit code."""
+    parser = argparse.ArgumentParser(prog="python -m labs", description="ReplicaLab's guided labs.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list the labs")
+    run = sub.add_parser("run", help="walk through a lab step by step")
+    run.add_argument("number", type=int)
+    run.add_argument("--url", help="a running server, e.g. http://127.0.0.1:5000 "
+                                   "(default: a fresh in-process cluster)")
+    run.add_argument("--no-pause", action="store_true", help="do not wait for Enter between steps")
+    check = sub.add_parser("check", help="verify a lab's observations on a fresh cluster")
+    check.add_argument("which", help="a lab number, or all")
+    args = parser.parse_args(argv)
+
+    try:
+        if args.command == "list":
+            for lab in runner.discover():
+                print(f"{lab.number}  {lab.title}  (labs/{lab.folder}/README.md, {len(lab.steps)} steps)")
+            return 0
+        if args.command == "run":
+            lab = runner.find(args.number)
+            client = runner.HttpClient(args.url) if args.url else runner.InProcessClient(lab.settings)
+            return 0 if runner.guided(lab, client, pause=not args.no_pause) else 1
+        if args.which == "all":
+            labs = runner.discover()
+        else:
+            try:
+                labs = [runner.find(int(args.which))]
+            except ValueError:
+                parser.error(f"check takes a lab number or 'all', not {args.which!r}")
+        results = [runner.check(lab) for lab in labs]
+        print(f"{sum(results)} passed, {len(results) - sum(results)} failed")
+        return 0 if all(results) else 1
+    except LookupError as error:
+        print(error, file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, EOFError):
+        print("\nstopped.", file=sys.stderr)
+        return 130
+    except OSError as error:  # requests' connection errors derive from OSError
+        print(f"Cannot reach the server: {error}. Is `python run.py` running at that --url?",
+              file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

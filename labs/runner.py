@@ -1,0 +1,169 @@
+"""Run labs: guided (print, request, explain, pause) or as an automated check.
+
+Guided runs talk to a running server (--url) or to an in-process app; checks
+always build a fresh in-process app with the virtual clock, so they are
+deterministic and need no server.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import shlex
+import sys
+from typing import Callable, List, Optional, TextIO
+from urllib.parse import quote
+
+from pretty import pretty_json
+
+from .steps import Lab, ObservationFailed, Step
+
+LAB_DIR = os.path.dirname(os.path.abspath(__file__))
+DISPLAY_URL = "http://127.0.0.1:5000"
+MAX_SHOWN_LINES = 60
+
+
+def discover() -> List[Lab]:
+    """Every lab folder (labN_name/check.py defining LAB), sorted by number."""
+    labs = []
+    for entry in sorted(os.listdir(LAB_DIR)):
+        if entry.startswith("lab") and os.path.isfile(os.path.join(LAB_DIR, entry, "check.py")):
+            labs.append(importlib.import_module(f"labs.{entry}.check").LAB)
+    return sorted(labs, key=lambda lab: lab.number)
+
+
+def find(number: int) -> Lab:
+    """The lab with this number, or a LookupError listing the ones there are."""
+    for lab in discover():
+        if lab.number == number:
+            return lab
+    raise LookupError(f"There is no lab {number}; `python -m labs list` shows the labs.")
+
+
+class InProcessClient:
+    """Requests against a fresh in-process app (no server needed)."""
+
+    def __init__(self, settings: Optional[dict] = None):
+        from app import create_app
+        from config import simulation_config
+        self.app = create_app(simulation_config(**(settings or {})))
+        self._client = self.app.test_client()
+        self.url = DISPLAY_URL
+
+    def request(self, method: str, path: str, body=None):
+        """Send one request; returns (status code, parsed JSON)."""
+        data = json.dumps(body) if body is not None else None
+        response = self._client.open(path, method=method, data=data)
+        return response.status_code, response.get_json()
+
+
+class HttpClient:
+    """Requests against a running ReplicaLab server."""
+
+    def __init__(self, url: str):
+        import requests
+        self._session = requests.Session()
+        self.url = url.rstrip("/")
+
+    def request(self, method: str, path: str, body=None):
+        """Send one request; returns (status code, parsed JSON)."""
+        data = json.dumps(body) if body is not None else None
+        response = self._session.request(method, self.url + path, data=data, timeout=60)
+        try:
+            return response.status_code, response.json()
+        except ValueError:
+            return response.status_code, {"raw": response.text}
+
+
+def curl(url: str, method: str, path: str, body=None) -> str:
+    """The curl command a student can type for this request."""
+    parts = ["curl"]
+    if method != "GET":
+        parts += ["-X", method]
+    parts.append(url + path)
+    if body is not None:
+        parts += ["-d", shlex.quote(json.dumps(body))]
+    return " ".join(p if p.startswith("'") else shlex.quote(p) for p in parts)
+
+
+def key_path(prefix: str, key: str) -> str:
+    """A path with a key quoted the way curl needs it (slashes and colons kept)."""
+    return prefix + quote(key, safe="/:")
+
+
+def run_step(client, step: Step, ctx: dict, show: Optional[Callable[[str], None]] = None) -> None:
+    """Send the step's request(s), check the status, save the answer, check the observation."""
+    answers = []
+    for item in step.items(ctx):
+        method, path, body = step.resolve(ctx, item)
+        if show:
+            show(f"$ {curl(client.url, method, path, body)}")
+        status, answer = client.request(method, path, body)
+        if show:
+            show(render(status, answer, brief=step.each is not None))
+        if status != step.status:
+            raise ObservationFailed(f"expected HTTP {step.status} from {method} {path}, got {status}: "
+                                    f"{(answer or {}).get('message')}")
+        answers.append(answer)
+    answer = answers if step.each is not None else answers[0]
+    if step.save:
+        ctx[step.save] = answer
+    if step.check:
+        step.check(ctx, answer)
+
+
+def render(status: int, answer: dict, brief: bool = False) -> str:
+    """The answer as the student sees it: status and JSON (long answers trimmed)."""
+    if brief:
+        return f"  -> {status}: {(answer or {}).get('message', '')}"
+    lines = pretty_json(answer).splitlines()
+    if len(lines) > MAX_SHOWN_LINES:
+        lines = lines[:MAX_SHOWN_LINES] + [f"  ... ({len(lines) - MAX_SHOWN_LINES} more lines)"]
+    return f"HTTP {status}\n" + "\n".join(lines)
+
+
+def check(lab: Lab, out: TextIO = sys.stdout) -> bool:
+    """Run every step of `lab` on a fresh in-process cluster; True if all observations hold."""
+    client = InProcessClient(lab.settings)
+    ctx = {}
+    for number, step in enumerate(lab.steps, 1):
+        try:
+            run_step(client, step, ctx)
+        except ObservationFailed as failure:
+            print(f"lab {lab.number} step {number} FAILED ({step.title}): {failure}", file=out)
+            return False
+        print(f"lab {lab.number} step {number} ok: {step.title}", file=out)
+    print(f"lab {lab.number} ({lab.title}): all {len(lab.steps)} steps show what the README says",
+          file=out)
+    return True
+
+
+def guided(lab: Lab, client, pause: bool = True, out: TextIO = sys.stdout,
+           ask: Callable[[str], str] = input) -> bool:
+    """Walk a student through `lab`: explain, show the curl, answer, what to notice."""
+    def show(text: str) -> None:
+        print(text, file=out)
+
+    show(f"=== Lab {lab.number}: {lab.title} ===")
+    show(f"(read labs/{lab.folder}/README.md for the background and the questions)\n")
+    ctx, ok = {}, True
+    for number, step in enumerate(lab.steps, 1):
+        show(f"--- Step {number}/{len(lab.steps)}: {step.title} ---")
+        if step.explain:
+            show(step.explain)
+        try:
+            run_step(client, step, ctx, show)
+            verdict = "(observed as expected)" if step.check else ""
+        except ObservationFailed as failure:
+            ok = False
+            verdict = (f"(!) this run did not show what the lab expects: {failure}. Was the "
+                       "server started fresh with default settings (python run.py --fresh)?")
+        if step.notice:
+            show(f"Notice: {step.notice}")
+        if verdict:
+            show(verdict)
+        if pause and number < len(lab.steps):
+            ask("Press Enter for the next step...")
+        show("")
+    show(f"=== End of lab {lab.number}. Now answer the questions in labs/{lab.folder}/README.md ===")
+    return ok

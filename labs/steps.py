@@ -1,0 +1,62 @@
+"""What a lab is made of: steps (one HTTP request each) and their observations.
+
+A step's path and body may be functions of the lab's context (the answers saved
+by earlier steps), so a lab works whatever the ring places where. A step's
+`check` asserts what the student is told to notice; `python -m labs check`
+runs every check on a fresh in-process cluster.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, List, Optional, Union
+
+
+class ObservationFailed(AssertionError):
+    """A lab step did not show what its README promises."""
+
+
+def expect(condition: bool, observation: str) -> None:
+    """Assert one observation of a lab step, worded as the student would check it."""
+    if not condition:
+        raise ObservationFailed(observation)
+
+
+@dataclass
+class Step:
+    """One request of a lab, what it teaches, and the observation it must show."""
+
+    title: str
+    method: str
+    path: Union[str, Callable[[dict], str]]
+    body: Union[None, dict, Callable[[dict], Any]] = None
+    explain: str = ""
+    notice: str = ""
+    status: int = 200
+    save: Optional[str] = None
+    check: Optional[Callable[[dict, dict], None]] = None
+    each: Union[None, list, Callable[[dict], list]] = None  # repeat the request per item
+
+    def items(self, ctx: dict) -> list:
+        """The items this step repeats over ([None] for a single request)."""
+        if self.each is None:
+            return [None]
+        return self.each(ctx) if callable(self.each) else list(self.each)
+
+    def resolve(self, ctx: dict, item) -> tuple:
+        """(method, path, body) for one request of this step."""
+        def value(thing):
+            if not callable(thing):
+                return thing
+            return thing(ctx, item) if self.each is not None else thing(ctx)
+        return self.method, value(self.path), value(self.body)
+
+
+@dataclass
+class Lab:
+    """A numbered lab: its folder, title, settings for the check, and steps."""
+
+    number: int
+    title: str
+    folder: str
+    steps: List[Step]
+    settings: dict = field(default_factory=dict)

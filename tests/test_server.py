@@ -1,0 +1,139 @@
+"""End to end: the real `python run.py` and gunicorn processes, on 127.0.0.1 only."""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import requests
+
+from tests.helpers import ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """A server process on a free loopback port; waits (bounded) until it answers."""
+
+    def __init__(self, command, env=None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        full_env = {**os.environ, **(env or {}), "REPLICALAB_PORT": str(self.port),
+                    "PYTHONUNBUFFERED": "1"}
+        self.log = tempfile.TemporaryFile(mode="w+")
+        self.process = subprocess.Popen(command, cwd=ROOT, env=full_env, stdout=self.log,
+                                        stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # waiting for a process to bind, not for the cluster
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited early:\n{self.output()}")
+            try:
+                requests.get(self.url + "/health", timeout=1)
+                return
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        self.stop()
+        raise AssertionError(f"server did not answer within 20 s:\n{self.output()}")
+
+    def post(self, path, body=None):
+        data = json.dumps(body) if body is not None else None
+        return requests.post(self.url + path, data=data, timeout=10)
+
+    def get(self, path):
+        return requests.get(self.url + path, timeout=10)
+
+    def stop(self):
+        """Ctrl+C the server (a clean shutdown) and wait for it."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read()
+
+
+class RunPyTest(unittest.TestCase):
+    """python run.py serves the issue's curl tour and keeps data across restarts."""
+
+    def setUp(self):
+        self.data_dir = tempfile.mkdtemp()
+        self.servers = []
+
+    def tearDown(self):
+        for server in self.servers:
+            server.stop()
+            server.log.close()
+        shutil.rmtree(self.data_dir)
+
+    def start(self, *flags):
+        server = Server([sys.executable, "run.py", "--data-dir", self.data_dir, *flags])
+        self.servers.append(server)
+        return server
+
+    def test_tour_console_and_restart(self):
+        """The curl tour works, the console narrates it, and data survives a restart."""
+        server = self.start()
+        self.assertEqual(server.post("/write", {"key": "color", "value": "blue"}).status_code, 200)
+        self.assertEqual(server.get("/read/color").json()["value"], "blue")
+        self.assertEqual(server.post("/fail/1").json()["message"], "Node 1 failed")
+        self.assertEqual(server.post("/write", {"key": "color", "value": "green"}).status_code, 200)
+        self.assertEqual(server.post("/recover/1").status_code, 200)
+        records = server.get("/nodes/1").json()["records"]
+        self.assertEqual([(r["key"], r["value"]) for r in records], [("color", "green")])
+        server.stop()
+        console = server.output()
+        self.assertIn("node-1 is down", console)
+        self.assertIn("as a hint for node-1", console)
+        self.assertIn("node-1 caught up", console)
+
+        again = self.start()
+        self.assertEqual(again.get("/read/color").json()["value"], "green")
+        again.stop()
+        fresh = self.start("--fresh")
+        self.assertEqual(fresh.get("/read/color").status_code, 404)
+
+    def test_invalid_settings_refused_at_start(self):
+        """An impossible setting stops run.py with one sentence and exit code 2."""
+        result = subprocess.run([sys.executable, "run.py", "--rf", "9"], cwd=ROOT,
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 2)
+        self.assertNotIn("Traceback", result.stderr)
+        self.assertIn("cannot exceed the number of nodes", result.stderr)
+
+
+class GunicornTest(unittest.TestCase):
+    """gunicorn -c gunicorn.conf.py serves one cluster to many threads."""
+
+    def test_one_cluster_behind_gunicorn(self):
+        """Writes and reads through gunicorn all see the same cluster."""
+        data_dir = tempfile.mkdtemp()
+        server = Server([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
+                        env={"REPLICALAB_DATA_DIR": data_dir, "REPLICALAB_SEED": "3"})
+        try:
+            for i in range(20):
+                self.assertEqual(server.post("/write", {"key": f"k{i}", "value": i}).status_code, 200)
+            for i in range(20):
+                self.assertEqual(server.get(f"/read/k{i}").json()["value"], i)
+            self.assertEqual(server.get("/config").json()["config"]["seed"], 3)
+        finally:
+            server.stop()
+            server.log.close()
+            shutil.rmtree(data_dir)
+
+
+if __name__ == "__main__":
+    unittest.main()

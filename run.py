@@ -6,6 +6,7 @@ sentence, not a traceback.
 """
 from __future__ import annotations
 
+import socket
 import sqlite3
 import sys
 
@@ -25,6 +26,16 @@ def banner(config) -> str:
             "The lines below narrate what the cluster does, one per event. Ctrl+C stops.")
 
 
+def port_problem(host: str, port: int):
+    """Why the server cannot listen on host:port, or None if it can."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            return error.strerror or str(error)
+    return None
+
+
 def main(argv=None) -> int:
     """Parse settings, build the app, serve it; returns the exit code."""
     try:
@@ -32,6 +43,11 @@ def main(argv=None) -> int:
     except ConfigError as error:
         print(f"replicalab: {error}", file=sys.stderr)
         return 2
+    problem = port_problem(config.host, config.port)
+    if problem:
+        print(f"replicalab: cannot listen on {config.host}:{config.port} ({problem}). Is another "
+              "server running there? Stop it or choose another port with --port.", file=sys.stderr)
+        return 1
     from app import create_app  # imported late so --help stays fast
     try:
         app = create_app(config)
@@ -41,10 +57,6 @@ def main(argv=None) -> int:
     print(banner(config), file=sys.stderr, flush=True)
     try:
         app.run(host=config.host, port=config.port, threaded=True, use_reloader=False)
-    except OSError as error:
-        print(f"replicalab: cannot listen on {config.host}:{config.port} ({error}); is another "
-              "server running there? Choose another port with --port.", file=sys.stderr)
-        return 1
     finally:
         app.extensions["replicalab"].close()
     return 0

@@ -114,6 +114,16 @@ class RunPyTest(unittest.TestCase):
         self.assertNotIn("Traceback", result.stderr)
         self.assertIn("cannot exceed the number of nodes", result.stderr)
 
+    def test_busy_port_is_refused_with_a_sentence(self):
+        """A second server on a port in use exits 1 with one sentence, before any banner."""
+        server = self.start()
+        result = subprocess.run([sys.executable, "run.py", "--port", str(server.port),
+                                 "--storage", "memory"], cwd=ROOT, capture_output=True, text=True,
+                                timeout=60)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("cannot listen on", result.stderr)
+        self.assertNotIn("Listening on", result.stderr)
+
 
 class GunicornTest(unittest.TestCase):
     """gunicorn -c gunicorn.conf.py serves one cluster to many threads."""

@@ -81,10 +81,12 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ReplicaLabError)
     def domain_error(error: ReplicaLabError):
+        """A ReplicaLabError: its status, code, sentence and data."""
         return jsonify(error.to_dict()), error.status
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        """A framework error (404, 405, 413...) as a JSON sentence."""
         code = error.name.lower().replace(" ", "_")
         body = {"status": "error", "error": code,
                 "message": http_error_message(error, app.config["MAX_CONTENT_LENGTH"])}
@@ -92,6 +94,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
+        """A bug: JSON 500 for the client, the traceback on the console."""
         logger.exception("unexpected error while handling %s %s", request.method, request.path)
         body = {"status": "error", "error": "internal_error",
                 "message": "Something went wrong inside ReplicaLab; the server console has the "

@@ -80,6 +80,7 @@ class EventLog:
             self._listeners.append(listener)
 
         def unsubscribe():
+            """Stop calling the listener."""
             with self._lock:
                 if listener in self._listeners:
                     self._listeners.remove(listener)

@@ -102,6 +102,7 @@ class HandoffOp(Operation):
             self.answered(self.owner)
 
     def on_all_answered(self) -> None:
+        """Report hints that could not be handed back."""
         self.finish()
         kept = len(self.records) - len(self.delivered)
         if kept:

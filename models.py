@@ -107,6 +107,7 @@ class Put(Message):
     kind = "put"
 
     def summary(self) -> str:
+        """One phrase for the event log."""
         text = f"put {self.record.key} v{self.record.version}"
         if self.record.deleted:
             text += " (tombstone)"
@@ -125,6 +126,7 @@ class PutAck(Message):
     kind = "put_ack"
 
     def summary(self) -> str:
+        """One phrase for the event log."""
         return f"ack {self.key}" + ("" if self.applied else " (kept its newer version)")
 
 
@@ -136,6 +138,7 @@ class Get(Message):
     kind = "get"
 
     def summary(self) -> str:
+        """One phrase for the event log."""
         return f"get {self.key}"
 
 
@@ -148,6 +151,7 @@ class GetReply(Message):
     kind = "get_reply"
 
     def summary(self) -> str:
+        """One phrase for the event log."""
         found = f"v{self.record.version}" if self.record else "nothing"
         return f"reply {self.key}: {found}"
 
@@ -159,6 +163,7 @@ class SyncRequest(Message):
     kind = "sync_request"
 
     def summary(self) -> str:
+        """One phrase for the event log."""
         return "sync request"
 
 
@@ -170,6 +175,7 @@ class SyncReply(Message):
     kind = "sync_reply"
 
     def summary(self) -> str:
+        """One phrase for the event log."""
         return f"sync reply with {len(self.records)} records"
 
 

@@ -27,10 +27,12 @@ class Operation:
 
     @property
     def events(self):
+        """The event log of the node running this operation."""
         return self.node.events
 
     @property
     def timeout_ms(self) -> int:
+        """How long to wait for peers, in simulated milliseconds."""
         return self.node.timeout_ms
 
     def send(self, msg: Message, waiting_for: str) -> None:

@@ -104,9 +104,11 @@ class WriteOp(QuorumOp):
         super().start()
 
     def request(self, target: int, stands_for: Optional[int]) -> Put:
+        """The Put sent to a replica or stand-in."""
         return Put(self.node.node_id, target, self.op_id, self.record, stands_for)
 
     def handle_locally(self, stands_for: Optional[int]) -> None:
+        """The coordinator stores its own copy without the network."""
         applied = self.node.accept_put(self.record, stands_for)
         self._ack(self.node.node_id, applied)
 
@@ -119,6 +121,7 @@ class WriteOp(QuorumOp):
         self.acks[peer] = {**self.role(peer), "applied": applied}
 
     def on_all_answered(self) -> None:
+        """Everyone answered or timed out: record the outcome against W."""
         self.finish()
         self.result = WriteResult(self.key, self.record, self.node.node_id, self.preference,
                                   self.needed, list(self.acks.values()), list(self.silent))
@@ -170,9 +173,11 @@ class ReadOp(QuorumOp):
         self.result: Optional[ReadResult] = None
 
     def request(self, target: int, stands_for: Optional[int]) -> Get:
+        """The Get sent to a replica or stand-in."""
         return Get(self.node.node_id, target, self.op_id, self.key)
 
     def handle_locally(self, stands_for: Optional[int]) -> None:
+        """The coordinator reads its own copy without the network."""
         self.replies[self.node.node_id] = self.node.newest_local(self.key)
 
     def on_get_reply(self, msg) -> None:
@@ -189,12 +194,14 @@ class ReadOp(QuorumOp):
             self.answered(msg.src)
 
     def on_timeout(self, silent) -> None:
+        """Replace silent replicas while reading; stop waiting while repairing."""
         if self.repairing:
             self.on_all_answered()  # repairs that got no ack are left to later mechanisms
         else:
             super().on_timeout(silent)
 
     def on_all_answered(self) -> None:
+        """Answers are in: repair the stale replicas, or finish."""
         if self.repairing or len(self.replies) < self.needed:
             return self._complete()
         best = newest(self.replies.values())

@@ -64,6 +64,7 @@ class SyncOp(Operation):
             self.answered(msg.src)
 
     def on_all_answered(self) -> None:
+        """Every peer answered or timed out: report the catch-up."""
         self.finish()
         pulled = sorted(set(self.pulled))
         self.events.emit("sync_finished", f"{self.node.name} caught up: {len(pulled)} newer key(s) "

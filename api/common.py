@@ -115,6 +115,7 @@ def admin_only(view):
     """Require 'Authorization: Bearer <token>' when an admin token is configured."""
     @wraps(view)
     def guarded(*args, **kwargs):
+        """Refuse the call unless the bearer token matches."""
         token = cluster().config.admin_token
         if token:
             given = request.headers.get("Authorization", "")

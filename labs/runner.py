@@ -142,6 +142,7 @@ def guided(lab: Lab, client, pause: bool = True, out: TextIO = sys.stdout,
            ask: Callable[[str], str] = input) -> bool:
     """Walk a student through `lab`: explain, show the curl, answer, what to notice."""
     def show(text: str) -> None:
+        """Print one block of the guided run."""
         print(text, file=out)
 
     show(f"=== Lab {lab.number}: {lab.title} ===")

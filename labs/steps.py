@@ -45,6 +45,7 @@ class Step:
     def resolve(self, ctx: dict, item) -> tuple:
         """(method, path, body) for one request of this step."""
         def value(thing):
+            """Call `thing` with the context (and item) if it is a function."""
             if not callable(thing):
                 return thing
             return thing(ctx, item) if self.each is not None else thing(ctx)

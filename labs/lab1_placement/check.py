@@ -6,10 +6,12 @@ SENSOR_KEYS = [f"energy:p{floor}:{hour:02d}:00" for floor in (1, 2, 3) for hour 
 
 
 def prefs(ctx):
+    """The preference list saved from step 1."""
     return ctx["placement"]["preference_list"]
 
 
 def check_placement(ctx, answer):
+    """Step 1: RF distinct nodes, met in clockwise order."""
     expect(len(answer["preference_list"]) == 3, "the preference list has RF=3 nodes")
     expect(len(set(answer["preference_list"])) == 3, "the three nodes are distinct")
     expect([p["steps_clockwise"] for p in answer["points"]] == sorted(p["steps_clockwise"] for p in answer["points"]),
@@ -17,6 +19,7 @@ def check_placement(ctx, answer):
 
 
 def check_write(ctx, answer):
+    """Step 2: the primary coordinates and every replica acks."""
     expect(answer["coordinator"] == prefs(ctx)[0], "the coordinator is the first node of the preference list")
     expect(sorted(a["node"] for a in answer["acks"]) == sorted(prefs(ctx)),
            "the acks come from exactly the preference-list nodes")
@@ -24,17 +27,20 @@ def check_write(ctx, answer):
 
 
 def check_nodes(ctx, answer):
+    """Step 3: only the replicas hold the key."""
     holding = sorted(n["name"] for n in answer["nodes"] if n["keys"] == 1)
     expect(holding == sorted(prefs(ctx)), "exactly the three replicas hold one key")
 
 
 def check_node_detail(ctx, answer):
+    """Step 4: the primary holds the value at the reported version."""
     record = answer["records"][0]
     expect(record["key"] == "color" and record["value"] == "blue", "the primary holds color=blue")
     expect(record["version"] == ctx["write"]["version"], "with the version the write reported")
 
 
 def check_keys(ctx, answer):
+    """Step 6: every key on 3 nodes, keys spread over all nodes."""
     listed = {k["key"]: k["held_by"] for k in answer["keys"]}
     expect(all(len(listed[k]) == 3 for k in SENSOR_KEYS), "every sensor key is held by 3 nodes")
     holders = {n for k in SENSOR_KEYS for n in listed[k]}
@@ -43,17 +49,20 @@ def check_keys(ctx, answer):
 
 
 def check_what_if(ctx, answer):
+    """Step 8: a larger RF extends the same clockwise walk."""
     expect(answer["preference_list"][:3] == prefs(ctx), "with RF=5 the first three nodes are the same")
     expect(len(answer["preference_list"]) == 5, "RF=5 adds the remaining nodes clockwise")
 
 
 def check_read(ctx, answer):
+    """Step 9: the read returns blue from all replicas."""
     expect(answer["value"] == "blue", "the read returns blue")
     expect(len(answer["replicas_read"]) == 3 and answer["quorum"]["r"] == 2,
            "all three replicas answered although R=2 were needed")
 
 
 def check_primaries(ctx, answers):
+    """Step 7: keys have different primaries, each coordinating its key."""
     primaries = {a["preference_list"][0] for a in answers}
     expect(len(primaries) >= 3, "the sensor keys have several different primaries")
     expect(all(a["coordinator"] == a["preference_list"][0] for a in answers),

@@ -4,6 +4,7 @@ from models import node_id_of
 
 
 def replicas(ctx):
+    """The preference list of color, saved in step 2."""
     return ctx["placement"]["preference_list"]
 
 
@@ -23,10 +24,12 @@ def survivor(ctx):
 
 
 def others_to_fail(ctx):
+    """Every node except the first victim and the survivor."""
     return [n for n in range(5) if n not in (node_id_of(victim(ctx)), node_id_of(survivor(ctx)))]
 
 
 def check_hinted_write(ctx, answer):
+    """Step 4: the write succeeds through a stand-in holding a hint."""
     expect(answer["quorum"]["met"], "the write succeeds with one replica down")
     expect(answer["hints"] == [{"held_by": stand_in(ctx), "for": victim(ctx)}],
            "the next node clockwise keeps the write with a hint for the down replica")
@@ -35,6 +38,7 @@ def check_hinted_write(ctx, answer):
 
 
 def check_hint_held(ctx, answer):
+    """Step 5: the stand-in holds the hint apart from its records."""
     hints = answer["hints_held"]
     expect(len(hints) == 1 and hints[0]["key"] == "color" and hints[0]["for"] == victim(ctx),
            "the stand-in holds exactly one hint: color, for the down replica")
@@ -43,33 +47,39 @@ def check_hint_held(ctx, answer):
 
 
 def check_read_one_down(ctx, answer):
+    """Step 6: the read succeeds with the stand-in answering."""
     expect(answer["value"] == "green", "the read returns green with one replica down")
     expect(any(a["stands_in_for"] == victim(ctx) for a in answer["replicas_read"]),
            "the stand-in answered in place of the down replica")
 
 
 def check_health(ctx, answer):
+    """Step 8: one node alive, too few for W."""
     expect(answer["nodes_alive"] == 1 and not answer["writes_possible"],
            "one node is alive, too few for W=2")
 
 
 def check_partial_write(ctx, answer):
+    """Step 9: 503, yet stored on the survivor."""
     expect(answer["error"] == "no_quorum", "the write is refused with 503 no_quorum")
     expect(answer["stored_on"] == [survivor(ctx)], "yet the value was stored on the surviving node")
     expect("not confirmed" in answer["message"], "the message says the write is not confirmed")
 
 
 def check_r1_sees_partial_write(ctx, answer):
+    """Step 11: R=1 sees the unconfirmed write."""
     expect(answer["value"] == "red", "with R=1 the 'failed' write is visible: red")
 
 
 def check_recover(ctx, answer):
+    """Step 13: the victim catches up, hint included."""
     expect("color" in answer["caught_up_keys"], "the recovered node caught up on color")
     expect(answer["hints_received"] == ["color"], "the stand-in handed its hint for color back")
     expect("red" not in str(answer["hints_handed_off"]), "nothing was handed off by the node itself")
 
 
 def check_final(ctx, answer):
+    """Step 14: all replicas agree on the unconfirmed write."""
     expect(answer["value"] == "red", "every replica now agrees on red, the write that got a 503")
     expect(len(answer["replicas_read"]) == 3, "all three replicas answered")
     expect(len({str(a["version"]) for a in answer["replicas_read"]}) == 1, "with the same version")

@@ -30,6 +30,12 @@ class VirtualClock:
         """Milliseconds since the cluster started."""
         return self.now() - self.start_ms
 
+    def freeze(self) -> None:
+        """Stop following real time (step mode); the virtual clock never does anyway."""
+
+    def unfreeze(self) -> None:
+        """Follow real time again."""
+
 
 class WallClock(VirtualClock):
     """Epoch milliseconds that follow real time, and jump ahead for simulated waits.
@@ -43,20 +49,38 @@ class WallClock(VirtualClock):
     def __init__(self, source=time.time):
         self._source = source
         self._ahead = 0  # how far simulated waits have pushed us past real time
+        self._frozen_at = None
         super().__init__(self._real())
 
     def _real(self) -> int:
         return int(self._source() * 1000)
 
     def now(self) -> int:
-        """Real epoch milliseconds plus every simulated wait jumped over."""
+        """Real epoch milliseconds plus every simulated wait jumped over (frozen: fixed)."""
+        if self._frozen_at is not None:
+            return self._frozen_at
         return self._real() + self._ahead
 
     def advance_to(self, ms: int) -> None:
-        """Jump forward to `ms` if real time has not got there yet."""
+        """Jump forward to `ms` if time has not got there yet."""
         current = self.now()
-        if ms > current:
+        if ms <= current:
+            return
+        if self._frozen_at is not None:
+            self._frozen_at = ms
+        else:
             self._ahead += ms - current
+
+    def freeze(self) -> None:
+        """Hold time still: while the network is paused only ticks and steps move it."""
+        if self._frozen_at is None:
+            self._frozen_at = self.now()
+
+    def unfreeze(self) -> None:
+        """Follow real time again, never moving backward."""
+        if self._frozen_at is not None:
+            frozen, self._frozen_at = self._frozen_at, None
+            self._ahead = max(self._ahead, frozen - self._real())
 
 
 def make_clock(kind: str) -> VirtualClock:

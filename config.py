@@ -37,6 +37,7 @@ class Config:
     latency_min_ms: int = 1
     latency_max_ms: int = 10
     request_timeout_ms: int = 100
+    client_timeout_ms: int = 30_000
     cache_items: int = 10_000
     cache_bytes: int = 16 * 1024 * 1024
     max_key_length: int = 512
@@ -44,11 +45,16 @@ class Config:
     max_events: int = 100_000
     narrate: str = "all"
     admin_token: Optional[str] = None
+    scheduler: str = "on"
+    hint_retry_s: int = 10
+    anti_entropy_s: int = 30
+    flush_s: int = 2
     fresh: bool = False
 
     def validate(self) -> "Config":
         """Raise ConfigError with one clear sentence if the settings cannot work."""
         positive = ["nodes", "rf", "r", "w", "vnodes", "batch_size", "request_timeout_ms",
+                    "client_timeout_ms", "hint_retry_s", "anti_entropy_s", "flush_s",
                     "cache_items", "cache_bytes", "max_key_length", "max_value_bytes",
                     "max_events"]
         for name in positive:
@@ -90,6 +96,7 @@ CHOICES = {
     "durability": ("sync", "batch"),
     "clock": ("wall", "virtual"),
     "narrate": ("all", "ops", "off"),
+    "scheduler": ("on", "off"),
 }
 
 HELP = {
@@ -109,6 +116,7 @@ HELP = {
     "latency_min_ms": "smallest simulated network latency of one message",
     "latency_max_ms": "largest simulated network latency of one message",
     "request_timeout_ms": "simulated time a coordinator waits for a replica before trying the next node",
+    "client_timeout_ms": "real time an HTTP request waits for its quorum in step mode before answering 504",
     "cache_items": "per-node LRU cache limit: number of records",
     "cache_bytes": "per-node LRU cache limit: total bytes of cached records",
     "max_key_length": "longest key accepted, in characters",
@@ -116,6 +124,10 @@ HELP = {
     "max_events": "events kept in memory for /events (older ones are forgotten)",
     "narrate": "console narration: all events, ops (no per-message lines) or off",
     "admin_token": "when set, fault and admin endpoints require 'Authorization: Bearer <token>'",
+    "scheduler": "on: run periodic jobs (hint retry, anti-entropy, batch flush); off: only by hand",
+    "hint_retry_s": "seconds between hint delivery retries (scheduler on)",
+    "anti_entropy_s": "seconds between anti-entropy rounds (scheduler on)",
+    "flush_s": "seconds between group commits of pending batch writes (scheduler on)",
     "fresh": "start from empty storage (deletes the nodes' files in --data-dir)",
 }
 
@@ -188,4 +200,5 @@ def from_args(argv=None, environ=None) -> Config:
 
 def simulation_config(**overrides) -> Config:
     """Settings for tests and lab checks: virtual clock, memory storage, silent console."""
-    return Config(**{"storage": "memory", "clock": "virtual", "narrate": "off", **overrides})
+    return Config(**{"storage": "memory", "clock": "virtual", "narrate": "off", "scheduler": "off",
+                     **overrides})

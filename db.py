@@ -47,6 +47,10 @@ class MemoryStorage:
     def __len__(self) -> int:
         return len(self._data)
 
+    def clear(self) -> None:
+        """Remove everything (a wiped disk)."""
+        self._data.clear()
+
     def close(self) -> None:
         """Nothing to release."""
 
@@ -82,6 +86,11 @@ class SqliteStorage(MemoryStorage):
 
     def __len__(self) -> int:
         return len(self._db)
+
+    def clear(self) -> None:
+        """Remove everything and commit (a wiped disk)."""
+        self._db.clear()
+        self._db.commit(blocking=True)
 
     def close(self) -> None:
         """Commit and close the sqlite connection (and its worker thread)."""
@@ -160,9 +169,30 @@ class NodeStore:
         self.pending: Dict[str, Record] = {}  # acknowledged, not yet committed (batch mode)
         self.commits = 0
         self.index: Dict[str, Tuple[Version, bool]] = {}
-        for key, data in backend.items():
+        self._load_index()
+
+    def _load_index(self) -> None:
+        self.index = {}
+        for key, data in self.backend.items():
             record = Record.from_dict(data)
             self.index[key] = (record.version, record.deleted)
+
+    def crash(self) -> Dict[str, Record]:
+        """Lose memory: the cache and every uncommitted write; returns the writes lost."""
+        lost = dict(self.pending)
+        self.pending.clear()
+        self.cache.clear()
+        self._load_index()
+        return lost
+
+    def wipe(self) -> int:
+        """Lose memory and disk; returns how many keys were held."""
+        held = len(self.index)
+        self.pending.clear()
+        self.cache.clear()
+        self.backend.clear()
+        self.index = {}
+        return held
 
     def get(self, key: str) -> Optional[Record]:
         """Return the record for `key` (tombstones included), or None."""

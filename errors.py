@@ -71,3 +71,10 @@ class NoQuorum(ReplicaLabError):
 
     status = 503
     code = "no_quorum"
+
+
+class GatewayTimeout(ReplicaLabError):
+    """The client stopped waiting; the operation goes on inside the cluster."""
+
+    status = 504
+    code = "timeout"

@@ -20,9 +20,21 @@ class HintStore:
     def __init__(self, backend):
         self.backend = backend
         self._hints: Dict[Tuple[int, str], Record] = {}
-        for stored_key, data in backend.items():
+        self.reload()
+
+    def reload(self) -> None:
+        """Rebuild the in-memory hints from disk (hints are committed as they arrive)."""
+        self._hints = {}
+        for stored_key, data in self.backend.items():
             owner, key = stored_key.split(":", 1)
             self._hints[(int(owner), key)] = Record.from_dict(data)
+
+    def wipe(self) -> int:
+        """Lose every hint, on disk too; returns how many there were."""
+        count = len(self._hints)
+        self._hints = {}
+        self.backend.clear()
+        return count
 
     def add(self, owner: int, record: Record) -> bool:
         """Keep `record` for `owner` unless a newer hint for that key is held; True if kept."""

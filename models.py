@@ -127,7 +127,7 @@ class PutAck(Message):
 
     def summary(self) -> str:
         """One phrase for the event log."""
-        return f"ack {self.key}" + ("" if self.applied else " (kept its newer version)")
+        return f"ack {self.key}" + ("" if self.applied else " (it already had this or a newer version)")
 
 
 @dataclass(frozen=True)

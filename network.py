@@ -1,12 +1,15 @@
 """Network: the only path between nodes, and the simulation's scheduler.
 
 Nodes never call each other. A node hands a Message to `send`; the Network
-alone decides whether and when it arrives, using one seeded random.Random and
-one clock. Timers (a coordinator waiting for replicas) sit in the same queue,
-so `run()` replays the cluster's life in time order, deterministically.
+alone decides whether and when it arrives — down nodes, partitions, link and
+network faults (faults.py) — using one seeded random.Random and one clock.
+Messages in flight and timers (a coordinator waiting for replicas) are two
+queues ordered by time, so `run()` replays the cluster's life in time order.
 
-Today the only fault is a node being down; the per-link and whole-network
-faults of later labs slot into `_fate`, which every message passes through.
+Step mode: while `paused`, messages are held instead of delivered; a student
+lists them, delivers, drops or duplicates them one by one, and timers still
+fire when the clock reaches them (the wall clock moves by itself, the virtual
+clock by `tick`).
 """
 from __future__ import annotations
 
@@ -14,9 +17,11 @@ import copy
 import heapq
 import itertools
 import random
-from dataclasses import dataclass, field, replace
-from typing import Callable, Dict, Optional
+from dataclasses import dataclass, replace
+from typing import Callable, Dict, List, Optional
 
+from errors import NotFound
+from faults import FaultSet
 from models import Message, node_name
 
 
@@ -40,7 +45,14 @@ class InFlight:
     msg: Message
     sent_at: int
     deliver_at: int
-    msg_id: int = field(default=0)
+    msg_id: int
+
+    def describe(self, now: int) -> dict:
+        """The message as /network/messages lists it."""
+        return {"id": self.msg_id, "from": node_name(self.msg.src), "to": node_name(self.msg.dst),
+                "kind": self.msg.kind, "key": _key_of(self.msg), "summary": self.msg.summary(),
+                "op_id": self.msg.op_id, "age_ms": now - self.sent_at,
+                "due_in_ms": max(0, self.deliver_at - now)}
 
 
 class Network:
@@ -52,8 +64,11 @@ class Network:
         self.rng = random.Random(seed)
         self.latency_ms = tuple(latency_ms)
         self.down: set = set()
+        self.faults = FaultSet()
+        self.paused = False
         self._nodes: Dict[int, object] = {}
-        self._queue: list = []
+        self._messages: list = []  # heap of (deliver_at, order, InFlight)
+        self._timers: list = []  # heap of (at, order, Timer)
         self._order = itertools.count()  # tie-breaker: equal times keep send order
         self._msg_ids = itertools.count(1)
 
@@ -66,90 +81,162 @@ class Network:
     def send(self, msg: Message) -> Optional[int]:
         """Put a message on the wire; returns its id, or None if it was dropped at once."""
         msg_id = next(self._msg_ids)
-        drop_reason = self._fate(msg)
-        text = f"{node_name(msg.src)} -> {node_name(msg.dst)}: {msg.summary()}"
-        details = {"msg_id": msg_id, "kind": msg.kind, "op_id": msg.op_id}
-        key = _key_of(msg)
-        if drop_reason:
-            self.events.emit("message_dropped", f"dropped message {msg_id} ({text}): {drop_reason}",
-                             (msg.src, msg.dst), key, reason=drop_reason, **details)
-            return None
         now = self.clock.now()
-        deliver_at = now + self.rng.randint(*self.latency_ms)
-        self._push(deliver_at, InFlight(msg, now, deliver_at, msg_id))
-        self.events.emit("message_sent", f"message {msg_id} sent, {text}",
-                         (msg.src, msg.dst), key, latency_ms=deliver_at - now, **details)
+        latency = self.rng.randint(*self.latency_ms)
+        reason = self._blocked(msg) or self.faults.random_drop(msg.src, msg.dst, self.rng)
+        if reason:
+            self._event("message_dropped", "dropped message", msg_id, msg, reason=reason)
+            return None
+        latency += self.faults.extra_delay(msg.src, msg.dst, self.rng)
+        self._enqueue(InFlight(msg, now, now + latency, msg_id))
+        self._event("message_sent", "sent message", msg_id, msg, latency_ms=latency)
+        if self.faults.duplicated(self.rng):
+            self.duplicate(msg_id, reason="the network duplicated it")
         return msg_id
 
-    def _fate(self, msg: Message) -> Optional[str]:
-        """Return why `msg` cannot be delivered now, or None if it can."""
-        if msg.dst in self.down:
-            return f"{node_name(msg.dst)} is down"
-        if msg.src in self.down:
-            return f"{node_name(msg.src)} is down"
-        return None
+    def _blocked(self, msg: Message) -> Optional[str]:
+        """Why `msg` cannot pass right now (down node, partition, link down), or None."""
+        for node in (msg.dst, msg.src):
+            if node in self.down:
+                return f"{node_name(node)} is down"
+        return self.faults.blocked(msg.src, msg.dst)
+
+    def _enqueue(self, flight: InFlight) -> None:
+        heapq.heappush(self._messages, (flight.deliver_at, next(self._order), flight))
+
+    def _event(self, type_: str, verb: str, msg_id: int, msg: Message, **details) -> None:
+        text = f"{verb} {msg_id}, {node_name(msg.src)} -> {node_name(msg.dst)}: {msg.summary()}"
+        if "reason" in details:
+            text += f" ({details['reason']})"
+        self.events.emit(type_, text, (msg.src, msg.dst), _key_of(msg), msg_id=msg_id,
+                         kind=msg.kind, op_id=msg.op_id, **details)
 
     def set_timer(self, node_id: int, delay_ms: int, callback: Callable[[], None]) -> Timer:
         """Call `callback` on behalf of `node_id` after `delay_ms` of simulated time."""
         timer = Timer(node_id, callback)
-        self._push(self.clock.now() + delay_ms, timer)
+        heapq.heappush(self._timers, (self.clock.now() + delay_ms, next(self._order), timer))
         return timer
-
-    def _push(self, at: int, item) -> None:
-        heapq.heappush(self._queue, (at, next(self._order), item))
 
     # --- running the simulation ---------------------------------------------
 
     def step(self) -> bool:
-        """Process the next due message or timer; returns False when nothing is left."""
-        while self._queue:
-            at, _, item = heapq.heappop(self._queue)
-            if isinstance(item, Timer):
-                if item.cancelled:
-                    continue
-                self.clock.advance_to(at)
-                if item.node not in self.down:
-                    item.callback()
-                return True
-            self.clock.advance_to(at)
-            self._deliver(item)
+        """Process the next message or timer in time order; False when nothing is due.
+
+        Unpaused, time jumps to the next item. Paused, only timers already due
+        fire: held messages wait for a student, and time waits for the clock.
+        """
+        while self._timers and self._timers[0][2].cancelled:
+            heapq.heappop(self._timers)
+        timer_at = self._timers[0][0] if self._timers else None
+        message_at = self._messages[0][0] if (self._messages and not self.paused) else None
+        if timer_at is not None and (message_at is None or timer_at <= message_at):
+            if self.paused and timer_at > self.clock.now():
+                return False
+            _, _, timer = heapq.heappop(self._timers)
+            self.clock.advance_to(timer_at)
+            if timer.node not in self.down:
+                timer.callback()
             return True
-        return False
+        if message_at is None:
+            return False
+        _, _, flight = heapq.heappop(self._messages)
+        self.clock.advance_to(flight.deliver_at)
+        self._deliver(flight)
+        return True
+
+    def run(self, max_steps: int = 10_000_000) -> int:
+        """Process everything that can happen now; returns the number of steps taken."""
+        steps = 0
+        while steps < max_steps and self.step():
+            steps += 1
+        return steps
 
     def _deliver(self, flight: InFlight) -> None:
         msg = flight.msg
-        text = f"{node_name(msg.src)} -> {node_name(msg.dst)}: {msg.summary()}"
-        details = {"msg_id": flight.msg_id, "kind": msg.kind, "op_id": msg.op_id}
-        reason = self._fate(msg)
-        if reason:  # the node went down while the message was in flight
-            self.events.emit("message_dropped", f"dropped message {flight.msg_id} ({text}): {reason}",
-                             (msg.src, msg.dst), _key_of(msg), reason=reason, **details)
+        reason = self._blocked(msg)  # a fault may have appeared while it was in flight
+        if reason:
+            self._event("message_dropped", "dropped message", flight.msg_id, msg, reason=reason)
             return
-        self.events.emit("message_delivered", f"message {flight.msg_id} delivered, {text}",
-                         (msg.src, msg.dst), _key_of(msg), **details)
+        self._event("message_delivered", "delivered message", flight.msg_id, msg)
         # Copy on delivery so sender and receiver never share a mutable value.
-        self._nodes[msg.dst].receive(replace(msg, **{f: copy.deepcopy(getattr(msg, f))
-                                                      for f in _payload_fields(msg)}))
+        payload = {f: copy.deepcopy(getattr(msg, f)) for f in ("record", "records") if hasattr(msg, f)}
+        self._nodes[msg.dst].receive(replace(msg, **payload))
 
-    def run(self, until: Optional[Callable[[], bool]] = None, max_steps: int = 1_000_000) -> int:
-        """Process events until `until()` is true or nothing is left; returns steps taken."""
-        steps = 0
-        while steps < max_steps and not (until and until()):
-            if not self.step():
-                break
-            steps += 1
-        return steps
+    # --- step mode ------------------------------------------------------------
+
+    def pause(self) -> None:
+        """Hold every message from now on instead of delivering it."""
+        self.paused = True
+
+    def resume(self) -> None:
+        """Deliver normally again (the caller then runs the network)."""
+        self.paused = False
+
+    def held(self) -> List[dict]:
+        """Messages in flight, in the order the network would deliver them."""
+        now = self.clock.now()
+        return [flight.describe(now) for _, _, flight in sorted(self._messages, key=lambda e: e[:2])]
+
+    def _take(self, msg_id: int) -> InFlight:
+        for index, (_, _, flight) in enumerate(self._messages):
+            if flight.msg_id == msg_id:
+                self._messages.pop(index)
+                heapq.heapify(self._messages)
+                return flight
+        raise NotFound(f"No message {msg_id} is in flight; GET /network/messages lists them.",
+                       msg_id=msg_id)
+
+    def deliver(self, msg_id: int) -> None:
+        """Deliver one held message now, whatever its due time (out of order if you like)."""
+        self._deliver(self._take(msg_id))
+
+    def drop(self, msg_id: int) -> None:
+        """Lose one held message."""
+        flight = self._take(msg_id)
+        self._event("message_dropped", "dropped message", msg_id, flight.msg, reason="dropped by hand")
+
+    def duplicate(self, msg_id: int, reason: str = "duplicated by hand") -> int:
+        """Put a second copy of a message in flight; returns the copy's id."""
+        original = next((f for _, _, f in self._messages if f.msg_id == msg_id), None)
+        if original is None:
+            raise NotFound(f"No message {msg_id} is in flight; GET /network/messages lists them.",
+                           msg_id=msg_id)
+        copy_id = next(self._msg_ids)
+        now = self.clock.now()
+        deliver_at = now + self.rng.randint(*self.latency_ms)
+        self._enqueue(InFlight(original.msg, now, deliver_at, copy_id))
+        self._event("message_duplicated", f"message {msg_id} copied as", copy_id, original.msg,
+                    original_id=msg_id, reason=reason)
+        return copy_id
+
+    def step_message(self) -> Optional[int]:
+        """Deliver the next held message in the network's order; timers due before it fire first."""
+        while self._messages:
+            due = self._messages[0][0]
+            if self._timers and self._timers[0][0] <= due:
+                at, _, timer = heapq.heappop(self._timers)
+                if not timer.cancelled:
+                    self.clock.advance_to(at)
+                    if timer.node not in self.down:
+                        timer.callback()  # may send a message that is now the head
+                continue
+            _, _, flight = heapq.heappop(self._messages)
+            self.clock.advance_to(flight.deliver_at)
+            self._deliver(flight)
+            return flight.msg_id
+        return None
+
+    def tick(self, ms: int) -> int:
+        """Advance the clock by `ms`, then process what became due; returns steps taken."""
+        self.clock.advance_to(self.clock.now() + ms)
+        return self.run()
 
     @property
     def in_flight(self) -> int:
         """Number of messages on the wire (timers not counted)."""
-        return sum(1 for _, _, item in self._queue if isinstance(item, InFlight))
+        return len(self._messages)
 
 
 def _key_of(msg: Message) -> Optional[str]:
     record = getattr(msg, "record", None)
     return record.key if record is not None else getattr(msg, "key", None) or None
-
-
-def _payload_fields(msg: Message):
-    return [f for f in ("record", "records") if hasattr(msg, f)]

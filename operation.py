@@ -20,6 +20,7 @@ class Operation:
         self.op_id = op_id
         self.node = node
         self.done = False
+        self.abandoned = None  # why the operation stopped before finishing, if it did
         self.outstanding: Dict[int, str] = {}  # peer -> what we wait for
         self.silent: list = []  # peers that did not answer in time
         self._timer = None
@@ -78,6 +79,15 @@ class Operation:
         self._cancel_timer()
         self.done = True
         self.node.ops.pop(self.op_id, None)
+
+    def abandon(self, reason: str) -> None:
+        """Stop without a result (its node crashed); waiting clients are told why."""
+        self.abandoned = reason
+        self.finish()
+
+    def progress(self) -> dict:
+        """What has arrived so far, for a client that stops waiting (504)."""
+        return {"waiting_for": [node_name(p) for p in sorted(self.outstanding)]}
 
     # --- for subclasses -------------------------------------------------------
 

@@ -112,12 +112,21 @@ class WriteOp(QuorumOp):
         applied = self.node.accept_put(self.record, stands_for)
         self._ack(self.node.node_id, applied)
 
+    def progress(self) -> dict:
+        """Acks so far, for a client that stops waiting."""
+        return {**super().progress(), "acks": list(self.acks.values()),
+                "quorum": {"w": self.needed, "acks": len(self.acks), "met": len(self.acks) >= self.needed},
+                "version": self.record.version.to_dict()}
+
     def on_put_ack(self, msg) -> None:
         """A replica stored (or already had newer than) the record."""
         self._ack(msg.src, msg.applied)
         self.answered(msg.src)
 
     def _ack(self, peer: int, applied: bool) -> None:
+        # A duplicated Put is acked twice; the second ack ("already had it") must
+        # not hide that the first one stored the value.
+        applied = applied or self.acks.get(peer, {}).get("applied", False)
         self.acks[peer] = {**self.role(peer), "applied": applied}
 
     def on_all_answered(self) -> None:
@@ -179,6 +188,14 @@ class ReadOp(QuorumOp):
     def handle_locally(self, stands_for: Optional[int]) -> None:
         """The coordinator reads its own copy without the network."""
         self.replies[self.node.node_id] = self.node.newest_local(self.key)
+
+    def progress(self) -> dict:
+        """Answers so far, for a client that stops waiting."""
+        return {**super().progress(),
+                "replicas_read": [{**self.role(n), "version": r.version.to_dict() if r else None}
+                                  for n, r in self.replies.items()],
+                "quorum": {"r": self.needed, "answers": len(self.replies),
+                           "met": len(self.replies) >= self.needed}}
 
     def on_get_reply(self, msg) -> None:
         """A replica answered with its newest record (or nothing)."""

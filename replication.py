@@ -11,129 +11,25 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from typing import List, Optional
 
 from clock import make_clock
 from db import LRUCache, NodeStore, open_backend, remove_node_files
-from errors import BadRequest, Conflict, KeyNotFound, NodeNotFound, NoQuorum
+import crash
+from control import FaultControl, StepControl
+from errors import BadRequest, Conflict, GatewayTimeout, KeyNotFound, NodeNotFound, NoQuorum
 from events import EventLog
 from handoff import HandoffOp, HintStore, owed_handoffs
-from models import (GetReply, PutAck, Record, SyncReply, Version, names, newest, node_id_of,
-                    node_name, preview)
+from models import Record, Version, node_id_of, node_name
 from network import Network
+from node import ReplicaNode
 from quorum import ReadOp, ReadResult, WriteOp, WriteResult
 from recovery import SyncOp
 from ring import Ring
 
 
-class ReplicaNode:
-    """One replica: its records, the hints it holds, and its message handlers."""
-
-    def __init__(self, node_id: int, store: NodeStore, hints: HintStore, ring: Ring,
-                 network: Network, events: EventLog, timeout_ms: int):
-        self.node_id = node_id
-        self.name = node_name(node_id)
-        self.store = store
-        self.hints = hints
-        self.ring = ring
-        self.network = network
-        self.events = events
-        self.timeout_ms = timeout_ms
-        self.ops = {}
-        self.skew_ms = 0
-        # After a restart on a clock that starts lower (the virtual clock starts
-        # at 0), stamp new writes above every version already held here, or
-        # they would silently lose to older data under last-writer-wins.
-        self.last_ts = max((v.timestamp for v, _ in store.index.values()), default=0)
-        network.register(self)
-
-    def timestamp(self) -> int:
-        """This node's clock reading for a new version: skewed, strictly increasing."""
-        self.last_ts = max(self.network.clock.now() + self.skew_ms, self.last_ts + 1)
-        return self.last_ts
-
-    def newest_local(self, key: str) -> Optional[Record]:
-        """The newest record this node has for `key`, own copy or hint."""
-        return newest([self.store.get(key), *self.hints.for_key(key)])
-
-    def accept_put(self, record: Record, hint_for: Optional[int], purpose: str = "write") -> bool:
-        """Store `record` (or keep it as a hint) if it wins under LWW; True if it changed anything."""
-        about = f"{record.key} v{record.version}" + (" (tombstone)" if record.deleted else "")
-        if hint_for is not None and hint_for != self.node_id:
-            kept = self.hints.add(hint_for, record)
-            text = (f"{self.name} keeps {about} as a hint for {node_name(hint_for)}" if kept else
-                    f"{self.name} already holds a newer hint for {record.key}")
-            self.events.emit("hint_stored" if kept else "hint_ignored", text,
-                             [self.node_id, hint_for], record.key, version=str(record.version))
-            return kept
-        current = self.store.version(record.key)
-        if current is None or record.version > current:
-            self.store.put(record)
-            value = "" if record.deleted else f" = {preview(record.value)}"
-            self.events.emit("replica_stored", f"{self.name} stored {about}{value}"
-                             + ("" if purpose == "write" else f" [{purpose}]"),
-                             [self.node_id], record.key, version=str(record.version), purpose=purpose)
-            return True
-        verdict = "already had" if current == record.version else f"kept its newer v{current} over"
-        self.events.emit("replica_kept_newer", f"{self.name} {verdict} {about} [{purpose}]",
-                         [self.node_id], record.key, version=str(record.version), kept=str(current))
-        return False
-
-    # --- message handlers (dispatch on msg.kind) -------------------------------
-
-    def receive(self, msg) -> None:
-        """Handle a delivered message: requests here, replies by their operation."""
-        handler = getattr(self, "on_" + msg.kind, None)
-        if handler is not None:
-            return handler(msg)
-        op = self.ops.get(msg.op_id)
-        if op is None:
-            self.events.emit("late_reply", f"{self.name} ignores a late {msg.kind} from "
-                             f"{node_name(msg.src)}: operation {msg.op_id} is already over",
-                             [self.node_id, msg.src], getattr(msg, "key", None) or None)
-            return
-        getattr(op, "on_" + msg.kind)(msg)
-
-    def on_put(self, msg) -> None:
-        """Store a write, repair, handoff or sync record, and acknowledge it."""
-        applied = self.accept_put(msg.record, msg.hint_for, msg.purpose)
-        self.network.send(PutAck(self.node_id, msg.src, msg.op_id, msg.record.key, applied,
-                                 msg.record.version))
-
-    def on_get(self, msg) -> None:
-        """Answer a read with the newest local record."""
-        self.network.send(GetReply(self.node_id, msg.src, msg.op_id, msg.key,
-                                   self.newest_local(msg.key)))
-
-    def on_sync_request(self, msg) -> None:
-        """Send a recovering peer every record whose preference list includes it."""
-        records = tuple(self.store.get(k) for k in self.store.keys()
-                        if msg.src in self.ring.preference_list(k))
-        self.network.send(SyncReply(self.node_id, msg.src, msg.op_id, records))
-
-    # --- views ---------------------------------------------------------------
-
-    def summary(self, up: bool) -> dict:
-        """The node as /nodes lists it."""
-        return {"node_id": self.node_id, "name": self.name, "status": "alive" if up else "dead",
-                "keys": self.store.live_count(), "tombstones": self.store.tombstone_count(),
-                "hints": len(self.hints), "clock_skew_ms": self.skew_ms,
-                "uncommitted_writes": len(self.store.pending)}
-
-    def detail(self, up: bool) -> dict:
-        """The node as /nodes/<id> shows it: every record and hint it holds."""
-        records = [self.store.get(k).to_dict() for k in self.store.keys()]
-        return {"node": self.summary(up), "records": records, "hints_held": self.hints.describe(),
-                "cache": self.store.cache.stats(), "durability": self.store.durability,
-                "commits": self.store.commits}
-
-    def close(self) -> None:
-        """Flush and close this node's storage."""
-        self.store.close()
-        self.hints.close()
-
-
-class ReplicationManager:
+class ReplicationManager(FaultControl, StepControl):
     """The cluster: N nodes on a ring, one network, one event log, one lock."""
 
     def __init__(self, config, clock=None):
@@ -144,6 +40,8 @@ class ReplicationManager:
                                (config.latency_min_ms, config.latency_max_ms))
         self.ring = Ring(config.nodes, config.vnodes, config.rf)
         self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)  # notified whenever the network moved
+        self.parked = 0  # requests waiting in step mode for their operation
         self._op_ids = itertools.count(1)
         if config.fresh and config.storage == "sqlite":
             remove_node_files(config.data_dir)
@@ -191,10 +89,43 @@ class ReplicationManager:
                              f"{self.config.rf} (got {value!r}).", field=name)
         return value
 
+    def settle(self) -> None:
+        """Run the network as far as it can go now, and wake requests waiting on it."""
+        self.network.run()
+        self.changed.notify_all()
+
     def _run(self, op):
+        """Start `op` and return it finished; in step mode, wait (lock released) for it."""
         op.start()
-        self.network.run()  # until the cluster is quiet: every message delivered or dropped
+        self.settle()  # unpaused: until every message is delivered or dropped
+        if not op.done:
+            self._wait_for(op)
+        if op.abandoned:
+            raise NoQuorum(f"The {op.describe()} did not finish: {op.abandoned}. Retry it.",
+                           **op.progress())
         return op
+
+    def _wait_for(self, op) -> None:
+        """Wait in real time until `op` is done, or answer 504 with what arrived so far.
+
+        Only step mode gets here: the messages the operation needs are held until
+        a student delivers them (or resumes the network) from another request.
+        """
+        deadline = time.monotonic() + self.config.client_timeout_ms / 1000  # the HTTP client's patience
+        self.parked += 1
+        self.changed.notify_all()
+        try:
+            while not op.done:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise GatewayTimeout(
+                        f"Stopped waiting after {self.config.client_timeout_ms} ms: the network is "
+                        f"paused and the {op.describe()} has not finished. It goes on inside the "
+                        "cluster: deliver its messages or POST /network/resume to let it finish.",
+                        **op.progress())
+                self.changed.wait(remaining)
+        finally:
+            self.parked -= 1
 
     # --- key-value operations ----------------------------------------------------
 
@@ -241,16 +172,21 @@ class ReplicationManager:
 
     # --- faults and recovery ------------------------------------------------
 
-    def fail(self, node_id: int) -> dict:
-        """Take a node down (it keeps memory and disk but can neither send nor receive)."""
+    def fail(self, node_id: int, mode: str = "stop") -> dict:
+        """Take a node down: stop (keeps memory and disk), crash (loses memory) or wipe."""
+        if mode not in crash.MODES:
+            raise BadRequest(f"?mode= must be one of {', '.join(crash.MODES)}, not {mode!r}.",
+                             field="mode")
         with self.lock:
             node = self.node(node_id)
             if not self.is_up(node_id):
-                raise Conflict(f"{node.name} is already down.", node=node.name)
+                raise Conflict(f"{node.name} is already down ({node.failure}).", node=node.name)
             self.network.down.add(node_id)
-            self.events.emit("node_failed", f"{node.name} is down: it keeps its memory and disk, "
-                             "but every message to or from it is dropped", [node_id])
-            return {"node": node.summary(False)}
+            node.failure = mode
+            lost = crash.apply_failure(node, mode)
+            self.events.emit("node_failed", crash.describe(node, mode, lost), [node_id], mode=mode)
+            self.settle()  # operations it coordinated may have been abandoned
+            return {"node": node.summary(False), "lost": lost}
 
     def recover(self, node_id: int) -> dict:
         """Bring a node back; hand its hints home and sync it with its peers."""
@@ -259,8 +195,8 @@ class ReplicationManager:
             if self.is_up(node_id):
                 raise Conflict(f"{node.name} is already up.", node=node.name)
             self.network.down.discard(node_id)
-            self.events.emit("node_recovered", f"{node.name} is back up; it now catches up on what "
-                             "it missed", [node_id])
+            self.events.emit("node_recovered", f"{node.name} is back up after a {node.failure}; it "
+                             "now catches up on what it missed", [node_id])
             handoffs = [HandoffOp(next(self._op_ids), holder, owner)
                         for holder, owner in owed_handoffs(self.nodes, self.is_up, node_id)]
             sync = SyncOp(next(self._op_ids), node, [p for p in range(len(self.nodes)) if p != node_id],

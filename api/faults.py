@@ -1,9 +1,14 @@
-"""Fault routes: /fail/<id> and /recover/<id> (admin token when configured)."""
+"""Fault routes: fail/recover with crash kinds, partitions, links, network, clock skew.
+
+Every route that changes the cluster is admin-only when a token is configured;
+GET /faults is open so students can always see what is broken.
+"""
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, request
 
-from .common import admin_only, cluster, parse_node_id, success, with_story
+from .common import (admin_only, cluster, json_body, parse_node_id, reject_unknown_fields, success,
+                     with_story)
 
 bp = Blueprint("faults", __name__)
 
@@ -11,10 +16,11 @@ bp = Blueprint("faults", __name__)
 @bp.post("/fail/<raw_id>")
 @admin_only
 def fail(raw_id):
-    """Take a node down: unreachable, memory and disk kept."""
+    """Take a node down: ?mode=stop (default), crash or wipe."""
     node_id = parse_node_id(raw_id)
-    result, story = with_story(cluster().fail, node_id)
-    return success(f"Node {node_id} failed", **result, **story)
+    mode = request.args.get("mode", "stop")
+    result, story = with_story(cluster().fail, node_id, mode)
+    return success(f"Node {node_id} failed", mode=mode, **result, **story)
 
 
 @bp.post("/recover/<raw_id>")
@@ -27,3 +33,93 @@ def recover(raw_id):
     return success(f"Node {node_id} recovered and caught up on {len(caught_up)} key(s)"
                    + (f": {', '.join(caught_up[:10])}" if caught_up else ""),
                    caught_up_keys=caught_up, **result, **story)
+
+
+PARTITION_EXAMPLE = '{"groups": [[0, 1], [2, 3, 4]]}'
+
+
+@bp.post("/partition")
+@admin_only
+def partition():
+    """Split the cluster: nodes in different groups cannot reach each other."""
+    data = json_body(PARTITION_EXAMPLE)
+    reject_unknown_fields(data, ("groups",), PARTITION_EXAMPLE)
+    faults, story = with_story(cluster().partition, data.get("groups"))
+    return success("Partitioned: " + " | ".join(", ".join(g) for g in faults["partition"]) + ".",
+                   faults=faults, **story)
+
+
+@bp.post("/heal")
+@admin_only
+def heal():
+    """Remove the partition."""
+    faults, story = with_story(cluster().heal)
+    return success("Partition healed.", faults=faults, **story)
+
+
+LINK_EXAMPLE = '{"down": true} or {"drop_rate": 0.3, "delay_ms": [5, 50]}'
+
+
+@bp.post("/links/<raw_a>/<raw_b>")
+@admin_only
+def set_link(raw_a, raw_b):
+    """Fault the one-way link a -> b."""
+    data = json_body(LINK_EXAMPLE)
+    reject_unknown_fields(data, ("down", "drop_rate", "delay_ms"), LINK_EXAMPLE)
+    a, b = parse_node_id(raw_a), parse_node_id(raw_b)
+    faults, story = with_story(cluster().set_link, a, b, data)
+    return success(f"Link node-{a} -> node-{b} faulted (one way; node-{b} -> node-{a} is unchanged).",
+                   faults=faults, **story)
+
+
+@bp.delete("/links/<raw_a>/<raw_b>")
+@admin_only
+def clear_link(raw_a, raw_b):
+    """Repair the one-way link a -> b."""
+    a, b = parse_node_id(raw_a), parse_node_id(raw_b)
+    faults, story = with_story(cluster().clear_link, a, b)
+    return success(f"Link node-{a} -> node-{b} repaired.", faults=faults, **story)
+
+
+NETWORK_EXAMPLE = '{"drop_rate": 0.1, "duplicate_rate": 0.05, "delay_ms": [0, 200]}'
+
+
+@bp.post("/faults/network")
+@admin_only
+def network_faults():
+    """Whole-network drop rate, duplicate rate and extra delay (which reorders messages)."""
+    data = json_body(NETWORK_EXAMPLE)
+    reject_unknown_fields(data, ("drop_rate", "duplicate_rate", "delay_ms"), NETWORK_EXAMPLE)
+    faults, story = with_story(cluster().set_network, data)
+    return success("Network faults set.", faults=faults, **story)
+
+
+SKEW_EXAMPLE = '{"skew_ms": -5000}'
+
+
+@bp.post("/nodes/<raw_id>/clock")
+@admin_only
+def clock_skew(raw_id):
+    """Skew one node's clock: versions it stamps move with it."""
+    data = json_body(SKEW_EXAMPLE)
+    reject_unknown_fields(data, ("skew_ms",), SKEW_EXAMPLE)
+    node_id = parse_node_id(raw_id)
+    faults, story = with_story(cluster().set_skew, node_id, data.get("skew_ms"))
+    return success(f"node-{node_id}'s clock skew is now {data.get('skew_ms')} ms.", faults=faults, **story)
+
+
+@bp.get("/faults")
+def faults():
+    """Every active fault: down nodes, partition, links, network, skews, pause."""
+    view = cluster().faults_view()
+    active = any(value for value in view.values())
+    return success("Active faults listed." if active else "No faults: a perfect network.", **view)
+
+
+@bp.delete("/faults")
+@admin_only
+def clear_faults():
+    """Clear every network fault and clock skew; failed nodes stay down."""
+    result, story = with_story(cluster().clear_faults)
+    return success("Network faults and clock skews cleared; recover failed nodes with "
+                   "POST /recover/<id>.", **result, **story)

@@ -118,7 +118,7 @@ class ClusterTest(ApiTestCase):
         self.assertEqual([n["node_id"] for n in nodes], [0, 1, 2, 3, 4])
         self.assertEqual({n["status"] for n in nodes}, {"alive"})
         self.assertEqual(sum(n["keys"] for n in nodes), 3)
-        self.assertEqual(set(nodes[0]), {"node_id", "name", "status", "keys", "tombstones", "hints",
+        self.assertEqual(set(nodes[0]), {"node_id", "name", "status", "failure", "keys", "tombstones", "hints",
                                          "clock_skew_ms", "uncommitted_writes"})
 
     def test_the_issue_tour(self):

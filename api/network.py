@@ -1,0 +1,93 @@
+"""Step-mode routes: pause the network, move messages one by one, tick time."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+from errors import BadRequest
+
+from .common import admin_only, cluster, json_body, reject_unknown_fields, success, with_story
+
+bp = Blueprint("network", __name__)
+
+
+def parse_msg_id(raw: str) -> int:
+    """A message id is a whole number (see GET /network/messages)."""
+    try:
+        return int(raw)
+    except ValueError:
+        raise BadRequest(f"A message id is a whole number from GET /network/messages, not {raw!r}.",
+                         field="msg_id") from None
+
+
+@bp.post("/network/pause")
+@admin_only
+def pause():
+    """Hold every message until a student moves it."""
+    view, story = with_story(cluster().pause)
+    return success("Network paused: new messages are held. GET /network/messages lists them.",
+                   **view, **story)
+
+
+@bp.post("/network/resume")
+@admin_only
+def resume():
+    """Deliver every held message and go back to normal delivery."""
+    view, story = with_story(cluster().resume)
+    return success("Network resumed.", **view, **story)
+
+
+@bp.get("/network/messages")
+def messages():
+    """Messages in flight, in the order the network would deliver them."""
+    view = cluster().messages_view()
+    return success(f"{len(view['messages'])} message(s) in flight"
+                   + (" (network paused)." if view["paused"] else "."), **view)
+
+
+def move(action_name: str, raw_id: str, verb: str):
+    """Apply a step-mode action to one held message and answer with the new view."""
+    msg_id = parse_msg_id(raw_id)
+    view, story = with_story(getattr(cluster(), action_name), msg_id)
+    return success(f"Message {msg_id} {verb}.", **view, **story)
+
+
+@bp.post("/network/deliver/<raw_id>")
+@admin_only
+def deliver(raw_id):
+    """Deliver one held message now."""
+    return move("deliver_message", raw_id, "delivered")
+
+
+@bp.post("/network/drop/<raw_id>")
+@admin_only
+def drop(raw_id):
+    """Lose one held message."""
+    return move("drop_message", raw_id, "dropped")
+
+
+@bp.post("/network/duplicate/<raw_id>")
+@admin_only
+def duplicate(raw_id):
+    """Put a copy of a held message in flight."""
+    return move("duplicate_message", raw_id, "duplicated")
+
+
+@bp.post("/network/step")
+@admin_only
+def step():
+    """Deliver the next held message in the network's own order."""
+    view, story = with_story(cluster().step_message)
+    return success(f"Delivered message {view['delivered']}.", **view, **story)
+
+
+TICK_EXAMPLE = '{"ms": 100}'
+
+
+@bp.post("/tick")
+@admin_only
+def tick():
+    """Advance simulated time so timers and delayed messages fire."""
+    data = json_body(TICK_EXAMPLE)
+    reject_unknown_fields(data, ("ms",), TICK_EXAMPLE)
+    view, story = with_story(cluster().tick, data.get("ms"))
+    return success(f"Time moved forward {data.get('ms')} ms.", **view, **story)

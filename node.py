@@ -1,0 +1,130 @@
+"""ReplicaNode: one replica — its records, the hints it holds, its message handlers.
+
+A node only ever talks through the Network. Requests (put, get, sync_request)
+are handled here; replies go to the Operation that is waiting for them
+(operation.py), found by the message's op_id.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from db import NodeStore
+from events import EventLog
+from handoff import HintStore
+from models import GetReply, PutAck, Record, SyncReply, newest, node_name, preview
+from network import Network
+from ring import Ring
+
+
+class ReplicaNode:
+    """One replica: its records, the hints it holds, and its message handlers."""
+
+    def __init__(self, node_id: int, store: NodeStore, hints: HintStore, ring: Ring,
+                 network: Network, events: EventLog, timeout_ms: int):
+        self.node_id = node_id
+        self.name = node_name(node_id)
+        self.store = store
+        self.hints = hints
+        self.ring = ring
+        self.network = network
+        self.events = events
+        self.timeout_ms = timeout_ms
+        self.ops = {}
+        self.skew_ms = 0
+        self.failure = None  # how the node last failed: stop, crash or wipe
+        self.reset_clock()
+        network.register(self)
+
+    def reset_clock(self) -> None:
+        """Start the clock above every version held, as after a restart or a crash.
+
+        The virtual clock starts at 0 again after a restart; without this, new
+        writes would be stamped older than data on disk and silently lose.
+        """
+        self.last_ts = max((v.timestamp for v, _ in self.store.index.values()), default=0)
+
+    def timestamp(self) -> int:
+        """This node's clock reading for a new version: skewed, strictly increasing."""
+        self.last_ts = max(self.network.clock.now() + self.skew_ms, self.last_ts + 1)
+        return self.last_ts
+
+    def newest_local(self, key: str) -> Optional[Record]:
+        """The newest record this node has for `key`, own copy or hint."""
+        return newest([self.store.get(key), *self.hints.for_key(key)])
+
+    def accept_put(self, record: Record, hint_for: Optional[int], purpose: str = "write") -> bool:
+        """Store `record` (or keep it as a hint) if it wins under LWW; True if it changed anything."""
+        about = f"{record.key} v{record.version}" + (" (tombstone)" if record.deleted else "")
+        if hint_for is not None and hint_for != self.node_id:
+            kept = self.hints.add(hint_for, record)
+            text = (f"{self.name} keeps {about} as a hint for {node_name(hint_for)}" if kept else
+                    f"{self.name} already holds a newer hint for {record.key}")
+            self.events.emit("hint_stored" if kept else "hint_ignored", text,
+                             [self.node_id, hint_for], record.key, version=str(record.version))
+            return kept
+        current = self.store.version(record.key)
+        if current is None or record.version > current:
+            self.store.put(record)
+            value = "" if record.deleted else f" = {preview(record.value)}"
+            self.events.emit("replica_stored", f"{self.name} stored {about}{value}"
+                             + ("" if purpose == "write" else f" [{purpose}]"),
+                             [self.node_id], record.key, version=str(record.version), purpose=purpose)
+            return True
+        verdict = "already had" if current == record.version else f"kept its newer v{current} over"
+        self.events.emit("replica_kept_newer", f"{self.name} {verdict} {about} [{purpose}]",
+                         [self.node_id], record.key, version=str(record.version), kept=str(current))
+        return False
+
+    # --- message handlers (dispatch on msg.kind) -------------------------------
+
+    def receive(self, msg) -> None:
+        """Handle a delivered message: requests here, replies by their operation."""
+        handler = getattr(self, "on_" + msg.kind, None)
+        if handler is not None:
+            return handler(msg)
+        op = self.ops.get(msg.op_id)
+        if op is None:
+            self.events.emit("late_reply", f"{self.name} ignores a late {msg.kind} from "
+                             f"{node_name(msg.src)}: operation {msg.op_id} is already over",
+                             [self.node_id, msg.src], getattr(msg, "key", None) or None)
+            return
+        getattr(op, "on_" + msg.kind)(msg)
+
+    def on_put(self, msg) -> None:
+        """Store a write, repair, handoff or sync record, and acknowledge it."""
+        applied = self.accept_put(msg.record, msg.hint_for, msg.purpose)
+        self.network.send(PutAck(self.node_id, msg.src, msg.op_id, msg.record.key, applied,
+                                 msg.record.version))
+
+    def on_get(self, msg) -> None:
+        """Answer a read with the newest local record."""
+        self.network.send(GetReply(self.node_id, msg.src, msg.op_id, msg.key,
+                                   self.newest_local(msg.key)))
+
+    def on_sync_request(self, msg) -> None:
+        """Send a recovering peer every record whose preference list includes it."""
+        records = tuple(self.store.get(k) for k in self.store.keys()
+                        if msg.src in self.ring.preference_list(k))
+        self.network.send(SyncReply(self.node_id, msg.src, msg.op_id, records))
+
+    # --- views ---------------------------------------------------------------
+
+    def summary(self, up: bool) -> dict:
+        """The node as /nodes lists it."""
+        return {"node_id": self.node_id, "name": self.name, "status": "alive" if up else "dead",
+                "failure": None if up else self.failure,
+                "keys": self.store.live_count(), "tombstones": self.store.tombstone_count(),
+                "hints": len(self.hints), "clock_skew_ms": self.skew_ms,
+                "uncommitted_writes": len(self.store.pending)}
+
+    def detail(self, up: bool) -> dict:
+        """The node as /nodes/<id> shows it: every record and hint it holds."""
+        records = [self.store.get(k).to_dict() for k in self.store.keys()]
+        return {"node": self.summary(up), "records": records, "hints_held": self.hints.describe(),
+                "cache": self.store.cache.stats(), "durability": self.store.durability,
+                "commits": self.store.commits}
+
+    def close(self) -> None:
+        """Flush and close this node's storage."""
+        self.store.close()
+        self.hints.close()

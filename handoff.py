@@ -36,14 +36,15 @@ class HintStore:
         self.backend.clear()
         return count
 
-    def add(self, owner: int, record: Record) -> bool:
-        """Keep `record` for `owner` unless a newer hint for that key is held; True if kept."""
-        current = self._hints.get((owner, record.key))
-        if not record.newer_than(current):
-            return False
+    def version_for(self, owner: int, key: str):
+        """The version of the hint held for (owner, key), or None."""
+        current = self._hints.get((owner, key))
+        return current.version if current else None
+
+    def add(self, owner: int, record: Record) -> None:
+        """Keep `record` for `owner` (the caller checked it is newer), on disk too."""
         self._hints[(owner, record.key)] = record
         self.backend.put_many({f"{owner}:{record.key}": record.to_dict()})
-        return True
 
     def remove(self, owner: int, record: Record) -> bool:
         """Drop the hint for (owner, key) if it is still exactly `record`; True if dropped."""

@@ -83,6 +83,10 @@ def newest(records) -> Optional[Record]:
 
 # --- node-to-node messages -------------------------------------------------
 
+# What a node did with a Put: it stored the record, already had that exact
+# version, or kept a newer version it had (the record lost under LWW).
+STORED, ALREADY_HAD, KEPT_NEWER = "stored", "already_had", "kept_newer"
+
 @dataclass(frozen=True)
 class Message:
     """Base of every message; the Network stamps `msg_id` when it is sent."""
@@ -118,16 +122,21 @@ class Put(Message):
 
 @dataclass(frozen=True)
 class PutAck(Message):
-    """Answer to Put: `applied` is False when the node already had a newer version."""
+    """Answer to Put: the outcome is stored, already_had (this version) or kept_newer."""
 
     key: str = ""
-    applied: bool = True
+    outcome: str = STORED
     version: Optional[Version] = None
     kind = "put_ack"
 
+    @property
+    def applied(self) -> bool:
+        """True when the node now holds this version (stored now or before)."""
+        return self.outcome != KEPT_NEWER
+
     def summary(self) -> str:
         """One phrase for the event log."""
-        return f"ack {self.key}" + ("" if self.applied else " (it already had this or a newer version)")
+        return f"ack {self.key}" + ("" if self.outcome == STORED else f" ({self.outcome.replace('_', ' ')})")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from typing import Optional
 from db import NodeStore
 from events import EventLog
 from handoff import HintStore
-from models import GetReply, PutAck, Record, SyncReply, newest, node_name, preview
+from models import (ALREADY_HAD, KEPT_NEWER, STORED, GetReply, PutAck, Record, SyncReply, Version,
+                    newest, node_name, preview)
 from network import Network
 from ring import Ring
 
@@ -41,39 +42,55 @@ class ReplicaNode:
         The virtual clock starts at 0 again after a restart; without this, new
         writes would be stamped older than data on disk and silently lose.
         """
-        self.last_ts = max((v.timestamp for v, _ in self.store.index.values()), default=0)
+        self.last_raw = max((v.timestamp for v, _ in self.store.index.values()), default=0)
 
     def timestamp(self) -> int:
-        """This node's clock reading for a new version: skewed, strictly increasing."""
-        self.last_ts = max(self.network.clock.now() + self.skew_ms, self.last_ts + 1)
-        return self.last_ts
+        """This node's clock reading for a new version: its hardware clock plus its skew.
+
+        The hardware reading never repeats (two writes in the same millisecond
+        still get distinct versions), but the skew is applied on top, so a node
+        whose clock is set back really does stamp writes in the past.
+        """
+        self.last_raw = max(self.network.clock.now(), self.last_raw + 1)
+        return self.last_raw + self.skew_ms
 
     def newest_local(self, key: str) -> Optional[Record]:
         """The newest record this node has for `key`, own copy or hint."""
         return newest([self.store.get(key), *self.hints.for_key(key)])
 
-    def accept_put(self, record: Record, hint_for: Optional[int], purpose: str = "write") -> bool:
-        """Store `record` (or keep it as a hint) if it wins under LWW; True if it changed anything."""
+    def accept_put(self, record: Record, hint_for: Optional[int], purpose: str = "write") -> str:
+        """Store `record` (or keep it as a hint) if it wins under LWW; returns the outcome.
+
+        The outcome is STORED, ALREADY_HAD (this exact version was here) or
+        KEPT_NEWER (a newer version was here: the record lost).
+        """
         about = f"{record.key} v{record.version}" + (" (tombstone)" if record.deleted else "")
         if hint_for is not None and hint_for != self.node_id:
-            kept = self.hints.add(hint_for, record)
-            text = (f"{self.name} keeps {about} as a hint for {node_name(hint_for)}" if kept else
-                    f"{self.name} already holds a newer hint for {record.key}")
-            self.events.emit("hint_stored" if kept else "hint_ignored", text,
-                             [self.node_id, hint_for], record.key, version=str(record.version))
-            return kept
+            current = self.hints.version_for(hint_for, record.key)
+            outcome = _outcome(record.version, current)
+            if outcome == STORED:
+                self.hints.add(hint_for, record)
+                self.events.emit("hint_stored", f"{self.name} keeps {about} as a hint for "
+                                 f"{node_name(hint_for)}", [self.node_id, hint_for], record.key,
+                                 version=str(record.version))
+            else:
+                held = about if outcome == ALREADY_HAD else f"a newer hint for {record.key}"
+                self.events.emit("hint_ignored", f"{self.name} already holds {held}",
+                                 [self.node_id, hint_for], record.key, version=str(record.version))
+            return outcome
         current = self.store.version(record.key)
-        if current is None or record.version > current:
+        outcome = _outcome(record.version, current)
+        if outcome == STORED:
             self.store.put(record)
             value = "" if record.deleted else f" = {preview(record.value)}"
             self.events.emit("replica_stored", f"{self.name} stored {about}{value}"
                              + ("" if purpose == "write" else f" [{purpose}]"),
                              [self.node_id], record.key, version=str(record.version), purpose=purpose)
-            return True
-        verdict = "already had" if current == record.version else f"kept its newer v{current} over"
+            return outcome
+        verdict = "already had" if outcome == ALREADY_HAD else f"kept its newer v{current} over"
         self.events.emit("replica_kept_newer", f"{self.name} {verdict} {about} [{purpose}]",
                          [self.node_id], record.key, version=str(record.version), kept=str(current))
-        return False
+        return outcome
 
     # --- message handlers (dispatch on msg.kind) -------------------------------
 
@@ -92,8 +109,8 @@ class ReplicaNode:
 
     def on_put(self, msg) -> None:
         """Store a write, repair, handoff or sync record, and acknowledge it."""
-        applied = self.accept_put(msg.record, msg.hint_for, msg.purpose)
-        self.network.send(PutAck(self.node_id, msg.src, msg.op_id, msg.record.key, applied,
+        outcome = self.accept_put(msg.record, msg.hint_for, msg.purpose)
+        self.network.send(PutAck(self.node_id, msg.src, msg.op_id, msg.record.key, outcome,
                                  msg.record.version))
 
     def on_get(self, msg) -> None:
@@ -128,3 +145,10 @@ class ReplicaNode:
         """Flush and close this node's storage."""
         self.store.close()
         self.hints.close()
+
+
+def _outcome(incoming: Version, current: Optional[Version]) -> str:
+    """What last-writer-wins does with an incoming version against the current one."""
+    if current is None or incoming > current:
+        return STORED
+    return ALREADY_HAD if incoming == current else KEPT_NEWER

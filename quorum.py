@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
-from models import Get, Put, Record, names, newest, node_name, preview
+from models import KEPT_NEWER, Get, Put, Record, names, newest, node_name, preview
 from operation import Operation
 
 
@@ -109,8 +109,7 @@ class WriteOp(QuorumOp):
 
     def handle_locally(self, stands_for: Optional[int]) -> None:
         """The coordinator stores its own copy without the network."""
-        applied = self.node.accept_put(self.record, stands_for)
-        self._ack(self.node.node_id, applied)
+        self._ack(self.node.node_id, self.node.accept_put(self.record, stands_for))
 
     def progress(self) -> dict:
         """Acks so far, for a client that stops waiting."""
@@ -120,14 +119,11 @@ class WriteOp(QuorumOp):
 
     def on_put_ack(self, msg) -> None:
         """A replica stored (or already had newer than) the record."""
-        self._ack(msg.src, msg.applied)
+        self._ack(msg.src, msg.outcome)
         self.answered(msg.src)
 
-    def _ack(self, peer: int, applied: bool) -> None:
-        # A duplicated Put is acked twice; the second ack ("already had it") must
-        # not hide that the first one stored the value.
-        applied = applied or self.acks.get(peer, {}).get("applied", False)
-        self.acks[peer] = {**self.role(peer), "applied": applied}
+    def _ack(self, peer: int, outcome: str) -> None:
+        self.acks[peer] = {**self.role(peer), "applied": outcome != KEPT_NEWER, "outcome": outcome}
 
     def on_all_answered(self) -> None:
         """Everyone answered or timed out: record the outcome against W."""

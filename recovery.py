@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Dict, List
 
-from models import Put, SyncRequest, names, node_name
+from models import STORED, Put, SyncRequest, names, node_name
 from operation import Operation
 
 
@@ -44,7 +44,7 @@ class SyncOp(Operation):
         self.answered_by.append(peer)
         theirs = {rec.key: rec for rec in msg.records}
         for record in msg.records:
-            if self.node.accept_put(record, None, purpose="sync"):
+            if self.node.accept_put(record, None, purpose="sync") == STORED:
                 self.pulled.append(record.key)
         pushes = 0
         for key in self.node.store.keys():

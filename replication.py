@@ -73,8 +73,18 @@ class ReplicationManager(FaultControl, StepControl):
         """True unless the node has been failed."""
         return node_id not in self.network.down
 
-    def coordinator_for(self, key: str) -> ReplicaNode:
-        """The first node of the key's ring walk that is up (its primary when healthy)."""
+    def coordinator_for(self, key: str, chosen: Optional[int] = None) -> ReplicaNode:
+        """The node that coordinates `key`: `chosen` if given (a client connected to it),
+        else the first node of the key's ring walk that is up (its primary when healthy)."""
+        if chosen is not None:
+            if isinstance(chosen, bool) or not isinstance(chosen, int):
+                raise BadRequest(f"coordinator must be a node id (a whole number), not {chosen!r}.",
+                                 field="coordinator")
+            node = self.node(chosen)
+            if not self.is_up(chosen):
+                raise NoQuorum(f"{node.name} is down: a client connected to it gets no answer. "
+                               "Choose another coordinator.", key=key)
+            return node
         for node_id in self.ring.walk(key):
             if self.is_up(node_id):
                 return self.nodes[node_id]
@@ -129,11 +139,12 @@ class ReplicationManager(FaultControl, StepControl):
 
     # --- key-value operations ----------------------------------------------------
 
-    def write(self, key: str, value, w: Optional[int] = None, deleted: bool = False) -> WriteResult:
+    def write(self, key: str, value, w: Optional[int] = None, deleted: bool = False,
+              coordinator: Optional[int] = None) -> WriteResult:
         """Write `value` (or a tombstone) with write quorum `w`; raises NoQuorum if unmet."""
         with self.lock:
             needed = self._quorum("w", w)
-            coordinator = self.coordinator_for(key)
+            coordinator = self.coordinator_for(key, coordinator)
             record = Record(key, None if deleted else value,
                             Version(coordinator.timestamp(), coordinator.node_id), deleted)
             result = self._run(WriteOp(next(self._op_ids), coordinator, record, self.ring, needed)).result
@@ -147,11 +158,11 @@ class ReplicationManager(FaultControl, StepControl):
                     + " Recover nodes and retry.", **result_dict(result))
             return result
 
-    def read(self, key: str, r: Optional[int] = None) -> ReadResult:
+    def read(self, key: str, r: Optional[int] = None, coordinator: Optional[int] = None) -> ReadResult:
         """Quorum read with read repair; raises NoQuorum or KeyNotFound."""
         with self.lock:
             needed = self._quorum("r", r)
-            coordinator = self.coordinator_for(key)
+            coordinator = self.coordinator_for(key, coordinator)
             result = self._run(ReadOp(next(self._op_ids), coordinator, key, self.ring, needed)).result
             if not result.ok:
                 raise NoQuorum(f"The read of {key!r} failed: only {len(result.answers)} of the "
@@ -163,12 +174,13 @@ class ReplicationManager(FaultControl, StepControl):
                 raise KeyNotFound(f"Key {key!r} not found: {why}.", **result_dict(result))
             return result
 
-    def delete(self, key: str, w: Optional[int] = None, r: Optional[int] = None):
+    def delete(self, key: str, w: Optional[int] = None, r: Optional[int] = None,
+               coordinator: Optional[int] = None):
         """Read `key` (404 if absent), then write a tombstone; returns (read, write) results."""
         with self.lock:
             self._quorum("w", w)
-            found = self.read(key, r)
-            return found, self.write(key, None, w, deleted=True)
+            found = self.read(key, r, coordinator)
+            return found, self.write(key, None, w, deleted=True, coordinator=coordinator)
 
     # --- faults and recovery ------------------------------------------------
 

@@ -87,6 +87,14 @@ def quorum_param(data: dict, name: str):
         raise BadRequest(f"?{name}= must be a whole number, not {raw!r}.", field=name) from None
 
 
+def coordinator_param(data: dict):
+    """An optional coordinator node id from the body or ?coordinator= (id or node-N)."""
+    if "coordinator" in data:
+        return data["coordinator"]  # type and range are checked by the cluster
+    raw = request.args.get("coordinator")
+    return None if raw is None else parse_node_id(raw)
+
+
 def query_int(name: str, default: int, minimum: int, maximum: int) -> int:
     """Read an integer query parameter within bounds, or explain what is wrong."""
     raw = request.args.get(name)

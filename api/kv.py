@@ -11,7 +11,8 @@ from flask import Blueprint
 from errors import BadRequest
 from replication import result_dict
 
-from .common import (check_key, check_value_size, cluster, json_body, query_int, quorum_param,
+from .common import (check_key, check_value_size, cluster, coordinator_param, json_body, query_int,
+                     quorum_param,
                      reject_unknown_fields, success, with_story)
 
 bp = Blueprint("kv", __name__)
@@ -23,14 +24,15 @@ WRITE_EXAMPLE = '{"key": "color", "value": "blue"}'
 def write():
     """Store a value under a key on W of its RF replicas."""
     data = json_body(WRITE_EXAMPLE)
-    reject_unknown_fields(data, ("key", "value", "w"), WRITE_EXAMPLE)
+    reject_unknown_fields(data, ("key", "value", "w", "coordinator"), WRITE_EXAMPLE)
     if "key" not in data:
         raise BadRequest(f"The body has no \"key\"; send for example {WRITE_EXAMPLE}.", field="key")
     if "value" not in data:
         raise BadRequest(f"The body has no \"value\"; send for example {WRITE_EXAMPLE}.", field="value")
     key = check_key(data["key"])
     check_value_size(data["value"])
-    result, story = with_story(cluster().write, key, data["value"], quorum_param(data, "w"))
+    result, story = with_story(cluster().write, key, data["value"], quorum_param(data, "w"),
+                               coordinator=coordinator_param(data))
     hinted = sum(1 for a in result.acks if a["stands_in_for"])
     hints = f" ({hinted} of them as hints)" if hinted else ""
     return success(f"Stored {key!r} on {len(result.acks)} node(s){hints}; W={result.needed} acknowledgements "
@@ -41,7 +43,7 @@ def write():
 def read(key):
     """Read a key from R replicas; stale replicas that answered are repaired."""
     check_key(key)
-    result, story = with_story(cluster().read, key, quorum_param({}, "r"))
+    result, story = with_story(cluster().read, key, quorum_param({}, "r"), coordinator_param({}))
     repaired = f"; repaired {len(result.repaired)} stale replica(s)" if result.repaired else ""
     return success(f"Read {key!r} from {len(result.answers)} replica(s) (R={result.needed}){repaired}.",
                    value=result.record.value, **result_dict(result), **story)
@@ -59,7 +61,7 @@ def delete(key):
     """Delete a key by writing a tombstone (404 if it does not exist)."""
     check_key(key)
     (found, result), story = with_story(cluster().delete, key, quorum_param({}, "w"),
-                                        quorum_param({}, "r"))
+                                        quorum_param({}, "r"), coordinator_param({}))
     return success(f"Deleted {key!r}: a tombstone v{result.record.version} replaces "
                    f"v{found.record.version} on {len(result.acks)} node(s).",
                    previous_version=found.record.version.to_dict(), deleted=True,

@@ -111,8 +111,9 @@ class LastWriterWinsTest(unittest.TestCase):
         """A replica given an older version keeps its newer one and says so."""
         cluster = make_cluster()
         node = cluster.nodes[0]
-        self.assertTrue(node.accept_put(Record("k", "new", Version(10, 1)), None))
-        self.assertFalse(node.accept_put(Record("k", "old", Version(9, 4)), None))
+        self.assertEqual(node.accept_put(Record("k", "new", Version(10, 1)), None), "stored")
+        self.assertEqual(node.accept_put(Record("k", "old", Version(9, 4)), None), "kept_newer")
+        self.assertEqual(node.accept_put(Record("k", "new", Version(10, 1)), None), "already_had")
         self.assertEqual(node.store.get("k").value, "new")
 
     def test_equal_timestamps_are_broken_by_node_id(self):
@@ -188,7 +189,8 @@ class HintedHandoffTest(unittest.TestCase):
         result = self.cluster.write("color", "green")
         hints = [a for a in result.acks if a["stands_in_for"]]
         self.assertEqual(hints, [{"node": f"node-{self.stand_in}",
-                                  "stands_in_for": f"node-{self.down}", "applied": True}])
+                                  "stands_in_for": f"node-{self.down}", "applied": True,
+                                  "outcome": "stored"}])
         holder = self.cluster.nodes[self.stand_in]
         self.assertEqual([r.value for r in holder.hints.for_owner(self.down)], ["green"])
         self.assertIsNone(holder.store.get("color"))  # kept apart from its own records

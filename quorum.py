@@ -125,11 +125,20 @@ class WriteOp(QuorumOp):
     def _ack(self, peer: int, outcome: str) -> None:
         self.acks[peer] = {**self.role(peer), "applied": outcome != KEPT_NEWER, "outcome": outcome}
 
+    @property
+    def decided(self) -> bool:
+        """True once the client can be answered: W acks arrived, or the write is over."""
+        return self.done or len(self.acks) >= self.needed
+
+    def snapshot(self) -> WriteResult:
+        """The outcome as known now (the rest of the replicas may still answer later)."""
+        return WriteResult(self.key, self.record, self.node.node_id, self.preference,
+                           self.needed, list(self.acks.values()), list(self.silent))
+
     def on_all_answered(self) -> None:
         """Everyone answered or timed out: record the outcome against W."""
         self.finish()
-        self.result = WriteResult(self.key, self.record, self.node.node_id, self.preference,
-                                  self.needed, list(self.acks.values()), list(self.silent))
+        self.result = self.snapshot()
         acked = names(self.acks)
         if self.result.ok:
             self.events.emit("write_succeeded", f"write {self.key} v{self.record.version} confirmed: "
@@ -237,13 +246,22 @@ class ReadOp(QuorumOp):
                 self.send(Put(self.node.node_id, peer, self.op_id, best, None, "repair"), "repair")
         self.wait()
 
-    def _complete(self) -> None:
-        self.finish()
-        best = newest(self.replies.values())
+    @property
+    def decided(self) -> bool:
+        """True once the client can be answered: R answers arrived, or the read is over."""
+        return self.done or len(self.replies) >= self.needed
+
+    def snapshot(self) -> ReadResult:
+        """The outcome as known now (later answers and repairs may still come)."""
         answers = [{**self.role(n), "version": rec.version.to_dict() if rec else None,
                     "deleted": bool(rec and rec.deleted)} for n, rec in self.replies.items()]
-        self.result = ReadResult(self.key, best, self.node.node_id, self.preference, self.needed,
-                                 answers, sorted(self.repaired), list(self.silent))
+        return ReadResult(self.key, newest(self.replies.values()), self.node.node_id, self.preference,
+                          self.needed, answers, sorted(self.repaired), list(self.silent))
+
+    def _complete(self) -> None:
+        self.finish()
+        self.result = self.snapshot()
+        best = self.result.record
         if not self.result.ok:
             self.events.emit("read_failed", f"read {self.key} failed: {len(self.replies)} of "
                              f"R={self.needed} answers ({names(self.replies)})", sorted(self.replies),

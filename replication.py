@@ -105,33 +105,34 @@ class ReplicationManager(FaultControl, StepControl):
         self.changed.notify_all()
 
     def _run(self, op):
-        """Start `op` and return it finished; in step mode, wait (lock released) for it."""
+        """Start `op`; return its result once the client can be answered.
+
+        Unpaused, the network runs until it is quiet, so the result is final. In
+        step mode the request waits (lock released) until the quorum is met or
+        the op ends; whatever is still in flight finishes later, in the background.
+        """
         op.start()
-        self.settle()  # unpaused: until every message is delivered or dropped
-        if not op.done:
+        self.settle()
+        if not op.decided:
             self._wait_for(op)
         if op.abandoned:
             raise NoQuorum(f"The {op.describe()} did not finish: {op.abandoned}. Retry it.",
                            **op.progress())
-        return op
+        return op.result if op.done else op.snapshot()
 
     def _wait_for(self, op) -> None:
-        """Wait in real time until `op` is done, or answer 504 with what arrived so far.
-
-        Only step mode gets here: the messages the operation needs are held until
-        a student delivers them (or resumes the network) from another request.
-        """
+        """Wait in real time until `op` is decided, or answer 504 with what arrived so far."""
         deadline = time.monotonic() + self.config.client_timeout_ms / 1000  # the HTTP client's patience
         self.parked += 1
         self.changed.notify_all()
         try:
-            while not op.done:
+            while not op.decided:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise GatewayTimeout(
                         f"Stopped waiting after {self.config.client_timeout_ms} ms: the network is "
-                        f"paused and the {op.describe()} has not finished. It goes on inside the "
-                        "cluster: deliver its messages or POST /network/resume to let it finish.",
+                        f"paused and the {op.describe()} has not reached its quorum. It goes on inside "
+                        "the cluster: deliver its messages or POST /network/resume to let it finish.",
                         **op.progress())
                 self.changed.wait(remaining)
         finally:
@@ -147,7 +148,7 @@ class ReplicationManager(FaultControl, StepControl):
             coordinator = self.coordinator_for(key, coordinator)
             record = Record(key, None if deleted else value,
                             Version(coordinator.timestamp(), coordinator.node_id), deleted)
-            result = self._run(WriteOp(next(self._op_ids), coordinator, record, self.ring, needed)).result
+            result = self._run(WriteOp(next(self._op_ids), coordinator, record, self.ring, needed))
             if not result.ok:
                 stored = [a["node"] for a in result.acks]
                 raise NoQuorum(
@@ -163,7 +164,7 @@ class ReplicationManager(FaultControl, StepControl):
         with self.lock:
             needed = self._quorum("r", r)
             coordinator = self.coordinator_for(key, coordinator)
-            result = self._run(ReadOp(next(self._op_ids), coordinator, key, self.ring, needed)).result
+            result = self._run(ReadOp(next(self._op_ids), coordinator, key, self.ring, needed))
             if not result.ok:
                 raise NoQuorum(f"The read of {key!r} failed: only {len(result.answers)} of the "
                                f"{needed} answers needed (R={needed}) arrived. Recover nodes or "
@@ -215,7 +216,8 @@ class ReplicationManager(FaultControl, StepControl):
                           self.ring)
             for op in handoffs:
                 op.start()
-            self._run(sync)
+            sync.start()
+            self.settle()
             received = sorted({k for op in handoffs if op.owner == node_id for k in op.delivered})
             handed = {node_name(op.owner): op.delivered for op in handoffs
                       if op.node is node and op.delivered}

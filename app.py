@@ -17,6 +17,7 @@ from config import Config, from_env
 from errors import ReplicaLabError
 from pretty import pretty_json
 from replication import ReplicationManager
+from scheduler import Scheduler, should_start
 
 logger = logging.getLogger("replicalab")
 
@@ -46,7 +47,11 @@ def create_app(config: Config = None) -> Flask:
     app = ReplicaLabFlask(__name__)
     app.url_map.merge_slashes = False  # keys may contain "//"
     app.config["MAX_CONTENT_LENGTH"] = config.max_value_bytes + BODY_OVERHEAD_BYTES
-    app.extensions["replicalab"] = ReplicationManager(config)
+    manager = ReplicationManager(config)
+    app.extensions["replicalab"] = manager
+    app.extensions["replicalab_scheduler"] = jobs = Scheduler(manager)
+    if config.scheduler == "on" and should_start(app.debug):
+        jobs.start()
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     register_error_handlers(app)
@@ -100,3 +105,9 @@ def register_error_handlers(app: Flask) -> None:
                 "message": "Something went wrong inside ReplicaLab; the server console has the "
                            "details. Your data is safe: nothing was acknowledged for this request."}
         return jsonify(body), 500
+
+
+def shutdown(app: Flask) -> None:
+    """Stop the scheduler, then flush and close every node's storage."""
+    app.extensions["replicalab_scheduler"].shutdown()
+    app.extensions["replicalab"].close()

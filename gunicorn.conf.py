@@ -29,7 +29,8 @@ accesslog = "-"
 
 
 def worker_exit(server, worker):
-    """Commit pending (batch) writes and close the nodes' files when the worker stops."""
+    """Stop the jobs, commit pending (batch) writes and close the nodes' files."""
     app = getattr(worker, "wsgi", None)
     if app is not None and "replicalab" in getattr(app, "extensions", {}):
-        app.extensions["replicalab"].close()
+        from app import shutdown
+        shutdown(app)

@@ -219,3 +219,40 @@ def names(node_ids) -> str:
     """Comma-separated node names, or 'nobody'."""
     node_ids = list(node_ids)
     return ", ".join(node_name(n) for n in node_ids) if node_ids else "nobody"
+
+
+@dataclass(frozen=True)
+class TreeOffer(Message):
+    """Anti-entropy, step 1: the sender's Merkle tree over the keys both nodes replicate."""
+
+    levels: Tuple[Tuple[str, ...], ...] = ()
+    kind = "tree_offer"
+
+    def summary(self) -> str:
+        """One phrase for the event log."""
+        return f"merkle tree offer (root {self.levels[0][0][:8]})" if self.levels else "merkle tree offer"
+
+
+@dataclass(frozen=True)
+class TreeDiff(Message):
+    """Anti-entropy, step 2: the receiver's entries in the buckets whose hashes differ."""
+
+    entries: Tuple[Tuple[int, Tuple[Tuple[str, int, int, bool], ...]], ...] = ()
+    compared: int = 0
+    kind = "tree_diff"
+
+    def summary(self) -> str:
+        """One phrase for the event log."""
+        return f"merkle diff: {len(self.entries)} bucket(s) differ after comparing {self.compared} tree nodes"
+
+
+@dataclass(frozen=True)
+class Fetch(Message):
+    """Anti-entropy, step 3: ask for the records of these keys (answered by a SyncReply)."""
+
+    keys: Tuple[str, ...] = ()
+    kind = "fetch"
+
+    def summary(self) -> str:
+        """One phrase for the event log."""
+        return f"fetch {len(self.keys)} key(s)"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+import antientropy
 from db import NodeStore
 from events import EventLog
 from handoff import HintStore
@@ -123,6 +124,14 @@ class ReplicaNode:
         records = tuple(self.store.get(k) for k in self.store.keys()
                         if msg.src in self.ring.preference_list(k))
         self.network.send(SyncReply(self.node_id, msg.src, msg.op_id, records))
+
+    def on_tree_offer(self, msg) -> None:
+        """Anti-entropy: compare the offered Merkle tree with ours, send the differences."""
+        self.network.send(antientropy.answer_offer(self, msg))
+
+    def on_fetch(self, msg) -> None:
+        """Anti-entropy: send the records asked for."""
+        self.network.send(antientropy.answer_fetch(self, msg))
 
     # --- views ---------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from clock import make_clock
 from db import LRUCache, NodeStore, open_backend, remove_node_files
 import crash
 from control import FaultControl, StepControl
+from maintenance import Maintenance
 from errors import BadRequest, Conflict, GatewayTimeout, KeyNotFound, NodeNotFound, NoQuorum
 from events import EventLog
 from handoff import HandoffOp, HintStore, owed_handoffs
@@ -29,7 +30,7 @@ from recovery import SyncOp
 from ring import Ring
 
 
-class ReplicationManager(FaultControl, StepControl):
+class ReplicationManager(FaultControl, StepControl, Maintenance):
     """The cluster: N nodes on a ring, one network, one event log, one lock."""
 
     def __init__(self, config, clock=None):

@@ -8,6 +8,7 @@ gives the same ring on every machine (Python's hash() is salted per process).
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 from typing import Iterator, List
 
@@ -32,6 +33,8 @@ class Ring:
                         for n in range(nodes) for i in range(vnodes))
         self._positions = [p for p, _ in points]
         self._owners = [n for _, n in points]
+        # Placement never changes for a ring, and sync and anti-entropy ask for it per key.
+        self._cached_preference = functools.lru_cache(maxsize=1 << 18)(self._compute_preference)
 
     def _start(self, key: str) -> int:
         return bisect.bisect_right(self._positions, ring_hash(key)) % len(self._positions)
@@ -51,8 +54,11 @@ class Ring:
 
     def preference_list(self, key: str) -> List[int]:
         """The RF distinct nodes that should hold `key`, primary first."""
+        return list(self._cached_preference(key))
+
+    def _compute_preference(self, key: str) -> tuple:
         walk = self.walk(key)
-        return [next(walk) for _ in range(self.rf)]
+        return tuple(next(walk) for _ in range(self.rf))
 
     def explain(self, key: str, rf: int = None) -> dict:
         """Describe where `key` lands and which ring points chose its replicas.

@@ -48,7 +48,7 @@ def main(argv=None) -> int:
         print(f"replicalab: cannot listen on {config.host}:{config.port} ({problem}). Is another "
               "server running there? Stop it or choose another port with --port.", file=sys.stderr)
         return 1
-    from app import create_app  # imported late so --help stays fast
+    from app import create_app, shutdown  # imported late so --help stays fast
     try:
         app = create_app(config)
     except (OSError, sqlite3.Error) as error:
@@ -58,7 +58,7 @@ def main(argv=None) -> int:
     try:
         app.run(host=config.host, port=config.port, threaded=True, use_reloader=False)
     finally:
-        app.extensions["replicalab"].close()
+        shutdown(app)
     return 0
 
 

@@ -1,0 +1,28 @@
+"""Scheduler routes: list the periodic jobs, run one now."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app
+
+from .common import admin_only, success, with_story
+
+bp = Blueprint("scheduler", __name__)
+
+
+def scheduler():
+    """The Scheduler of the current app."""
+    return current_app.extensions["replicalab_scheduler"]
+
+
+@bp.get("/scheduler/jobs")
+def jobs():
+    """Every periodic job, its interval, next run and last result."""
+    state = "running" if scheduler().running else "off: run jobs by hand with POST /scheduler/run/<job>"
+    return success(f"Scheduler {state}.", jobs=scheduler().jobs())
+
+
+@bp.post("/scheduler/run/<job>")
+@admin_only
+def run(job):
+    """Run one job now (hint_retry, anti_entropy, flush)."""
+    result, story = with_story(scheduler().run, job)
+    return success(f"Ran {job}.", job=job, result=result, **story)

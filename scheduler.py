@@ -1,0 +1,75 @@
+"""A thin APScheduler adapter: periodic jobs that are plain functions of `now`.
+
+The jobs themselves live in maintenance.py; APScheduler only calls them at
+intervals. `run(name)` triggers one by hand. Tests and lab checks keep the
+scheduler off and trigger jobs explicitly, so their runs stay deterministic.
+"""
+from __future__ import annotations
+
+import os
+from typing import Dict, Optional
+
+from errors import NotFound
+
+# job name -> (manager method, config setting holding its interval in seconds, what it does)
+JOBS = {
+    "hint_retry": ("retry_hints", "hint_retry_s", "hand hints back to owners that are reachable again"),
+    "anti_entropy": ("anti_entropy_round", "anti_entropy_s",
+                     "each node compares Merkle trees with one peer and copies what differs"),
+    "flush": ("flush_batches", "flush_s", "group-commit pending writes of batch-mode nodes"),
+}
+
+
+def should_start(debug: bool, environ=None) -> bool:
+    """False in the watcher process of Flask's reloader, so jobs never run twice."""
+    environ = os.environ if environ is None else environ
+    return not debug or environ.get("WERKZEUG_RUN_MAIN") == "true"
+
+
+class Scheduler:
+    """Runs the maintenance jobs of one cluster on intervals, or by hand."""
+
+    def __init__(self, manager):
+        self.manager = manager
+        self.last: Dict[str, dict] = {}
+        self._aps = None
+
+    def start(self) -> None:
+        """Start the background APScheduler with every job on its interval."""
+        from apscheduler.schedulers.background import BackgroundScheduler
+        self._aps = BackgroundScheduler(daemon=True)
+        for name, (_, setting, _) in JOBS.items():
+            self._aps.add_job(self.run, "interval", seconds=getattr(self.manager.config, setting),
+                              args=[name], id=name, max_instances=1, coalesce=True)
+        self._aps.start()
+
+    @property
+    def running(self) -> bool:
+        """True when jobs run on their own."""
+        return self._aps is not None
+
+    def run(self, name: str) -> dict:
+        """Run one job now; returns what it did."""
+        if name not in JOBS:
+            raise NotFound(f"There is no job {name!r}; the jobs are {', '.join(JOBS)}.", job=name)
+        method = getattr(self.manager, JOBS[name][0])
+        result = method(self.manager.clock.now())
+        self.last[name] = {"at_time_ms": self.manager.clock.elapsed(), "result": result}
+        return result
+
+    def jobs(self) -> list:
+        """Every job with its interval, next run time and last result."""
+        listing = []
+        for name, (_, setting, about) in JOBS.items():
+            job = self._aps.get_job(name) if self._aps else None
+            next_run: Optional[str] = job.next_run_time.isoformat() if job and job.next_run_time else None
+            listing.append({"job": name, "does": about, "every_s": getattr(self.manager.config, setting),
+                            "next_run": next_run if self.running else "not scheduled (scheduler off)",
+                            "last_run": self.last.get(name)})
+        return listing
+
+    def shutdown(self) -> None:
+        """Stop the background jobs."""
+        if self._aps is not None:
+            self._aps.shutdown(wait=False)
+            self._aps = None

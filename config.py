@@ -187,9 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def from_args(argv=None, environ=None) -> Config:
+def from_args(argv=None, environ=None, parser=None) -> Config:
     """Return the Config for run.py: defaults, then environment, then CLI flags; validated."""
-    args = build_parser().parse_args(argv)
+    args = (parser or build_parser()).parse_args(argv)
     config = from_env(environ)
     for f in fields(Config):
         value = getattr(args, f.name)

@@ -42,12 +42,15 @@ class ReplicationManager(FaultControl, StepControl, Maintenance):
         self.ring = Ring(config.nodes, config.vnodes, config.rf)
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)  # notified whenever the network moved
-        self.parked = 0  # requests waiting in step mode for their operation
+        self.parked = 0  # requests waiting in step mode for their operation now
+        self.parks = 0  # how many times a request started waiting (only grows)
+        self.requests: List[dict] = []  # state-changing requests in lock order: the scenario
         self._op_ids = itertools.count(1)
         if config.fresh and config.storage == "sqlite":
             remove_node_files(config.data_dir)
         self.nodes: List[ReplicaNode] = [self._make_node(i) for i in range(config.nodes)]
         stored = sum(n.store.live_count() for n in self.nodes)
+        self.started_empty = stored == 0 and not any(len(n.hints) for n in self.nodes)
         self.events.emit("cluster_started", f"cluster started: {config.nodes} nodes, RF={config.rf}, "
                          f"R={config.r}, W={config.w}, seed {config.seed}, {config.clock} clock, "
                          f"{config.storage} storage ({stored} live records loaded)",
@@ -62,6 +65,11 @@ class ReplicationManager(FaultControl, StepControl, Maintenance):
                            cfg.request_timeout_ms)
 
     # --- lookups -------------------------------------------------------------
+
+    def record(self, entry: dict) -> None:
+        """Remember a state-changing request (or job run) for the scenario export."""
+        with self.lock:
+            self.requests.append(entry)
 
     def node(self, node_id: int) -> ReplicaNode:
         """Return the node with this id, or raise NodeNotFound."""
@@ -125,6 +133,7 @@ class ReplicationManager(FaultControl, StepControl, Maintenance):
         """Wait in real time until `op` is decided, or answer 504 with what arrived so far."""
         deadline = time.monotonic() + self.config.client_timeout_ms / 1000  # the HTTP client's patience
         self.parked += 1
+        self.parks += 1
         self.changed.notify_all()
         try:
             while not op.decided:

@@ -10,7 +10,7 @@ import socket
 import sqlite3
 import sys
 
-from config import ConfigError, from_args
+from config import ConfigError, build_parser, from_args
 
 
 def banner(config) -> str:
@@ -38,8 +38,18 @@ def port_problem(host: str, port: int):
 
 def main(argv=None) -> int:
     """Parse settings, build the app, serve it; returns the exit code."""
+    parser = build_parser()
+    parser.add_argument("--replay", metavar="FILE", help="replay a scenario file (GET /scenario) on a "
+                        "fresh virtual-clock cluster, then serve it for inspection")
     try:
-        config = from_args(argv)
+        config = from_args(argv, parser=parser)
+        replay_file = parser.parse_args(argv).replay
+        scenario_data = None
+        if replay_file:
+            import scenario
+            scenario_data = scenario.load(replay_file)
+            config = scenario.replay_config(scenario_data, host=config.host, port=config.port,
+                                            narrate=config.narrate)
     except ConfigError as error:
         print(f"replicalab: {error}", file=sys.stderr)
         return 2
@@ -54,6 +64,10 @@ def main(argv=None) -> int:
     except (OSError, sqlite3.Error) as error:
         print(f"replicalab: could not open storage in {config.data_dir!r}: {error}", file=sys.stderr)
         return 1
+    if scenario_data is not None:
+        import scenario
+        scenario.replay(scenario_data, app)
+        print(f"Replayed {len(scenario_data['requests'])} request(s) from {replay_file}.", file=sys.stderr)
     print(banner(config), file=sys.stderr, flush=True)
     try:
         app.run(host=config.host, port=config.port, threaded=True, use_reloader=False)

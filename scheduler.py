@@ -39,7 +39,7 @@ class Scheduler:
         from apscheduler.schedulers.background import BackgroundScheduler
         self._aps = BackgroundScheduler(daemon=True)
         for name, (_, setting, _) in JOBS.items():
-            self._aps.add_job(self.run, "interval", seconds=getattr(self.manager.config, setting),
+            self._aps.add_job(self._scheduled, "interval", seconds=getattr(self.manager.config, setting),
                               args=[name], id=name, max_instances=1, coalesce=True)
         self._aps.start()
 
@@ -47,6 +47,11 @@ class Scheduler:
     def running(self) -> bool:
         """True when jobs run on their own."""
         return self._aps is not None
+
+    def _scheduled(self, name: str) -> None:
+        with self.manager.lock:  # recorded in the same order it acts, for scenario replays
+            self.manager.record({"job": name})
+            self.run(name)
 
     def run(self, name: str) -> dict:
         """Run one job now; returns what it did."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hmac
 import json
 from functools import wraps
+from urllib.parse import quote
 
 from flask import current_app, jsonify, request
 
@@ -142,6 +143,7 @@ def with_story(action, *args, **kwargs):
     """
     manager = cluster()
     with manager.lock:  # no other request's events can interleave
+        manager.record(request_entry())
         start = manager.events.last_seq
         try:
             result = action(*args, **kwargs)
@@ -149,6 +151,18 @@ def with_story(action, *args, **kwargs):
             error.data.update(story_fields(manager, start))
             raise
         return result, story_fields(manager, start)
+
+
+def request_entry() -> dict:
+    """This request as a scenario line: method, path (re-quoted) with its query, JSON body."""
+    path = quote(request.path, safe="/:@!$&'()*+,;=")
+    if request.query_string:
+        path += "?" + request.query_string.decode("latin-1")
+    try:
+        body = json.loads(request.get_data(cache=True) or b"null")
+    except ValueError:
+        body = None  # only routes that ignore their body get here with one that is not JSON
+    return {"method": request.method, "path": path, "body": body}
 
 
 def story_fields(manager, start: int) -> dict:

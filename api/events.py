@@ -1,7 +1,10 @@
-"""Event routes: /events?since=N&limit=M pages through the cluster's event log."""
+"""Event routes: /events pages through the event log; /events/stream follows it live (SSE)."""
 from __future__ import annotations
 
-from flask import Blueprint
+import json
+import queue
+
+from flask import Blueprint, Response
 
 from .common import cluster, query_int, success
 
@@ -20,3 +23,66 @@ def events():
                    events=[e.to_dict() for e in page], next_since=next_since,
                    last_seq=log.last_seq, first_available=log.first_seq,
                    more=next_since < log.last_seq)
+
+
+@bp.get("/events/stream")
+def stream():
+    """Server-Sent Events: every new event as it happens (curl -N); ?since=N replays from N."""
+    log = cluster().events
+    since = query_int("since", log.last_seq, 0, 2 ** 62)
+    limit = query_int("limit", 0, 0, 10 ** 6)  # 0: stream until the client leaves
+    feed = EventFeed(log, since, limit)
+    return Response(feed.generate(), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+class EventFeed:
+    """One SSE client: the backlog after `since`, then live events, never blocking the cluster."""
+
+    KEEPALIVE_S = 15
+    MAX_QUEUED = 10_000
+
+    def __init__(self, log, since: int, limit: int):
+        self.log = log
+        self.last = since
+        self.limit = limit
+        self.queue: queue.Queue = queue.Queue(self.MAX_QUEUED)
+        self.skipped = 0
+        self.unsubscribe = log.subscribe(self._offer)  # before reading the backlog: no gap
+
+    def _offer(self, event) -> None:
+        try:
+            self.queue.put_nowait(event)
+        except queue.Full:  # a client that does not read must not slow the cluster down
+            self.skipped += 1
+
+    def generate(self):
+        """Yield SSE frames until the limit is reached or the client disconnects."""
+        sent = 0
+        try:
+            for event in self.log.since(self.last):
+                yield self._frame(event)
+                sent += 1
+                if self.limit and sent >= self.limit:
+                    return
+            while True:
+                try:
+                    event = self.queue.get(timeout=self.KEEPALIVE_S)
+                except queue.Empty:
+                    yield ": still here\n\n"
+                    continue
+                if event.seq <= self.last:
+                    continue  # already sent from the backlog
+                if self.skipped:
+                    yield f": {self.skipped} event(s) skipped because this client read too slowly\n\n"
+                    self.skipped = 0
+                yield self._frame(event)
+                sent += 1
+                if self.limit and sent >= self.limit:
+                    return
+        finally:
+            self.unsubscribe()
+
+    def _frame(self, event) -> str:
+        self.last = event.seq
+        return f"id: {event.seq}\nevent: {event.type}\ndata: {json.dumps(event.to_dict())}\n\n"

@@ -22,7 +22,13 @@ def main(argv=None) -> int:
     run.add_argument("--no-pause", action="store_true", help="do not wait for Enter between steps")
     check = sub.add_parser("check", help="verify a lab's observations on a fresh cluster")
     check.add_argument("which", help="a lab number, or all")
+    replay = sub.add_parser("replay", help="replay a scenario file (GET /scenario) and compare event logs")
+    replay.add_argument("file")
+    replay.add_argument("--quiet", action="store_true", help="print only the verdict")
     args = parser.parse_args(argv)
+
+    if args.command == "replay":
+        return replay_file(args.file, args.quiet)
 
     try:
         if args.command == "list":
@@ -53,6 +59,34 @@ def main(argv=None) -> int:
         print(f"Cannot reach the server: {error}. Is `python run.py` running at that --url?",
               file=sys.stderr)
         return 2
+
+
+def replay_file(path: str, quiet: bool = False) -> int:
+    """Replay a scenario on a fresh virtual-clock cluster; 0 if the event log is identical."""
+    import scenario
+    from events import MESSAGE_EVENTS
+    try:
+        data = scenario.load(path)
+        app, _ = scenario.replay(data)
+    except scenario.ScenarioError as error:
+        print(f"Cannot replay: {error}", file=sys.stderr)
+        return 2
+    events = app.extensions["replicalab"].events.page(0, 10 ** 9)
+    if not quiet:
+        for event in events:
+            if event.type not in MESSAGE_EVENTS:
+                print(f"[t={event.time_ms:6d}ms #{event.seq}] {event.text}")
+    digest = scenario.event_digest(events)
+    same = digest == data.get("event_digest")
+    print(f"replayed {len(data['requests'])} request(s): {len(events)} events, digest {digest[:16]}")
+    if same:
+        print("identical event log: yes, byte for byte")
+        return 0
+    print(f"identical event log: NO (the file says {data.get('event_digest', '?')[:16]}, "
+          f"{data.get('events')} events)")
+    for note in data.get("notes", []):
+        print(f"  note: {note}")
+    return 1
 
 
 if __name__ == "__main__":

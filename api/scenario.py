@@ -1,0 +1,29 @@
+"""GET /scenario: every state-changing request so far, as a replayable file."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+import scenario
+
+from .common import cluster
+
+bp = Blueprint("scenario", __name__)
+
+
+@bp.get("/scenario")
+def export():
+    """The scenario: seed, settings, requests in order, and the event log's digest."""
+    data = scenario.export(cluster())
+    notes = []
+    if data["clock"] != "virtual":
+        notes.append("recorded on the wall clock: a replay runs on the virtual clock, so times and "
+                     "timeouts may differ; start with --clock virtual for an exact replay")
+    if not data["started_empty"]:
+        notes.append("the cluster started with data on disk, which the scenario does not contain; "
+                     "start with --fresh for an exact replay")
+    if not data["complete"]:
+        notes.append("older events were forgotten (--max-events); the digest covers the kept ones")
+    data["notes"] = notes or ["replays exactly: python -m labs replay FILE"]
+    response = jsonify(data)
+    response.headers["Content-Disposition"] = "attachment; filename=replicalab-scenario.json"
+    return response

@@ -1,0 +1,114 @@
+"""Replayable scenarios: every state-changing request, exported and run again.
+
+The cluster records each request that changed it, in the order the requests
+took the cluster lock (and each scheduled job run). Exported with the seed and
+the settings, that is a scenario: replayed on a fresh cluster with the virtual
+clock, it produces the same event log, byte for byte. A request that waits in
+step mode is replayed on its own thread, and the next one starts once it is
+waiting, exactly as it happened.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import fields
+from typing import List, Optional
+
+from config import Config, ConfigError, simulation_config
+
+FORMAT = 1
+# Settings that do not change what the cluster does, or that a replay must override.
+NOT_REPLAYED = {"host", "port", "data_dir", "storage", "clock", "scheduler", "fresh", "admin_token",
+                "narrate", "hint_retry_s", "anti_entropy_s", "flush_s"}
+
+
+class ScenarioError(ConfigError):
+    """The scenario file cannot be replayed; the message says why."""
+
+
+def event_digest(events) -> str:
+    """sha256 of the event log: equal digests mean identical logs."""
+    digest = hashlib.sha256()
+    for event in events:
+        digest.update(json.dumps(event.to_dict(), sort_keys=True).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def export(manager) -> dict:
+    """The scenario of everything applied so far to `manager`."""
+    with manager.lock:
+        config = manager.config
+        events = manager.events.page(0, 10 ** 9)
+        return {"replicalab_scenario": FORMAT, "seed": config.seed, "clock": config.clock,
+                "started_empty": manager.started_empty,
+                "settings": {f.name: getattr(config, f.name) for f in fields(Config)
+                             if f.name not in NOT_REPLAYED},
+                "requests": list(manager.requests),
+                "events": len(events), "event_digest": event_digest(events),
+                "complete": manager.events.first_seq == 1}
+
+
+def load(path: str) -> dict:
+    """Read and check a scenario file."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except OSError as error:
+        raise ScenarioError(f"cannot read {path}: {error.strerror}") from None
+    except ValueError as error:
+        raise ScenarioError(f"{path} is not JSON ({error}); save it with curl localhost:5000/scenario > {path}") from None
+    if not isinstance(data, dict) or data.get("replicalab_scenario") != FORMAT:
+        raise ScenarioError(f"{path} is not a ReplicaLab scenario (GET /scenario exports one).")
+    if not isinstance(data.get("requests"), list) or not isinstance(data.get("settings"), dict):
+        raise ScenarioError(f"{path} has no 'requests' list or 'settings' object.")
+    return data
+
+
+def replay_config(scenario: dict, **overrides) -> Config:
+    """The settings of the recorded run, on a virtual clock and memory storage."""
+    known = {f.name for f in fields(Config)}
+    settings = {k: v for k, v in scenario["settings"].items() if k in known and k not in NOT_REPLAYED}
+    return simulation_config(**settings, **overrides).validate()
+
+
+def replay(scenario: dict, app=None):
+    """Apply every recorded request to `app` (or a fresh one); returns (app, answers)."""
+    if app is None:
+        from app import create_app
+        app = create_app(replay_config(scenario))
+    manager = app.extensions["replicalab"]
+    threads: List[threading.Thread] = []
+    answers: List[Optional[int]] = []
+    for entry in scenario["requests"]:
+        if "job" in entry:
+            app.extensions["replicalab_scheduler"].run(entry["job"])
+            answers.append(None)
+            continue
+        threads.append(_submit(app, manager, entry, answers))
+    for thread in threads:
+        thread.join(timeout=manager.config.client_timeout_ms / 1000 + 5)
+    return app, answers
+
+
+def _submit(app, manager, entry: dict, answers: list) -> threading.Thread:
+    """Send one request on its own thread; return once it finished or waits in step mode."""
+    done = threading.Event()
+    slot = len(answers)
+    answers.append(None)
+
+    def send():
+        body = entry.get("body")
+        response = app.test_client().open(entry["path"], method=entry["method"],
+                                          data=json.dumps(body) if body is not None else None)
+        answers[slot] = response.status_code
+        done.set()
+        with manager.lock:
+            manager.changed.notify_all()
+
+    with manager.lock:
+        parks_before = manager.parks
+        thread = threading.Thread(target=send, daemon=True)
+        thread.start()
+        manager.changed.wait_for(lambda: done.is_set() or manager.parks > parks_before, timeout=60)
+    return thread

@@ -211,13 +211,19 @@ class ReplicationManager(FaultControl, StepControl, Maintenance):
             self.settle()  # operations it coordinated may have been abandoned
             return {"node": node.summary(False), "lost": lost}
 
-    def recover(self, node_id: int) -> dict:
-        """Bring a node back; hand its hints home and sync it with its peers."""
+    def recover(self, node_id: int, catch_up: bool = True) -> dict:
+        """Bring a node back; unless catch_up is False, hand its hints home and sync it."""
         with self.lock:
             node = self.node(node_id)
             if self.is_up(node_id):
                 raise Conflict(f"{node.name} is already up.", node=node.name)
             self.network.down.discard(node_id)
+            if not catch_up:
+                self.events.emit("node_recovered", f"{node.name} is back up after a {node.failure}, "
+                                 "quietly: no handoff, no sync. Hint retry, read repair and "
+                                 "anti-entropy are left to catch it up", [node_id])
+                return {"node": node.summary(True), "hints_received": [], "hints_handed_off": {},
+                        "pulled_keys": [], "pushed_to_peers": {}, "peers_answered": [], "peers_silent": []}
             self.events.emit("node_recovered", f"{node.name} is back up after a {node.failure}; it "
                              "now catches up on what it missed", [node_id])
             handoffs = [HandoffOp(next(self._op_ids), holder, owner)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
+from errors import BadRequest
+
 from .common import (admin_only, cluster, json_body, parse_node_id, reject_unknown_fields, success,
                      with_story)
 
@@ -28,7 +30,11 @@ def fail(raw_id):
 def recover(raw_id):
     """Bring a node back; it receives its hints and syncs with its peers."""
     node_id = parse_node_id(raw_id)
-    result, story = with_story(cluster().recover, node_id)
+    catch_up = request.args.get("catch_up", "all")
+    if catch_up not in ("all", "none"):
+        raise BadRequest(f"?catch_up= must be all (hints and sync, the default) or none (rejoin "
+                         f"quietly), not {catch_up!r}.", field="catch_up")
+    result, story = with_story(cluster().recover, node_id, catch_up == "all")
     caught_up = sorted(set(result["hints_received"]) | set(result["pulled_keys"]))
     return success(f"Node {node_id} recovered and caught up on {len(caught_up)} key(s)"
                    + (f": {', '.join(caught_up[:10])}" if caught_up else ""),

@@ -1,9 +1,9 @@
-"""Scheduler routes: list the periodic jobs, run one now."""
+"""Scheduler routes: list the periodic jobs, run one now; one anti-entropy exchange."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app
 
-from .common import admin_only, success, with_story
+from .common import admin_only, cluster, parse_node_id, success, with_story
 
 bp = Blueprint("scheduler", __name__)
 
@@ -26,3 +26,13 @@ def run(job):
     """Run one job now (hint_retry, anti_entropy, flush)."""
     result, story = with_story(scheduler().run, job)
     return success(f"Ran {job}.", job=job, result=result, **story)
+
+
+@bp.post("/anti-entropy/<raw_a>/<raw_b>")
+@admin_only
+def anti_entropy(raw_a, raw_b):
+    """Node a compares Merkle trees with node b and they copy what differs."""
+    a, b = parse_node_id(raw_a), parse_node_id(raw_b)
+    result, story = with_story(cluster().anti_entropy, a, b)
+    return success(f"node-{a} and node-{b} compared {result['tree_nodes_compared']} tree node(s) and "
+                   f"moved {result['keys_transferred']} key(s).", **result, **story)

@@ -11,6 +11,8 @@ import json
 import os
 import shlex
 import sys
+import threading
+import time
 from typing import Callable, List, Optional, TextIO
 from urllib.parse import quote
 
@@ -47,13 +49,12 @@ class InProcessClient:
         from app import create_app
         from config import simulation_config
         self.app = create_app(simulation_config(**(settings or {})))
-        self._client = self.app.test_client()
         self.url = DISPLAY_URL
 
     def request(self, method: str, path: str, body=None):
-        """Send one request; returns (status code, parsed JSON)."""
+        """Send one request (from any thread); returns (status code, parsed JSON)."""
         data = json.dumps(body) if body is not None else None
-        response = self._client.open(path, method=method, data=data)
+        response = self.app.test_client().open(path, method=method, data=data)
         return response.status_code, response.get_json()
 
 
@@ -62,13 +63,13 @@ class HttpClient:
 
     def __init__(self, url: str):
         import requests
-        self._session = requests.Session()
+        self._requests = requests
         self.url = url.rstrip("/")
 
     def request(self, method: str, path: str, body=None):
-        """Send one request; returns (status code, parsed JSON)."""
+        """Send one request (from any thread); returns (status code, parsed JSON)."""
         data = json.dumps(body) if body is not None else None
-        response = self._session.request(method, self.url + path, data=data, timeout=60)
+        response = self._requests.request(method, self.url + path, data=data, timeout=60)
         try:
             return response.status_code, response.json()
         except ValueError:
@@ -91,8 +92,52 @@ def key_path(prefix: str, key: str) -> str:
     return prefix + quote(key, safe="/:")
 
 
+def waiting_requests(client) -> int:
+    """How many requests wait in step mode for their quorum."""
+    return client.request("GET", "/network/messages")[1]["waiting_requests"]
+
+
+def start_background(client, step: Step, ctx: dict, show) -> None:
+    """Send a request that will wait (step mode) on its own thread; return once it waits."""
+    method, path, body = step.resolve(ctx, None)
+    if show:
+        show(f"$ {curl(client.url, method, path, body)}    # in a second terminal: it waits")
+    before = waiting_requests(client)
+    box = []
+    thread = threading.Thread(target=lambda: box.append(client.request(method, path, body)), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not box and waiting_requests(client) <= before and time.monotonic() < deadline:
+        time.sleep(0.01)  # waiting for a thread to send its request, not for the cluster
+    if show:
+        show("(no answer yet: the request waits for its quorum while the network is paused)"
+             if not box else render(*box[0]))
+    ctx.setdefault("_background", {})[step.save] = (thread, box)
+
+
+def join_background(step: Step, ctx: dict, show) -> None:
+    """Wait for a background request's answer, then check it like any step."""
+    thread, box = ctx["_background"][step.join]
+    thread.join(timeout=30)
+    if not box:
+        raise ObservationFailed(f"the {step.join} request never answered")
+    status, answer = box[0]
+    if show:
+        show(f"(the {step.join} request answers now)\n{render(status, answer)}")
+    if status != step.status:
+        raise ObservationFailed(f"expected HTTP {step.status} from the {step.join} request, got "
+                                f"{status}: {(answer or {}).get('message')}")
+    ctx[step.save or step.join] = answer
+    if step.check:
+        step.check(ctx, answer)
+
+
 def run_step(client, step: Step, ctx: dict, show: Optional[Callable[[str], None]] = None) -> None:
     """Send the step's request(s), check the status, save the answer, check the observation."""
+    if step.background:
+        return start_background(client, step, ctx, show)
+    if step.join:
+        return join_background(step, ctx, show)
     answers = []
     for item in step.items(ctx):
         method, path, body = step.resolve(ctx, item)

@@ -35,6 +35,8 @@ class Step:
     save: Optional[str] = None
     check: Optional[Callable[[dict, dict], None]] = None
     each: Union[None, list, Callable[[dict], list]] = None  # repeat the request per item
+    background: bool = False  # send it and move on while it waits (step mode); answer saved later
+    join: Optional[str] = None  # no request: wait for the background step saved under this name
 
     def items(self, ctx: dict) -> list:
         """The items this step repeats over ([None] for a single request)."""

@@ -52,8 +52,8 @@ class ReplicationManager(FaultControl, StepControl, Maintenance):
         stored = sum(n.store.live_count() for n in self.nodes)
         self.started_empty = stored == 0 and not any(len(n.hints) for n in self.nodes)
         self.events.emit("cluster_started", f"cluster started: {config.nodes} nodes, RF={config.rf}, "
-                         f"R={config.r}, W={config.w}, seed {config.seed}, {config.clock} clock, "
-                         f"{config.storage} storage ({stored} live records loaded)",
+                         f"R={config.r}, W={config.w}, seed {config.seed}, {config.clock} clock "
+                         f"({stored} live records loaded)",
                          range(config.nodes), node_count=config.nodes, rf=config.rf, r=config.r, w=config.w)
 
     def _make_node(self, i: int) -> ReplicaNode:

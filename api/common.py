@@ -53,6 +53,13 @@ def reject_unknown_fields(data: dict, allowed, example: str) -> None:
                          f"{', '.join(map(repr, allowed))}, for example {example}.", fields=unknown)
 
 
+def json_fields(allowed, example: str) -> dict:
+    """The JSON object body, refusing fields the endpoint does not know."""
+    data = json_body(example)
+    reject_unknown_fields(data, allowed, example)
+    return data
+
+
 def check_key(key) -> str:
     """Validate a key: a non-empty string no longer than the configured limit."""
     limit = cluster().config.max_key_length

@@ -11,9 +11,8 @@ from flask import Blueprint
 from errors import BadRequest
 from replication import result_dict
 
-from .common import (check_key, check_value_size, cluster, coordinator_param, json_body, query_int,
-                     quorum_param,
-                     reject_unknown_fields, success, with_story)
+from .common import (check_key, check_value_size, cluster, coordinator_param, json_fields,
+                     query_int, quorum_param, success, with_story)
 
 bp = Blueprint("kv", __name__)
 
@@ -23,8 +22,7 @@ WRITE_EXAMPLE = '{"key": "color", "value": "blue"}'
 @bp.post("/write")
 def write():
     """Store a value under a key on W of its RF replicas."""
-    data = json_body(WRITE_EXAMPLE)
-    reject_unknown_fields(data, ("key", "value", "w", "coordinator"), WRITE_EXAMPLE)
+    data = json_fields(("key", "value", "w", "coordinator"), WRITE_EXAMPLE)
     if "key" not in data:
         raise BadRequest(f"The body has no \"key\"; send for example {WRITE_EXAMPLE}.", field="key")
     if "value" not in data:

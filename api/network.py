@@ -5,7 +5,7 @@ from flask import Blueprint
 
 from errors import BadRequest
 
-from .common import admin_only, cluster, json_body, reject_unknown_fields, success, with_story
+from .common import admin_only, cluster, json_fields, success, with_story
 
 bp = Blueprint("network", __name__)
 
@@ -87,7 +87,6 @@ TICK_EXAMPLE = '{"ms": 100}'
 @admin_only
 def tick():
     """Advance simulated time so timers and delayed messages fire."""
-    data = json_body(TICK_EXAMPLE)
-    reject_unknown_fields(data, ("ms",), TICK_EXAMPLE)
+    data = json_fields(("ms",), TICK_EXAMPLE)
     view, story = with_story(cluster().tick, data.get("ms"))
     return success(f"Time moved forward {data.get('ms')} ms.", **view, **story)

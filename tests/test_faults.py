@@ -326,3 +326,37 @@ class FaultRoutesTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class NewerRouteErrorsTest(unittest.TestCase):
+    """Quiet recovery, anti-entropy pairs and oversize fault bodies over HTTP."""
+
+    def test_recover_catch_up_values(self):
+        """?catch_up=none rejoins quietly; an unknown value is a 400."""
+        app, client = make_app()
+        client.post("/fail/1")
+        self.assertEqual(client.post("/recover/1?catch_up=maybe").status_code, 400)
+        quiet = client.post("/recover/1?catch_up=none").get_json()
+        self.assertEqual(quiet["caught_up_keys"], [])
+        self.assertIn("quietly", quiet["story"][0])
+
+    def test_anti_entropy_route(self):
+        """POST /anti-entropy/<a>/<b> runs one exchange; bad pairs are JSON errors."""
+        app, client = make_app()
+        write(client, "color", "blue")
+        ok = client.post("/anti-entropy/1/4").get_json()
+        self.assertEqual(ok["keys_transferred"], 0)
+        self.assertEqual(client.post("/anti-entropy/1/1").status_code, 400)
+        self.assertEqual(client.post("/anti-entropy/1/9").status_code, 404)
+        self.assertEqual(client.post("/anti-entropy/x/1").status_code, 400)
+        client.post("/fail/1")
+        self.assertEqual(client.post("/anti-entropy/1/4").status_code, 409)
+
+    def test_oversize_bodies_on_fault_routes(self):
+        """A body over the request limit is a JSON 413 on every route that takes one."""
+        app, client = make_app(max_value_bytes=1000)
+        huge = json.dumps({"groups": [[0]] * 40_000})
+        for path in ("/partition", "/links/0/1", "/faults/network", "/nodes/1/clock", "/tick", "/write"):
+            answer = client.post(path, data=huge)
+            self.assertEqual(answer.status_code, 413, path)
+            self.assertEqual(answer.get_json()["status"], "error")

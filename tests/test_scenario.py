@@ -110,6 +110,23 @@ class ReplayTest(unittest.TestCase):
         self.assertIn("as a hint for node-1", out.getvalue())
         self.assertIn("identical event log: yes", out.getvalue())
 
+    def test_run_on_sqlite_storage_replays_identically(self):
+        """Storage kind does not change the story: a sqlite-backed run replays on memory storage."""
+        import shutil
+        data_dir = tempfile.mkdtemp()
+        try:
+            app, client = make_app(storage="sqlite", data_dir=data_dir)
+            write(client, "color", "blue")
+            post(client, "/fail/1")
+            write(client, "color", "green")
+            exported = client.get("/scenario").get_json()
+            app.extensions["replicalab"].close()
+        finally:
+            shutil.rmtree(data_dir)
+        replayed, _ = scenario.replay(exported)
+        events = replayed.extensions["replicalab"].events.page(0, 10 ** 9)
+        self.assertEqual(scenario.event_digest(events), exported["event_digest"])
+
     def test_wall_clock_run_carries_a_note(self):
         """A scenario recorded on the wall clock says its replay may differ."""
         app, client = make_app(clock="wall")

@@ -77,10 +77,14 @@ class WallClock(VirtualClock):
             self._frozen_at = self.now()
 
     def unfreeze(self) -> None:
-        """Follow real time again, never moving backward."""
+        """Follow real time again from where time stood: the paused interval does not count.
+
+        Jumping to real time instead would fire every coordinator's timeout at
+        once on resume, as if the network had been slow the whole pause.
+        """
         if self._frozen_at is not None:
             frozen, self._frozen_at = self._frozen_at, None
-            self._ahead = max(self._ahead, frozen - self._real())
+            self._ahead = frozen - self._real()
 
 
 def make_clock(kind: str) -> VirtualClock:

@@ -98,6 +98,7 @@ def _submit(app, manager, entry: dict, answers: list) -> threading.Thread:
     answers.append(None)
 
     def send():
+        """Send the request, keep its status, wake the replayer."""
         body = entry.get("body")
         response = app.test_client().open(entry["path"], method=entry["method"],
                                           data=json.dumps(body) if body is not None else None)

@@ -68,21 +68,17 @@ def check_anti_entropy(ctx, answer):
     expect(answer["buckets_differing"] == 1, "one bucket of the Merkle tree differed")
 
 
-def quiet_return(ctx):
-    """Wipe S, then bring S and B back without any catch-up."""
-    s, b = stand_in(ctx), lagging(ctx)
-    return [f"/fail/{s}?mode=wipe", f"/recover/{s}?catch_up=none", f"/recover/{b}?catch_up=none"]
-
-
-def phase(value):
-    """Steps: fail B, write `value` (hinted to S), wipe S and let both return quietly."""
+def lose_the_hint(value):
+    """Steps: fail B, write `value` (hinted to S), wipe S (the hint dies), bring both back quietly."""
     return [
-        Step(f"Fail B, write color={value}", "POST", lambda ctx: f"/fail/{lagging(ctx)}"),
+        Step("Fail B again", "POST", lambda ctx: f"/fail/{lagging(ctx)}"),
         Step(f"Write color={value} while B is down", "POST", "/write",
              body={"key": "color", "value": value}, check=check_hint),
-        Step("Wipe the stand-in, then bring it and B back quietly", "POST", lambda ctx, p: p,
-             each=quiet_return,
-             explain="The stand-in loses its disk, and with it the hint. B rejoins without syncing."),
+        Step("Wipe the stand-in: the hint is lost", "POST", lambda ctx: f"/fail/{stand_in(ctx)}?mode=wipe",
+             check=check_wiped_hint),
+        Step("Bring S and B back quietly", "POST", lambda ctx, path: path,
+             each=lambda ctx: [f"/recover/{stand_in(ctx)}?catch_up=none",
+                               f"/recover/{lagging(ctx)}?catch_up=none"]),
     ]
 
 
@@ -105,11 +101,7 @@ LAB = Lab(3, "Catching up: hinted handoff, read repair, anti-entropy", "lab3_cat
     Step("B caught up by hinted handoff", "GET", lambda ctx: f"/nodes/{lagging(ctx)}",
          check=check_value_on_b("green", "B now holds green")),
     # 2. read repair
-    *phase("red")[:2],
-    Step("Wipe the stand-in: the hint is lost", "POST", lambda ctx: f"/fail/{stand_in(ctx)}?mode=wipe",
-         check=check_wiped_hint),
-    Step("Bring S and B back quietly", "POST", lambda ctx, p: p,
-         each=lambda ctx: [f"/recover/{stand_in(ctx)}?catch_up=none", f"/recover/{lagging(ctx)}?catch_up=none"]),
+    *lose_the_hint("red"),
     Step("Hint retry finds nothing to deliver", "POST", "/scheduler/run/hint_retry", check=check_no_handoff,
          notice="what hinted handoff misses: a hint that dies with its holder."),
     Step("B is stale again", "GET", lambda ctx: f"/nodes/{lagging(ctx)}",
@@ -119,7 +111,7 @@ LAB = Lab(3, "Catching up: hinted handoff, read repair, anti-entropy", "lab3_cat
     Step("B caught up by read repair", "GET", lambda ctx: f"/nodes/{lagging(ctx)}",
          check=check_value_on_b("red", "B now holds red")),
     # 3. anti-entropy
-    *phase("purple"),
+    *lose_the_hint("purple"),
     Step("B is stale, and nobody reads color", "GET", lambda ctx: f"/nodes/{lagging(ctx)}",
          check=check_value_on_b("red", "B still holds red"),
          notice="what read repair misses: keys nobody reads stay stale forever."),

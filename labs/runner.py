@@ -87,11 +87,6 @@ def curl(url: str, method: str, path: str, body=None) -> str:
     return " ".join(p if p.startswith("'") else shlex.quote(p) for p in parts)
 
 
-def key_path(prefix: str, key: str) -> str:
-    """A path with a key quoted the way curl needs it (slashes and colons kept)."""
-    return prefix + quote(key, safe="/:")
-
-
 def waiting_requests(client) -> int:
     """How many requests wait in step mode for their quorum."""
     return client.request("GET", "/network/messages")[1]["waiting_requests"]

@@ -198,7 +198,7 @@ def guided(lab: Lab, client, pause: bool = True, out: TextIO = sys.stdout,
         except ObservationFailed as failure:
             ok = False
             verdict = (f"(!) this run did not show what the lab expects: {failure}. Was the "
-                       "server started fresh with default settings (python run.py --fresh)?")
+                       f"server started fresh, as labs/{lab.folder}/README.md says?")
         if step.notice:
             show(f"Notice: {step.notice}")
         if verdict:

@@ -106,6 +106,15 @@ class RunPyTest(unittest.TestCase):
         fresh = self.start("--fresh")
         self.assertEqual(fresh.get("/read/color").status_code, 404)
 
+    def test_live_event_stream_over_http(self):
+        """curl -N /events/stream on the real server receives events as they happen."""
+        server = self.start("--narrate", "off")
+        with requests.get(server.url + "/events/stream?since=0&limit=6", stream=True, timeout=10) as stream:
+            server.post("/write", {"key": "color", "value": "blue"})
+            frames = stream.raw.read().decode()
+        self.assertEqual(frames.count("\nevent: "), 6)
+        self.assertIn("event: write_started", frames)
+
     def test_invalid_settings_refused_at_start(self):
         """An impossible setting stops run.py with one sentence and exit code 2."""
         result = subprocess.run([sys.executable, "run.py", "--rf", "9"], cwd=ROOT,

@@ -62,46 +62,17 @@ class ConcurrencyTest(unittest.TestCase):
     def test_concurrent_failures_and_writes(self):
         """Writes racing with fail/recover never report success for a value no replica has."""
         app, _ = make_app()
-        cluster = app.extensions["replicalab"]
-        results = []
 
-        def writer(t):
-            client = app.test_client()
-            for i in range(30):
-                answer = write(client, f"w{t}-{i}", i)
-                results.append((f"w{t}-{i}", answer.status_code, answer.get_json()))
-
-        def chaos():
-            client = app.test_client()
+        def chaos(client):
             for i in range(20):
                 client.post(f"/fail/{i % 5}")
                 client.post(f"/recover/{i % 5}")
 
-        threads = [threading.Thread(target=writer, args=(t,)) for t in range(4)]
-        threads.append(threading.Thread(target=chaos))
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        results = race(app, writers=4, writes=30, chaos=chaos)
         self.assertEqual(len(results), 120)
-        def node(name):
-            return cluster.nodes[node_id_of(name)]
-
         for key, status, body in results:
             self.assertIn(status, (200, 503))
-            for ack in body.get("acks", []):
-                # A replica keeps what it acked; a stand-in keeps it as a hint until the
-                # owner has it (hinted handoff), so one of the two must hold the version.
-                holders = [node(ack["node"])]
-                if ack["stands_in_for"]:
-                    holders.append(node(ack["stands_in_for"]))
-                found = [h.newest_local(key) for h in holders]
-                self.assertTrue(any(r and r.version.to_dict() == body["version"] for r in found),
-                                (key, ack))
-
-
-if __name__ == "__main__":
-    unittest.main()
+            assert_acks_hold(self, app.extensions["replicalab"], key, body)
 
 
 class FaultRaceTest(unittest.TestCase):
@@ -111,16 +82,8 @@ class FaultRaceTest(unittest.TestCase):
         """Every 200 answer's version is held by an acked node or its owner; nothing hangs."""
         app, _ = make_app(client_timeout_ms=200)
         cluster = app.extensions["replicalab"]
-        results = []
 
-        def writer(t):
-            client = app.test_client()
-            for i in range(25):
-                answer = write(client, f"f{t}-{i}", i)
-                results.append((f"f{t}-{i}", answer.status_code, answer.get_json()))
-
-        def chaos():
-            client = app.test_client()
+        def chaos(client):
             for i in range(10):
                 client.post("/partition", data='{"groups": [[%d, %d]]}' % (i % 5, (i + 1) % 5))
                 client.post("/faults/network", data='{"drop_rate": 0.2, "duplicate_rate": 0.2}')
@@ -130,23 +93,49 @@ class FaultRaceTest(unittest.TestCase):
                 client.post("/heal")
                 client.delete("/faults")
 
-        threads = [threading.Thread(target=writer, args=(t,)) for t in range(3)]
-        threads.append(threading.Thread(target=chaos))
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
-        self.assertFalse(any(thread.is_alive() for thread in threads))
+        results = race(app, writers=3, writes=25, chaos=chaos)
         if cluster.network.paused:
             cluster.resume()
         self.assertEqual(len(results), 75)
         for key, status, body in results:
             self.assertIn(status, (200, 503, 504), body)
-            if status != 200:
-                continue
-            for ack in body["acks"]:
-                holders = [cluster.nodes[node_id_of(ack["node"])]]
-                if ack["stands_in_for"]:
-                    holders.append(cluster.nodes[node_id_of(ack["stands_in_for"])])
-                self.assertTrue(any(h.newest_local(key) and h.newest_local(key).version.to_dict()
-                                    == body["version"] for h in holders), (key, ack))
+            if status == 200:
+                assert_acks_hold(self, cluster, key, body)
+
+
+def race(app, writers: int, writes: int, chaos):
+    """Run `writers` threads of `writes` writes each against `chaos(client)`; returns results."""
+    results = []
+
+    def writer(t):
+        client = app.test_client()
+        for i in range(writes):
+            answer = write(client, f"w{t}-{i}", i)
+            results.append((f"w{t}-{i}", answer.status_code, answer.get_json()))
+
+    threads = [threading.Thread(target=writer, args=(t,)) for t in range(writers)]
+    threads.append(threading.Thread(target=chaos, args=(app.test_client(),)))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(thread.is_alive() for thread in threads), "a request never finished"
+    return results
+
+
+def assert_acks_hold(test, cluster, key, body):
+    """Each ack's node holds the acked version, or, for a stand-in, its hint went home.
+
+    A replica keeps what it acked; a stand-in keeps it as a hint until the owner has
+    it (hinted handoff), so one of the two must hold the version.
+    """
+    for ack in body.get("acks", []):
+        holders = [cluster.nodes[node_id_of(ack["node"])]]
+        if ack["stands_in_for"]:
+            holders.append(cluster.nodes[node_id_of(ack["stands_in_for"])])
+        found = [h.newest_local(key) for h in holders]
+        test.assertTrue(any(r and r.version.to_dict() == body["version"] for r in found), (key, ack))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -13,9 +13,10 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from api import BLUEPRINTS
+from api.results import error_body
 from config import Config, from_env
-from errors import ReplicaLabError
-from pretty import pretty_json
+from cluster.errors import ReplicaLabError
+from api.pretty import pretty_json
 from replication import ReplicationManager
 from scheduler import Scheduler, should_start
 
@@ -87,7 +88,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ReplicaLabError)
     def domain_error(error: ReplicaLabError):
         """A ReplicaLabError: its status, code, sentence and data."""
-        return jsonify(error.to_dict()), error.status
+        return jsonify(error_body(error)), error.status
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -9,9 +9,7 @@ threads instead; the cluster serializes its work under one lock.
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from config import ConfigError, from_env  # noqa: E402
+from config import ConfigError, from_env  # the project is installed: pip install -r requirements.txt
 
 try:
     _config = from_env().validate()

@@ -1,54 +1,60 @@
-"""ReplicaNode and ReplicationManager: the replicated key-value cluster.
+"""ReplicationManager: the replicated key-value cluster, composed from its parts.
 
-The manager owns the nodes, the ring, the network and the event log. Every
-public method runs under one lock: it starts an operation on a coordinator
-node, then runs the simulated network until the cluster is quiet, so an answer
-describes a finished, consistent state. The mechanisms live in their own
-modules: placement in ring.py, quorums in quorum.py, hinted handoff in
-handoff.py, recovery sync in recovery.py.
+The manager builds the shared ClusterCore (cluster/core.py: nodes, ring,
+network, clock, event log, one lock) and the parts that act on it:
+`faults` (cluster/fault_control.py), `steps` (cluster/step_mode.py) and
+`jobs` (cluster/maintenance.py). It serves the client operations itself —
+write, read, delete, fail, recover and the views — each under the lock:
+start an operation on a coordinator node, let the network run, return a plain
+result. The HTTP layer (api/) turns results into answers. Where each
+mechanism lives: docs/architecture.md.
 """
 from __future__ import annotations
 
-import itertools
-import threading
-import time
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
-from clock import make_clock
+from cluster import crash
+from cluster.clock import make_clock
+from cluster.core import ClusterCore
+from cluster.errors import BadRequest, Conflict, KeyNotFound, NoQuorum
+from cluster.event_log import EventLog
+from cluster.fault_control import FaultControl
+from cluster.handoff import HandoffOp, owed_handoffs
+from cluster.hints import HintStore
+from cluster.maintenance import Maintenance
+from cluster.network import Network
+from cluster.node import ReplicaNode
+from cluster.quorum import ReadOp, ReadResult, WriteOp, WriteResult
+from cluster.recovery import SyncOp
+from cluster.ring import Ring
+from cluster.scenario import ScenarioRecord
+from cluster.step_mode import StepControl
+from config import Config
 from db import LRUCache, NodeStore, open_backend, remove_node_files
-import crash
-from control import FaultControl, StepControl
-from maintenance import Maintenance
-from errors import BadRequest, Conflict, GatewayTimeout, KeyNotFound, NodeNotFound, NoQuorum
-from events import EventLog
-from handoff import HandoffOp, HintStore, owed_handoffs
 from models import Record, Version, node_id_of, node_name
-from network import Network
-from node import ReplicaNode
-from quorum import ReadOp, ReadResult, WriteOp, WriteResult
-from recovery import SyncOp
-from ring import Ring
 
 
-class ReplicationManager(FaultControl, StepControl, Maintenance):
+class ReplicationManager:
     """The cluster: N nodes on a ring, one network, one event log, one lock."""
 
-    def __init__(self, config, clock=None):
+    def __init__(self, config: Config, clock=None):
         self.config = config.validate()
         self.clock = clock or make_clock(config.clock)
         self.events = EventLog(self.clock, config.max_events, config.narrate)
         self.network = Network(self.clock, self.events, config.seed,
                                (config.latency_min_ms, config.latency_max_ms))
         self.ring = Ring(config.nodes, config.vnodes, config.rf)
-        self.lock = threading.RLock()
-        self.changed = threading.Condition(self.lock)  # notified whenever the network moved
-        self.parked = 0  # requests waiting in step mode for their operation now
-        self.parks = 0  # how many times a request started waiting (only grows)
-        self.requests: List[dict] = []  # state-changing requests in lock order: the scenario
-        self._op_ids = itertools.count(1)
+        self.core = ClusterCore(self.config, self.clock, self.events, self.network, self.ring)
+        self.lock = self.core.lock
+        self.changed = self.core.changed
+        self.faults = FaultControl(self.core)
+        self.steps = StepControl(self.core)
+        self.jobs = Maintenance(self.core)
+        self.scenario = ScenarioRecord()
         if config.fresh and config.storage == "sqlite":
             remove_node_files(config.data_dir)
-        self.nodes: List[ReplicaNode] = [self._make_node(i) for i in range(config.nodes)]
+        self.nodes: List[ReplicaNode] = self.core.nodes
+        self.nodes.extend(self._make_node(i) for i in range(config.nodes))
         stored = sum(n.store.live_count() for n in self.nodes)
         self.started_empty = stored == 0 and not any(len(n.hints) for n in self.nodes)
         self.events.emit("cluster_started", f"cluster started: {config.nodes} nodes, RF={config.rf}, "
@@ -66,21 +72,28 @@ class ReplicationManager(FaultControl, StepControl, Maintenance):
 
     # --- lookups -------------------------------------------------------------
 
+    @property
+    def parked(self) -> int:
+        """How many requests wait in step mode for their operation right now."""
+        return self.core.parked
+
+    @property
+    def parks(self) -> int:
+        """How many times a request started waiting in step mode (only grows)."""
+        return self.core.parks
+
     def record(self, entry: dict) -> None:
         """Remember a state-changing request (or job run) for the scenario export."""
         with self.lock:
-            self.requests.append(entry)
+            self.scenario.record(entry)
 
     def node(self, node_id: int) -> ReplicaNode:
         """Return the node with this id, or raise NodeNotFound."""
-        if not 0 <= node_id < len(self.nodes):
-            raise NodeNotFound(f"There is no node {node_id}: node ids go from 0 to "
-                               f"{len(self.nodes) - 1}.", node_id=node_id)
-        return self.nodes[node_id]
+        return self.core.node(node_id)
 
     def is_up(self, node_id: int) -> bool:
         """True unless the node has been failed."""
-        return node_id not in self.network.down
+        return self.core.is_up(node_id)
 
     def coordinator_for(self, key: str, chosen: Optional[int] = None) -> ReplicaNode:
         """The node that coordinates `key`: `chosen` if given (a client connected to it),
@@ -110,43 +123,7 @@ class ReplicationManager(FaultControl, StepControl, Maintenance):
 
     def settle(self) -> None:
         """Run the network as far as it can go now, and wake requests waiting on it."""
-        self.network.run()
-        self.changed.notify_all()
-
-    def _run(self, op):
-        """Start `op`; return its result once the client can be answered.
-
-        Unpaused, the network runs until it is quiet, so the result is final. In
-        step mode the request waits (lock released) until the quorum is met or
-        the op ends; whatever is still in flight finishes later, in the background.
-        """
-        op.start()
-        self.settle()
-        if not op.decided:
-            self._wait_for(op)
-        if op.abandoned:
-            raise NoQuorum(f"The {op.describe()} did not finish: {op.abandoned}. Retry it.",
-                           **op.progress())
-        return op.result if op.done else op.snapshot()
-
-    def _wait_for(self, op) -> None:
-        """Wait in real time until `op` is decided, or answer 504 with what arrived so far."""
-        deadline = time.monotonic() + self.config.client_timeout_ms / 1000  # the HTTP client's patience
-        self.parked += 1
-        self.parks += 1
-        self.changed.notify_all()
-        try:
-            while not op.decided:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise GatewayTimeout(
-                        f"Stopped waiting after {self.config.client_timeout_ms} ms: the network is "
-                        f"paused and the {op.describe()} has not reached its quorum. It goes on inside "
-                        "the cluster: deliver its messages or POST /network/resume to let it finish.",
-                        **op.progress())
-                self.changed.wait(remaining)
-        finally:
-            self.parked -= 1
+        self.core.settle()
 
     # --- key-value operations ----------------------------------------------------
 
@@ -155,10 +132,10 @@ class ReplicationManager(FaultControl, StepControl, Maintenance):
         """Write `value` (or a tombstone) with write quorum `w`; raises NoQuorum if unmet."""
         with self.lock:
             needed = self._quorum("w", w)
-            coordinator = self.coordinator_for(key, coordinator)
+            node = self.coordinator_for(key, coordinator)
             record = Record(key, None if deleted else value,
-                            Version(coordinator.timestamp(), coordinator.node_id), deleted)
-            result = self._run(WriteOp(next(self._op_ids), coordinator, record, self.ring, needed))
+                            Version(node.timestamp(), node.node_id), deleted)
+            result = self.core.run(WriteOp(self.core.next_op_id(), node, record, self.ring, needed))
             if not result.ok:
                 stored = [a["node"] for a in result.acks]
                 raise NoQuorum(
@@ -166,34 +143,34 @@ class ReplicationManager(FaultControl, StepControl, Maintenance):
                     f"acknowledgements needed (W={needed}) arrived. "
                     + (f"It was stored on {', '.join(stored)}, so later reads may still return it "
                        "and recovery may spread it." if stored else "No node stored it.")
-                    + " Recover nodes and retry.", **result_dict(result))
+                    + " Recover nodes and retry.", result=result)
             return result
 
     def read(self, key: str, r: Optional[int] = None, coordinator: Optional[int] = None) -> ReadResult:
         """Quorum read with read repair; raises NoQuorum or KeyNotFound."""
         with self.lock:
             needed = self._quorum("r", r)
-            coordinator = self.coordinator_for(key, coordinator)
-            result = self._run(ReadOp(next(self._op_ids), coordinator, key, self.ring, needed))
+            node = self.coordinator_for(key, coordinator)
+            result = self.core.run(ReadOp(self.core.next_op_id(), node, key, self.ring, needed))
             if not result.ok:
                 raise NoQuorum(f"The read of {key!r} failed: only {len(result.answers)} of the "
                                f"{needed} answers needed (R={needed}) arrived. Recover nodes or "
-                               "read with a smaller ?r=.", **result_dict(result))
+                               "read with a smaller ?r=.", result=result)
             if not result.found:
                 why = (f"it was deleted (tombstone v{result.record.version})" if result.record
                        else "no replica that answered has it")
-                raise KeyNotFound(f"Key {key!r} not found: {why}.", **result_dict(result))
+                raise KeyNotFound(f"Key {key!r} not found: {why}.", result=result)
             return result
 
     def delete(self, key: str, w: Optional[int] = None, r: Optional[int] = None,
-               coordinator: Optional[int] = None):
+               coordinator: Optional[int] = None) -> Tuple[ReadResult, WriteResult]:
         """Read `key` (404 if absent), then write a tombstone; returns (read, write) results."""
         with self.lock:
             self._quorum("w", w)
             found = self.read(key, r, coordinator)
             return found, self.write(key, None, w, deleted=True, coordinator=coordinator)
 
-    # --- faults and recovery ------------------------------------------------
+    # --- failures and recovery ------------------------------------------------
 
     def fail(self, node_id: int, mode: str = "stop") -> dict:
         """Take a node down: stop (keeps memory and disk), crash (loses memory) or wipe."""
@@ -226,10 +203,10 @@ class ReplicationManager(FaultControl, StepControl, Maintenance):
                         "pulled_keys": [], "pushed_to_peers": {}, "peers_answered": [], "peers_silent": []}
             self.events.emit("node_recovered", f"{node.name} is back up after a {node.failure}; it "
                              "now catches up on what it missed", [node_id])
-            handoffs = [HandoffOp(next(self._op_ids), holder, owner)
+            handoffs = [HandoffOp(self.core.next_op_id(), holder, owner)
                         for holder, owner in owed_handoffs(self.nodes, self.is_up, node_id)]
-            sync = SyncOp(next(self._op_ids), node, [p for p in range(len(self.nodes)) if p != node_id],
-                          self.ring)
+            sync = SyncOp(self.core.next_op_id(), node,
+                          [p for p in range(len(self.nodes)) if p != node_id], self.ring)
             for op in handoffs:
                 op.start()
             sync.start()
@@ -284,21 +261,3 @@ class ReplicationManager(FaultControl, StepControl, Maintenance):
             for node in self.nodes:
                 node.close()
 
-
-def result_dict(result) -> dict:
-    """The fields of a read or write result that every answer shows."""
-    data = {"key": result.key, "coordinator": node_name(result.coordinator),
-            "replicas": [node_name(n) for n in result.preference],
-            "silent": [node_name(n) for n in result.silent]}
-    if isinstance(result, WriteResult):
-        data.update({"version": result.record.version.to_dict(), "acks": result.acks,
-                     "quorum": {"w": result.needed, "acks": len(result.acks), "met": result.ok},
-                     "hints": [{"held_by": a["node"], "for": a["stands_in_for"]}
-                               for a in result.acks if a["stands_in_for"]],
-                     "stored_on": [a["node"] for a in result.acks if a["applied"]]})
-    else:
-        rec = result.record
-        data.update({"version": rec.version.to_dict() if rec else None, "replicas_read": result.answers,
-                     "repaired": [node_name(n) for n in result.repaired],
-                     "quorum": {"r": result.needed, "answers": len(result.answers), "met": result.ok}})
-    return data

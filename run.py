@@ -46,10 +46,10 @@ def main(argv=None) -> int:
         replay_file = parser.parse_args(argv).replay
         scenario_data = None
         if replay_file:
-            import scenario
-            scenario_data = scenario.load(replay_file)
-            config = scenario.replay_config(scenario_data, host=config.host, port=config.port,
-                                            narrate=config.narrate)
+            from labs import replay
+            scenario_data = replay.load(replay_file)
+            config = replay.replay_config(scenario_data, host=config.host, port=config.port,
+                                          narrate=config.narrate)
     except ConfigError as error:
         print(f"replicalab: {error}", file=sys.stderr)
         return 2
@@ -65,8 +65,8 @@ def main(argv=None) -> int:
         print(f"replicalab: could not open storage in {config.data_dir!r}: {error}", file=sys.stderr)
         return 1
     if scenario_data is not None:
-        import scenario
-        scenario.replay(scenario_data, app)
+        from labs import replay
+        replay.replay(scenario_data, app)
         print(f"Replayed {len(scenario_data['requests'])} request(s) from {replay_file}.", file=sys.stderr)
     print(banner(config), file=sys.stderr, flush=True)
     try:

@@ -1,6 +1,6 @@
 """A thin APScheduler adapter: periodic jobs that are plain functions of `now`.
 
-The jobs themselves live in maintenance.py; APScheduler only calls them at
+The jobs themselves live in cluster/maintenance.py; APScheduler only calls them at
 intervals. `run(name)` triggers one by hand. Tests and lab checks keep the
 scheduler off and trigger jobs explicitly, so their runs stay deterministic.
 """
@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from typing import Dict, Optional
 
-from errors import NotFound
+from cluster.errors import NotFound
 
-# job name -> (manager method, config setting holding its interval in seconds, what it does)
+# job name -> (method of manager.jobs, config setting holding its interval in seconds, what it does)
 JOBS = {
     "hint_retry": ("retry_hints", "hint_retry_s", "hand hints back to owners that are reachable again"),
     "anti_entropy": ("anti_entropy_round", "anti_entropy_s",
@@ -57,7 +57,7 @@ class Scheduler:
         """Run one job now; returns what it did."""
         if name not in JOBS:
             raise NotFound(f"There is no job {name!r}; the jobs are {', '.join(JOBS)}.", job=name)
-        method = getattr(self.manager, JOBS[name][0])
+        method = getattr(self.manager.jobs, JOBS[name][0])
         result = method(self.manager.clock.now())
         self.last[name] = {"at_time_ms": self.manager.clock.elapsed(), "result": result}
         return result

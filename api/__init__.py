@@ -1,4 +1,4 @@
 """HTTP routes, one blueprint per area; they parse, call the cluster and shape JSON."""
-from . import cluster, events, faults, kv, network, scenario, scheduler
+from . import events, faults, kv, network, overview, scenario, scheduler
 
-BLUEPRINTS = [kv.bp, cluster.bp, faults.bp, network.bp, scheduler.bp, events.bp, scenario.bp]
+BLUEPRINTS = [kv.bp, overview.bp, faults.bp, network.bp, scheduler.bp, events.bp, scenario.bp]

@@ -12,11 +12,11 @@ from urllib.parse import quote
 
 from flask import current_app, jsonify, request
 
-from errors import BadRequest, PayloadTooLarge, ReplicaLabError, Unauthorized
-from events import MESSAGE_EVENTS
+from cluster.errors import BadRequest, PayloadTooLarge, ReplicaLabError, Unauthorized
+from cluster.event_log import MESSAGE_EVENTS
 
 
-def cluster():
+def manager():
     """The ReplicationManager of the current app."""
     return current_app.extensions["replicalab"]
 
@@ -62,7 +62,7 @@ def json_fields(allowed, example: str) -> dict:
 
 def check_key(key) -> str:
     """Validate a key: a non-empty string no longer than the configured limit."""
-    limit = cluster().config.max_key_length
+    limit = manager().config.max_key_length
     if not isinstance(key, str):
         raise BadRequest(f"The key must be a string, not {type(key).__name__}.", field="key")
     if not key:
@@ -75,7 +75,7 @@ def check_key(key) -> str:
 
 def check_value_size(value) -> None:
     """Refuse a value whose JSON encoding exceeds the configured size (413)."""
-    limit = cluster().config.max_value_bytes
+    limit = manager().config.max_value_bytes
     size = len(json.dumps(value).encode("utf-8"))
     if size > limit:
         raise PayloadTooLarge(f"The value is {size} bytes as JSON; the limit is {limit} bytes.",
@@ -132,7 +132,7 @@ def admin_only(view):
     @wraps(view)
     def guarded(*args, **kwargs):
         """Refuse the call unless the bearer token matches."""
-        token = cluster().config.admin_token
+        token = manager().config.admin_token
         if token:
             given = request.headers.get("Authorization", "")
             if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
@@ -148,16 +148,16 @@ def with_story(action, *args, **kwargs):
     The story (one sentence per event, message-level events left out) is what
     lets a student see what happened from the answer alone; errors carry it too.
     """
-    manager = cluster()
-    with manager.lock:  # no other request's events can interleave
-        manager.record(request_entry())
-        start = manager.events.last_seq
+    cluster = manager()
+    with cluster.lock:  # no other request's events can interleave
+        cluster.record(request_entry())
+        start = cluster.events.last_seq
         try:
             result = action(*args, **kwargs)
         except ReplicaLabError as error:
-            error.data.update(story_fields(manager, start))
+            error.data.update(story_fields(cluster, start))
             raise
-        return result, story_fields(manager, start)
+        return result, story_fields(cluster, start)
 
 
 def request_entry() -> dict:

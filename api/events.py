@@ -6,7 +6,7 @@ import queue
 
 from flask import Blueprint, Response
 
-from .common import cluster, query_int, success
+from .common import manager, query_int, success
 
 bp = Blueprint("events", __name__)
 
@@ -14,7 +14,7 @@ bp = Blueprint("events", __name__)
 @bp.get("/events")
 def events():
     """Events with seq greater than ?since= (default 0), at most ?limit= (default 100)."""
-    log = cluster().events
+    log = manager().events
     since = query_int("since", 0, 0, 2 ** 62)
     limit = query_int("limit", 100, 1, 1000)
     page = log.page(since, limit)
@@ -28,7 +28,7 @@ def events():
 @bp.get("/events/stream")
 def stream():
     """Server-Sent Events: every new event as it happens (curl -N); ?since=N replays from N."""
-    log = cluster().events
+    log = manager().events
     since = query_int("since", log.last_seq, 0, 2 ** 62)
     limit = query_int("limit", 0, 0, 10 ** 6)  # 0: stream until the client leaves
     feed = EventFeed(log, since, limit)

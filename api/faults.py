@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from errors import BadRequest
+from cluster.errors import BadRequest
 
-from .common import admin_only, cluster, json_fields, parse_node_id, success, with_story
+from .common import admin_only, manager, json_fields, parse_node_id, success, with_story
 
 bp = Blueprint("faults", __name__)
 
@@ -20,7 +20,7 @@ def fail(raw_id):
     """Take a node down: ?mode=stop (default), crash or wipe."""
     node_id = parse_node_id(raw_id)
     mode = request.args.get("mode", "stop")
-    result, story = with_story(cluster().fail, node_id, mode)
+    result, story = with_story(manager().fail, node_id, mode)
     return success(f"Node {node_id} failed", mode=mode, **result, **story)
 
 
@@ -33,7 +33,7 @@ def recover(raw_id):
     if catch_up not in ("all", "none"):
         raise BadRequest(f"?catch_up= must be all (hints and sync, the default) or none (rejoin "
                          f"quietly), not {catch_up!r}.", field="catch_up")
-    result, story = with_story(cluster().recover, node_id, catch_up == "all")
+    result, story = with_story(manager().recover, node_id, catch_up == "all")
     caught_up = sorted(set(result["hints_received"]) | set(result["pulled_keys"]))
     return success(f"Node {node_id} recovered and caught up on {len(caught_up)} key(s)"
                    + (f": {', '.join(caught_up[:10])}" if caught_up else ""),
@@ -48,7 +48,7 @@ PARTITION_EXAMPLE = '{"groups": [[0, 1], [2, 3, 4]]}'
 def partition():
     """Split the cluster: nodes in different groups cannot reach each other."""
     data = json_fields(("groups",), PARTITION_EXAMPLE)
-    faults, story = with_story(cluster().partition, data.get("groups"))
+    faults, story = with_story(manager().faults.partition, data.get("groups"))
     return success("Partitioned: " + " | ".join(", ".join(g) for g in faults["partition"]) + ".",
                    faults=faults, **story)
 
@@ -57,7 +57,7 @@ def partition():
 @admin_only
 def heal():
     """Remove the partition."""
-    faults, story = with_story(cluster().heal)
+    faults, story = with_story(manager().faults.heal)
     return success("Partition healed.", faults=faults, **story)
 
 
@@ -70,7 +70,7 @@ def set_link(raw_a, raw_b):
     """Fault the one-way link a -> b."""
     data = json_fields(("down", "drop_rate", "delay_ms"), LINK_EXAMPLE)
     a, b = parse_node_id(raw_a), parse_node_id(raw_b)
-    faults, story = with_story(cluster().set_link, a, b, data)
+    faults, story = with_story(manager().faults.set_link, a, b, data)
     return success(f"Link node-{a} -> node-{b} faulted (one way; node-{b} -> node-{a} is unchanged).",
                    faults=faults, **story)
 
@@ -80,7 +80,7 @@ def set_link(raw_a, raw_b):
 def clear_link(raw_a, raw_b):
     """Repair the one-way link a -> b."""
     a, b = parse_node_id(raw_a), parse_node_id(raw_b)
-    faults, story = with_story(cluster().clear_link, a, b)
+    faults, story = with_story(manager().faults.clear_link, a, b)
     return success(f"Link node-{a} -> node-{b} repaired.", faults=faults, **story)
 
 
@@ -92,7 +92,7 @@ NETWORK_EXAMPLE = '{"drop_rate": 0.1, "duplicate_rate": 0.05, "delay_ms": [0, 20
 def network_faults():
     """Whole-network drop rate, duplicate rate and extra delay (which reorders messages)."""
     data = json_fields(("drop_rate", "duplicate_rate", "delay_ms"), NETWORK_EXAMPLE)
-    faults, story = with_story(cluster().set_network, data)
+    faults, story = with_story(manager().faults.set_network, data)
     return success("Network faults set.", faults=faults, **story)
 
 
@@ -105,14 +105,14 @@ def clock_skew(raw_id):
     """Skew one node's clock: versions it stamps move with it."""
     data = json_fields(("skew_ms",), SKEW_EXAMPLE)
     node_id = parse_node_id(raw_id)
-    faults, story = with_story(cluster().set_skew, node_id, data.get("skew_ms"))
+    faults, story = with_story(manager().faults.set_skew, node_id, data.get("skew_ms"))
     return success(f"node-{node_id}'s clock skew is now {data.get('skew_ms')} ms.", faults=faults, **story)
 
 
 @bp.get("/faults")
 def faults():
     """Every active fault: down nodes, partition, links, network, skews, pause."""
-    view = cluster().faults_view()
+    view = manager().faults.faults_view()
     active = any(value for value in view.values())
     return success("Active faults listed." if active else "No faults: a perfect network.", **view)
 
@@ -121,6 +121,6 @@ def faults():
 @admin_only
 def clear_faults():
     """Clear every network fault and clock skew; failed nodes stay down."""
-    result, story = with_story(cluster().clear_faults)
+    result, story = with_story(manager().faults.clear_faults)
     return success("Network faults and clock skews cleared; recover failed nodes with "
                    "POST /recover/<id>.", **result, **story)

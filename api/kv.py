@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from errors import BadRequest
-from replication import result_dict
+from cluster.errors import BadRequest
+from .results import result_fields
 
-from .common import (check_key, check_value_size, cluster, coordinator_param, json_fields,
+from .common import (check_key, check_value_size, manager, coordinator_param, json_fields,
                      query_int, quorum_param, success, with_story)
 
 bp = Blueprint("kv", __name__)
@@ -29,22 +29,22 @@ def write():
         raise BadRequest(f"The body has no \"value\"; send for example {WRITE_EXAMPLE}.", field="value")
     key = check_key(data["key"])
     check_value_size(data["value"])
-    result, story = with_story(cluster().write, key, data["value"], quorum_param(data, "w"),
+    result, story = with_story(manager().write, key, data["value"], quorum_param(data, "w"),
                                coordinator=coordinator_param(data))
     hinted = sum(1 for a in result.acks if a["stands_in_for"])
     hints = f" ({hinted} of them as hints)" if hinted else ""
     return success(f"Stored {key!r} on {len(result.acks)} node(s){hints}; W={result.needed} acknowledgements "
-                   "were needed.", value=data["value"], **result_dict(result), **story)
+                   "were needed.", value=data["value"], **result_fields(result), **story)
 
 
 @bp.get("/read/<path:key>")
 def read(key):
     """Read a key from R replicas; stale replicas that answered are repaired."""
     check_key(key)
-    result, story = with_story(cluster().read, key, quorum_param({}, "r"), coordinator_param({}))
+    result, story = with_story(manager().read, key, quorum_param({}, "r"), coordinator_param({}))
     repaired = f"; repaired {len(result.repaired)} stale replica(s)" if result.repaired else ""
     return success(f"Read {key!r} from {len(result.answers)} replica(s) (R={result.needed}){repaired}.",
-                   value=result.record.value, **result_dict(result), **story)
+                   value=result.record.value, **result_fields(result), **story)
 
 
 @bp.get("/read/")
@@ -58,18 +58,18 @@ def missing_key():
 def delete(key):
     """Delete a key by writing a tombstone (404 if it does not exist)."""
     check_key(key)
-    (found, result), story = with_story(cluster().delete, key, quorum_param({}, "w"),
+    (found, result), story = with_story(manager().delete, key, quorum_param({}, "w"),
                                         quorum_param({}, "r"), coordinator_param({}))
     return success(f"Deleted {key!r}: a tombstone v{result.record.version} replaces "
                    f"v{found.record.version} on {len(result.acks)} node(s).",
                    previous_version=found.record.version.to_dict(), deleted=True,
-                   **result_dict(result), **story)
+                   **result_fields(result), **story)
 
 
 @bp.get("/keys")
 def keys():
     """Every key the nodes hold, with its newest version and holders (no quorum read)."""
-    return success("Keys as stored on the nodes (a listing, not a quorum read).", **cluster().keys_view())
+    return success("Keys as stored on the nodes (a listing, not a quorum read).", **manager().keys_view())
 
 
 @bp.get("/placement/<path:key>")
@@ -77,7 +77,7 @@ def placement(key):
     """Where a key lives on the ring and why."""
     check_key(key)
     rf = query_int("rf", None, 1, 1000)
-    info = cluster().placement(key, rf)
+    info = manager().placement(key, rf)
     what_if = f" (if RF were {rf})" if rf else ""
     return success(f"{key!r} belongs to {', '.join(info['preference_list'])}{what_if}: the first "
                    f"{len(info['preference_list'])} distinct nodes clockwise from its hash.", **info)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from errors import BadRequest
+from cluster.errors import BadRequest
 
-from .common import admin_only, cluster, json_fields, success, with_story
+from .common import admin_only, manager, json_fields, success, with_story
 
 bp = Blueprint("network", __name__)
 
@@ -23,7 +23,7 @@ def parse_msg_id(raw: str) -> int:
 @admin_only
 def pause():
     """Hold every message until a student moves it."""
-    view, story = with_story(cluster().pause)
+    view, story = with_story(manager().steps.pause)
     return success("Network paused: new messages are held. GET /network/messages lists them.",
                    **view, **story)
 
@@ -32,14 +32,14 @@ def pause():
 @admin_only
 def resume():
     """Deliver every held message and go back to normal delivery."""
-    view, story = with_story(cluster().resume)
+    view, story = with_story(manager().steps.resume)
     return success("Network resumed.", **view, **story)
 
 
 @bp.get("/network/messages")
 def messages():
     """Messages in flight, in the order the network would deliver them."""
-    view = cluster().messages_view()
+    view = manager().steps.messages_view()
     return success(f"{len(view['messages'])} message(s) in flight"
                    + (" (network paused)." if view["paused"] else "."), **view)
 
@@ -47,7 +47,7 @@ def messages():
 def move(action_name: str, raw_id: str, verb: str):
     """Apply a step-mode action to one held message and answer with the new view."""
     msg_id = parse_msg_id(raw_id)
-    view, story = with_story(getattr(cluster(), action_name), msg_id)
+    view, story = with_story(getattr(manager().steps, action_name), msg_id)
     return success(f"Message {msg_id} {verb}.", **view, **story)
 
 
@@ -76,7 +76,7 @@ def duplicate(raw_id):
 @admin_only
 def step():
     """Deliver the next held message in the network's own order."""
-    view, story = with_story(cluster().step_message)
+    view, story = with_story(manager().steps.step_message)
     return success(f"Delivered message {view['delivered']}.", **view, **story)
 
 
@@ -88,5 +88,5 @@ TICK_EXAMPLE = '{"ms": 100}'
 def tick():
     """Advance simulated time so timers and delayed messages fire."""
     data = json_fields(("ms",), TICK_EXAMPLE)
-    view, story = with_story(cluster().tick, data.get("ms"))
+    view, story = with_story(manager().steps.tick, data.get("ms"))
     return success(f"Time moved forward {data.get('ms')} ms.", **view, **story)

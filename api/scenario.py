@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-import scenario
+from cluster import scenario
 
-from .common import cluster
+from .common import manager
 
 bp = Blueprint("scenario", __name__)
 
@@ -13,7 +13,7 @@ bp = Blueprint("scenario", __name__)
 @bp.get("/scenario")
 def export():
     """The scenario: seed, settings, requests in order, and the event log's digest."""
-    data = scenario.export(cluster())
+    data = scenario.export(manager())
     notes = []
     if data["clock"] != "virtual":
         notes.append("recorded on the wall clock: a replay runs on the virtual clock, so times and "

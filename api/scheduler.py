@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app
 
-from .common import admin_only, cluster, parse_node_id, success, with_story
+from .common import admin_only, manager, parse_node_id, success, with_story
 
 bp = Blueprint("scheduler", __name__)
 
@@ -33,6 +33,6 @@ def run(job):
 def anti_entropy(raw_a, raw_b):
     """Node a compares Merkle trees with node b and they copy what differs."""
     a, b = parse_node_id(raw_a), parse_node_id(raw_b)
-    result, story = with_story(cluster().anti_entropy, a, b)
+    result, story = with_story(manager().jobs.anti_entropy, a, b)
     return success(f"node-{a} and node-{b} compared {result['tree_nodes_compared']} tree node(s) and "
                    f"moved {result['keys_transferred']} key(s).", **result, **story)

@@ -4,21 +4,18 @@ Two replicas share 100,000 keys; 1% of them differ (one side newer, the other
 side newer, or missing). One anti-entropy exchange through the simulated
 network should move only the differing keys: the target is at most 2x.
 
-    python bench/merkle_transfer.py [--keys 100000] [--differ 0.01] [--seed 0]
+    python -m bench.merkle_transfer [--keys 100000] [--differ 0.01] [--seed 0]
 """
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from config import simulation_config  # noqa: E402
-from models import Record, Version  # noqa: E402
-from replication import ReplicationManager  # noqa: E402
+from config import simulation_config
+from models import Record, Version
+from replication import ReplicationManager
 
 
 def build(keys: int, differ: float, seed: int):
@@ -54,7 +51,7 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     cluster, differing = build(args.keys, args.differ, args.seed)
     built = time.perf_counter()
-    summary = cluster.anti_entropy(0, 1)
+    summary = cluster.jobs.anti_entropy(0, 1)
     exchanged = time.perf_counter()
 
     a, b = cluster.nodes[0].store, cluster.nodes[1].store

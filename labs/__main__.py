@@ -2,12 +2,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from labs import runner  # noqa: E402
+from labs import runner
 
 
 def main(argv=None) -> int:
@@ -63,12 +60,13 @@ def main(argv=None) -> int:
 
 def replay_file(path: str, quiet: bool = False) -> int:
     """Replay a scenario on a fresh virtual-clock cluster; 0 if the event log is identical."""
-    import scenario
-    from events import MESSAGE_EVENTS
+    from cluster.event_log import MESSAGE_EVENTS
+    from cluster.scenario import event_digest
+    from labs import replay
     try:
-        data = scenario.load(path)
-        app, _ = scenario.replay(data)
-    except scenario.ScenarioError as error:
+        data = replay.load(path)
+        app, _ = replay.replay(data)
+    except replay.ScenarioError as error:
         print(f"Cannot replay: {error}", file=sys.stderr)
         return 2
     events = app.extensions["replicalab"].events.page(0, 10 ** 9)
@@ -76,7 +74,7 @@ def replay_file(path: str, quiet: bool = False) -> int:
         for event in events:
             if event.type not in MESSAGE_EVENTS:
                 print(f"[t={event.time_ms:6d}ms #{event.seq}] {event.text}")
-    digest = scenario.event_digest(events)
+    digest = event_digest(events)
     same = digest == data.get("event_digest")
     print(f"replayed {len(data['requests'])} request(s): {len(events)} events, digest {digest[:16]}")
     if same:

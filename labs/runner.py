@@ -16,7 +16,7 @@ import time
 from typing import Callable, List, Optional, TextIO
 from urllib.parse import quote
 
-from pretty import pretty_json
+from api.pretty import pretty_json
 
 from .steps import Lab, ObservationFailed, Step
 

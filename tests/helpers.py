@@ -3,15 +3,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+from app import create_app
+from config import simulation_config
+from replication import ReplicationManager
 
-from app import create_app  # noqa: E402
-from config import simulation_config  # noqa: E402
-from replication import ReplicationManager  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # where run.py lives
 
 
 def make_cluster(**overrides) -> ReplicationManager:

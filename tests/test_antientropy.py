@@ -3,8 +3,8 @@ import unittest
 
 from tests.helpers import make_app, make_cluster
 
-from errors import BadRequest, Conflict, NotFound
-from merkle import MerkleTree, bucket_of, compare
+from cluster.errors import BadRequest, Conflict, NotFound
+from cluster.merkle import MerkleTree, bucket_of, compare
 from models import Record, Version
 from scheduler import should_start
 
@@ -55,26 +55,26 @@ class AntiEntropyTest(unittest.TestCase):
         self.a.put(Record("k1", "a-newer", Version(10**9, 0)))
         self.b.put(Record("k2", "b-newer", Version(10**9, 1)))
         self.b.index.pop("k3")
-        summary = self.cluster.anti_entropy(0, 1)
+        summary = self.cluster.jobs.anti_entropy(0, 1)
         self.assertEqual(summary["keys_pushed"], ["k1", "k3"])
         self.assertEqual(summary["keys_pulled"], ["k2"])
         self.assertEqual(summary["keys_transferred"], 3)
         self.assertEqual(self.a.index, self.b.index)
-        self.assertEqual(self.cluster.anti_entropy(0, 1)["keys_transferred"], 0)
+        self.assertEqual(self.cluster.jobs.anti_entropy(0, 1)["keys_transferred"], 0)
 
     def test_tombstones_propagate(self):
         """A delete one replica missed reaches it by anti-entropy, never the reverse."""
         old = self.b.get("k5")
         self.cluster.delete("k5")
         self.b.put(old)
-        self.cluster.anti_entropy(1, 0)
+        self.cluster.jobs.anti_entropy(1, 0)
         self.assertTrue(self.b.get("k5").deleted)
         self.assertTrue(self.a.get("k5").deleted)
 
     def test_unreachable_peer_is_reported(self):
         """With the peer down, the exchange times out and says so, moving nothing."""
         self.cluster.fail(1)
-        summary = self.cluster.anti_entropy(0, 1)
+        summary = self.cluster.jobs.anti_entropy(0, 1)
         self.assertFalse(summary["answered"])
         self.assertEqual(summary["keys_transferred"], 0)
 
@@ -83,7 +83,7 @@ class AntiEntropyTest(unittest.TestCase):
         self.b.index.pop("k9")
         self.cluster.nodes[2].store.index.pop("k10")
         for _ in range(2):
-            self.cluster.anti_entropy_round(0)
+            self.cluster.jobs.anti_entropy_round(0)
         for node in self.cluster.nodes:
             self.assertIn("k9", node.store.index)
             self.assertIn("k10", node.store.index)
@@ -91,13 +91,13 @@ class AntiEntropyTest(unittest.TestCase):
     def test_errors(self):
         """Same node twice, a down starter and unknown nodes are refused."""
         with self.assertRaises(BadRequest):
-            self.cluster.anti_entropy(1, 1)
+            self.cluster.jobs.anti_entropy(1, 1)
         self.cluster.fail(2)
         with self.assertRaises(Conflict):
-            self.cluster.anti_entropy(2, 0)
-        from errors import NodeNotFound
+            self.cluster.jobs.anti_entropy(2, 0)
+        from cluster.errors import NodeNotFound
         with self.assertRaises(NodeNotFound):
-            self.cluster.anti_entropy(0, 7)
+            self.cluster.jobs.anti_entropy(0, 7)
 
 
 class MaintenanceJobTest(unittest.TestCase):
@@ -107,13 +107,13 @@ class MaintenanceJobTest(unittest.TestCase):
         """A hint whose owner was unreachable is delivered by the retry job after healing."""
         cluster = make_cluster()
         replicas = cluster.ring.preference_list("color")
-        cluster.partition([[replicas[1]], [n for n in range(5) if n != replicas[1]]])
+        cluster.faults.partition([[replicas[1]], [n for n in range(5) if n != replicas[1]]])
         cluster.write("color", "blue")
         self.assertEqual(sum(len(n.hints) for n in cluster.nodes), 1)
-        blocked = cluster.retry_hints(cluster.clock.now())
+        blocked = cluster.jobs.retry_hints(cluster.clock.now())
         self.assertEqual((blocked["delivered"], blocked["hints_left"]), ({}, 1))
-        cluster.heal()
-        done = cluster.retry_hints(cluster.clock.now())
+        cluster.faults.heal()
+        done = cluster.jobs.retry_hints(cluster.clock.now())
         self.assertEqual(done["hints_left"], 0)
         self.assertEqual(cluster.nodes[replicas[1]].store.get("color").value, "blue")
 
@@ -121,7 +121,7 @@ class MaintenanceJobTest(unittest.TestCase):
         """The flush job group-commits what batch mode left pending."""
         cluster = make_cluster(durability="batch", batch_size=100)
         cluster.write("k", "v")
-        result = cluster.flush_batches(0)
+        result = cluster.jobs.flush_batches(0)
         self.assertEqual(sum(result["committed"].values()), 3)
         self.assertEqual(sum(len(n.store.pending) for n in cluster.nodes), 0)
 
@@ -177,10 +177,8 @@ class BenchmarkScriptTest(unittest.TestCase):
         """At 3,000 keys with 5% differing, the script exits 0: converged, ratio <= 2."""
         import contextlib
         import io
-        import os
-        import sys
-        sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
-        import merkle_transfer
+
+        from bench import merkle_transfer
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             code = merkle_transfer.main(["--keys", "3000", "--differ", "0.05"])

@@ -1,11 +1,10 @@
 """The clocks: virtual time moves only when told; wall time follows real time."""
 import unittest
 
-from tests.helpers import ROOT  # noqa: F401
 
-from clock import VirtualClock, WallClock
+from cluster.clock import VirtualClock, WallClock
 from config import simulation_config
-from errors import GatewayTimeout
+from cluster.errors import GatewayTimeout
 from replication import ReplicationManager
 
 
@@ -61,11 +60,11 @@ class ResumeTest(unittest.TestCase):
         source = FakeTime()
         cluster = ReplicationManager(simulation_config(clock="wall", client_timeout_ms=1),
                                      clock=WallClock(source))
-        cluster.pause()
+        cluster.steps.pause()
         with self.assertRaises(GatewayTimeout):  # the client gives up at once; the write goes on
             cluster.write("color", "blue")
         source.now += 5
-        cluster.resume()
+        cluster.steps.resume()
         timeouts = [e for e in cluster.events.page(0, 10 ** 6) if e.type == "timeout"]
         self.assertEqual(timeouts, [])
         self.assertEqual(sum(len(n.hints) for n in cluster.nodes), 0)

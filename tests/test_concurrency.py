@@ -95,7 +95,7 @@ class FaultRaceTest(unittest.TestCase):
 
         results = race(app, writers=3, writes=25, chaos=chaos)
         if cluster.network.paused:
-            cluster.resume()
+            cluster.steps.resume()
         self.assertEqual(len(results), 75)
         for key, status, body in results:
             self.assertIn(status, (200, 503, 504), body)

@@ -3,7 +3,6 @@ import contextlib
 import io
 import unittest
 
-from tests.helpers import ROOT  # noqa: F401
 
 import run
 from config import Config, ConfigError, build_parser, from_args, from_env

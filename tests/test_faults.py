@@ -2,9 +2,10 @@
 import json
 import unittest
 
+from api.results import result_fields
 from tests.helpers import make_app, make_cluster, write
 
-from errors import BadRequest, Conflict, NotFound
+from cluster.errors import BadRequest, Conflict, NotFound
 from models import Record, Version
 
 
@@ -20,7 +21,7 @@ class PartitionTest(unittest.TestCase):
         cluster = make_cluster()
         a, b, c = cluster.ring.preference_list("color")  # node-1, node-4, node-0
         cluster.write("color", "before")
-        cluster.partition([[a, 2], [b, c, 3]])
+        cluster.faults.partition([[a, 2], [b, c, 3]])
         left = cluster.write("color", "left", coordinator=a)
         right = cluster.write("color", "right", coordinator=b)
         self.assertTrue(left.ok and right.ok)
@@ -31,7 +32,7 @@ class PartitionTest(unittest.TestCase):
         self.assertGreater(right.record.version, left.record.version)
         drops = [e for e in events_of(cluster, "message_dropped") if "partition" in e.text]
         self.assertTrue(drops)
-        cluster.heal()
+        cluster.faults.heal()
         result = cluster.read("color", r=3)
         self.assertEqual(result.record.value, "right")  # "left" was acknowledged, and is gone
         self.assertIn(f"node-{a}", [f"node-{n}" for n in result.repaired])
@@ -41,7 +42,7 @@ class PartitionTest(unittest.TestCase):
         cluster = make_cluster()
         self.assertEqual(cluster.write("k", 1, coordinator=3).coordinator, 3)
         cluster.fail(3)
-        from errors import NoQuorum, NodeNotFound
+        from cluster.errors import NoQuorum, NodeNotFound
         with self.assertRaises(NoQuorum):
             cluster.write("k", 1, coordinator=3)
         with self.assertRaises(NodeNotFound):
@@ -52,7 +53,7 @@ class PartitionTest(unittest.TestCase):
     def test_unlisted_nodes_form_the_other_side(self):
         """Groups naming only some nodes put the rest together on one more side."""
         cluster = make_cluster()
-        view = cluster.partition([[0, 1]])
+        view = cluster.faults.partition([[0, 1]])
         self.assertEqual(view["partition"], [["node-0", "node-1"], ["node-2", "node-3", "node-4"]])
 
     def test_invalid_partitions(self):
@@ -62,13 +63,13 @@ class PartitionTest(unittest.TestCase):
                  ([], "non-empty"), ("0,1", "list"), ([[0, 0]], "twice"), ([["a"]], "whole number")]
         for groups, expected in cases:
             with self.subTest(groups=groups), self.assertRaises(BadRequest) as caught:
-                cluster.partition(groups)
+                cluster.faults.partition(groups)
             self.assertIn(expected, caught.exception.message)
 
     def test_heal_without_partition_conflicts(self):
         """Healing when nothing is partitioned is a Conflict."""
         with self.assertRaises(Conflict):
-            make_cluster().heal()
+            make_cluster().faults.heal()
 
 
 class LinkFaultTest(unittest.TestCase):
@@ -77,20 +78,20 @@ class LinkFaultTest(unittest.TestCase):
     def test_down_link_blocks_one_direction_only(self):
         """With a -> b down, messages a -> b are dropped but b -> a still arrive."""
         cluster = make_cluster()
-        cluster.set_link(1, 4, {"down": True})
+        cluster.faults.set_link(1, 4, {"down": True})
         cluster.write("color", "blue")  # node-1 coordinates; its put to node-4 is lost
         self.assertIsNone(cluster.nodes[4].store.get("color"))
         drops = events_of(cluster, "message_dropped")
         self.assertTrue(all(e.nodes == (1, 4) for e in drops))
-        cluster.clear_link(1, 4)
+        cluster.faults.clear_link(1, 4)
         with self.assertRaises(NotFound):
-            cluster.clear_link(1, 4)
+            cluster.faults.clear_link(1, 4)
 
     def test_drop_rate_and_delay(self):
         """A link with drop_rate 1 drops every message; a delay adds to the latency."""
         cluster = make_cluster()
-        cluster.set_link(1, 0, {"drop_rate": 1.0})
-        cluster.set_link(1, 4, {"delay_ms": [50, 50]})
+        cluster.faults.set_link(1, 0, {"drop_rate": 1.0})
+        cluster.faults.set_link(1, 4, {"delay_ms": [50, 50]})
         cluster.write("color", "blue")
         sent = [e for e in events_of(cluster, "message_sent") if e.nodes == (1, 4)]
         self.assertTrue(all(e.details["latency_ms"] >= 51 for e in sent))
@@ -103,7 +104,7 @@ class LinkFaultTest(unittest.TestCase):
                            (0, 1, {"drop_rate": "x"}), (0, 1, {"delay_ms": [50, 5]}),
                            (0, 1, {"delay_ms": [1, 2, 3]}), (0, 1, {}), (0, 1, {"down": "yes"})]:
             with self.subTest(body=body), self.assertRaises(BadRequest):
-                cluster.set_link(a, b, body)
+                cluster.faults.set_link(a, b, body)
 
 
 class NetworkFaultTest(unittest.TestCase):
@@ -112,7 +113,7 @@ class NetworkFaultTest(unittest.TestCase):
     def test_duplicates_are_delivered_and_harmless(self):
         """With duplicate_rate 1 every message is doubled; the value is still stored once."""
         cluster = make_cluster()
-        cluster.set_network({"duplicate_rate": 1.0})
+        cluster.faults.set_network({"duplicate_rate": 1.0})
         result = cluster.write("k", "v")
         self.assertTrue(result.ok)
         self.assertTrue(events_of(cluster, "message_duplicated"))
@@ -121,7 +122,7 @@ class NetworkFaultTest(unittest.TestCase):
     def test_delay_reorders_messages(self):
         """Extra random delay makes some messages arrive after ones sent later."""
         cluster = make_cluster()
-        cluster.set_network({"delay_ms": [0, 200]})
+        cluster.faults.set_network({"delay_ms": [0, 200]})
         for i in range(10):
             cluster.write(f"k{i}", i)
         delivered = [e.details["msg_id"] for e in events_of(cluster, "message_delivered")]
@@ -130,26 +131,26 @@ class NetworkFaultTest(unittest.TestCase):
     def test_full_drop_rate_fails_writes_honestly(self):
         """When the network drops everything, a write reaches only its coordinator: 503."""
         cluster = make_cluster()
-        cluster.set_network({"drop_rate": 1.0})
-        from errors import NoQuorum
+        cluster.faults.set_network({"drop_rate": 1.0})
+        from cluster.errors import NoQuorum
         with self.assertRaises(NoQuorum) as caught:
             cluster.write("k", "v")
-        self.assertEqual(len(caught.exception.data["stored_on"]), 1)
+        self.assertEqual(len(result_fields(caught.exception.result)["stored_on"]), 1)
 
     def test_faults_view_and_clear(self):
         """GET-style view lists every fault; clearing removes them but keeps down nodes down."""
         cluster = make_cluster()
-        cluster.partition([[0], [1, 2, 3, 4]])
-        cluster.set_link(2, 3, {"down": True})
-        cluster.set_network({"drop_rate": 0.1})
-        cluster.set_skew(2, -5000)
+        cluster.faults.partition([[0], [1, 2, 3, 4]])
+        cluster.faults.set_link(2, 3, {"down": True})
+        cluster.faults.set_network({"drop_rate": 0.1})
+        cluster.faults.set_skew(2, -5000)
         cluster.fail(4, "crash")
-        view = cluster.faults_view()
+        view = cluster.faults.faults_view()
         self.assertEqual(view["down"], [{"node": "node-4", "mode": "crash"}])
         self.assertEqual(len(view["links"]), 1)
         self.assertEqual(view["network"]["drop_rate"], 0.1)
         self.assertEqual(view["clock_skew"], [{"node": "node-2", "skew_ms": -5000}])
-        after = cluster.clear_faults()["now"]
+        after = cluster.faults.clear_faults()["now"]
         self.assertEqual((after["partition"], after["links"], after["network"], after["clock_skew"]),
                          (None, [], None, []))
         self.assertEqual(after["down"], [{"node": "node-4", "mode": "crash"}])
@@ -163,7 +164,7 @@ class ClockSkewTest(unittest.TestCase):
         cluster = make_cluster()
         replicas = cluster.ring.preference_list("color")
         cluster.write("color", "first")
-        cluster.set_skew(replicas[0], -5000)
+        cluster.faults.set_skew(replicas[0], -5000)
         later = cluster.write("color", "second")  # happens later, stamped earlier
         self.assertTrue(later.ok)
         self.assertFalse(any(a["applied"] for a in later.acks if a["node"] != f"node-{replicas[0]}"))
@@ -174,7 +175,7 @@ class ClockSkewTest(unittest.TestCase):
         cluster = make_cluster()
         for bad in ("5", 1.5, None, 10**9, True):
             with self.assertRaises(BadRequest):
-                cluster.set_skew(0, bad)
+                cluster.faults.set_skew(0, bad)
 
 
 class CrashKindTest(unittest.TestCase):
@@ -219,7 +220,7 @@ class CrashKindTest(unittest.TestCase):
             cluster.fail(node, "crash")
         for node in cluster.ring.preference_list("k"):
             cluster.recover(node)
-        from errors import KeyNotFound
+        from cluster.errors import KeyNotFound
         with self.assertRaises(KeyNotFound):
             cluster.read("k", r=3)
 
@@ -241,8 +242,8 @@ class CrashKindTest(unittest.TestCase):
         """A write whose coordinator crashes mid-way (step mode) ends with a clear error."""
         cluster = make_cluster(client_timeout_ms=5000)
         import threading
-        from errors import NoQuorum
-        cluster.pause()
+        from cluster.errors import NoQuorum
+        cluster.steps.pause()
         outcome = {}
 
         def writer():

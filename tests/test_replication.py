@@ -1,9 +1,10 @@
 """The replication model: quorums, LWW, tombstones, hints, read repair, recovery."""
 import unittest
 
+from api.results import result_fields
 from tests.helpers import make_cluster
 
-from errors import Conflict, KeyNotFound, NodeNotFound, NoQuorum, BadRequest
+from cluster.errors import Conflict, KeyNotFound, NodeNotFound, NoQuorum, BadRequest
 from models import Record, Version, node_id_of
 
 
@@ -32,7 +33,7 @@ class QuorumArithmeticTest(unittest.TestCase):
             self.cluster.fail(n)
         with self.assertRaises(NoQuorum) as caught:
             self.cluster.write(self.key, "blue", w=3)
-        self.assertEqual(caught.exception.data["quorum"], {"w": 3, "acks": 2, "met": False})
+        self.assertEqual(result_fields(caught.exception.result)["quorum"], {"w": 3, "acks": 2, "met": False})
 
     def test_w1_succeeds_with_a_single_node_up(self):
         """W=1 is met by the one live node, which stores the value."""
@@ -50,7 +51,7 @@ class QuorumArithmeticTest(unittest.TestCase):
                 self.cluster.fail(n)
         with self.assertRaises(NoQuorum) as caught:
             self.cluster.read(self.key)
-        self.assertEqual(caught.exception.data["quorum"]["answers"], 1)
+        self.assertEqual(result_fields(caught.exception.result)["quorum"]["answers"], 1)
         self.assertEqual(self.cluster.read(self.key, r=1).record.value, "blue")
 
     def test_quorum_override_out_of_range_is_refused(self):
@@ -70,7 +71,7 @@ class MissedQuorumTest(unittest.TestCase):
             cluster.fail(n)
         with self.assertRaises(NoQuorum) as caught:
             cluster.write("color", "blue")
-        data = caught.exception.data
+        data = result_fields(caught.exception.result)
         self.assertEqual(data["stored_on"], ["node-0"])
         self.assertIn("node-0", caught.exception.message)
         self.assertEqual(cluster.nodes[0].newest_local("color").value, "blue")
@@ -170,7 +171,7 @@ class TombstoneTest(unittest.TestCase):
         cluster.nodes[replicas[1]].store.put(old)  # make one replica stale
         with self.assertRaises(KeyNotFound) as caught:
             cluster.read("k", r=3)
-        self.assertEqual(caught.exception.data["repaired"], [f"node-{replicas[1]}"])
+        self.assertEqual(result_fields(caught.exception.result)["repaired"], [f"node-{replicas[1]}"])
         self.assertTrue(cluster.nodes[replicas[1]].store.get("k").deleted)
 
 

@@ -2,10 +2,10 @@
 import unittest
 from collections import Counter
 
-from tests.helpers import ROOT  # noqa: F401  (puts the project on sys.path)
+
 
 from config import Config
-from ring import Ring
+from cluster.ring import Ring
 
 
 class RingTest(unittest.TestCase):

@@ -1,52 +1,25 @@
-"""Replayable scenarios: every state-changing request, exported and run again.
+"""Replaying scenarios: a recorded run (GET /scenario) applied to a fresh cluster.
 
-The cluster records each request that changed it, in the order the requests
-took the cluster lock (and each scheduled job run). Exported with the seed and
-the settings, that is a scenario: replayed on a fresh cluster with the virtual
-clock, it produces the same event log, byte for byte. A request that waits in
-step mode is replayed on its own thread, and the next one starts once it is
-waiting, exactly as it happened.
+Each recorded request is sent again through the HTTP layer, in order, on a
+cluster with the recorded seed and settings on the virtual clock. A request
+that waits in step mode is replayed on its own thread, and the next one starts
+once it is waiting, exactly as it happened. Same requests, same seed: the same
+event log, byte for byte (cluster/scenario.py computes its digest).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from dataclasses import fields
 from typing import List, Optional
 
+from cluster.scenario import FORMAT, NOT_REPLAYED
+from app import create_app
 from config import Config, ConfigError, simulation_config
-
-FORMAT = 1
-# Settings that do not change what the cluster does, or that a replay must override.
-NOT_REPLAYED = {"host", "port", "data_dir", "storage", "clock", "scheduler", "fresh", "admin_token",
-                "narrate", "hint_retry_s", "anti_entropy_s", "flush_s"}
 
 
 class ScenarioError(ConfigError):
     """The scenario file cannot be replayed; the message says why."""
-
-
-def event_digest(events) -> str:
-    """sha256 of the event log: equal digests mean identical logs."""
-    digest = hashlib.sha256()
-    for event in events:
-        digest.update(json.dumps(event.to_dict(), sort_keys=True).encode("utf-8"))
-    return digest.hexdigest()
-
-
-def export(manager) -> dict:
-    """The scenario of everything applied so far to `manager`."""
-    with manager.lock:
-        config = manager.config
-        events = manager.events.page(0, 10 ** 9)
-        return {"replicalab_scenario": FORMAT, "seed": config.seed, "clock": config.clock,
-                "started_empty": manager.started_empty,
-                "settings": {f.name: getattr(config, f.name) for f in fields(Config)
-                             if f.name not in NOT_REPLAYED},
-                "requests": list(manager.requests),
-                "events": len(events), "event_digest": event_digest(events),
-                "complete": manager.events.first_seq == 1}
 
 
 def load(path: str) -> dict:
@@ -75,7 +48,6 @@ def replay_config(scenario: dict, **overrides) -> Config:
 def replay(scenario: dict, app=None):
     """Apply every recorded request to `app` (or a fresh one); returns (app, answers)."""
     if app is None:
-        from app import create_app
         app = create_app(replay_config(scenario))
     manager = app.extensions["replicalab"]
     threads: List[threading.Thread] = []

@@ -20,8 +20,8 @@ import random
 from dataclasses import dataclass, replace
 from typing import Callable, Dict, List, Optional
 
-from errors import NotFound
-from faults import FaultSet
+from cluster.errors import NotFound
+from cluster.faults import FaultSet
 from models import Message, node_name
 
 

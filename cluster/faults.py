@@ -1,4 +1,4 @@
-"""Network faults: partitions, one-way link faults, whole-network settings.
+"""Network faults: one-way link faults, whole-network settings, and the partition in force.
 
 Only the Network consults these; nodes never check faults themselves. Each
 `parse_*` function validates what a student sent and raises BadRequest with a
@@ -7,9 +7,10 @@ sentence saying exactly what is wrong.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
-from errors import BadRequest
+from cluster.errors import BadRequest
+from cluster.partitions import Partition
 from models import node_name
 
 
@@ -48,16 +49,14 @@ class NetworkFault:
 class FaultSet:
     """Every network fault in force."""
 
-    partition: Optional[List[frozenset]] = None
+    partition: Optional[Partition] = None
     links: Dict[Tuple[int, int], LinkFault] = field(default_factory=dict)
     network: NetworkFault = field(default_factory=NetworkFault)
 
     def blocked(self, src: int, dst: int) -> Optional[str]:
         """Why a message src -> dst cannot pass at all (partition, link down), or None."""
-        if self.partition is not None:
-            side = next(g for g in self.partition if src in g)
-            if dst not in side:
-                return f"{node_name(src)} and {node_name(dst)} are on different sides of a partition"
+        if self.partition is not None and self.partition.separates(src, dst):
+            return f"{node_name(src)} and {node_name(dst)} are on different sides of a partition"
         link = self.links.get((src, dst))
         if link is not None and link.down:
             return f"the link {node_name(src)} -> {node_name(dst)} is down"
@@ -87,23 +86,13 @@ class FaultSet:
 
     def describe(self) -> dict:
         """Every active network fault, as /faults lists them."""
-        return {"partition": [[node_name(n) for n in sorted(g)] for g in self.partition]
-                if self.partition else None,
+        return {"partition": self.partition.describe() if self.partition else None,
                 "links": [{"from": node_name(a), "to": node_name(b), **f.to_dict()}
                           for (a, b), f in sorted(self.links.items())],
                 "network": self.network.to_dict() if self.network.active() else None}
 
 
 # --- validation of what a student sends ---------------------------------------
-
-def check_node(value, nodes: int, what: str = "node") -> int:
-    """A node id in range, or BadRequest."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BadRequest(f"Each {what} must be a node id (a whole number), not {value!r}.")
-    if not 0 <= value < nodes:
-        raise BadRequest(f"There is no node {value}: node ids go from 0 to {nodes - 1}.")
-    return value
-
 
 def parse_rate(data: dict, name: str) -> float:
     """A probability between 0 and 1 (default 0)."""
@@ -125,31 +114,6 @@ def parse_delay(data: dict, name: str = "delay_ms") -> Tuple[int, int]:
         raise BadRequest(f"\"{name}\" must be [min, max] whole milliseconds with "
                          f"0 <= min <= max <= 60000, e.g. [5, 50]; got {value!r}.", field=name)
     return value[0], value[1]
-
-
-def parse_partition(groups, nodes: int) -> List[frozenset]:
-    """Groups of node ids; nodes not named form one more group together."""
-    example = 'for example {"groups": [[0, 1], [2, 3, 4]]}'
-    if not isinstance(groups, list) or not groups or not all(isinstance(g, list) and g for g in groups):
-        raise BadRequest(f"\"groups\" must be a list of non-empty lists of node ids, {example}.",
-                         field="groups")
-    seen = {}
-    for index, group in enumerate(groups):
-        for node in group:
-            check_node(node, nodes, "member of a group")
-            if node in seen:
-                where = "twice in the same group" if seen[node] == index else "in two groups"
-                raise BadRequest(f"node {node} is {where}; each node belongs to exactly one side.",
-                                 field="groups")
-            seen[node] = index
-    sides = [frozenset(g) for g in groups]
-    rest = frozenset(range(nodes)) - frozenset(seen)
-    if rest:
-        sides.append(rest)
-    if len(sides) < 2:
-        raise BadRequest(f"A partition needs at least two sides; these groups put every node "
-                         f"together, {example}.", field="groups")
-    return sides
 
 
 def parse_link(data: dict) -> LinkFault:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from .common import cluster, parse_node_id, success
+from .common import manager, parse_node_id, success
 
-bp = Blueprint("cluster", __name__)
+bp = Blueprint("overview", __name__)
 
 ENDPOINTS = {
     "POST /write": 'store a value: -d \'{"key": "color", "value": "blue"}\' (optional "w", "coordinator")',
@@ -45,7 +45,7 @@ ENDPOINTS = {
 @bp.get("/")
 def index():
     """What this server is and which endpoints it offers."""
-    config = cluster().config
+    config = manager().config
     return success(f"ReplicaLab: a {config.nodes}-node replicated key-value store "
                    f"(RF={config.rf}, R={config.r}, W={config.w}). Break it and watch it recover.",
                    endpoints=ENDPOINTS)
@@ -54,9 +54,9 @@ def index():
 @bp.get("/health")
 def health():
     """The server answers; how many nodes are alive and whether quorums are reachable."""
-    nodes = cluster().nodes_view()
+    nodes = manager().nodes_view()
     alive = sum(1 for n in nodes if n["status"] == "alive")
-    config = cluster().config
+    config = manager().config
     return success(f"{alive} of {len(nodes)} nodes alive.", nodes_alive=alive, nodes_total=len(nodes),
                    writes_possible=alive >= config.w, reads_possible=alive >= config.r)
 
@@ -64,13 +64,13 @@ def health():
 @bp.get("/config")
 def config():
     """The cluster's settings (the admin token is never shown)."""
-    return success(config=cluster().config.public_dict())
+    return success(config=manager().config.public_dict())
 
 
 @bp.get("/nodes")
 def nodes():
     """Every node's status, key count and hints held."""
-    listing = cluster().nodes_view()
+    listing = manager().nodes_view()
     alive = sum(1 for n in listing if n["status"] == "alive")
     return success(f"{alive} of {len(listing)} nodes alive.", nodes=listing)
 
@@ -78,7 +78,7 @@ def nodes():
 @bp.get("/nodes/<raw_id>")
 def node(raw_id):
     """One node's records (with versions and tombstones) and the hints it holds."""
-    view = cluster().node_view(parse_node_id(raw_id))
+    view = manager().node_view(parse_node_id(raw_id))
     node = view["node"]
     return success(f"{node['name']} is {node['status']}: {node['keys']} key(s), "
                    f"{node['tombstones']} tombstone(s), {node['hints']} hint(s) held for others.", **view)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Dict, List
 
-from merkle import MerkleTree, compare
+from cluster.merkle import MerkleTree, compare
 from models import STORED, Fetch, Put, SyncReply, TreeDiff, TreeOffer, node_name
-from operation import Operation
+from cluster.operation import Operation
 
 
 def shared_tree(node, peer: int) -> MerkleTree:

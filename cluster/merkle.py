@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Dict, List, Tuple
 
-from ring import ring_hash
+from cluster.ring import ring_hash
 
 DEPTH = 10  # 1,024 buckets: ~100 keys a bucket at 100,000 keys
 EMPTY = hashlib.sha1(b"").hexdigest()

@@ -11,8 +11,15 @@ from __future__ import annotations
 
 from typing import Dict, List
 
-from models import STORED, Put, SyncRequest, names, node_name
-from operation import Operation
+from models import STORED, Put, SyncReply, SyncRequest, names, node_name
+from cluster.operation import Operation
+
+
+def answer_sync_request(node, msg) -> SyncReply:
+    """A peer's side: every record whose preference list includes the requester."""
+    records = tuple(node.store.get(k) for k in node.store.keys()
+                    if msg.src in node.ring.preference_list(k))
+    return SyncReply(node.node_id, msg.src, msg.op_id, records)
 
 
 class SyncOp(Operation):

@@ -3,10 +3,10 @@
 The coordinator contacts the key's preference list. A replica that stays
 silent for `request_timeout_ms` is replaced by the next node clockwise on the
 ring that has not been asked yet; for a write that stand-in keeps the record
-with a hint naming the node it stands for (hinted handoff). Acks from
+with a hint naming the node it stands for (hinted handoff, hints.py). Acks from
 stand-ins count toward W, as in Dynamo's sloppy quorum. Reads return the
-newest version among the answers and repair the stale preference-list nodes
-that answered (read repair).
+newest version among the answers and then repair the stale preference-list
+nodes that answered (read_repair.py).
 """
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 from models import KEPT_NEWER, Get, Put, Record, names, newest, node_name, preview
-from operation import Operation
+from cluster.operation import Operation
+from cluster.read_repair import send_repairs, stale_replicas
 
 
 class QuorumOp(Operation):
@@ -227,23 +228,11 @@ class ReadOp(QuorumOp):
         if self.repairing or len(self.replies) < self.needed:
             return self._complete()
         best = newest(self.replies.values())
-        stale = [n for n, rec in self.replies.items()
-                 if best is not None and self.stands_for.get(n) is None and best.newer_than(rec)]
+        stale = stale_replicas(self.replies, self.stands_for, best)
         if not stale:
             return self._complete()
         self.repairing = True
-        for peer in sorted(stale):
-            had = self.replies[peer]
-            self.events.emit("read_repair", f"read repair: {node_name(peer)} had "
-                             f"{'v' + str(had.version) if had else 'nothing'} for {self.key}, "
-                             f"{self.node.name} sends it v{best.version}", [self.node.node_id, peer],
-                             self.key, op_id=self.op_id, had=str(had.version) if had else None,
-                             newest=str(best.version))
-            if peer == self.node.node_id:
-                self.node.accept_put(best, None)
-                self.repaired.append(peer)
-            else:
-                self.send(Put(self.node.node_id, peer, self.op_id, best, None, "repair"), "repair")
+        send_repairs(self, best, stale)
         self.wait()
 
     @property

@@ -1,9 +1,13 @@
 """Domain errors: a short hierarchy carrying data; app.py turns them into JSON.
 
 Each error has an HTTP status, a short machine code and a sentence a student
-understands; extra keyword data (acks, replicas...) is added to the answer.
+understands; extra keyword data (acks, replicas...) is added to the answer. An
+error about a read or write carries its plain `result`, which the HTTP layer
+shapes like a success answer's fields (api/results.py).
 """
 from __future__ import annotations
+
+from typing import Any
 
 
 class ReplicaLabError(Exception):
@@ -12,14 +16,11 @@ class ReplicaLabError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, **data):
+    def __init__(self, message: str, result: Any = None, **data: Any):
         super().__init__(message)
         self.message = message
+        self.result = result
         self.data = data
-
-    def to_dict(self) -> dict:
-        """The JSON body of the error answer."""
-        return {"status": "error", "error": self.code, "message": self.message, **self.data}
 
 
 class BadRequest(ReplicaLabError):

@@ -1,21 +1,30 @@
 """ReplicaNode: one replica — its records, the hints it holds, its message handlers.
 
-A node only ever talks through the Network. Requests (put, get, sync_request)
-are handled here; replies go to the Operation that is waiting for them
-(operation.py), found by the message's op_id.
+A node only ever talks through the Network. It answers put and get itself;
+the requests of recovery sync and anti-entropy are answered by functions in
+recovery.py and anti_entropy.py (ANSWERED_BY_MECHANISM); replies go to the
+Operation that is waiting for them (operation.py), found by the message's op_id.
 """
 from __future__ import annotations
 
 from typing import Optional
 
-import antientropy
+from cluster import anti_entropy, recovery
 from db import NodeStore
-from events import EventLog
-from handoff import HintStore
+from cluster.event_log import EventLog
+from cluster.hints import HintStore
 from models import (ALREADY_HAD, KEPT_NEWER, STORED, GetReply, PutAck, Record, SyncReply, Version,
                     newest, node_name, preview)
-from network import Network
-from ring import Ring
+from cluster.network import Network
+from cluster.ring import Ring
+
+
+# Requests whose answer belongs to a mechanism's own file: kind -> f(node, msg) -> reply.
+ANSWERED_BY_MECHANISM = {
+    "sync_request": recovery.answer_sync_request,
+    "tree_offer": anti_entropy.answer_offer,
+    "fetch": anti_entropy.answer_fetch,
+}
 
 
 class ReplicaNode:
@@ -96,10 +105,13 @@ class ReplicaNode:
     # --- message handlers (dispatch on msg.kind) -------------------------------
 
     def receive(self, msg) -> None:
-        """Handle a delivered message: requests here, replies by their operation."""
+        """Handle a delivered message: requests here or by their mechanism, replies by their operation."""
         handler = getattr(self, "on_" + msg.kind, None)
         if handler is not None:
             return handler(msg)
+        answer = ANSWERED_BY_MECHANISM.get(msg.kind)
+        if answer is not None:
+            return self.network.send(answer(self, msg))
         op = self.ops.get(msg.op_id)
         if op is None:
             self.events.emit("late_reply", f"{self.name} ignores a late {msg.kind} from "
@@ -118,20 +130,6 @@ class ReplicaNode:
         """Answer a read with the newest local record."""
         self.network.send(GetReply(self.node_id, msg.src, msg.op_id, msg.key,
                                    self.newest_local(msg.key)))
-
-    def on_sync_request(self, msg) -> None:
-        """Send a recovering peer every record whose preference list includes it."""
-        records = tuple(self.store.get(k) for k in self.store.keys()
-                        if msg.src in self.ring.preference_list(k))
-        self.network.send(SyncReply(self.node_id, msg.src, msg.op_id, records))
-
-    def on_tree_offer(self, msg) -> None:
-        """Anti-entropy: compare the offered Merkle tree with ours, send the differences."""
-        self.network.send(antientropy.answer_offer(self, msg))
-
-    def on_fetch(self, msg) -> None:
-        """Anti-entropy: send the records asked for."""
-        self.network.send(antientropy.answer_fetch(self, msg))
 
     # --- views ---------------------------------------------------------------
 

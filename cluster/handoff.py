@@ -1,0 +1,76 @@
+"""Hinted handoff: a stand-in node keeps a write plus a hint, and hands it back.
+
+When a preference-list node is silent, the coordinator sends the write to the
+next node clockwise with `hint_for` set. That node keeps the record in its
+HintStore (hints.py), not among its own records, and answers reads for the key
+with it. When the owner is back, the holder sends each hinted record home
+(HandoffOp) and drops the hint once the owner acknowledges it.
+"""
+from __future__ import annotations
+
+from typing import List, Optional
+
+from models import Put, node_name
+from cluster.operation import Operation
+
+
+class HandoffOp(Operation):
+    """Send every hint held for `owner` home; drop each one the owner acknowledges."""
+
+    name = "handoff"
+
+    def __init__(self, op_id: int, holder, owner: int):
+        super().__init__(op_id, holder)
+        self.owner = owner
+        self.records = {rec.key: rec for rec in holder.hints.for_owner(owner)}
+        self.delivered: List[str] = []
+
+    def start(self) -> None:
+        """Send the hinted records to their owner and wait for its acks."""
+        if not self.records:
+            return self.finish()
+        self.events.emit("handoff_started", f"{self.node.name} hands {len(self.records)} hinted "
+                         f"write(s) back to {node_name(self.owner)}: {', '.join(sorted(self.records))}",
+                         [self.node.node_id, self.owner], None, op_id=self.op_id,
+                         keys=sorted(self.records))
+        for record in self.records.values():
+            self.node.network.send(Put(self.node.node_id, self.owner, self.op_id, record, None, "handoff"))
+        self.outstanding[self.owner] = "handoff acks"
+        self.wait()
+
+    def on_put_ack(self, msg) -> None:
+        """The owner has the record: the hint can go."""
+        record = self.records.get(msg.key)
+        if record is not None and self.node.hints.remove(self.owner, record):
+            self.delivered.append(msg.key)
+            self.events.emit("hint_delivered", f"{node_name(self.owner)} now has {msg.key} "
+                             f"v{record.version}; {self.node.name} drops its hint",
+                             [self.node.node_id, self.owner], msg.key, op_id=self.op_id)
+        if len(self.delivered) == len(self.records):
+            self.answered(self.owner)
+
+    def on_all_answered(self) -> None:
+        """Report hints that could not be handed back."""
+        self.finish()
+        kept = len(self.records) - len(self.delivered)
+        if kept:
+            self.events.emit("handoff_incomplete", f"{self.node.name} still holds {kept} hint(s) for "
+                             f"{node_name(self.owner)}; they will be retried", [self.node.node_id, self.owner],
+                             None, op_id=self.op_id)
+
+
+def owed_handoffs(nodes, is_up, recovered: Optional[int] = None):
+    """(holder, owner) pairs that can be handed off now: both up, hints held.
+
+    With `recovered`, only pairs involving that node: hints others hold for it,
+    and hints it holds for nodes that are up.
+    """
+    pairs = []
+    for holder in nodes:
+        if not is_up(holder.node_id):
+            continue
+        for owner in holder.hints.owners():
+            if is_up(owner) and (recovered is None or recovered in (holder.node_id, owner)):
+                pairs.append((holder, owner))
+    return pairs
+

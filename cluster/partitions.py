@@ -1,0 +1,71 @@
+"""Partitions: the network split into sides that cannot reach each other.
+
+A partition is a set of disjoint sides covering every node; a message between
+two sides is dropped by the Network (faults.py asks `separates`). Nodes a
+student does not name form one more side together, so {"groups": [[0, 1]]}
+cuts nodes 0 and 1 off from the rest.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Tuple
+
+from cluster.errors import BadRequest
+from models import names, node_name
+
+
+@dataclass(frozen=True)
+class Partition:
+    """Disjoint sides covering every node."""
+
+    sides: Tuple[frozenset, ...]
+
+    def separates(self, src: int, dst: int) -> bool:
+        """True when src and dst are on different sides."""
+        return not any(src in side and dst in side for side in self.sides)
+
+    def describe(self) -> List[List[str]]:
+        """The sides as lists of node names, as /faults shows them."""
+        return [[node_name(n) for n in sorted(side)] for side in self.sides]
+
+    def text(self) -> str:
+        """One line for the event log: 'node-0, node-1 | node-2, node-3'."""
+        return " | ".join(names(sorted(side)) for side in self.sides)
+
+    def groups(self) -> List[List[int]]:
+        """The sides as sorted lists of node ids."""
+        return [sorted(side) for side in self.sides]
+
+
+def check_node(value, nodes: int, what: str = "node") -> int:
+    """A node id in range, or BadRequest."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequest(f"Each {what} must be a node id (a whole number), not {value!r}.")
+    if not 0 <= value < nodes:
+        raise BadRequest(f"There is no node {value}: node ids go from 0 to {nodes - 1}.")
+    return value
+
+
+def parse_partition(groups, nodes: int) -> Partition:
+    """Groups of node ids; nodes not named form one more group together."""
+    example = 'for example {"groups": [[0, 1], [2, 3, 4]]}'
+    if not isinstance(groups, list) or not groups or not all(isinstance(g, list) and g for g in groups):
+        raise BadRequest(f"\"groups\" must be a list of non-empty lists of node ids, {example}.",
+                         field="groups")
+    seen = {}
+    for index, group in enumerate(groups):
+        for node in group:
+            check_node(node, nodes, "member of a group")
+            if node in seen:
+                where = "twice in the same group" if seen[node] == index else "in two groups"
+                raise BadRequest(f"node {node} is {where}; each node belongs to exactly one side.",
+                                 field="groups")
+            seen[node] = index
+    sides = [frozenset(g) for g in groups]
+    rest = frozenset(range(nodes)) - frozenset(seen)
+    if rest:
+        sides.append(rest)
+    if len(sides) < 2:
+        raise BadRequest(f"A partition needs at least two sides; these groups put every node "
+                         f"together, {example}.", field="groups")
+    return Partition(tuple(sides))

@@ -1,0 +1,39 @@
+"""Read repair: a quorum read fixes the stale replicas it happened to ask.
+
+Once R answers are in, the coordinator knows the newest version among them.
+Every preference-list node that answered with something older (or nothing) is
+sent that version; stand-ins are left alone, because their copy is a hint that
+hinted handoff will deliver. Repairs that get no ack before the timeout are
+left to the other mechanisms (hint retry, anti-entropy). Only keys somebody
+reads are repaired this way.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+from models import Put, Record, node_name
+
+
+def stale_replicas(replies: Dict[int, Optional[Record]], stands_for: Dict[int, Optional[int]],
+                   best: Optional[Record]) -> List[int]:
+    """Preference-list nodes that answered with something older than `best`, sorted."""
+    if best is None:
+        return []
+    return sorted(n for n, rec in replies.items() if stands_for.get(n) is None and best.newer_than(rec))
+
+
+def send_repairs(op, best: Record, stale: List[int]) -> None:
+    """Send `best` to each stale replica; the coordinator repairs its own copy at once."""
+    node = op.node
+    for peer in stale:
+        had = op.replies[peer]
+        op.events.emit("read_repair", f"read repair: {node_name(peer)} had "
+                       f"{'v' + str(had.version) if had else 'nothing'} for {op.key}, "
+                       f"{node.name} sends it v{best.version}", [node.node_id, peer],
+                       op.key, op_id=op.op_id, had=str(had.version) if had else None,
+                       newest=str(best.version))
+        if peer == node.node_id:
+            node.accept_put(best, None)
+            op.repaired.append(peer)
+        else:
+            op.send(Put(node.node_id, peer, op.op_id, best, None, "repair"), "repair")

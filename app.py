@@ -13,10 +13,10 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from api import BLUEPRINTS
-from api.results import error_body
-from config import Config, from_env
-from cluster.errors import ReplicaLabError
 from api.pretty import pretty_json
+from api.results import error_body
+from cluster.errors import ReplicaLabError
+from config import Config, from_env
 from replication import ReplicationManager
 from scheduler import Scheduler, should_start
 

@@ -51,7 +51,7 @@ class Config:
     flush_s: int = 2
     fresh: bool = False
 
-    def validate(self) -> "Config":
+    def validate(self) -> Config:
         """Raise ConfigError with one clear sentence if the settings cannot work."""
         positive = ["nodes", "rf", "r", "w", "vnodes", "batch_size", "request_timeout_ms",
                     "client_timeout_ms", "hint_retry_s", "anti_entropy_s", "flush_s",
@@ -84,7 +84,7 @@ class Config:
         data["admin_token"] = "(set)" if self.admin_token else None
         return data
 
-    def replace(self, **changes) -> "Config":
+    def replace(self, **changes) -> Config:
         """Return a copy with some settings changed (not validated)."""
         data = asdict(self)
         data.update(changes)

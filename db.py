@@ -103,7 +103,7 @@ class LRUCache:
     def __init__(self, max_items: int, max_bytes: int):
         self.max_items = max_items
         self.max_bytes = max_bytes
-        self._items: "OrderedDict[str, Tuple[Record, int]]" = OrderedDict()
+        self._items: OrderedDict[str, Tuple[Record, int]] = OrderedDict()
         self.bytes = 0
         self.hits = self.misses = self.evictions = 0
 

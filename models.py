@@ -1,7 +1,11 @@
 """Plain data: versions, records, node-to-node messages and events.
 
 Messages are frozen dataclasses; a node dispatches on `kind` (see
-ReplicaNode.receive), as in the Paxos cluster of "500 Lines or Less".
+ReplicaNode.receive in cluster/node.py), as in the Paxos cluster of "500 Lines
+or Less". Quorum reads and writes use Get/GetReply and Put/PutAck; hinted
+handoff, read repair and recovery sync reuse Put (its `purpose` says which);
+recovery sync adds SyncRequest/SyncReply; anti-entropy adds TreeOffer,
+TreeDiff and Fetch (answered by a SyncReply).
 """
 from __future__ import annotations
 
@@ -32,7 +36,7 @@ class Version:
         return {"timestamp": self.timestamp, "node": node_name(self.node), "text": str(self)}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Version":
+    def from_dict(cls, data: dict) -> Version:
         """Rebuild a Version from its stored form (node given as id or name)."""
         node = data["node"]
         if isinstance(node, str):
@@ -52,7 +56,7 @@ class Record:
     version: Version
     deleted: bool = False
 
-    def newer_than(self, other: Optional["Record"]) -> bool:
+    def newer_than(self, other: Optional[Record]) -> bool:
         """True when this record wins over `other` under last-writer-wins."""
         return other is None or self.version > other.version
 
@@ -62,7 +66,7 @@ class Record:
                 "deleted": self.deleted}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Record":
+    def from_dict(cls, data: dict) -> Record:
         """Rebuild a Record from `to_dict` output."""
         return cls(data["key"], data.get("value"), Version.from_dict(data["version"]),
                    bool(data.get("deleted", False)))
@@ -107,7 +111,7 @@ class Put(Message):
 
     record: Record = None
     hint_for: Optional[int] = None
-    purpose: str = "write"  # write | repair | handoff | sync
+    purpose: str = "write"  # write | repair | handoff | sync | anti-entropy
     kind = "put"
 
     def summary(self) -> str:

@@ -127,6 +127,15 @@ def parse_node_id(raw: str) -> int:
                          field="node_id") from None
 
 
+def example(body: str = None, path: str = None):
+    """Attach a usage example to a view (a JSON body or a path); GET / shows it beside the view's docstring."""
+    def mark(view):
+        """Remember the example on the view function."""
+        view.example = f"body {body}" if body else f"e.g. {path}"
+        return view
+    return mark
+
+
 def admin_only(view):
     """Require 'Authorization: Bearer <token>' when an admin token is configured."""
     @wraps(view)

@@ -9,13 +9,14 @@ from flask import Blueprint, request
 
 from cluster.errors import BadRequest
 
-from .common import admin_only, manager, json_fields, parse_node_id, success, with_story
+from .common import admin_only, example, json_fields, manager, parse_node_id, success, with_story
 
 bp = Blueprint("faults", __name__)
 
 
 @bp.post("/fail/<raw_id>")
 @admin_only
+@example(path="/fail/2?mode=crash")
 def fail(raw_id):
     """Take a node down: ?mode=stop (default), crash or wipe."""
     node_id = parse_node_id(raw_id)
@@ -45,6 +46,7 @@ PARTITION_EXAMPLE = '{"groups": [[0, 1], [2, 3, 4]]}'
 
 @bp.post("/partition")
 @admin_only
+@example(body=PARTITION_EXAMPLE)
 def partition():
     """Split the cluster: nodes in different groups cannot reach each other."""
     data = json_fields(("groups",), PARTITION_EXAMPLE)
@@ -66,6 +68,7 @@ LINK_EXAMPLE = '{"down": true} or {"drop_rate": 0.3, "delay_ms": [5, 50]}'
 
 @bp.post("/links/<raw_a>/<raw_b>")
 @admin_only
+@example(body=LINK_EXAMPLE)
 def set_link(raw_a, raw_b):
     """Fault the one-way link a -> b."""
     data = json_fields(("down", "drop_rate", "delay_ms"), LINK_EXAMPLE)
@@ -89,6 +92,7 @@ NETWORK_EXAMPLE = '{"drop_rate": 0.1, "duplicate_rate": 0.05, "delay_ms": [0, 20
 
 @bp.post("/faults/network")
 @admin_only
+@example(body=NETWORK_EXAMPLE)
 def network_faults():
     """Whole-network drop rate, duplicate rate and extra delay (which reorders messages)."""
     data = json_fields(("drop_rate", "duplicate_rate", "delay_ms"), NETWORK_EXAMPLE)
@@ -101,6 +105,7 @@ SKEW_EXAMPLE = '{"skew_ms": -5000}'
 
 @bp.post("/nodes/<raw_id>/clock")
 @admin_only
+@example(body=SKEW_EXAMPLE)
 def clock_skew(raw_id):
     """Skew one node's clock: versions it stamps move with it."""
     data = json_fields(("skew_ms",), SKEW_EXAMPLE)

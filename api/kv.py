@@ -9,10 +9,20 @@ from __future__ import annotations
 from flask import Blueprint
 
 from cluster.errors import BadRequest
-from .results import result_fields
 
-from .common import (check_key, check_value_size, manager, coordinator_param, json_fields,
-                     query_int, quorum_param, success, with_story)
+from .common import (
+    check_key,
+    check_value_size,
+    coordinator_param,
+    example,
+    json_fields,
+    manager,
+    query_int,
+    quorum_param,
+    success,
+    with_story,
+)
+from .results import result_fields
 
 bp = Blueprint("kv", __name__)
 
@@ -20,6 +30,7 @@ WRITE_EXAMPLE = '{"key": "color", "value": "blue"}'
 
 
 @bp.post("/write")
+@example(body=WRITE_EXAMPLE + '; optional "w", "coordinator"')
 def write():
     """Store a value under a key on W of its RF replicas."""
     data = json_fields(("key", "value", "w", "coordinator"), WRITE_EXAMPLE)
@@ -38,6 +49,7 @@ def write():
 
 
 @bp.get("/read/<path:key>")
+@example(path="/read/color?r=1&coordinator=2")
 def read(key):
     """Read a key from R replicas; stale replicas that answered are repaired."""
     check_key(key)

@@ -5,7 +5,7 @@ from flask import Blueprint
 
 from cluster.errors import BadRequest
 
-from .common import admin_only, manager, json_fields, success, with_story
+from .common import admin_only, example, json_fields, manager, success, with_story
 
 bp = Blueprint("network", __name__)
 
@@ -85,6 +85,7 @@ TICK_EXAMPLE = '{"ms": 100}'
 
 @bp.post("/tick")
 @admin_only
+@example(body=TICK_EXAMPLE)
 def tick():
     """Advance simulated time so timers and delayed messages fire."""
     data = json_fields(("ms",), TICK_EXAMPLE)

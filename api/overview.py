@@ -1,45 +1,35 @@
 """Cluster routes: /, /health, /config, /nodes, /nodes/<id>."""
 from __future__ import annotations
 
-from flask import Blueprint
+import re
+
+from flask import Blueprint, Flask, current_app
 
 from .common import manager, parse_node_id, success
 
 bp = Blueprint("overview", __name__)
 
-ENDPOINTS = {
-    "POST /write": 'store a value: -d \'{"key": "color", "value": "blue"}\' (optional "w", "coordinator")',
-    "GET /read/<key>": "read a key from R replicas (optional ?r=, ?coordinator=)",
-    "DELETE /delete/<key>": "delete a key with a tombstone (optional ?w=)",
-    "GET /keys": "every key the nodes hold",
-    "GET /placement/<key>": "a key's preference list and ring positions (?rf= to compare)",
-    "GET /nodes": "every node: alive or dead, keys, hints",
-    "GET /nodes/<id>": "one node's records, tombstones and hints",
-    "POST /fail/<id>?mode=stop|crash|wipe": "take a node down",
-    "POST /recover/<id>?catch_up=all|none": "bring a node back (and let it catch up)",
-    "POST /partition": '-d \'{"groups": [[0, 1], [2, 3, 4]]}\': split the network',
-    "POST /heal": "remove the partition",
-    "POST /links/<a>/<b>": '-d \'{"down": true}\' or {"drop_rate": 0.3, "delay_ms": [5, 50]}: one-way link fault',
-    "DELETE /links/<a>/<b>": "repair a link",
-    "POST /faults/network": '-d \'{"drop_rate": 0.1, "duplicate_rate": 0.05, "delay_ms": [0, 200]}\'',
-    "POST /nodes/<id>/clock": '-d \'{"skew_ms": -5000}\': skew a node\'s clock',
-    "GET /faults": "every active fault",
-    "DELETE /faults": "clear network faults and clock skews",
-    "POST /network/pause": "hold every message (step mode)",
-    "GET /network/messages": "messages in flight",
-    "POST /network/deliver/<msg>": "deliver one held message (also /drop/<msg>, /duplicate/<msg>)",
-    "POST /network/step": "deliver the next message in network order",
-    "POST /network/resume": "deliver everything, leave step mode",
-    "POST /tick": '-d \'{"ms": 100}\': move simulated time forward',
-    "GET /scheduler/jobs": "periodic jobs: hint_retry, anti_entropy, flush",
-    "POST /scheduler/run/<job>": "run a job now",
-    "POST /anti-entropy/<a>/<b>": "one Merkle-tree exchange between two nodes",
-    "GET /events?since=N&limit=M": "what the cluster did, event by event",
-    "GET /events/stream": "the same, live (Server-Sent Events; curl -N)",
-    "GET /scenario": "every state-changing request so far, replayable",
-    "GET /health": "is the server up, how many nodes are alive",
-    "GET /config": "the cluster's settings",
-}
+# Routes that only explain a mistake (a missing key) are not worth listing.
+UNLISTED = {"/read/", "/delete/", "/static/<path:filename>"}
+
+
+def endpoint_index(app: Flask) -> dict:
+    """Every route in Flask's URL map with the first line of its docstring and its example.
+
+    Generated, never kept by hand, so the index cannot forget a route. A view may
+    carry an example (api/common.py's @example decorator).
+    """
+    listing = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if rule.rule in UNLISTED:
+            continue
+        view = app.view_functions[rule.endpoint]
+        about = (view.__doc__ or "").strip().split("\n")[0]
+        example = getattr(view, "example", None)
+        path = re.sub(r"<(?:\w+:)?(?:raw_)?(\w+)>", r"<\1>", rule.rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            listing[f"{method} {path}"] = f"{about} ({example})" if example else about
+    return listing
 
 
 @bp.get("/")
@@ -48,7 +38,7 @@ def index():
     config = manager().config
     return success(f"ReplicaLab: a {config.nodes}-node replicated key-value store "
                    f"(RF={config.rf}, R={config.r}, W={config.w}). Break it and watch it recover.",
-                   endpoints=ENDPOINTS)
+                   endpoints=endpoint_index(current_app))
 
 
 @bp.get("/health")

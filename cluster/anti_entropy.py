@@ -10,11 +10,11 @@ lost.
 """
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from cluster.merkle import MerkleTree, compare
-from models import STORED, Fetch, Put, SyncReply, TreeDiff, TreeOffer, node_name
 from cluster.operation import Operation
+from models import STORED, Fetch, Put, SyncReply, TreeDiff, TreeOffer, node_name
 
 
 def shared_tree(node, peer: int) -> MerkleTree:
@@ -50,7 +50,7 @@ class AntiEntropyOp(Operation):
     def __init__(self, op_id: int, node, peer: int):
         super().__init__(op_id, node)
         self.peer = peer
-        self.tree = None
+        self.tree: Optional[MerkleTree] = None  # ours, built when the exchange starts
         self.compared = 0
         self.buckets_differing = 0
         self.entries_exchanged = 0  # (key, version) pairs the peer sent for the differing buckets
@@ -76,6 +76,7 @@ class AntiEntropyOp(Operation):
             for key, ts, node, deleted in entries:
                 theirs[key] = (ts, node, deleted)
         self.entries_exchanged = len(theirs)
+        assert self.tree is not None, "a diff answers the offer that start() sent with our tree"
         mine = {k: e for found in self.tree.entries_in(buckets).values() for k, e in found.items()}
         to_fetch = sorted(k for k in theirs if k not in mine or theirs[k][:2] > mine[k][:2])
         to_push = sorted(k for k in mine if k not in theirs or mine[k][:2] > theirs[k][:2])

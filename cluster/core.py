@@ -27,14 +27,14 @@ if TYPE_CHECKING:
 class ClusterCore:
     """The shared state of one cluster: nodes, ring, network, clock, log, lock."""
 
-    def __init__(self, config: "Config", clock: "VirtualClock", events: EventLog,
+    def __init__(self, config: Config, clock: VirtualClock, events: EventLog,
                  network: Network, ring: Ring):
         self.config = config
         self.clock = clock
         self.events = events
         self.network = network
         self.ring = ring
-        self.nodes: List["ReplicaNode"] = []
+        self.nodes: List[ReplicaNode] = []
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)  # notified whenever the network moved
         self.parked = 0  # requests waiting in step mode for their operation now
@@ -45,7 +45,7 @@ class ClusterCore:
         """A fresh operation id (ids are never reused, so late replies find nothing)."""
         return next(self._op_ids)
 
-    def node(self, node_id: int) -> "ReplicaNode":
+    def node(self, node_id: int) -> ReplicaNode:
         """Return the node with this id, or raise NodeNotFound."""
         if not 0 <= node_id < len(self.nodes):
             raise NodeNotFound(f"There is no node {node_id}: node ids go from 0 to "

@@ -8,7 +8,7 @@
 """
 from __future__ import annotations
 
-
+from typing import Any, Dict
 
 MODES = ("stop", "crash", "wipe")
 
@@ -21,7 +21,7 @@ DESCRIPTIONS = {
 
 def apply_failure(node, mode: str) -> dict:
     """Take from `node` what a failure of kind `mode` loses; returns what was lost."""
-    lost = {"mode": mode}
+    lost: Dict[str, Any] = {"mode": mode}
     if mode == "stop":
         return lost
     for op in list(node.ops.values()):

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-from models import Put, node_name
 from cluster.operation import Operation
+from models import Put, node_name
 
 
 class HandoffOp(Operation):

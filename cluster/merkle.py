@@ -9,7 +9,7 @@ whose hashes differ, and ends at the few buckets that really differ.
 from __future__ import annotations
 
 import hashlib
-from typing import Dict, List, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 from cluster.ring import ring_hash
 
@@ -30,7 +30,7 @@ def _leaf_hash(entries: Dict[str, Entry]) -> str:
     digest = hashlib.sha1()
     for key in sorted(entries):
         ts, node, deleted = entries[key]
-        digest.update(f"{key}\0{ts}\0{node}\0{int(deleted)}\n".encode("utf-8"))
+        digest.update(f"{key}\0{ts}\0{node}\0{int(deleted)}\n".encode())
     return digest.hexdigest()
 
 
@@ -64,7 +64,7 @@ def _join(left: str, right: str) -> str:
     return hashlib.sha1((left + right).encode("ascii")).hexdigest()
 
 
-def compare(mine: List[List[str]], theirs: List[List[str]]) -> Tuple[List[int], int]:
+def compare(mine: Sequence[Sequence[str]], theirs: Sequence[Sequence[str]]) -> Tuple[List[int], int]:
     """Differing leaf buckets between two trees' levels, and how many tree nodes were compared."""
     compared = 0
     frontier = [0]

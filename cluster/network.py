@@ -18,11 +18,20 @@ import heapq
 import itertools
 import random
 from dataclasses import dataclass, replace
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Protocol, Tuple
 
 from cluster.errors import NotFound
 from cluster.faults import FaultSet
 from models import Message, node_name
+
+
+class Receiver(Protocol):
+    """What the Network delivers to: a node with an id and a handler."""
+
+    node_id: int
+
+    def receive(self, msg: Message) -> None:
+        """Handle one delivered message."""
 
 
 @dataclass
@@ -66,13 +75,13 @@ class Network:
         self.down: set = set()
         self.faults = FaultSet()
         self.paused = False
-        self._nodes: Dict[int, object] = {}
+        self._nodes: Dict[int, Receiver] = {}
         self._messages: list = []  # heap of (deliver_at, order, InFlight)
         self._timers: list = []  # heap of (at, order, Timer)
         self._order = itertools.count()  # tie-breaker: equal times keep send order
         self._msg_ids = itertools.count(1)
 
-    def register(self, node) -> None:
+    def register(self, node: Receiver) -> None:
         """Attach a node; it must have `node_id` and `receive(msg)`."""
         self._nodes[node.node_id] = node
 
@@ -119,29 +128,43 @@ class Network:
 
     # --- running the simulation ---------------------------------------------
 
+    def _next_due(self, messages: bool) -> Optional[Tuple[str, int]]:
+        """What comes next in simulated time: ("timer", at) or ("message", at), or None.
+
+        The one ordering rule of the simulation: a timer due at the same time as
+        a message fires first. `messages=False` looks at timers only.
+        """
+        while self._timers and self._timers[0][2].cancelled:
+            heapq.heappop(self._timers)
+        timer_at = self._timers[0][0] if self._timers else None
+        message_at = self._messages[0][0] if (messages and self._messages) else None
+        if timer_at is not None and (message_at is None or timer_at <= message_at):
+            return "timer", timer_at
+        return None if message_at is None else ("message", message_at)
+
+    def _process_next(self, kind: str) -> Optional[int]:
+        """Fire the next timer or deliver the next message; returns a delivered message's id."""
+        if kind == "timer":
+            at, _, timer = heapq.heappop(self._timers)
+            self.clock.advance_to(at)
+            if timer.node not in self.down:
+                timer.callback()
+            return None
+        _, _, flight = heapq.heappop(self._messages)
+        self.clock.advance_to(flight.deliver_at)
+        self._deliver(flight)
+        return flight.msg_id
+
     def step(self) -> bool:
         """Process the next message or timer in time order; False when nothing is due.
 
         Unpaused, time jumps to the next item. Paused, only timers already due
         fire: held messages wait for a student, and time waits for the clock.
         """
-        while self._timers and self._timers[0][2].cancelled:
-            heapq.heappop(self._timers)
-        timer_at = self._timers[0][0] if self._timers else None
-        message_at = self._messages[0][0] if (self._messages and not self.paused) else None
-        if timer_at is not None and (message_at is None or timer_at <= message_at):
-            if self.paused and timer_at > self.clock.now():
-                return False
-            _, _, timer = heapq.heappop(self._timers)
-            self.clock.advance_to(timer_at)
-            if timer.node not in self.down:
-                timer.callback()
-            return True
-        if message_at is None:
+        due = self._next_due(messages=not self.paused)
+        if due is None or (self.paused and due[1] > self.clock.now()):
             return False
-        _, _, flight = heapq.heappop(self._messages)
-        self.clock.advance_to(flight.deliver_at)
-        self._deliver(flight)
+        self._process_next(due[0])
         return True
 
     def run(self, max_steps: int = 10_000_000) -> int:
@@ -212,18 +235,11 @@ class Network:
     def step_message(self) -> Optional[int]:
         """Deliver the next held message in the network's order; timers due before it fire first."""
         while self._messages:
-            due = self._messages[0][0]
-            if self._timers and self._timers[0][0] <= due:
-                at, _, timer = heapq.heappop(self._timers)
-                if not timer.cancelled:
-                    self.clock.advance_to(at)
-                    if timer.node not in self.down:
-                        timer.callback()  # may send a message that is now the head
-                continue
-            _, _, flight = heapq.heappop(self._messages)
-            self.clock.advance_to(flight.deliver_at)
-            self._deliver(flight)
-            return flight.msg_id
+            due = self._next_due(messages=True)
+            assert due is not None  # a message is waiting
+            delivered = self._process_next(due[0])  # a timer may send a message that is now the head
+            if delivered is not None:
+                return delivered
         return None
 
     def tick(self, ms: int) -> int:

@@ -7,20 +7,33 @@ Operation that is waiting for them (operation.py), found by the message's op_id.
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
 
 from cluster import anti_entropy, recovery
-from db import NodeStore
 from cluster.event_log import EventLog
 from cluster.hints import HintStore
-from models import (ALREADY_HAD, KEPT_NEWER, STORED, GetReply, PutAck, Record, SyncReply, Version,
-                    newest, node_name, preview)
 from cluster.network import Network
 from cluster.ring import Ring
+from db import NodeStore
+from models import (
+    ALREADY_HAD,
+    KEPT_NEWER,
+    STORED,
+    GetReply,
+    Message,
+    PutAck,
+    Record,
+    Version,
+    newest,
+    node_name,
+    preview,
+)
 
+if TYPE_CHECKING:
+    from cluster.operation import Operation
 
 # Requests whose answer belongs to a mechanism's own file: kind -> f(node, msg) -> reply.
-ANSWERED_BY_MECHANISM = {
+ANSWERED_BY_MECHANISM: Dict[str, Callable[[Any, Any], Message]] = {
     "sync_request": recovery.answer_sync_request,
     "tree_offer": anti_entropy.answer_offer,
     "fetch": anti_entropy.answer_fetch,
@@ -40,7 +53,7 @@ class ReplicaNode:
         self.network = network
         self.events = events
         self.timeout_ms = timeout_ms
-        self.ops = {}
+        self.ops: Dict[int, Operation] = {}  # running operations by op_id: replies find them here
         self.skew_ms = 0
         self.failure = None  # how the node last failed: stop, crash or wipe
         self.reset_clock()
@@ -108,10 +121,12 @@ class ReplicaNode:
         """Handle a delivered message: requests here or by their mechanism, replies by their operation."""
         handler = getattr(self, "on_" + msg.kind, None)
         if handler is not None:
-            return handler(msg)
+            handler(msg)
+            return
         answer = ANSWERED_BY_MECHANISM.get(msg.kind)
         if answer is not None:
-            return self.network.send(answer(self, msg))
+            self.network.send(answer(self, msg))
+            return
         op = self.ops.get(msg.op_id)
         if op is None:
             self.events.emit("late_reply", f"{self.name} ignores a late {msg.kind} from "
@@ -143,7 +158,7 @@ class ReplicaNode:
 
     def detail(self, up: bool) -> dict:
         """The node as /nodes/<id> shows it: every record and hint it holds."""
-        records = [self.store.get(k).to_dict() for k in self.store.keys()]
+        records = [rec.to_dict() for rec in map(self.store.get, self.store.keys()) if rec is not None]
         return {"node": self.summary(up), "records": records, "hints_held": self.hints.describe(),
                 "cache": self.store.cache.stats(), "durability": self.store.durability,
                 "commits": self.store.commits}

@@ -20,7 +20,7 @@ class Operation:
         self.op_id = op_id
         self.node = node
         self.done = False
-        self.abandoned = None  # why the operation stopped before finishing, if it did
+        self.abandoned: Optional[str] = None  # why the operation stopped before finishing, if it did
         self.outstanding: Dict[int, str] = {}  # peer -> what we wait for
         self.silent: list = []  # peers that did not answer in time
         self._timer = None

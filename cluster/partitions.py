@@ -8,7 +8,7 @@ cuts nodes 0 and 1 off from the rest.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Tuple
+from typing import Dict, List, Tuple
 
 from cluster.errors import BadRequest
 from models import names, node_name
@@ -52,7 +52,7 @@ def parse_partition(groups, nodes: int) -> Partition:
     if not isinstance(groups, list) or not groups or not all(isinstance(g, list) and g for g in groups):
         raise BadRequest(f"\"groups\" must be a list of non-empty lists of node ids, {example}.",
                          field="groups")
-    seen = {}
+    seen: Dict[int, int] = {}  # node -> index of its group
     for index, group in enumerate(groups):
         for node in group:
             check_node(node, nodes, "member of a group")

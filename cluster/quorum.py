@@ -13,13 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
-from models import KEPT_NEWER, Get, Put, Record, names, newest, node_name, preview
 from cluster.operation import Operation
 from cluster.read_repair import send_repairs, stale_replicas
+from models import KEPT_NEWER, Get, Message, Put, Record, names, newest, node_name, preview
 
 
 class QuorumOp(Operation):
     """Contact the preference list; replace silent replicas with the next nodes clockwise."""
+
+    key: str
 
     def __init__(self, op_id: int, node, key: str, ring, needed: int):
         super().__init__(op_id, node)
@@ -63,7 +65,13 @@ class QuorumOp(Operation):
         owner = self.stands_for.get(peer)
         return {"node": node_name(peer), "stands_in_for": node_name(owner) if owner is not None else None}
 
-    # subclasses: request(target, stands_for) -> Message, handle_locally(stands_for)
+    def request(self, target: int, stands_for: Optional[int]) -> Message:
+        """The message asking `target` (a replica, or a stand-in for `stands_for`)."""
+        raise NotImplementedError
+
+    def handle_locally(self, stands_for: Optional[int]) -> None:
+        """The coordinator's own part, done without the network."""
+        raise NotImplementedError
 
 
 @dataclass
@@ -229,7 +237,7 @@ class ReadOp(QuorumOp):
             return self._complete()
         best = newest(self.replies.values())
         stale = stale_replicas(self.replies, self.stands_for, best)
-        if not stale:
+        if best is None or not stale:
             return self._complete()
         self.repairing = True
         send_repairs(self, best, stale)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Dict, List
 
-from models import STORED, Put, SyncReply, SyncRequest, names, node_name
 from cluster.operation import Operation
+from models import STORED, Put, SyncReply, SyncRequest, names, node_name
 
 
 def answer_sync_request(node, msg) -> SyncReply:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import functools
 import hashlib
-from typing import Iterator, List
+from typing import Iterator, List, Optional
 
 from models import node_name
 
@@ -60,7 +60,7 @@ class Ring:
         walk = self.walk(key)
         return tuple(next(walk) for _ in range(self.rf))
 
-    def explain(self, key: str, rf: int = None) -> dict:
+    def explain(self, key: str, rf: Optional[int] = None) -> dict:
         """Describe where `key` lands and which ring points chose its replicas.
 
         `rf` asks "what if the replication factor were rf?": the preference list

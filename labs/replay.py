@@ -13,8 +13,8 @@ import threading
 from dataclasses import fields
 from typing import List, Optional
 
-from cluster.scenario import FORMAT, NOT_REPLAYED
 from app import create_app
+from cluster.scenario import FORMAT, NOT_REPLAYED
 from config import Config, ConfigError, simulation_config
 
 
@@ -30,7 +30,8 @@ def load(path: str) -> dict:
     except OSError as error:
         raise ScenarioError(f"cannot read {path}: {error.strerror}") from None
     except ValueError as error:
-        raise ScenarioError(f"{path} is not JSON ({error}); save it with curl localhost:5000/scenario > {path}") from None
+        raise ScenarioError(f"{path} is not JSON ({error}); save it with "
+                            f"curl localhost:5000/scenario > {path}") from None
     if not isinstance(data, dict) or data.get("replicalab_scenario") != FORMAT:
         raise ScenarioError(f"{path} is not a ReplicaLab scenario (GET /scenario exports one).")
     if not isinstance(data.get("requests"), list) or not isinstance(data.get("settings"), dict):

@@ -14,7 +14,6 @@ import sys
 import threading
 import time
 from typing import Callable, List, Optional, TextIO
-from urllib.parse import quote
 
 from api.pretty import pretty_json
 

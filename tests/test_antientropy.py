@@ -1,12 +1,11 @@
 """Merkle trees, anti-entropy exchanges, and the scheduler that runs them."""
 import unittest
 
-from tests.helpers import make_app, make_cluster
-
 from cluster.errors import BadRequest, Conflict, NotFound
 from cluster.merkle import MerkleTree, bucket_of, compare
 from models import Record, Version
 from scheduler import should_start
+from tests.helpers import make_app, make_cluster
 
 
 def entries(count, **changes):

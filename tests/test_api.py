@@ -1,5 +1,6 @@
 """The HTTP API: the course client's routes and fields, and every error path."""
 import json
+import re
 import unittest
 from urllib.parse import quote
 
@@ -168,6 +169,18 @@ class ClusterTest(ApiTestCase):
         config = self.client.get("/config").get_json()["config"]
         self.assertEqual((config["nodes"], config["rf"]), (5, 3))
         self.assertIn("POST /write", self.client.get("/").get_json()["endpoints"])
+
+    def test_index_lists_every_route_flask_serves(self):
+        """GET / is generated from the URL map: every route appears, with a sentence about it."""
+        endpoints = self.client.get("/").get_json()["endpoints"]
+        for rule in self.app.url_map.iter_rules():
+            if rule.rule in ("/read/", "/delete/", "/static/<path:filename>"):
+                continue
+            path = re.sub(r"<(?:\w+:)?(?:raw_)?(\w+)>", r"<\1>", rule.rule)
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                self.assertTrue(endpoints.get(f"{method} {path}"), f"{method} {path} is not listed")
+        self.assertIn("POST /network/drop/<id>", endpoints)
+        self.assertIn("POST /network/duplicate/<id>", endpoints)
 
     def test_events_paging(self):
         """GET /events pages with since and limit and says whether more remain."""

@@ -1,10 +1,9 @@
 """The clocks: virtual time moves only when told; wall time follows real time."""
 import unittest
 
-
 from cluster.clock import VirtualClock, WallClock
-from config import simulation_config
 from cluster.errors import GatewayTimeout
+from config import simulation_config
 from replication import ReplicationManager
 
 

@@ -2,9 +2,8 @@
 import threading
 import unittest
 
-from tests.helpers import make_app, write
-
 from models import node_id_of
+from tests.helpers import make_app, write
 
 THREADS = 8
 WRITES_PER_THREAD = 25
@@ -85,7 +84,7 @@ class FaultRaceTest(unittest.TestCase):
 
         def chaos(client):
             for i in range(10):
-                client.post("/partition", data='{"groups": [[%d, %d]]}' % (i % 5, (i + 1) % 5))
+                client.post("/partition", data=f'{{"groups": [[{i % 5}, {(i + 1) % 5}]]}}')
                 client.post("/faults/network", data='{"drop_rate": 0.2, "duplicate_rate": 0.2}')
                 client.post("/network/pause")
                 client.post("/network/step")

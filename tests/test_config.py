@@ -3,7 +3,6 @@ import contextlib
 import io
 import unittest
 
-
 import run
 from config import Config, ConfigError, build_parser, from_args, from_env
 

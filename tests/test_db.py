@@ -4,10 +4,9 @@ import shutil
 import tempfile
 import unittest
 
-from tests.helpers import make_cluster
-
 from db import LRUCache, MemoryStorage, NodeStore, SqliteStorage, remove_node_files
 from models import Record, Version
+from tests.helpers import make_cluster
 
 
 def record(key, value="v", ts=1, node=0, deleted=False):

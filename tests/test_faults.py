@@ -3,10 +3,8 @@ import json
 import unittest
 
 from api.results import result_fields
-from tests.helpers import make_app, make_cluster, write
-
 from cluster.errors import BadRequest, Conflict, NotFound
-from models import Record, Version
+from tests.helpers import make_app, make_cluster, write
 
 
 def events_of(cluster, type_):
@@ -42,7 +40,7 @@ class PartitionTest(unittest.TestCase):
         cluster = make_cluster()
         self.assertEqual(cluster.write("k", 1, coordinator=3).coordinator, 3)
         cluster.fail(3)
-        from cluster.errors import NoQuorum, NodeNotFound
+        from cluster.errors import NodeNotFound, NoQuorum
         with self.assertRaises(NoQuorum):
             cluster.write("k", 1, coordinator=3)
         with self.assertRaises(NodeNotFound):
@@ -230,7 +228,7 @@ class CrashKindTest(unittest.TestCase):
         for i in range(20):
             cluster.write(f"k{i}", i)
         node = cluster.ring.preference_list("k0")[0]
-        owned = [k for k in cluster.nodes[node].store.keys()]
+        owned = list(cluster.nodes[node].store.keys())
         lost = cluster.fail(node, "wipe")["lost"]
         self.assertEqual(lost["keys_lost"], len(owned))
         self.assertEqual(len(cluster.nodes[node].store.index), 0)
@@ -242,6 +240,7 @@ class CrashKindTest(unittest.TestCase):
         """A write whose coordinator crashes mid-way (step mode) ends with a clear error."""
         cluster = make_cluster(client_timeout_ms=5000)
         import threading
+
         from cluster.errors import NoQuorum
         cluster.steps.pause()
         outcome = {}

@@ -2,7 +2,6 @@
 import io
 import unittest
 
-
 from labs import runner
 from labs.__main__ import main as labs_main
 
@@ -30,8 +29,8 @@ class LabChecksTest(unittest.TestCase):
 
     def test_lab2_readme_node_ids_match_the_default_ring(self):
         """Lab 2's README names node-1, node-4, node-0 as color's replicas and node-2 as stand-in."""
-        from config import Config
         from cluster.ring import Ring
+        from config import Config
         config = Config()
         ring = Ring(config.nodes, config.vnodes, config.rf)
         walk = list(ring.walk("color"))

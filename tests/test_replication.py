@@ -2,10 +2,9 @@
 import unittest
 
 from api.results import result_fields
-from tests.helpers import make_cluster
-
-from cluster.errors import Conflict, KeyNotFound, NodeNotFound, NoQuorum, BadRequest
+from cluster.errors import BadRequest, Conflict, KeyNotFound, NodeNotFound, NoQuorum
 from models import Record, Version, node_id_of
+from tests.helpers import make_cluster
 
 
 class QuorumArithmeticTest(unittest.TestCase):

@@ -2,10 +2,8 @@
 import unittest
 from collections import Counter
 
-
-
-from config import Config
 from cluster.ring import Ring
+from config import Config
 
 
 class RingTest(unittest.TestCase):

@@ -9,11 +9,10 @@ import tempfile
 import threading
 import unittest
 
-from tests.helpers import ROOT, make_app, write
-
 from cluster.scenario import event_digest
-from labs.replay import replay
 from labs.__main__ import main as labs_main
+from labs.replay import replay
+from tests.helpers import ROOT, make_app, write
 
 
 def post(client, path, body=None):

@@ -1,26 +1,23 @@
 """Lab 2 — failures and quorums: one node down, too many down, and catching up."""
+from labs.placement import replica
+from labs.placement import stand_in as stand_in_id
 from labs.steps import Lab, Step, expect
-from models import node_id_of
-
-
-def replicas(ctx):
-    """The preference list of color, saved in step 2."""
-    return ctx["placement"]["preference_list"]
+from models import node_id_of, node_name
 
 
 def victim(ctx):
-    """The replica we fail first: the second of the preference list."""
-    return replicas(ctx)[1]
+    """The replica we fail first (its name): the second of the preference list."""
+    return node_name(replica(ctx, 1))
 
 
 def stand_in(ctx):
-    """The first node after the preference list: it stands in for the victim."""
-    return ctx["placement"]["fallback_order"][0]
+    """The first node after the preference list (its name): it stands in for the victim."""
+    return node_name(stand_in_id(ctx))
 
 
 def survivor(ctx):
-    """The one node left up in the second half of the lab."""
-    return replicas(ctx)[2]
+    """The one node left up in the second half of the lab (its name)."""
+    return node_name(replica(ctx, 2))
 
 
 def others_to_fail(ctx):

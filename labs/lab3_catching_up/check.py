@@ -1,21 +1,11 @@
 """Lab 3 — hinted handoff, read repair and anti-entropy: three ways a replica catches up."""
+from labs.placement import replica, stand_in
 from labs.steps import Lab, Step, expect
-from models import node_id_of
-
-
-def replica(ctx, i):
-    """The i-th node of color's preference list, as an id."""
-    return node_id_of(ctx["placement"]["preference_list"][i])
 
 
 def lagging(ctx):
     """B: the replica we keep failing."""
     return replica(ctx, 1)
-
-
-def stand_in(ctx):
-    """S: the first node after the preference list, which keeps hints for B."""
-    return node_id_of(ctx["placement"]["fallback_order"][0])
 
 
 def value_on(ctx, answer):
@@ -68,6 +58,12 @@ def check_anti_entropy(ctx, answer):
     expect(answer["buckets_differing"] == 1, "one bucket of the Merkle tree differed")
 
 
+def look_at_b(title, value, why, notice=""):
+    """A step that shows B's copy of color and checks it holds `value`."""
+    return Step(title, "GET", lambda ctx: f"/nodes/{lagging(ctx)}", check=check_value_on_b(value, why),
+                notice=notice)
+
+
 def lose_the_hint(value):
     """Steps: fail B, write `value` (hinted to S), wipe S (the hint dies), bring both back quietly."""
     return [
@@ -94,30 +90,24 @@ LAB = Lab(3, "Catching up: hinted handoff, read repair, anti-entropy", "lab3_cat
          check=check_quiet,
          explain="?catch_up=none: B rejoins without asking for hints or syncing, so that we can watch "
                  "each catch-up mechanism on its own."),
-    Step("B is stale", "GET", lambda ctx: f"/nodes/{lagging(ctx)}",
-         check=check_value_on_b("blue", "B still holds blue")),
+    look_at_b("B is stale", "blue", "B still holds blue"),
     Step("Mechanism 1: hint retry", "POST", "/scheduler/run/hint_retry", check=check_handoff,
          notice="the scheduler runs this job every few seconds; here we run it by hand."),
-    Step("B caught up by hinted handoff", "GET", lambda ctx: f"/nodes/{lagging(ctx)}",
-         check=check_value_on_b("green", "B now holds green")),
+    look_at_b("B caught up by hinted handoff", "green", "B now holds green"),
     # 2. read repair
     *lose_the_hint("red"),
     Step("Hint retry finds nothing to deliver", "POST", "/scheduler/run/hint_retry", check=check_no_handoff,
          notice="what hinted handoff misses: a hint that dies with its holder."),
-    Step("B is stale again", "GET", lambda ctx: f"/nodes/{lagging(ctx)}",
-         check=check_value_on_b("green", "B still holds green")),
+    look_at_b("B is stale again", "green", "B still holds green"),
     Step("Mechanism 2: read repair", "GET", "/read/color?r=3", check=check_read_repair,
          notice="repaired: the read found B behind and sent it red."),
-    Step("B caught up by read repair", "GET", lambda ctx: f"/nodes/{lagging(ctx)}",
-         check=check_value_on_b("red", "B now holds red")),
+    look_at_b("B caught up by read repair", "red", "B now holds red"),
     # 3. anti-entropy
     *lose_the_hint("purple"),
-    Step("B is stale, and nobody reads color", "GET", lambda ctx: f"/nodes/{lagging(ctx)}",
-         check=check_value_on_b("red", "B still holds red"),
-         notice="what read repair misses: keys nobody reads stay stale forever."),
+    look_at_b("B is stale, and nobody reads color", "red", "B still holds red",
+              notice="what read repair misses: keys nobody reads stay stale forever."),
     Step("Mechanism 3: anti-entropy between the primary and B", "POST",
          lambda ctx: f"/anti-entropy/{replica(ctx, 0)}/{lagging(ctx)}", check=check_anti_entropy,
          notice="the two nodes compared Merkle trees top-down and copied only the bucket that differed."),
-    Step("B caught up by anti-entropy", "GET", lambda ctx: f"/nodes/{lagging(ctx)}",
-         check=check_value_on_b("purple", "B now holds purple")),
+    look_at_b("B caught up by anti-entropy", "purple", "B now holds purple"),
 ])

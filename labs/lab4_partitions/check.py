@@ -1,21 +1,6 @@
 """Lab 4 — partitions: both sides accept writes, LWW keeps one; a skewed clock loses a newer write."""
+from labs.placement import names, replica, stand_in
 from labs.steps import Lab, Step, expect
-from models import node_id_of
-
-
-def replica(ctx, i):
-    """The i-th node of color's preference list, as an id."""
-    return node_id_of(ctx["placement"]["preference_list"][i])
-
-
-def stand_in(ctx):
-    """The first node after the preference list."""
-    return node_id_of(ctx["placement"]["fallback_order"][0])
-
-
-def names(*ids):
-    """A set of node names."""
-    return {f"node-{i}" for i in ids}
 
 
 def check_partition(ctx, answer):

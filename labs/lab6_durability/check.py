@@ -1,16 +1,6 @@
 """Lab 6 — durability and crash kinds: find the acknowledged write that disappears."""
+from labs.placement import replica, replicas
 from labs.steps import Lab, Step, expect
-from models import node_id_of
-
-
-def replica(ctx, i):
-    """The i-th node of color's preference list, as an id."""
-    return node_id_of(ctx["placement"]["preference_list"][i])
-
-
-def replicas(ctx):
-    """All three replicas of color."""
-    return [replica(ctx, i) for i in range(3)]
 
 
 def records(answer):

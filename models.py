@@ -192,39 +192,6 @@ class SyncReply(Message):
         return f"sync reply with {len(self.records)} records"
 
 
-# --- events ----------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Event:
-    """One thing the cluster did, in order, at a simulated time."""
-
-    seq: int
-    time_ms: int
-    type: str
-    text: str
-    nodes: Tuple[int, ...] = ()
-    key: Optional[str] = None
-    details: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        """Return the JSON form served by /events."""
-        return {"seq": self.seq, "time_ms": self.time_ms, "type": self.type,
-                "nodes": [node_name(n) for n in self.nodes], "key": self.key,
-                "text": self.text, "details": self.details}
-
-
-def preview(value, limit: int = 40) -> str:
-    """Short JSON rendering of a value for one-line narration."""
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def names(node_ids) -> str:
-    """Comma-separated node names, or 'nobody'."""
-    node_ids = list(node_ids)
-    return ", ".join(node_name(n) for n in node_ids) if node_ids else "nobody"
-
-
 @dataclass(frozen=True)
 class TreeOffer(Message):
     """Anti-entropy, step 1: the sender's Merkle tree over the keys both nodes replicate."""
@@ -260,3 +227,36 @@ class Fetch(Message):
     def summary(self) -> str:
         """One phrase for the event log."""
         return f"fetch {len(self.keys)} key(s)"
+
+
+def preview(value, limit: int = 40) -> str:
+    """Short JSON rendering of a value for one-line narration."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def names(node_ids) -> str:
+    """Comma-separated node names, or 'nobody'."""
+    node_ids = list(node_ids)
+    return ", ".join(node_name(n) for n in node_ids) if node_ids else "nobody"
+
+
+# --- events ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Event:
+    """One thing the cluster did, in order, at a simulated time."""
+
+    seq: int
+    time_ms: int
+    type: str
+    text: str
+    nodes: Tuple[int, ...] = ()
+    key: Optional[str] = None
+    details: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """Return the JSON form served by /events."""
+        return {"seq": self.seq, "time_ms": self.time_ms, "type": self.type,
+                "nodes": [node_name(n) for n in self.nodes], "key": self.key,
+                "text": self.text, "details": self.details}

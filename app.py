@@ -13,6 +13,7 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from api import BLUEPRINTS
+from api.guards import register_guards
 from api.pretty import pretty_json
 from api.results import error_body
 from cluster.errors import ReplicaLabError
@@ -53,9 +54,11 @@ def create_app(config: Config = None) -> Flask:
     app.extensions["replicalab_scheduler"] = jobs = Scheduler(manager)
     if config.scheduler == "on" and should_start(app.debug):
         jobs.start()
+    register_guards(app, config)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     register_error_handlers(app)
+    app.after_request(answer_options_in_json)
     return app
 
 
@@ -80,6 +83,17 @@ def http_error_message(error: HTTPException, limit: int) -> str:
     if error.code == 413:
         return f"The request body is larger than the {limit} bytes this server accepts."
     return error.description or error.name
+
+
+def answer_options_in_json(response):
+    """OPTIONS gets Flask's automatic answer (the Allow header) with a JSON body, like every answer."""
+    if request.method == "OPTIONS" and response.mimetype != "application/json":
+        allowed = sorted(m for m in response.allow if m != "OPTIONS")
+        body = {"status": "success", "message": f"{request.path} accepts {', '.join(allowed)}.",
+                "allowed": allowed}
+        response.set_data(pretty_json(body) + "\n")
+        response.mimetype = "application/json"
+    return response
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -8,9 +8,10 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import asdict, dataclass, fields
-from typing import Optional
+from typing import List, Optional
 
 ENV_PREFIX = "REPLICALAB_"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class ConfigError(ValueError):
@@ -50,13 +51,17 @@ class Config:
     anti_entropy_s: int = 30
     flush_s: int = 2
     fresh: bool = False
+    allowed_origins: str = ""
+    allowed_hosts: str = ""
+    max_streams: int = 4
+    stream_heartbeat_s: int = 2
 
     def validate(self) -> Config:
         """Raise ConfigError with one clear sentence if the settings cannot work."""
         positive = ["nodes", "rf", "r", "w", "vnodes", "batch_size", "request_timeout_ms",
                     "client_timeout_ms", "hint_retry_s", "anti_entropy_s", "flush_s",
                     "cache_items", "cache_bytes", "max_key_length", "max_value_bytes",
-                    "max_events"]
+                    "max_events", "max_streams", "stream_heartbeat_s"]
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{_flag(name)} must be at least 1 (got {getattr(self, name)}).")
@@ -72,11 +77,29 @@ class Config:
                               f"(got {self.latency_min_ms} and {self.latency_max_ms}).")
         if not 0 < self.port < 65536:
             raise ConfigError(f"--port must be between 1 and 65535 (got {self.port}).")
+        if self.admin_token is not None and not self.admin_token.strip():
+            raise ConfigError("--admin-token is empty, which would leave the fault endpoints open "
+                              "while looking protected: give a real token, or leave the setting out.")
         for name, allowed in CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"--{_flag(name)} must be one of {', '.join(allowed)} "
                                   f"(got {getattr(self, name)!r}).")
         return self
+
+    def exposure_warning(self) -> Optional[str]:
+        """A sentence when the server is reachable beyond this machine with no admin token."""
+        if self.host in LOOPBACK or self.admin_token:
+            return None
+        return (f"listening on {self.host} without --admin-token: anyone who can reach this machine can "
+                "fail, wipe and partition the cluster. Set REPLICALAB_ADMIN_TOKEN (or --admin-token).")
+
+    def origins(self) -> List[str]:
+        """The allowed web origins, as a list."""
+        return [o.strip().rstrip("/").lower() for o in self.allowed_origins.split(",") if o.strip()]
+
+    def hosts(self) -> List[str]:
+        """The allowed host names (beyond IP addresses and localhost), as a list."""
+        return [h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()]
 
     def public_dict(self) -> dict:
         """Return the settings for /config, with the admin token hidden."""
@@ -128,7 +151,13 @@ HELP = {
     "hint_retry_s": "seconds between hint delivery retries (scheduler on)",
     "anti_entropy_s": "seconds between anti-entropy rounds (scheduler on)",
     "flush_s": "seconds between group commits of pending batch writes (scheduler on)",
-    "fresh": "start from empty storage (deletes the nodes' files in --data-dir)",
+    "fresh": "start from empty storage (deletes the nodes' files in --data-dir, nothing else)",
+    "allowed_origins": "comma-separated web origins (https://host:port) whose pages may call this server; "
+                       "its own pages and curl always may",
+    "allowed_hosts": "comma-separated host names this server answers to besides IP addresses and localhost "
+                     "(protects against DNS rebinding); * allows any",
+    "max_streams": "most /events/stream clients at once (keep it below the server's thread count)",
+    "stream_heartbeat_s": "seconds between keep-alive lines on /events/stream (how fast a gone client is noticed)",
 }
 
 

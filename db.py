@@ -9,8 +9,10 @@ sit uncommitted for a while.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import re
 from collections import OrderedDict
 from typing import Dict, Iterator, Optional, Tuple
 
@@ -261,13 +263,55 @@ def open_backend(storage: str, data_dir: str, name: str):
     return SqliteStorage(os.path.join(data_dir, f"{name}.sqlite"))
 
 
+# Exactly the files the cluster creates: node-N.records.sqlite, node-N.hints.sqlite and the
+# journal files sqlite keeps beside them. --fresh deletes these and nothing else.
+NODE_FILE = re.compile(r"node-\d+\.(records|hints)\.sqlite(-journal|-wal|-shm)?")
+LOCK_FILE = "replicalab.lock"
+
+
 def remove_node_files(data_dir: str) -> int:
-    """Delete every node's sqlite files in `data_dir` (for --fresh); returns files removed."""
+    """Delete the nodes' sqlite files in `data_dir` (for --fresh); returns files removed."""
     removed = 0
     if not os.path.isdir(data_dir):
         return 0
     for entry in os.listdir(data_dir):
-        if entry.startswith("node-") and ".sqlite" in entry:
+        if NODE_FILE.fullmatch(entry):
             os.remove(os.path.join(data_dir, entry))
             removed += 1
     return removed
+
+
+class DataDirBusy(RuntimeError):
+    """Another running server holds the data directory; the message says which."""
+
+
+class DataDirLock:
+    """An exclusive lock on a data directory, held while a server uses it.
+
+    The lock is an OS file lock (flock) on `replicalab.lock`, so it disappears
+    with the process, even after kill -9: no stale lock to clean up. The file
+    also records the holder's PID so the refusal can name it.
+    """
+
+    def __init__(self, data_dir: str):
+        self.path = os.path.join(data_dir, LOCK_FILE)
+        os.makedirs(data_dir, exist_ok=True)
+        self._file = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 -- held for the server's life
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._file.seek(0)
+            holder = self._file.read().strip() or "unknown"
+            self._file.close()
+            raise DataDirBusy(f"{data_dir} is in use by another ReplicaLab server (pid {holder}); stop "
+                              "that one first, or give this one its own --data-dir.") from None
+        self._file.seek(0)
+        self._file.truncate()
+        self._file.write(str(os.getpid()))
+        self._file.flush()
+
+    def release(self) -> None:
+        """Let another server use the directory."""
+        if not self._file.closed:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()

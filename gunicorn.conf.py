@@ -9,21 +9,34 @@ threads instead; the cluster serializes its work under one lock.
 import os
 import sys
 
+from api.server_errors import MAX_REQUEST_LINE, JSONErrorThreadWorker
 from config import ConfigError, from_env  # the project is installed: pip install -r requirements.txt
+from db import DataDirBusy, DataDirLock
 
+threads = int(os.environ.get("REPLICALAB_THREADS", "8"))
 try:
     _config = from_env().validate()
-except ConfigError as error:
+    if _config.max_streams > threads - 2:
+        raise ConfigError(f"REPLICALAB_MAX_STREAMS={_config.max_streams} leaves too few of the "
+                          f"REPLICALAB_THREADS={threads} threads for other requests: each live-event "
+                          "stream holds a thread, so keep it at most the thread count minus 2.")
+    if _config.storage == "sqlite":
+        DataDirLock(_config.data_dir).release()  # refuse now, in one sentence, not in the worker
+except (ConfigError, DataDirBusy) as error:
     sys.stderr.write(f"replicalab: {error}\n")
     sys.exit(2)
+if _config.exposure_warning():
+    sys.stderr.write(f"replicalab: warning: {_config.exposure_warning()}\n")
 
 wsgi_app = "app:create_app()"
 bind = f"{_config.host}:{_config.port}"
 workers = 1  # one cluster = one process; never raise this
-worker_class = "gthread"
-threads = int(os.environ.get("REPLICALAB_THREADS", "8"))
+worker_class = JSONErrorThreadWorker  # gthread, with JSON instead of HTML for malformed requests
 timeout = 120
 accesslog = "-"
+# Any key the app accepts (512 characters, up to 12 bytes each percent-encoded) fits in the
+# request line, so every key that can be written can be read and deleted.
+limit_request_line = MAX_REQUEST_LINE
 
 
 def worker_exit(server, worker):

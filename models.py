@@ -131,6 +131,7 @@ class PutAck(Message):
     key: str = ""
     outcome: str = STORED
     version: Optional[Version] = None
+    durable: bool = True  # False while the write waits for a group commit (durability batch)
     kind = "put_ack"
 
     @property
@@ -232,6 +233,11 @@ class Fetch(Message):
 def preview(value, limit: int = 40) -> str:
     """Short JSON rendering of a value for one-line narration."""
     text = json.dumps(value, ensure_ascii=False)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate stored by an older version: show it escaped
+            text = json.dumps(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -30,7 +30,7 @@ from cluster.ring import Ring
 from cluster.scenario import ScenarioRecord
 from cluster.step_mode import StepControl
 from config import Config
-from db import LRUCache, NodeStore, open_backend, remove_node_files
+from db import DataDirLock, LRUCache, NodeStore, open_backend, remove_node_files
 from models import Record, Version, node_id_of, node_name
 
 
@@ -51,6 +51,8 @@ class ReplicationManager:
         self.steps = StepControl(self.core)
         self.jobs = Maintenance(self.core)
         self.scenario = ScenarioRecord()
+        # A second server on the same files would silently fork or delete the first one's data.
+        self.data_lock = DataDirLock(config.data_dir) if config.storage == "sqlite" else None
         if config.fresh and config.storage == "sqlite":
             remove_node_files(config.data_dir)
         self.nodes: List[ReplicaNode] = self.core.nodes
@@ -260,4 +262,6 @@ class ReplicationManager:
         with self.lock:
             for node in self.nodes:
                 node.close()
+            if self.data_lock is not None:
+                self.data_lock.release()
 

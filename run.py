@@ -29,6 +29,9 @@ def banner(config) -> str:
 def port_problem(host: str, port: int):
     """Why the server cannot listen on host:port, or None if it can."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        # As the real server does: sockets of a server that just stopped linger in TIME_WAIT,
+        # and without this the probe would call a free port busy for up to a minute.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as error:
@@ -59,8 +62,12 @@ def main(argv=None) -> int:
               "server running there? Stop it or choose another port with --port.", file=sys.stderr)
         return 1
     from app import create_app, shutdown  # imported late so --help stays fast
+    from db import DataDirBusy
     try:
         app = create_app(config)
+    except DataDirBusy as error:
+        print(f"replicalab: {error}", file=sys.stderr)
+        return 1
     except (OSError, sqlite3.Error) as error:
         print(f"replicalab: could not open storage in {config.data_dir!r}: {error}", file=sys.stderr)
         return 1
@@ -69,8 +76,12 @@ def main(argv=None) -> int:
         replay.replay(scenario_data, app)
         print(f"Replayed {len(scenario_data['requests'])} request(s) from {replay_file}.", file=sys.stderr)
     print(banner(config), file=sys.stderr, flush=True)
+    if config.exposure_warning():
+        print(f"replicalab: warning: {config.exposure_warning()}", file=sys.stderr, flush=True)
+    from api.server_errors import JSONErrorRequestHandler
     try:
-        app.run(host=config.host, port=config.port, threaded=True, use_reloader=False)
+        app.run(host=config.host, port=config.port, threaded=True, use_reloader=False,
+                request_handler=JSONErrorRequestHandler)
     finally:
         shutdown(app)
     return 0

@@ -10,10 +10,12 @@ import json
 from functools import wraps
 from urllib.parse import quote
 
-from flask import current_app, jsonify, request
+from flask import current_app, g, jsonify, request
 
 from cluster.errors import BadRequest, PayloadTooLarge, ReplicaLabError, Unauthorized
 from cluster.event_log import MESSAGE_EVENTS
+
+from .validation import MAX_CONTROL_DEPTH, check_text, parse_json
 
 
 def manager():
@@ -30,18 +32,18 @@ def success(message: str = None, http_status: int = 200, **data):
     return jsonify(body), http_status
 
 
-def json_body(example: str) -> dict:
-    """Parse the body as a JSON object whatever the Content-Type (curl -d sends form type)."""
+def json_body(example: str, max_depth: int = MAX_CONTROL_DEPTH) -> dict:
+    """Parse the body as a JSON object whatever the Content-Type (curl -d sends form type).
+
+    The edge rules (api/validation.py) apply: depth, valid Unicode, finite numbers.
+    """
     raw = request.get_data(cache=True)
     if not raw.strip():
         raise BadRequest(f"This endpoint needs a JSON body, for example {example}.")
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"The body is not valid JSON ({exc}). Use double quotes around strings, "
-                         f"for example {example}.") from None
+    data = parse_json(raw, max_depth, example)
     if not isinstance(data, dict):
         raise BadRequest(f"The body must be a JSON object, for example {example}.")
+    g.json_body = data  # the scenario record reuses it instead of parsing again
     return data
 
 
@@ -53,9 +55,9 @@ def reject_unknown_fields(data: dict, allowed, example: str) -> None:
                          f"{', '.join(map(repr, allowed))}, for example {example}.", fields=unknown)
 
 
-def json_fields(allowed, example: str) -> dict:
+def json_fields(allowed, example: str, max_depth: int = MAX_CONTROL_DEPTH) -> dict:
     """The JSON object body, refusing fields the endpoint does not know."""
-    data = json_body(example)
+    data = json_body(example, max_depth)
     reject_unknown_fields(data, allowed, example)
     return data
 
@@ -70,7 +72,7 @@ def check_key(key) -> str:
     if len(key) > limit:
         raise BadRequest(f"The key is {len(key)} characters long; the limit is {limit}.",
                          field="key", limit=limit)
-    return key
+    return check_text(key, "The key")
 
 
 def check_value_size(value) -> None:
@@ -174,11 +176,8 @@ def request_entry() -> dict:
     path = quote(request.path, safe="/:@!$&'()*+,;=")
     if request.query_string:
         path += "?" + request.query_string.decode("latin-1")
-    try:
-        body = json.loads(request.get_data(cache=True) or b"null")
-    except ValueError:
-        body = None  # only routes that ignore their body get here with one that is not JSON
-    return {"method": request.method, "path": path, "body": body}
+    # Only bodies the route parsed (and validated) matter: the others were ignored.
+    return {"method": request.method, "path": path, "body": g.get("json_body")}
 
 
 def story_fields(manager, start: int) -> dict:

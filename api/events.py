@@ -1,12 +1,15 @@
 """Event routes: /events pages through the event log; /events/stream follows it live (SSE)."""
 from __future__ import annotations
 
-import json
 import queue
+import threading
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, current_app
+
+from cluster.errors import TooManyRequests
 
 from .common import manager, query_int, success
+from .pretty import compact_json
 
 bp = Blueprint("events", __name__)
 
@@ -28,24 +31,66 @@ def events():
 @bp.get("/events/stream")
 def stream():
     """Server-Sent Events: every new event as it happens (curl -N); ?since=N replays from N."""
+    config = manager().config
     log = manager().events
     since = query_int("since", log.last_seq, 0, 2 ** 62)
     limit = query_int("limit", 0, 0, 10 ** 6)  # 0: stream until the client leaves
-    feed = EventFeed(log, since, limit)
-    return Response(feed.generate(), mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    slots = stream_slots()
+    if not slots.take():
+        raise TooManyRequests(f"{slots.limit} live-event streams are open already, the most this server "
+                              "allows (--max-streams) so that it keeps threads for everyone else. "
+                              "Close one, or page with GET /events?since=N instead.", limit=slots.limit)
+    feed = EventFeed(log, since, limit, config.stream_heartbeat_s)
+    response = Response(feed.generate(), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    response.call_on_close(slots.give_back)  # runs even if the client leaves before the first event
+    return response
+
+
+class StreamSlots:
+    """How many live-event streams are open, against --max-streams (each holds a server thread)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.open = 0
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        """Reserve a slot; False when every slot is taken."""
+        with self._lock:
+            if self.open >= self.limit:
+                return False
+            self.open += 1
+            return True
+
+    def give_back(self) -> None:
+        """Free a slot when a stream ends."""
+        with self._lock:
+            self.open = max(0, self.open - 1)
+
+
+def stream_slots() -> StreamSlots:
+    """The app's stream slots (made on first use)."""
+    extensions = current_app.extensions
+    with _SLOTS_LOCK:
+        if "replicalab_streams" not in extensions:
+            extensions["replicalab_streams"] = StreamSlots(manager().config.max_streams)
+        return extensions["replicalab_streams"]
+
+
+_SLOTS_LOCK = threading.Lock()
 
 
 class EventFeed:
     """One SSE client: the backlog after `since`, then live events, never blocking the cluster."""
 
-    KEEPALIVE_S = 15
     MAX_QUEUED = 10_000
 
-    def __init__(self, log, since: int, limit: int):
+    def __init__(self, log, since: int, limit: int, heartbeat_s: float = 2):
         self.log = log
         self.last = since
         self.limit = limit
+        self.heartbeat_s = heartbeat_s
         self.queue: queue.Queue = queue.Queue(self.MAX_QUEUED)
         self.skipped = 0
         self.unsubscribe = log.subscribe(self._offer)  # before reading the backlog: no gap
@@ -67,9 +112,9 @@ class EventFeed:
                     return
             while True:
                 try:
-                    event = self.queue.get(timeout=self.KEEPALIVE_S)
+                    event = self.queue.get(timeout=self.heartbeat_s)
                 except queue.Empty:
-                    yield ": still here\n\n"
+                    yield ": still here\n\n"  # a write to a gone client fails: its thread is freed
                     continue
                 if event.seq <= self.last:
                     continue  # already sent from the backlog
@@ -85,4 +130,4 @@ class EventFeed:
 
     def _frame(self, event) -> str:
         self.last = event.seq
-        return f"id: {event.seq}\nevent: {event.type}\ndata: {json.dumps(event.to_dict())}\n\n"
+        return f"id: {event.seq}\nevent: {event.type}\ndata: {compact_json(event.to_dict())}\n\n"

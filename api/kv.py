@@ -22,7 +22,8 @@ from .common import (
     success,
     with_story,
 )
-from .results import result_fields
+from .results import durability_note, result_fields
+from .validation import MAX_VALUE_DEPTH
 
 bp = Blueprint("kv", __name__)
 
@@ -33,7 +34,8 @@ WRITE_EXAMPLE = '{"key": "color", "value": "blue"}'
 @example(body=WRITE_EXAMPLE + '; optional "w", "coordinator"')
 def write():
     """Store a value under a key on W of its RF replicas."""
-    data = json_fields(("key", "value", "w", "coordinator"), WRITE_EXAMPLE)
+    # The body object is one level; the value inside it may use MAX_VALUE_DEPTH more.
+    data = json_fields(("key", "value", "w", "coordinator"), WRITE_EXAMPLE, MAX_VALUE_DEPTH + 1)
     if "key" not in data:
         raise BadRequest(f"The body has no \"key\"; send for example {WRITE_EXAMPLE}.", field="key")
     if "value" not in data:
@@ -45,7 +47,8 @@ def write():
     hinted = sum(1 for a in result.acks if a["stands_in_for"])
     hints = f" ({hinted} of them as hints)" if hinted else ""
     return success(f"Stored {key!r} on {len(result.acks)} node(s){hints}; W={result.needed} acknowledgements "
-                   "were needed.", value=data["value"], **result_fields(result), **story)
+                   f"were needed.{durability_note(result)}", value=data["value"], **result_fields(result),
+                   **story)
 
 
 @bp.get("/read/<path:key>")
@@ -73,7 +76,7 @@ def delete(key):
     (found, result), story = with_story(manager().delete, key, quorum_param({}, "w"),
                                         quorum_param({}, "r"), coordinator_param({}))
     return success(f"Deleted {key!r}: a tombstone v{result.record.version} replaces "
-                   f"v{found.record.version} on {len(result.acks)} node(s).",
+                   f"v{found.record.version} on {len(result.acks)} node(s).{durability_note(result)}",
                    previous_version=found.record.version.to_dict(), deleted=True,
                    **result_fields(result), **story)
 

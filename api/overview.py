@@ -6,6 +6,7 @@ import re
 from flask import Blueprint, Flask, current_app
 
 from .common import manager, parse_node_id, success
+from .events import stream_slots
 
 bp = Blueprint("overview", __name__)
 
@@ -47,8 +48,10 @@ def health():
     nodes = manager().nodes_view()
     alive = sum(1 for n in nodes if n["status"] == "alive")
     config = manager().config
+    slots = stream_slots()
     return success(f"{alive} of {len(nodes)} nodes alive.", nodes_alive=alive, nodes_total=len(nodes),
-                   writes_possible=alive >= config.w, reads_possible=alive >= config.r)
+                   writes_possible=alive >= config.w, reads_possible=alive >= config.r,
+                   event_streams={"open": slots.open, "max": slots.limit})
 
 
 @bp.get("/config")

@@ -6,25 +6,55 @@ one line than on five; answers become a third as long in a terminal.
 from __future__ import annotations
 
 import json
+import math
 
 WIDTH = 100
 
 
 def pretty_json(value, indent: int = 2, width: int = WIDTH) -> str:
-    """Render `value` indented, keeping any container that fits in `width` on one line."""
-    return _render(value, 0, indent, width)
+    """Render `value` indented, keeping any container that fits in `width` on one line.
+
+    The text is always strict JSON that UTF-8 can carry, even for data an older
+    version stored without today's input rules: a lone surrogate is shown
+    escaped ("\\ud800") and a non-finite number as a string ("NaN").
+    """
+    try:
+        text = _render(value, 0, indent, width, False)
+        text.encode("utf-8")
+        return text
+    except (ValueError, UnicodeEncodeError):
+        return _render(_finite(value), 0, indent, width, True)
 
 
-def _render(value, level: int, indent: int, width: int) -> str:
-    flat = json.dumps(value, ensure_ascii=False)
+def compact_json(value) -> str:
+    """One-line strict JSON (for event streams), with the same guarantees as pretty_json."""
+    try:
+        return json.dumps(value, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(value))
+
+
+def _finite(value):
+    """A copy of `value` with every non-finite float replaced by its name as a string."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value).replace("inf", "Infinity").replace("nan", "NaN")
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _render(value, level: int, indent: int, width: int, ascii_only: bool) -> str:
+    flat = json.dumps(value, ensure_ascii=ascii_only, allow_nan=False)
     if not isinstance(value, (dict, list)) or not value or len(flat) + level * indent <= width:
         return flat
     pad = " " * ((level + 1) * indent)
     if isinstance(value, dict):
-        items = [f"{pad}{json.dumps(str(k), ensure_ascii=False)}: {_render(v, level + 1, indent, width)}"
-                 for k, v in value.items()]
+        items = [f"{pad}{json.dumps(str(k), ensure_ascii=ascii_only)}: "
+                 f"{_render(v, level + 1, indent, width, ascii_only)}" for k, v in value.items()]
         opening, closing = "{", "}"
     else:
-        items = [pad + _render(v, level + 1, indent, width) for v in value]
+        items = [pad + _render(v, level + 1, indent, width, ascii_only) for v in value]
         opening, closing = "[", "]"
     return opening + "\n" + ",\n".join(items) + "\n" + " " * (level * indent) + closing

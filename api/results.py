@@ -19,13 +19,28 @@ def result_fields(result: ReadResult | WriteResult) -> dict:
                      "quorum": {"w": result.needed, "acks": len(result.acks), "met": result.ok},
                      "hints": [{"held_by": a["node"], "for": a["stands_in_for"]}
                                for a in result.acks if a["stands_in_for"]],
-                     "stored_on": [a["node"] for a in result.acks if a["applied"]]})
+                     "stored_on": [a["node"] for a in result.acks if a["applied"]],
+                     "not_yet_durable": waiting_for_commit(result)})
     else:
         rec = result.record
         data.update({"version": rec.version.to_dict() if rec else None, "replicas_read": result.answers,
                      "repaired": [node_name(n) for n in result.repaired],
                      "quorum": {"r": result.needed, "answers": len(result.answers), "met": result.ok}})
     return data
+
+
+def waiting_for_commit(result: WriteResult) -> list:
+    """Nodes that acknowledged the write but keep it in memory until their next group commit."""
+    return [a["node"] for a in result.acks if a["applied"] and not a["durable"]]
+
+
+def durability_note(result: WriteResult) -> str:
+    """A sentence for batch-mode answers: acknowledged is not yet on disk (empty when it is)."""
+    waiting = waiting_for_commit(result)
+    if not waiting:
+        return ""
+    return (f" Acknowledged but not yet durable on {', '.join(waiting)} (durability batch): it waits "
+            "in memory for their next group commit, and a crash before then loses it there.")
 
 
 def error_body(error: ReplicaLabError) -> dict:

@@ -34,6 +34,13 @@ class Unauthorized(ReplicaLabError):
     code = "unauthorized"
 
 
+class Forbidden(ReplicaLabError):
+    """The request comes from another web site, or under a host name this server does not use."""
+
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(ReplicaLabError):
     """Something named in the request does not exist."""
 
@@ -65,6 +72,13 @@ class PayloadTooLarge(ReplicaLabError):
 
     status = 413
     code = "too_large"
+
+
+class TooManyRequests(ReplicaLabError):
+    """A limit on concurrent use is reached (live-event streams); retry later."""
+
+    status = 429
+    code = "too_many_requests"
 
 
 class NoQuorum(ReplicaLabError):

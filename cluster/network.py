@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import heapq
 import itertools
+import logging
 import random
 from dataclasses import dataclass, replace
 from typing import Callable, Dict, List, Optional, Protocol, Tuple
@@ -23,6 +24,8 @@ from typing import Callable, Dict, List, Optional, Protocol, Tuple
 from cluster.errors import NotFound
 from cluster.faults import FaultSet
 from models import Message, node_name
+
+logger = logging.getLogger("replicalab")
 
 
 class Receiver(Protocol):
@@ -181,9 +184,16 @@ class Network:
             self._event("message_dropped", "dropped message", flight.msg_id, msg, reason=reason)
             return
         self._event("message_delivered", "delivered message", flight.msg_id, msg)
-        # Copy on delivery so sender and receiver never share a mutable value.
-        payload = {f: copy.deepcopy(getattr(msg, f)) for f in ("record", "records") if hasattr(msg, f)}
-        self._nodes[msg.dst].receive(replace(msg, **payload))
+        try:
+            # Copy on delivery so sender and receiver never share a mutable value.
+            payload = {f: copy.deepcopy(getattr(msg, f)) for f in ("record", "records") if hasattr(msg, f)}
+            self._nodes[msg.dst].receive(replace(msg, **payload))
+        except Exception as error:  # noqa: BLE001 -- one bad message must not poison the queue
+            # A bug, or data an older version stored: the message is lost like a dropped one,
+            # its operation times out as usual, and the next request finds the queue clean.
+            logger.exception("message %d (%s) could not be handled", flight.msg_id, msg.kind)
+            self._event("message_dropped", "dropped message", flight.msg_id, msg,
+                        reason=f"{node_name(msg.dst)} could not handle it ({type(error).__name__})")
 
     # --- step mode ------------------------------------------------------------
 

@@ -139,7 +139,13 @@ class ReplicaNode:
         """Store a write, repair, handoff or sync record, and acknowledge it."""
         outcome = self.accept_put(msg.record, msg.hint_for, msg.purpose)
         self.network.send(PutAck(self.node_id, msg.src, msg.op_id, msg.record.key, outcome,
-                                 msg.record.version))
+                                 msg.record.version, self.holds_durably(msg.record.key, msg.hint_for)))
+
+    def holds_durably(self, key: str, hint_for: Optional[int] = None) -> bool:
+        """True when what this node holds for `key` is on disk (hints always are; batch writes wait)."""
+        if hint_for is not None and hint_for != self.node_id:
+            return True
+        return key not in self.store.pending
 
     def on_get(self, msg) -> None:
         """Answer a read with the newest local record."""

@@ -118,7 +118,8 @@ class WriteOp(QuorumOp):
 
     def handle_locally(self, stands_for: Optional[int]) -> None:
         """The coordinator stores its own copy without the network."""
-        self._ack(self.node.node_id, self.node.accept_put(self.record, stands_for))
+        outcome = self.node.accept_put(self.record, stands_for)
+        self._ack(self.node.node_id, outcome, self.node.holds_durably(self.key, stands_for))
 
     def progress(self) -> dict:
         """Acks so far, for a client that stops waiting."""
@@ -128,11 +129,13 @@ class WriteOp(QuorumOp):
 
     def on_put_ack(self, msg) -> None:
         """A replica stored (or already had newer than) the record."""
-        self._ack(msg.src, msg.outcome)
+        self._ack(msg.src, msg.outcome, msg.durable)
         self.answered(msg.src)
 
-    def _ack(self, peer: int, outcome: str) -> None:
-        self.acks[peer] = {**self.role(peer), "applied": outcome != KEPT_NEWER, "outcome": outcome}
+    def _ack(self, peer: int, outcome: str, durable: bool) -> None:
+        # durable: on the replica's disk already, or (batch mode) waiting for its next group commit
+        self.acks[peer] = {**self.role(peer), "applied": outcome != KEPT_NEWER, "outcome": outcome,
+                           "durable": durable}
 
     @property
     def decided(self) -> bool:

@@ -17,6 +17,7 @@ from config import Config
 FORMAT = 1
 # Settings that do not change what the cluster does, or that a replay must override.
 NOT_REPLAYED = {"host", "port", "data_dir", "storage", "clock", "scheduler", "fresh", "admin_token",
+                "allowed_origins", "allowed_hosts", "max_streams", "stream_heartbeat_s",
                 "narrate", "hint_retry_s", "anti_entropy_s", "flush_s"}
 
 

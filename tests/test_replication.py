@@ -190,7 +190,7 @@ class HintedHandoffTest(unittest.TestCase):
         hints = [a for a in result.acks if a["stands_in_for"]]
         self.assertEqual(hints, [{"node": f"node-{self.stand_in}",
                                   "stands_in_for": f"node-{self.down}", "applied": True,
-                                  "outcome": "stored"}])
+                                  "outcome": "stored", "durable": True}])
         holder = self.cluster.nodes[self.stand_in]
         self.assertEqual([r.value for r in holder.hints.for_owner(self.down)], ["green"])
         self.assertIsNone(holder.store.get("color"))  # kept apart from its own records

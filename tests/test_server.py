@@ -39,7 +39,7 @@ class Server:
             try:
                 requests.get(self.url + "/health", timeout=1)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not bound yet, or still booting
                 time.sleep(0.1)
         self.stop()
         raise AssertionError(f"server did not answer within 20 s:\n{self.output()}")

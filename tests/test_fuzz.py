@@ -46,6 +46,20 @@ def run_in_process(rng: random.Random, count: int):
     return log, stuck, app, client
 
 
+def lost_after_healing(client, log: FuzzLog) -> list:
+    """Heal the in-process cluster, then list the acknowledged writes it no longer has."""
+    def send(method, path, body):
+        answer = client.open(path, method=method, data=body)
+        return answer.status_code, answer.get_data(as_text=True)
+
+    def read(key):
+        answer = client.get("/read/" + requests.utils.quote(key, safe="") + "?r=3")
+        return answer.status_code, strict_json(answer.get_data(as_text=True))
+
+    heal_everything(send, 5)
+    return lost_writes(log, read)
+
+
 def _req(method, path):
     from tests.fuzzing import Request
     return Request(method, path)
@@ -61,18 +75,7 @@ class InProcessFuzzTest(unittest.TestCase):
         log, stuck, app, client = run_in_process(rng, 40)
         self.assertEqual(log.problems, [])
         self.assertEqual(stuck, [])
-
-        def send(method, path, body):
-            answer = client.open(path, method=method, data=body)
-            return answer.status_code, answer.get_data(as_text=True)
-
-        heal_everything(send, 5)
-
-        def read(key):
-            answer = client.get("/read/" + requests.utils.quote(key, safe="") + "?r=3")
-            return answer.status_code, strict_json(answer.get_data(as_text=True))
-
-        self.assertEqual(lost_writes(log, read), [])
+        self.assertEqual(lost_after_healing(client, log), [])
         for key in CANARIES:
             self.assertIn(key, log.acked)
 
@@ -82,18 +85,7 @@ class InProcessFuzzTest(unittest.TestCase):
         self.assertEqual(log.problems, [])
         self.assertEqual(stuck, [])
         self.assertGreater(len(log.statuses), 4, log.summary())  # the run reached many kinds of answer
-
-        def send(method, path, body):
-            answer = client.open(path, method=method, data=body)
-            return answer.status_code, answer.get_data(as_text=True)
-
-        heal_everything(send, 5)
-
-        def read(key):
-            answer = client.get("/read/" + requests.utils.quote(key, safe="") + "?r=3")
-            return answer.status_code, strict_json(answer.get_data(as_text=True))
-
-        self.assertEqual(lost_writes(log, read), [])
+        self.assertEqual(lost_after_healing(client, log), [])
 
 
 def raw_request(port: int, data: bytes) -> bytes:

@@ -39,6 +39,7 @@ ENDPOINTS = {
     "GET /scenario": "every state-changing request so far, replayable",
     "GET /health": "is the server up, how many nodes are alive",
     "GET /config": "the cluster's settings",
+    "GET /dashboard": "the live dashboard: open it in a browser",
 }
 
 

@@ -1,0 +1,74 @@
+// Follows /events/stream (Server-Sent Events) with fetch, so that every named
+// event type arrives through one reader (EventSource needs a listener per type)
+// and a dropped connection is noticed and resumed from the last event seen.
+
+const RETRY_MS = 1000;
+
+/**
+ * Start following events after `since`. Calls onEvents(array) for each chunk read,
+ * onStatus("live" | "down" | "reset", detail) when the connection changes. A
+ * server restarted with a fresh log (its newest seq is below ours) is a "reset".
+ */
+export function follow(since, {onEvents, onStatus}) {
+  let last = since;
+  let stopped = false;
+  let controller = null;
+
+  async function checkRestart() {
+    const response = await fetch("/events?limit=1", {cache: "no-store"});
+    const page = await response.json();
+    if (page.last_seq < last) {
+      last = Math.max(0, page.last_seq - 200);
+      onStatus("reset", page.last_seq);
+    }
+  }
+
+  async function readOnce() {
+    controller = new AbortController();
+    const response = await fetch(`/events/stream?since=${last}`,
+                                 {signal: controller.signal, cache: "no-store"});
+    if (!response.ok) throw new Error(`the event stream answered HTTP ${response.status}`);
+    onStatus("live");
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    for (;;) {
+      const {value, done} = await reader.read();
+      if (done) return;
+      buffer += value;
+      const batch = [];
+      let cut;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        const frame = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const data = frame.split("\n").filter((line) => line.startsWith("data: "))
+                          .map((line) => line.slice(6)).join("\n");
+        if (!data) continue;  // a keep-alive comment
+        const event = JSON.parse(data);
+        if (event.seq > last) {
+          last = event.seq;
+          batch.push(event);
+        }
+      }
+      if (batch.length) onEvents(batch);
+    }
+  }
+
+  (async () => {
+    let first = true;
+    while (!stopped) {
+      try {
+        if (!first) await checkRestart();
+        first = false;
+        await readOnce();
+        onStatus("down", "the event stream ended");
+      } catch (error) {
+        if (stopped) return;
+        first = false;
+        onStatus("down", String(error.message || error));
+      }
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+    }
+  })();
+
+  return () => { stopped = true; if (controller) controller.abort(); };
+}

@@ -255,6 +255,38 @@ class DashboardBrowserTest(unittest.TestCase):
         page.click("#kv-read")
         expect(page.locator("#op-result")).to_contain_text("did not answer", timeout=WAIT_MS)
 
+    def test_dropped_messages_paused_view_and_log_filters(self):
+        """A message to a down node is drawn dropped; a paused view holds new arrows; the log filters."""
+        page = self.open()
+        self.server.post("/fail/1")
+        self.server.post("/write", {"key": "color", "value": "blue"})  # node-1 is one of its replicas
+        dropped = page.locator("#msg-rows .msg-dropped")
+        expect(dropped).to_have_count(1, timeout=WAIT_MS)
+        expect(dropped.locator(".died")).to_have_count(1)
+        dropped.click()
+        expect(page.locator("#msg-detail")).to_contain_text("node-1 is down")
+        drawn = page.locator("#msg-rows .msg").count()
+        page.click("#msg-pause")
+        self.server.post("/write", {"key": "size", "value": "L"})
+        expect(page.locator("#msg-count")).to_contain_text("new while paused", timeout=WAIT_MS)
+        self.assertEqual(page.locator("#msg-rows .msg").count(), drawn)
+        page.click("#msg-pause")
+        expect(page.locator("#msg-rows .msg")).not_to_have_count(drawn)
+        page.select_option("#log-type", "node_failed")
+        expect(page.locator("#event-list li")).to_have_count(1)
+        expect(page.locator("#event-list li")).to_contain_text("node-1")
+        page.select_option("#log-type", "")
+        page.fill("#log-key", "size")
+        expect(page.locator("#event-list li .ev-text").first).to_contain_text("size")
+        texts = page.locator("#event-list li .ev-text").all_text_contents()  # rows off screen too
+        self.assertTrue(texts and all("size" in text for text in texts), texts)
+        page.fill("#log-key", "")
+        page.select_option("#log-node", "node-3")
+        events = {e["seq"]: e for e in self.server.get("/events?limit=1000")["events"]}
+        shown = page.locator("#event-list li").evaluate_all("(rows) => rows.map((r) => Number(r.dataset.seq))")
+        self.assertTrue(shown)
+        self.assertTrue(all("node-3" in events[seq]["nodes"] for seq in shown))
+
     def test_a_burst_keeps_the_page_bounded(self):
         """Thousands of events leave at most 300 arrows and 400 log rows drawn, the newest included."""
         page = self.open()

@@ -2,10 +2,9 @@
 // the hints held for it, and the last operations on it with their stories.
 import {api, notifyError} from "./api.js";
 import {keptEvents} from "./log.js";
-import {el, fill, preview} from "./util.js";
+import {MESSAGE_TYPES, el, fill, preview} from "./util.js";
 
 const MAX_OPS = 5;
-const MESSAGE_TYPES = new Set(["message_sent", "message_delivered", "message_dropped", "message_duplicated"]);
 
 let current = "";
 let count = 0;

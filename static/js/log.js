@@ -1,11 +1,10 @@
 // Event log panel: the cluster's narration, filterable by node, key and type.
 // The page keeps the last MAX_KEPT events in memory (the key inspector reads
 // them too) and draws at most MAX_DRAWN rows, so a burst cannot grow the DOM.
-import {el, fill} from "./util.js";
+import {MESSAGE_TYPES, el, fill} from "./util.js";
 
 const MAX_KEPT = 3000;
 const MAX_DRAWN = 400;
-const MESSAGE_TYPES = new Set(["message_sent", "message_delivered", "message_dropped", "message_duplicated"]);
 
 const kept = [];
 const typesSeen = new Set();

@@ -9,11 +9,10 @@ import {addMessageEvents, setupMessages} from "./messages.js";
 import {renderPlacementLine, renderRing} from "./ring.js";
 import {renderHeld, setupStep, stepEvents} from "./step.js";
 import {follow} from "./stream.js";
-import {coalesce} from "./util.js";
+import {MESSAGE_TYPES, coalesce} from "./util.js";
 
 const BACKLOG_EVENTS = 300;   // history shown when the page opens
 const HEALTH_EVERY_MS = 2000; // how soon a stopped server is noticed
-const MESSAGE_TYPES = new Set(["message_sent", "message_delivered", "message_dropped", "message_duplicated"]);
 const NETWORK_TYPES = new Set(["network_paused", "network_resumed", "tick"]);
 
 const view = {nodes: [], faults: null, placement: null, paused: false};

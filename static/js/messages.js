@@ -1,10 +1,9 @@
 // Messages panel: a live sequence diagram, one lane per node and one arrow per
 // message. Rows are kept in a bounded window; while the view is paused, events
 // are still recorded (so nothing is lost) but the DOM is left alone.
-import {el, fill, nodeId} from "./util.js";
+import {MESSAGE_TYPES, el, fill, nodeId} from "./util.js";
 
 const MAX_ROWS = 300;
-const MESSAGE_TYPES = new Set(["message_sent", "message_delivered", "message_dropped", "message_duplicated"]);
 
 let laneCount = 0;
 let paused = false;
@@ -159,9 +158,4 @@ function showMessage(msg) {
     el("ol", {class: "plain-list"}, ...msg.events.map((e) =>
       el("li", {text: `#${e.seq} t=${e.time_ms}ms ${e.type}: ${e.text}`}))),
   ]);
-}
-
-/** Rows currently drawn (for tests and the burst measurement). */
-export function drawnRows() {
-  return document.querySelectorAll("#msg-rows .msg").length;
 }

@@ -45,6 +45,9 @@ export function coalesce(task, gapMs) {
   return request;
 }
 
+/** Event types about single messages: the most numerous, drawn as arrows. */
+export const MESSAGE_TYPES = new Set(["message_sent", "message_delivered", "message_dropped", "message_duplicated"]);
+
 /** node-3 for 3. */
 export const nodeName = (id) => `node-${id}`;
 

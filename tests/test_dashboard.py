@@ -8,6 +8,7 @@ to $REPLICALAB_SCREENSHOTS, or a temporary folder.
 import json
 import logging
 import os
+import sys
 import tempfile
 import threading
 import unittest
@@ -15,6 +16,7 @@ import unittest
 import requests
 
 from tests.helpers import make_app  # noqa: F401  (puts the project on sys.path)
+from tests.test_server import Server
 from app import create_app
 from config import simulation_config
 
@@ -53,6 +55,12 @@ class DashboardRouteTest(unittest.TestCase):
         self.assertNotIn("http", "".join(
             line for line in html.splitlines() if "src=" in line or "href=" in line))
         self.assertIn("GET /dashboard", client.get("/").get_json()["endpoints"])
+
+    def test_start_banner_prints_the_dashboard_url(self):
+        """python run.py's banner names the dashboard's address on the configured host and port."""
+        from config import Config
+        from run import banner
+        self.assertIn("http://0.0.0.0:8000/dashboard", banner(Config(host="0.0.0.0", port=8000)))
 
 
 class LiveServer:
@@ -154,13 +162,14 @@ class DashboardBrowserTest(unittest.TestCase):
         expect(self.state(page, 1)).to_have_text("up", timeout=2000)
 
     def test_fail_button_fails_the_node(self):
-        """Choosing 'wipe' and clicking Fail for node-2 fails it, as the JSON API confirms."""
+        """Choosing 'wipe' and clicking Fail for node-2 fails it, as the JSON API confirms; Enter on Recover recovers it."""
         page = self.open()
         page.select_option("#fail-mode-2", "wipe")
         page.click("#fail-2")
         expect(self.state(page, 2)).to_have_text("down (wipe)", timeout=WAIT_MS)
         self.assertEqual(self.server.get("/faults")["down"], [{"node": "node-2", "mode": "wipe"}])
-        page.click("#recover-2")
+        page.focus("#recover-2")  # real buttons: the keyboard works too
+        page.keyboard.press("Enter")
         expect(self.state(page, 2)).to_have_text("up", timeout=WAIT_MS)
         self.assertEqual(self.server.get("/faults")["down"], [])
 
@@ -247,10 +256,17 @@ class DashboardBrowserTest(unittest.TestCase):
         self.assertEqual(page.evaluate("sessionStorage.getItem('replicalab.adminToken')"), "s3cret")
 
     def test_a_stopped_server_is_reported(self):
-        """When the server stops, the page says so, and a request made then explains it got no answer."""
-        page = self.open()
-        self.server.stop()
-        self.server = None
+        """When python run.py stops, the page says so, and a request made then explains it got no answer."""
+        process = Server([sys.executable, "run.py", "--storage", "memory", "--clock", "virtual",
+                          "--scheduler", "off", "--narrate", "off"])
+        try:
+            self.context = self.browser.new_context(viewport={"width": 1280, "height": 800})
+            page = self.context.new_page()
+            page.goto(process.url + "/dashboard")
+            expect(page.locator("#conn-status")).to_contain_text("Live", timeout=WAIT_MS)
+        finally:
+            process.stop()  # Ctrl+C: the process exits and its event stream closes
+            process.log.close()
         expect(page.locator("#conn-status")).to_contain_text("stopped answering", timeout=WAIT_MS)
         page.click("#kv-read")
         expect(page.locator("#op-result")).to_contain_text("did not answer", timeout=WAIT_MS)

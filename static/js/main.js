@@ -12,13 +12,14 @@ import {follow} from "./stream.js";
 import {MESSAGE_TYPES, coalesce} from "./util.js";
 
 const BACKLOG_EVENTS = 300;   // history shown when the page opens
-const HEALTH_EVERY_MS = 2000; // how soon a stopped server is noticed
+const HEALTH_EVERY_MS = 2000; // how often a lost server is asked again
 const NETWORK_TYPES = new Set(["network_paused", "network_resumed", "tick"]);
 
 const view = {nodes: [], faults: null, placement: null, paused: false};
 const queue = [];
 let frameRequested = false;
 let serverDown = false;
+let streamLive = false;
 
 function setConnection(text, kind) {
   const status = document.getElementById("conn-status");
@@ -84,13 +85,16 @@ function flush() {
 
 function onStreamStatus(state, detail) {
   if (state === "live") {
+    streamLive = true;
     if (!serverDown) setConnection("Live: following /events/stream.", "live");
     refreshAll();
   } else if (state === "reset") {
     resetLog();
     notify(`The server restarted with a fresh event log (newest event #${detail}).`, "info");
-  } else if (!serverDown) {
-    setConnection(`Event stream interrupted (${detail}); reconnecting…`, "wait");
+  } else {
+    streamLive = false;
+    if (!serverDown) setConnection(`Event stream interrupted (${detail}); reconnecting…`, "wait");
+    checkHealth();
   }
 }
 
@@ -149,7 +153,9 @@ async function start() {
   setupControls(c.nodes, jobs.jobs, refreshAll);
   setupInspector(c.nodes, showPlacement);
   follow(Math.max(0, last.last_seq - BACKLOG_EVENTS), {onEvents, onStatus: onStreamStatus});
-  setInterval(checkHealth, HEALTH_EVERY_MS);
+  // A live stream proves the server is there; polling /health only while it is
+  // not keeps the server console (the students' narration) free of access lines.
+  setInterval(() => { if (!streamLive || serverDown) checkHealth(); }, HEALTH_EVERY_MS);
   refreshAll();
   document.body.dataset.ready = "true";
 }

@@ -69,7 +69,14 @@ export function notifyError(what, error) {
   notify(`${what} failed${status}: ${error.message}`, "error");
 }
 
-/** Run a control request; report a failure in the notice area; resolve to the answer or null. */
+let afterControl = () => {};
+
+/** What to do after every control request (the dashboard refreshes its views). */
+export function onControlDone(callback) {
+  afterControl = callback;
+}
+
+/** Run a control request; report its message or failure; resolve to the answer or null. */
 export async function control(what, method, path, body) {
   try {
     const answer = await api(method, path, body);
@@ -78,5 +85,7 @@ export async function control(what, method, path, body) {
   } catch (error) {
     notifyError(what, error);
     return null;
+  } finally {
+    afterControl();
   }
 }

@@ -6,7 +6,7 @@ import {el, fill, nodeName, nodeOptions} from "./util.js";
 
 let changed = () => {};
 
-/** Build the controls for a cluster of `count` nodes; `onChange` runs after each action. */
+/** Build the controls for a cluster of `count` nodes; `onChange` runs after each request. */
 export function setupControls(count, jobs, onChange) {
   changed = onChange;
   fill(document.getElementById("kv-coordinator"), nodeOptions(count, [["", "auto"]]));
@@ -86,13 +86,10 @@ function setupFailTable(count) {
       el("th", {scope: "row", text: nodeName(i)}),
       el("td", {}, mode),
       el("td", {}, el("button", {type: "button", id: `fail-${i}`, text: "Fail", "aria-label": `Fail ${nodeName(i)}`,
-        onclick: async () => { await control(`Failing ${nodeName(i)}`, "POST", `/fail/${i}?mode=${mode.value}`); changed(); }})),
+        onclick: () => control(`Failing ${nodeName(i)}`, "POST", `/fail/${i}?mode=${mode.value}`)})),
       el("td", {}, el("button", {type: "button", id: `recover-${i}`, text: "Recover", "aria-label": `Recover ${nodeName(i)}`,
-        onclick: async () => {
-          const query = catchUp.checked ? "" : "?catch_up=none";
-          await control(`Recovering ${nodeName(i)}`, "POST", `/recover/${i}${query}`);
-          changed();
-        }})),
+        onclick: () => control(`Recovering ${nodeName(i)}`, "POST",
+                               `/recover/${i}${catchUp.checked ? "" : "?catch_up=none"}`)})),
       el("td", {}, el("label", {}, catchUp, " catch up"))));
   }
   fill(document.querySelector("#fail-table tbody"), rows);
@@ -106,19 +103,22 @@ function setupPartition(count) {
          ...["A", "B", "C"].map((s) => el("option", {value: s, text: s})))));
   }
   fill(document.getElementById("partition-sides"), sides);
-  document.getElementById("partition-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
+  on("partition-form", "submit", () => {
     const groups = {};
     for (let i = 0; i < count; i++) {
       const side = document.getElementById(`side-${i}`).value;
       (groups[side] = groups[side] || []).push(i);
     }
-    await control("Partitioning", "POST", "/partition", {groups: Object.keys(groups).sort().map((s) => groups[s])});
-    changed();
+    return control("Partitioning", "POST", "/partition", {groups: Object.keys(groups).sort().map((s) => groups[s])});
   });
-  document.getElementById("partition-heal").addEventListener("click", async () => {
-    await control("Healing", "POST", "/heal");
-    changed();
+  on("partition-heal", "click", () => control("Healing", "POST", "/heal"));
+}
+
+/** Run `handler` on a form's submit or a button's click, without reloading the page. */
+function on(id, type, handler) {
+  document.getElementById(id).addEventListener(type, (event) => {
+    event.preventDefault();
+    handler();
   });
 }
 
@@ -129,11 +129,6 @@ function delay(prefix) {
 
 function setupFaultForms() {
   const link = () => `/links/${document.getElementById("link-from").value}/${document.getElementById("link-to").value}`;
-  const on = (id, what, handler) => document.getElementById(id).addEventListener(what, async (event) => {
-    event.preventDefault();
-    await handler();
-    changed();
-  });
   on("link-form", "submit", () => {
     const down = document.getElementById("link-down").checked;
     const body = down ? {down: true} : {drop_rate: numberOrNull("link-drop") || 0, delay_ms: delay("link")};

@@ -1,7 +1,7 @@
 // The dashboard's wiring: load the cluster's shape, follow the event stream,
 // batch events into one DOM update per animation frame, and refresh the JSON
 // views (nodes, faults, held messages, the inspected key) when events say they changed.
-import {api, getToken, notify, setToken} from "./api.js";
+import {api, getToken, notify, onControlDone, setToken} from "./api.js";
 import {setupControls} from "./controls.js";
 import {inspectedKey, refreshInspector, renderOperations, setupInspector} from "./inspector.js";
 import {addLogEvents, resetLog, setupLog} from "./log.js";
@@ -149,7 +149,8 @@ async function start() {
   setupToken(c);
   setupMessages(c.nodes);
   setupLog(c.nodes);
-  setupStep(refreshAll);
+  onControlDone(refreshAll);
+  setupStep();
   setupControls(c.nodes, jobs.jobs, refreshAll);
   setupInspector(c.nodes, showPlacement);
   follow(Math.max(0, last.last_seq - BACKLOG_EVENTS), {onEvents, onStatus: onStreamStatus});

@@ -7,22 +7,17 @@ import {el, fill} from "./util.js";
 const MAX_PENDING = 8;
 const pending = [];  // requests sent by this page, newest last
 let requestCount = 0;
-let onChange = () => {};
 
-/** Wire the buttons; `changed` is called after every step-mode action. */
-export function setupStep(changed) {
-  onChange = changed;
-  const act = (what, method, path, body) => async () => {
-    await control(what, method, path, body);
-    onChange();
-  };
+/** Wire the pause, resume, step and tick buttons. */
+export function setupStep() {
+  const act = (what, method, path) => () => control(what, method, path);
   document.getElementById("net-pause").addEventListener("click", act("Pausing the network", "POST", "/network/pause"));
   document.getElementById("net-resume").addEventListener("click", act("Resuming the network", "POST", "/network/resume"));
   document.getElementById("net-step").addEventListener("click", act("Step", "POST", "/network/step"));
   document.getElementById("tick-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const ms = Number(document.getElementById("tick-ms").value);
-    act(`Tick ${ms} ms`, "POST", "/tick", {ms})();
+    control(`Tick ${ms} ms`, "POST", "/tick", {ms});
   });
 }
 
@@ -43,10 +38,7 @@ export function renderHeld(view) {
     const what = `${msg.id}`;
     const button = (verb, method) => el("button", {
       type: "button", class: `held-${verb}`, "aria-label": `${verb} message ${msg.id}`, text: verb,
-      onclick: async () => {
-        await control(`${verb} message ${msg.id}`, "POST", `/network/${method}/${msg.id}`);
-        onChange();
-      }});
+      onclick: () => control(`${verb} message ${msg.id}`, "POST", `/network/${method}/${msg.id}`)});
     return el("li", {class: "held", "data-msg-id": what},
       el("span", {class: "held-text",
                   text: `#${msg.id} ${msg.from} → ${msg.to}: ${msg.summary}` +

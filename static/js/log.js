@@ -82,10 +82,3 @@ function updateCount() {
   document.getElementById("log-count").textContent =
     `${document.getElementById("event-list").childElementCount} shown of ${kept.length} kept`;
 }
-
-/** Forget every event (the server restarted with a fresh log). */
-export function resetLog() {
-  kept.length = 0;
-  fill(document.getElementById("event-list"), []);
-  updateCount();
-}

@@ -4,7 +4,7 @@
 import {api, getToken, notify, onControlDone, setToken} from "./api.js";
 import {setupControls} from "./controls.js";
 import {inspectedKey, refreshInspector, renderOperations, setupInspector} from "./inspector.js";
-import {addLogEvents, resetLog, setupLog} from "./log.js";
+import {addLogEvents, setupLog} from "./log.js";
 import {addMessageEvents, setupMessages} from "./messages.js";
 import {renderPlacementLine, renderRing} from "./ring.js";
 import {renderHeld, setupStep, stepEvents} from "./step.js";
@@ -89,8 +89,9 @@ function onStreamStatus(state, detail) {
     if (!serverDown) setConnection("Live: following /events/stream.", "live");
     refreshAll();
   } else if (state === "reset") {
-    resetLog();
-    notify(`The server restarted with a fresh event log (newest event #${detail}).`, "info");
+    // A restarted server may have other settings (nodes, token) and reuses message
+    // ids: start the page afresh rather than mixing two clusters' stories.
+    location.reload();
   } else {
     streamLive = false;
     if (!serverDown) setConnection(`Event stream interrupted (${detail}); reconnecting…`, "wait");

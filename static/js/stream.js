@@ -17,10 +17,7 @@ export function follow(since, {onEvents, onStatus}) {
   async function checkRestart() {
     const response = await fetch("/events?limit=1", {cache: "no-store"});
     const page = await response.json();
-    if (page.last_seq < last) {
-      last = Math.max(0, page.last_seq - 200);
-      onStatus("reset", page.last_seq);
-    }
+    if (page.last_seq < last) onStatus("reset", page.last_seq);
   }
 
   async function readOnce() {

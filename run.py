@@ -30,6 +30,11 @@ def banner(config) -> str:
 def port_problem(host: str, port: int):
     """Why the server cannot listen on host:port, or None if it can."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        if sys.platform != "win32":
+            # As the server itself binds: connections of a server just stopped (a
+            # dashboard's event stream) linger in TIME_WAIT and must not block a restart.
+            # A port another server listens on is still refused (Linux, macOS).
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as error:

@@ -8,6 +8,8 @@ to $REPLICALAB_SCREENSHOTS, or a temporary folder.
 import json
 import logging
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -15,7 +17,7 @@ import unittest
 
 import requests
 
-from tests.helpers import make_app  # noqa: F401  (puts the project on sys.path)
+from tests.helpers import ROOT, make_app
 from tests.test_server import Server
 from app import create_app
 from config import simulation_config
@@ -255,21 +257,34 @@ class DashboardBrowserTest(unittest.TestCase):
         expect(self.state(page, 0)).to_have_text("down (stop)", timeout=WAIT_MS)
         self.assertEqual(page.evaluate("sessionStorage.getItem('replicalab.adminToken')"), "s3cret")
 
-    def test_a_stopped_server_is_reported(self):
-        """When python run.py stops, the page says so, and a request made then explains it got no answer."""
-        process = Server([sys.executable, "run.py", "--storage", "memory", "--clock", "virtual",
-                          "--scheduler", "off", "--narrate", "off"])
+    def test_a_stopped_server_is_reported_and_a_restart_picked_up(self):
+        """When python run.py stops the page says so and a request explains it got no answer; restarted, the page follows the new cluster."""
+        flags = ["--storage", "memory", "--clock", "virtual", "--scheduler", "off", "--narrate", "off"]
+        first = Server([sys.executable, "run.py", *flags])
         try:
             self.context = self.browser.new_context(viewport={"width": 1280, "height": 800})
             page = self.context.new_page()
-            page.goto(process.url + "/dashboard")
+            page.goto(first.url + "/dashboard")
             expect(page.locator("#conn-status")).to_contain_text("Live", timeout=WAIT_MS)
+            first.post("/write", {"key": "color", "value": "blue"})
+            expect(page.locator("#event-list")).to_contain_text("write color", timeout=WAIT_MS)
         finally:
-            process.stop()  # Ctrl+C: the process exits and its event stream closes
-            process.log.close()
+            first.stop()  # Ctrl+C: the process exits and its event stream closes
+            first.log.close()
         expect(page.locator("#conn-status")).to_contain_text("stopped answering", timeout=WAIT_MS)
         page.click("#kv-read")
         expect(page.locator("#op-result")).to_contain_text("did not answer", timeout=WAIT_MS)
+        # Same port at once, although the closed stream's connection lingers in TIME_WAIT.
+        again = subprocess.Popen([sys.executable, "run.py", "--port", str(first.port), *flags],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        try:
+            expect(page.locator("#conn-status")).to_contain_text("Live", timeout=15000)
+            expect(page.locator("#event-list li")).to_have_count(1, timeout=WAIT_MS)  # a fresh cluster
+            expect(page.locator("#event-list")).to_contain_text("cluster started")
+        finally:
+            again.send_signal(signal.SIGINT)
+            output = again.communicate(timeout=20)[1]
+        self.assertNotIn("cannot listen", output)
 
     def test_dropped_messages_paused_view_and_log_filters(self):
         """A message to a down node is drawn dropped; a paused view holds new arrows; the log filters."""

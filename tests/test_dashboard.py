@@ -206,6 +206,22 @@ class DashboardBrowserTest(unittest.TestCase):
         expect(page.locator("#held-list li")).to_have_count(0)
         self.assertEqual(self.errors, [])
 
+    def test_requests_waiting_in_step_mode_are_capped(self):
+        """Paused, a fourth waiting write is refused with a sentence (the browser must keep connections to deliver); resume answers all."""
+        page = self.open()
+        page.click("#net-pause")
+        expect(page.locator("#net-resume")).to_be_enabled(timeout=WAIT_MS)
+        for key in ("a", "b", "c", "d"):
+            page.fill("#kv-key", key)
+            page.click("#kv-write")
+        expect(page.locator("#notices")).to_contain_text("3 requests from this page are still waiting")
+        requests_shown = page.locator("#pending-list li")
+        expect(requests_shown).to_have_count(3)
+        expect(page.locator("#waiting-count")).to_contain_text("3 request(s)", timeout=WAIT_MS)
+        page.click("#net-resume")
+        expect(requests_shown.filter(has_text="done")).to_have_count(3, timeout=WAIT_MS)
+        self.assertEqual(self.server.get("/keys")["count"], 3)
+
     def test_partition_built_in_the_page_shows_on_ring_and_faults(self):
         """Sides chosen in the partition builder show on the ring and in GET /faults; Heal removes them."""
         page = self.open()

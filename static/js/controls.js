@@ -1,7 +1,7 @@
 // Controls panel: write / read / delete, fail and recover, partition, link and
 // network faults, clock skew, scheduler jobs and the scenario export.
-import {api, control} from "./api.js";
-import {trackRequest} from "./step.js";
+import {api, control, notify} from "./api.js";
+import {trackRequest, waitingCount} from "./step.js";
 import {el, fill, nodeName, nodeOptions} from "./util.js";
 
 let changed = () => {};
@@ -38,12 +38,21 @@ function showResult(answer, error) {
                ? [el("ol", {class: "story"}, ...data.story.map((line) => el("li", {text: line})))] : [])]);
 }
 
+// A browser opens at most 6 connections to one server; the event stream takes one
+// and each request waiting in step mode another. Past this many waiting requests,
+// the clicks that would deliver their messages could not be sent at all.
+const MAX_WAITING = 3;
+
 function send(kind, key, description, method, path, body) {
+  if (waitingCount() >= MAX_WAITING) {
+    notify(`${MAX_WAITING} requests from this page are still waiting for their quorum: deliver or ` +
+           "drop their messages (or resume the network) before sending another.", "error");
+    return;
+  }
   const promise = api(method, path, body);
   trackRequest(kind, key, description, promise);
   // Not awaited by the caller: in step mode a write blocks until its quorum is met.
   promise.then((answer) => showResult(answer, null), (error) => showResult(null, error)).finally(changed);
-  return promise;
 }
 
 function setupKeyValue() {

@@ -48,6 +48,11 @@ export function renderHeld(view) {
   }));
 }
 
+/** How many requests sent by this page have no answer yet. */
+export function waitingCount() {
+  return pending.filter((p) => p.status === "pending").length;
+}
+
 /**
  * Follow a request sent by the page (a write may block until its quorum is met
  * in step mode): listed as pending at once, completed when `promise` settles.

@@ -13,6 +13,7 @@ import {MESSAGE_TYPES, coalesce} from "./util.js";
 
 const BACKLOG_EVENTS = 300;   // history shown when the page opens
 const HEALTH_EVERY_MS = 2000; // how often a lost server is asked again
+const MAX_QUEUED = 5000;      // events waiting for the next frame (the log keeps 3000)
 const NETWORK_TYPES = new Set(["network_paused", "network_resumed", "tick"]);
 
 const view = {nodes: [], faults: null, placement: null, paused: false};
@@ -61,6 +62,8 @@ function showPlacement(placement) {
 
 function onEvents(batch) {
   queue.push(...batch);
+  // A hidden tab gets no animation frames: keep only what the panels could show.
+  if (queue.length > MAX_QUEUED) queue.splice(0, queue.length - MAX_QUEUED);
   if (!frameRequested) {
     frameRequested = true;
     requestAnimationFrame(flush);
@@ -86,7 +89,8 @@ function flush() {
 function onStreamStatus(state, detail) {
   if (state === "live") {
     streamLive = true;
-    if (!serverDown) setConnection("Live: following /events/stream.", "live");
+    serverDown = false;  // a live stream proves the server answers
+    setConnection("Live: following /events/stream.", "live");
     refreshAll();
   } else if (state === "reset") {
     // A restarted server may have other settings (nodes, token) and reuses message

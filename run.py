@@ -23,6 +23,7 @@ def banner(config) -> str:
             f"  curl -X POST {url}/write -d '{{\"key\":\"color\",\"value\":\"blue\"}}'\n"
             f"  curl {url}/read/color\n"
             f"  curl {url}/nodes\n"
+            f"Dashboard: open {url}/dashboard in a browser.\n"
             "The lines below narrate what the cluster does, one per event. Ctrl+C stops.")
 
 

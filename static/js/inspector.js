@@ -1,0 +1,104 @@
+// Key inspector: every replica's version and value for one key, tombstones,
+// the hints held for it, and the last operations on it with their stories.
+import {api, notifyError} from "./api.js";
+import {keptEvents} from "./log.js";
+import {MESSAGE_TYPES, el, fill, preview} from "./util.js";
+
+const MAX_OPS = 5;
+
+let current = "";
+let count = 0;
+let onPlacement = () => {};
+
+/** The key being inspected ("" when none). */
+export function inspectedKey() {
+  return current;
+}
+
+/** Wire the form; `placementShown(placement or null)` lights up the ring. */
+export function setupInspector(nodeCount, placementShown) {
+  count = nodeCount;
+  onPlacement = placementShown;
+  document.getElementById("inspect-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    current = document.getElementById("inspect-key").value.trim();
+    refreshInspector();
+  });
+}
+
+function newer(a, b) {  // last-writer-wins order: timestamp, then node id
+  if (!b) return true;
+  if (a.timestamp !== b.timestamp) return a.timestamp > b.timestamp;
+  return Number(a.node.slice(5)) > Number(b.node.slice(5));
+}
+
+/** Fetch the placement and every node's records, then redraw (no-op without a key). */
+export async function refreshInspector() {
+  if (!current) {
+    onPlacement(null);
+    return;
+  }
+  const key = current;
+  let placement, details;
+  try {
+    [placement, ...details] = await Promise.all([
+      api("GET", `/placement/${encodeURIComponent(key)}`),
+      ...Array.from({length: count}, (_, i) => api("GET", `/nodes/${i}`))]);
+  } catch (error) {
+    notifyError(`Inspecting ${key}`, error);
+    return;
+  }
+  if (key !== current) return;  // another key was typed meanwhile
+  onPlacement(placement);
+  const records = details.map((d) => d.records.find((r) => r.key === key) || null);
+  let newest = null;
+  for (const r of records) if (r && newer(r.version, newest)) newest = r.version;
+  const rows = details.map((d, i) => {
+    const name = d.node.name, record = records[i];
+    const replica = placement.preference_list.indexOf(name);
+    const standIn = placement.fallback_order.indexOf(name);
+    if (replica < 0 && !record) return null;
+    const role = replica >= 0 ? `replica ${replica + 1}` : `stand-in ${standIn + 1}`;
+    let state = !record ? "missing" : record.version.text === newest.text ? "current" : "stale";
+    if (record && record.deleted) state += " (tombstone)";
+    if (d.node.status !== "alive") state += ", node down";
+    return el("tr", {id: `replica-${name}`, class: `replica-${state.split(" ")[0].replace(",", "")}`},
+      el("th", {scope: "row", text: name}),
+      el("td", {text: role}),
+      el("td", {class: "replica-version", text: record ? record.version.text : "–"}),
+      el("td", {class: "replica-value", text: record ? (record.deleted ? "(deleted)" : preview(record.value)) : "–"}),
+      el("td", {class: "replica-state", text: state}));
+  }).filter(Boolean);
+  fill(document.querySelector("#replica-table tbody"), rows);
+  const hints = details.flatMap((d) => d.hints_held.filter((h) => h.key === key)
+    .map((h) => el("li", {class: "hint", text: `${d.node.name} holds v${h.version.text}` +
+                                              `${h.deleted ? " (tombstone)" : ""} for ${h.for}`})));
+  fill(document.getElementById("hint-list"), hints.length ? hints : [el("li", {class: "muted", text: "none"})]);
+  document.getElementById("inspect-summary").textContent =
+    `${key}: newest version ${newest ? newest.text : "none"}; ${placement.message}`;
+  renderOperations();
+}
+
+/**
+ * The last operations on the key, from the events the page kept: a write starts a
+ * group at write_started; events with another op_id start a new group; events
+ * without one (stores, hints) belong to the group before them.
+ */
+export function renderOperations() {
+  if (!current) return;
+  const groups = [];
+  let open = null;
+  for (const event of keptEvents()) {
+    if (event.key !== current || MESSAGE_TYPES.has(event.type)) continue;
+    const op = event.details.op_id;
+    if (!open || event.type === "write_started" || (op !== undefined && open.op !== undefined && op !== open.op)) {
+      open = {op, lines: []};
+      groups.push(open);
+    }
+    if (open.op === undefined) open.op = op;
+    open.lines.push(`#${event.seq} ${event.text}`);
+  }
+  fill(document.getElementById("op-list"), groups.slice(-MAX_OPS).reverse().map((g) =>
+    el("li", {class: "op"}, el("strong", {text: g.op !== undefined ? `operation ${g.op}` : "no operation id"}),
+       el("ul", {class: "story"}, ...g.lines.map((line) => el("li", {text: line}))))));
+}

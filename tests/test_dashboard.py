@@ -1,0 +1,373 @@
+"""The live dashboard: its route, and the page itself in headless Chromium against a real server.
+
+The browser tests need Playwright for Python (`pip install -r requirements.txt`)
+and Debian's Chromium at /usr/bin/chromium (`apt-get install chromium`); without
+them they are skipped with a message saying which one is missing. Screenshots go
+to $REPLICALAB_SCREENSHOTS, or a temporary folder.
+"""
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import unittest
+
+import requests
+
+from app import create_app
+from config import simulation_config
+from tests.helpers import ROOT, make_app
+from tests.test_server import Server
+
+CHROMIUM = "/usr/bin/chromium"
+try:
+    from playwright.sync_api import expect, sync_playwright
+except ImportError:  # the route tests below still run
+    sync_playwright = None
+
+if sync_playwright is None:
+    BROWSER_MISSING = "Playwright for Python is not installed: pip install playwright (see requirements.txt)"
+elif not os.path.exists(CHROMIUM):
+    BROWSER_MISSING = f"no Chromium at {CHROMIUM}: apt-get install chromium"
+else:
+    BROWSER_MISSING = None
+
+SHOTS = os.environ.get("REPLICALAB_SCREENSHOTS") or os.path.join(tempfile.gettempdir(),
+                                                                  "replicalab-dashboard-shots")
+WAIT_MS = 5000  # patience for page conditions; a node change must show within 2 s
+
+
+class DashboardRouteTest(unittest.TestCase):
+    """GET /dashboard and its static files, without a browser."""
+
+    def test_page_and_its_files_are_served_from_the_app(self):
+        """/dashboard serves the page with a CSP that allows only its own files, which are all served."""
+        app, client = make_app()
+        page = client.get("/dashboard")
+        self.assertEqual(page.status_code, 200)
+        html = page.get_data(as_text=True)
+        self.assertIn("<title>ReplicaLab dashboard</title>", html)
+        self.assertIn("default-src 'self'", page.headers["Content-Security-Policy"])
+        self.assertNotIn("<script>", html)  # no inline script: the CSP would refuse it
+        for path in ("/static/dashboard.css", "/static/js/main.js", "/static/js/stream.js"):
+            self.assertEqual(client.get(path).status_code, 200, path)
+        self.assertNotIn("http", "".join(
+            line for line in html.splitlines() if "src=" in line or "href=" in line))
+        self.assertIn("GET /dashboard", client.get("/").get_json()["endpoints"])
+
+    def test_start_banner_prints_the_dashboard_url(self):
+        """python run.py's banner names the dashboard's address on the configured host and port."""
+        from config import Config
+        from run import banner
+        self.assertIn("http://0.0.0.0:8000/dashboard", banner(Config(host="0.0.0.0", port=8000)))
+
+
+class LiveServer:
+    """The app on a free loopback port, served by werkzeug threads (SSE needs a real server)."""
+
+    def __init__(self, **overrides):
+        from werkzeug.serving import make_server
+        self.app = create_app(simulation_config(**overrides))
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def post(self, path, body=None, token=None):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        data = json.dumps(body) if body is not None else None
+        return requests.post(self.url + path, data=data, headers=headers, timeout=10)
+
+    def get(self, path):
+        return requests.get(self.url + path, timeout=10).json()
+
+    def stop(self):
+        """Stop listening; open event streams end with the process (daemon threads)."""
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@unittest.skipIf(BROWSER_MISSING, BROWSER_MISSING)
+class DashboardBrowserTest(unittest.TestCase):
+    """The dashboard in headless Chromium, driven by clicks and by curl-like requests."""
+
+    @classmethod
+    def setUpClass(cls):
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request in the test output
+        cls.playwright = sync_playwright().start()
+        cls.browser = cls.playwright.chromium.launch(executable_path=CHROMIUM)
+        os.makedirs(SHOTS, exist_ok=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.browser.close()
+        cls.playwright.stop()
+
+    def setUp(self):
+        self.server = None
+        self.context = None
+        self.errors = []
+
+    def tearDown(self):
+        if self.context:
+            self.context.close()
+        if self.server:
+            self.server.stop()
+
+    def open(self, width=1280, height=800, **overrides):
+        """Start a fresh cluster and open the dashboard on it; returns the page once ready."""
+        self.server = LiveServer(**overrides)
+        self.context = self.browser.new_context(viewport={"width": width, "height": height})
+        page = self.context.new_page()
+        page.on("console", lambda msg: self.errors.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.goto(self.server.url + "/dashboard")
+        expect(page.locator("body")).to_have_attribute("data-ready", "true", timeout=WAIT_MS)
+        expect(page.locator("#conn-status")).to_contain_text("Live", timeout=WAIT_MS)
+        return page
+
+    def shoot(self, page, name):
+        page.evaluate("window.scrollTo(0, 0)")  # the panels a student sees first
+        page.screenshot(path=os.path.join(SHOTS, name))
+
+    def state(self, page, node_id):
+        return page.locator(f"#node-row-{node_id} .state")
+
+    def test_page_loads_without_console_errors(self):
+        """The page loads, shows every node up and the events so far, with no console error."""
+        page = self.open()
+        for i in range(6):
+            self.server.post("/write", {"key": f"k{i}", "value": i})
+        expect(page.locator("#node-table tbody tr")).to_have_count(5)
+        expect(self.state(page, 0)).to_have_text("up")
+        expect(page.locator("#event-list")).to_contain_text("write k5", timeout=WAIT_MS)
+        expect(page.locator("#msg-rows .msg").first).to_be_visible()
+        page.locator("#msg-rows .msg").first.click()
+        expect(page.locator("#msg-detail h3")).to_contain_text("Message")
+        self.assertEqual(self.errors, [])
+
+    def test_with_every_stream_slot_taken_the_page_polls_and_still_follows(self):
+        """--max-streams 1 held by another client: the page says it polls, and still shows a failure."""
+        self.server = LiveServer(max_streams=1)
+        holder = requests.get(self.server.url + "/events/stream", stream=True, timeout=10)
+        self.addCleanup(holder.close)
+        self.context = self.browser.new_context(viewport={"width": 1280, "height": 800})
+        page = self.context.new_page()
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.goto(self.server.url + "/dashboard")
+        expect(page.locator("#conn-status")).to_contain_text("polling", timeout=WAIT_MS)
+        self.server.post("/fail/3")
+        expect(self.state(page, 3)).to_contain_text("down", timeout=WAIT_MS)
+        self.assertEqual(self.errors, [])
+
+    def test_node_failed_by_api_turns_down_and_back(self):
+        """A node failed by a request turns 'down (crash)' within 2 s; recovered, it is 'up' again."""
+        page = self.open()
+        self.assertEqual(self.server.post("/fail/1?mode=crash").status_code, 200)
+        expect(self.state(page, 1)).to_have_text("down (crash)", timeout=2000)
+        expect(page.locator("#ring-svg")).to_contain_text("node-1 down (crash)")
+        self.server.post("/write", {"key": "color", "value": "green"})  # a stand-in keeps a hint
+        page.fill("#inspect-key", "color")
+        page.click("#inspect-form button")
+        expect(page.locator("#hint-list")).to_contain_text("for node-1", timeout=WAIT_MS)
+        self.shoot(page, "dashboard-1280x800.png")
+        self.assertEqual(self.server.post("/recover/1").status_code, 200)
+        expect(self.state(page, 1)).to_have_text("up", timeout=2000)
+
+    def test_fail_button_fails_the_node(self):
+        """Choosing 'wipe' and clicking Fail for node-2 fails it, as the JSON API confirms.
+
+        Enter on Recover then recovers it.
+        """
+        page = self.open()
+        page.select_option("#fail-mode-2", "wipe")
+        page.click("#fail-2")
+        expect(self.state(page, 2)).to_have_text("down (wipe)", timeout=WAIT_MS)
+        self.assertEqual(self.server.get("/faults")["down"], [{"node": "node-2", "mode": "wipe"}])
+        page.focus("#recover-2")  # real buttons: the keyboard works too
+        page.keyboard.press("Enter")
+        expect(self.state(page, 2)).to_have_text("up", timeout=WAIT_MS)
+        self.assertEqual(self.server.get("/faults")["down"], [])
+
+    def test_step_mode_delivering_held_messages_completes_the_write(self):
+        """Paused, a write from the page waits; its puts are held; delivering a put and its ack completes it."""
+        page = self.open(1920, 1080)
+        page.click("#net-pause")
+        expect(page.locator("#step-status")).to_contain_text("paused", timeout=WAIT_MS)
+        page.fill("#kv-key", "color")
+        page.fill("#kv-value", "blue")
+        page.click("#kv-write")
+        request = page.locator("#pending-list li").first
+        expect(request).to_contain_text("pending")
+        held = page.locator("#held-list li")
+        expect(held).to_have_count(2, timeout=WAIT_MS)
+        expect(held.first).to_contain_text("put color")
+        expect(request).to_contain_text("1 of W=2 acks", timeout=WAIT_MS)  # the coordinator's own copy
+        page.fill("#inspect-key", "color")
+        page.click("#inspect-form button")
+        expect(page.locator("#replica-table tbody tr")).to_have_count(3, timeout=WAIT_MS)
+        self.shoot(page, "dashboard-step-1920x1080.png")
+        held.first.locator(".held-deliver").click()
+        ack = page.locator("#held-list li", has_text="ack color")
+        expect(ack).to_have_count(1, timeout=WAIT_MS)
+        self.assertEqual(self.server.get("/network/messages")["waiting_requests"], 1)
+        ack.locator(".held-deliver").click()
+        expect(request).to_contain_text("done", timeout=WAIT_MS)
+        expect(page.locator("#op-result")).to_contain_text("Stored 'color'")
+        self.assertEqual(self.server.get("/network/messages")["waiting_requests"], 0)
+        page.click("#net-resume")
+        expect(page.locator("#step-status")).to_contain_text("running", timeout=WAIT_MS)
+        expect(page.locator("#held-list li")).to_have_count(0)
+        self.assertEqual(self.errors, [])
+
+    def test_requests_waiting_in_step_mode_are_capped(self):
+        """Paused, a fourth waiting write is refused with a sentence; resume answers all.
+
+        The browser must keep connections free to deliver messages.
+        """
+        page = self.open()
+        page.click("#net-pause")
+        expect(page.locator("#net-resume")).to_be_enabled(timeout=WAIT_MS)
+        for key in ("a", "b", "c", "d"):
+            page.fill("#kv-key", key)
+            page.click("#kv-write")
+        expect(page.locator("#notices")).to_contain_text("3 requests from this page are still waiting")
+        requests_shown = page.locator("#pending-list li")
+        expect(requests_shown).to_have_count(3)
+        expect(page.locator("#waiting-count")).to_contain_text("3 request(s)", timeout=WAIT_MS)
+        page.click("#net-resume")
+        expect(requests_shown.filter(has_text="done")).to_have_count(3, timeout=WAIT_MS)
+        self.assertEqual(self.server.get("/keys")["count"], 3)
+
+    def test_partition_built_in_the_page_shows_on_ring_and_faults(self):
+        """Sides chosen in the partition builder show on the ring and in GET /faults; Heal removes them."""
+        page = self.open()
+        for node in (2, 3, 4):
+            page.select_option(f"#side-{node}", "B")
+        page.click("#partition-apply")
+        expect(page.locator("#node-row-0 .group")).to_have_text("A", timeout=WAIT_MS)
+        expect(page.locator("#node-row-3 .group")).to_have_text("B")
+        expect(page.locator('#ring-svg [data-node="node-3"]')).to_contain_text("side B")
+        self.assertEqual(self.server.get("/faults")["partition"],
+                         [["node-0", "node-1"], ["node-2", "node-3", "node-4"]])
+        page.click("#partition-heal")
+        expect(page.locator("#node-row-3 .group")).to_have_text("–", timeout=WAIT_MS)
+        self.assertIsNone(self.server.get("/faults")["partition"])
+
+    def test_inspector_shows_a_stale_replica_then_its_repair(self):
+        """After a write that missed a replica, the inspector marks it stale; a read with R=3 repairs it."""
+        page = self.open()
+        self.server.post("/write", {"key": "color", "value": "blue"})
+        replicas = self.server.get("/placement/color")["preference_list"]
+        missed = replicas[1]
+        self.server.post(f"/fail/{missed}")
+        self.server.post("/write", {"key": "color", "value": "green"})
+        self.server.post(f"/recover/{missed}?catch_up=none")
+        page.fill("#inspect-key", "color")
+        page.click("#inspect-form button")
+        row = page.locator(f"#replica-{missed}")
+        expect(row.locator(".replica-state")).to_have_text("stale", timeout=WAIT_MS)
+        expect(row.locator(".replica-value")).to_have_text('"blue"')
+        expect(page.locator("#hint-list")).to_contain_text(f"for {missed}")
+        expect(page.locator("#ring-svg")).to_contain_text("key color")
+        self.shoot(page, "dashboard-inspector-1280x800.png")
+        page.fill("#kv-key", "color")
+        page.fill("#kv-r", "3")
+        page.click("#kv-read")
+        expect(row.locator(".replica-state")).to_have_text("current", timeout=WAIT_MS)
+        expect(row.locator(".replica-value")).to_have_text('"green"')
+        expect(page.locator("#op-list")).to_contain_text("read repair")
+
+    def test_admin_token_errors_are_shown_and_the_token_is_sent(self):
+        """Without the token a click shows the server's 401 message; with it the node fails."""
+        page = self.open(admin_token="s3cret")
+        page.click("#fail-0")
+        expect(page.locator("#notices")).to_contain_text("needs the admin token", timeout=WAIT_MS)
+        self.assertEqual(self.server.get("/faults")["down"], [])
+        page.fill("#token-input", "s3cret")
+        page.click("#token-form button")
+        page.click("#fail-0")
+        expect(self.state(page, 0)).to_have_text("down (stop)", timeout=WAIT_MS)
+        self.assertEqual(page.evaluate("sessionStorage.getItem('replicalab.adminToken')"), "s3cret")
+
+    def test_a_stopped_server_is_reported_and_a_restart_picked_up(self):
+        """When python run.py stops the page says so and a request explains it got no answer.
+
+        Restarted, the page follows the new cluster.
+        """
+        flags = ["--storage", "memory", "--clock", "virtual", "--scheduler", "off", "--narrate", "off"]
+        first = Server([sys.executable, "run.py", *flags])
+        try:
+            self.context = self.browser.new_context(viewport={"width": 1280, "height": 800})
+            page = self.context.new_page()
+            page.goto(first.url + "/dashboard")
+            expect(page.locator("#conn-status")).to_contain_text("Live", timeout=WAIT_MS)
+            first.post("/write", {"key": "color", "value": "blue"})
+            expect(page.locator("#event-list")).to_contain_text("write color", timeout=WAIT_MS)
+        finally:
+            first.stop()  # Ctrl+C: the process exits and its event stream closes
+            first.log.close()
+        expect(page.locator("#conn-status")).to_contain_text("stopped answering", timeout=WAIT_MS)
+        page.click("#kv-read")
+        expect(page.locator("#op-result")).to_contain_text("did not answer", timeout=WAIT_MS)
+        # Same port at once, although the closed stream's connection lingers in TIME_WAIT.
+        again = subprocess.Popen([sys.executable, "run.py", "--port", str(first.port), *flags],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        try:
+            expect(page.locator("#conn-status")).to_contain_text("Live", timeout=15000)
+            expect(page.locator("#event-list li")).to_have_count(1, timeout=WAIT_MS)  # a fresh cluster
+            expect(page.locator("#event-list")).to_contain_text("cluster started")
+        finally:
+            again.send_signal(signal.SIGINT)
+            output = again.communicate(timeout=20)[1]
+        self.assertNotIn("cannot listen", output)
+
+    def test_dropped_messages_paused_view_and_log_filters(self):
+        """A message to a down node is drawn dropped; a paused view holds new arrows; the log filters."""
+        page = self.open()
+        self.server.post("/fail/1")
+        self.server.post("/write", {"key": "color", "value": "blue"})  # node-1 is one of its replicas
+        dropped = page.locator("#msg-rows .msg-dropped")
+        expect(dropped).to_have_count(1, timeout=WAIT_MS)
+        expect(dropped.locator(".died")).to_have_count(1)
+        dropped.click()
+        expect(page.locator("#msg-detail")).to_contain_text("node-1 is down")
+        drawn = page.locator("#msg-rows .msg").count()
+        page.click("#msg-pause")
+        self.server.post("/write", {"key": "size", "value": "L"})
+        expect(page.locator("#msg-count")).to_contain_text("new while paused", timeout=WAIT_MS)
+        self.assertEqual(page.locator("#msg-rows .msg").count(), drawn)
+        page.click("#msg-pause")
+        expect(page.locator("#msg-rows .msg")).not_to_have_count(drawn)
+        page.select_option("#log-type", "node_failed")
+        expect(page.locator("#event-list li")).to_have_count(1)
+        expect(page.locator("#event-list li")).to_contain_text("node-1")
+        page.select_option("#log-type", "")
+        page.fill("#log-key", "size")
+        expect(page.locator("#event-list li .ev-text").first).to_contain_text("size")
+        texts = page.locator("#event-list li .ev-text").all_text_contents()  # rows off screen too
+        self.assertTrue(texts and all("size" in text for text in texts), texts)
+        page.fill("#log-key", "")
+        page.select_option("#log-node", "node-3")
+        events = {e["seq"]: e for e in self.server.get("/events?limit=1000")["events"]}
+        shown = page.locator("#event-list li").evaluate_all("(rows) => rows.map((r) => Number(r.dataset.seq))")
+        self.assertTrue(shown)
+        self.assertTrue(all("node-3" in events[seq]["nodes"] for seq in shown))
+
+    def test_a_burst_keeps_the_page_bounded(self):
+        """Thousands of events leave at most 300 arrows and 400 log rows drawn, the newest included."""
+        page = self.open()
+        for i in range(150):
+            self.server.post("/write", {"key": f"burst{i}", "value": i})
+        last = self.server.get("/events?limit=1")["last_seq"]
+        self.assertGreater(last, 1500)
+        expect(page.locator(f'#event-list li[data-seq="{last}"]')).to_have_count(1, timeout=10000)
+        self.assertLessEqual(page.locator("#msg-rows .msg").count(), 300)
+        self.assertEqual(page.locator("#event-list li").count(), 400)
+
+
+if __name__ == "__main__":
+    unittest.main()

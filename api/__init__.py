@@ -1,4 +1,5 @@
 """HTTP routes, one blueprint per area; they parse, call the cluster and shape JSON."""
-from . import events, faults, kv, network, overview, scenario, scheduler
+from . import cas, events, faults, kv, network, overview, scenario, scheduler
 
-BLUEPRINTS = [kv.bp, overview.bp, faults.bp, network.bp, scheduler.bp, events.bp, scenario.bp]
+BLUEPRINTS = [kv.bp, overview.bp, faults.bp, network.bp, scheduler.bp, events.bp, scenario.bp,
+              cas.bp]

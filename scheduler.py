@@ -23,6 +23,10 @@ JOBS = {
 APP_JOBS = {
     "dispatch_move": ("dispatch", "move", "dispatch_s",
                       "move busy drones one step toward their targets; pick up and deliver on arrival"),
+    "sensor_simulate": ("sensors", "simulate", "sensors_s", "one simulated reading per floor of the building"),
+    "alert_rules": ("alerts", "evaluate", "alerts_s", "evaluate alert rules on new readings; fire once per crossing"),
+    "alert_outbox": ("alerts", "deliver", "alerts_s",
+                     "send pending alerts to the notifier through the circuit breaker; retry failures"),
 }
 
 

@@ -1,13 +1,12 @@
 """Dispatch routes: drones, deliveries, assignment (CAS or read-then-write), audit."""
 from __future__ import annotations
 
-import re
-
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
 
 from apps.dispatch import CLAIMS
 from cluster.errors import BadRequest
 
+from .app_input import applications, check_id, check_number, check_point, require
 from .common import coordinator_param, example, json_body, json_fields, reject_unknown_fields, success, with_story
 
 bp = Blueprint("dispatch", __name__)
@@ -15,42 +14,11 @@ bp = Blueprint("dispatch", __name__)
 DRONE_EXAMPLE = '{"id": "d1", "x": 0, "y": 0}'
 DELIVERY_EXAMPLE = '{"id": "p1", "pickup": [3, 4], "dropoff": [10, 0]}'
 ASSIGN_EXAMPLE = '{"claim": "cas", "delivery": "p1", "coordinator": 2}'
-ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
 def dispatch():
     """The Dispatch application of the current app."""
-    return current_app.extensions["replicalab_apps"].dispatch
-
-
-def check_id(value, what: str, example_body: str) -> str:
-    """An id: 1..64 letters, digits, '_', '.', '-'."""
-    if not isinstance(value, str) or not ID_PATTERN.match(value):
-        raise BadRequest(f"\"id\" of a {what} must be 1 to 64 letters, digits, '_', '.' or '-' "
-                         f"(got {value!r}), for example {example_body}.", field="id")
-    return value
-
-
-def check_number(value, name: str) -> float:
-    """A finite JSON number (not a boolean)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or abs(value) > 1e9:
-        raise BadRequest(f"{name!r} must be a number (got {value!r}).", field=name)
-    return value
-
-
-def check_point(value, name: str) -> list:
-    """A point [x, y] of two numbers."""
-    if not isinstance(value, list) or len(value) != 2:
-        raise BadRequest(f"{name!r} must be a point [x, y] (got {value!r}), for example {DELIVERY_EXAMPLE}.",
-                         field=name)
-    return [check_number(v, name) for v in value]
-
-
-def require(data: dict, names, example_body: str) -> None:
-    """Refuse a body missing any of `names`."""
-    for name in names:
-        if name not in data:
-            raise BadRequest(f"The body has no {name!r}; send for example {example_body}.", field=name)
+    return applications().dispatch
 
 
 @bp.post("/dispatch/drones")

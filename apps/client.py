@@ -37,8 +37,8 @@ class StoreClient:
 
     @property
     def now(self) -> int:
-        """The cluster clock (ms); applications never read real time."""
-        return self.manager.clock.elapsed()
+        """The cluster clock in ms (epoch ms on the wall clock); applications never read real time."""
+        return self.manager.clock.now()
 
     def using(self, coordinator: Optional[int]) -> StoreClient:
         """The same client connected to another coordinator (None: the store picks)."""

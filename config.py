@@ -68,12 +68,14 @@ class Config:
         positive = ["nodes", "rf", "r", "w", "vnodes", "batch_size", "request_timeout_ms",
                     "client_timeout_ms", "hint_retry_s", "anti_entropy_s", "flush_s",
                     "cache_items", "cache_bytes", "max_key_length", "max_value_bytes",
-                    "max_events", "dispatch_s", "dispatch_speed", "sensors_s", "sensor_floors",
+                    "max_events", "dispatch_s", "dispatch_speed", "sensor_floors",
                     "sensor_window", "sensor_z", "alerts_s", "breaker_failures", "breaker_cooldown_ms",
                     "notifier_timeout_ms"]
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{_flag(name)} must be at least 1 (got {getattr(self, name)}).")
+        if self.sensors_s < 0:
+            raise ConfigError(f"--sensors-s must be 0 (no simulated building) or more (got {self.sensors_s}).")
         if self.rf > self.nodes:
             raise ConfigError(f"The replication factor (--rf {self.rf}) cannot exceed the number "
                               f"of nodes (--nodes {self.nodes}): each key needs {self.rf} distinct nodes.")
@@ -147,7 +149,7 @@ HELP = {
     "dispatch_claim": "how /dispatch/assign claims a drone: cas (Paxos, safe) or read-write (naive, lab 7)",
     "dispatch_s": "seconds between drone movement steps (scheduler on)",
     "dispatch_speed": "distance a drone covers per movement step",
-    "sensors_s": "seconds between simulated building readings (scheduler on)",
+    "sensors_s": "seconds between simulated building readings (scheduler on; 0: only by hand)",
     "sensor_floors": "floors of the simulated building (sensors floor-1 .. floor-N)",
     "sensor_window": "readings kept per sensor: the rolling window of its statistics",
     "sensor_threshold": "a reading above this value is an anomaly (static threshold)",

@@ -50,6 +50,8 @@ class Scheduler:
         from apscheduler.schedulers.background import BackgroundScheduler
         self._aps = BackgroundScheduler(daemon=True)
         for name, (_, setting, _) in self.table().items():
+            if not getattr(self.manager.config, setting):
+                continue  # an interval of 0 keeps a job to be run by hand (--sensors-s 0)
             self._aps.add_job(self._scheduled, "interval", seconds=getattr(self.manager.config, setting),
                               args=[name], id=name, max_instances=1, coalesce=True)
         self._aps.start()

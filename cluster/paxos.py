@@ -298,8 +298,8 @@ class PaxosOp(Operation):
         self.outcome = outcome
         texts = {
             "applied": lambda: f"CAS {self.key} applied: v{record.version if record else '?'} is chosen",
-            "conflict": lambda: f"CAS {self.key} not applied: expected {self.expected}, found "
-                                f"{version_text(self.current)}",
+            "conflict": lambda: f"CAS {self.key} not applied: expected {self.expected or 'absent'}, found "
+                                f"{version_text(self.current) or 'absent'}",
             "no_quorum": lambda: f"CAS {self.key} failed: no majority ({self.majority} of "
                                  f"{len(self.replicas)}) answered the {self.phase}",
             "unknown": lambda: f"CAS {self.key} outcome unknown: v{record.version if record else '?'} was "
@@ -327,8 +327,9 @@ def compare_and_set(core, node, key: str, expected: Optional[str], value: Any) -
     result: CasResult = core.run(op)
     data = result.fields()
     if result.outcome == "conflict":
-        raise Conflict(f"CAS on {key!r} not applied: you expected version {expected}, but the current "
-                       f"version is {version_text(result.current)}. Read it again and retry with that.", **data)
+        found = version_text(result.current) or "null (absent)"
+        raise Conflict(f"CAS on {key!r} not applied: you expected version {expected or 'null (absent)'}, but "
+                       f"the current version is {found}. Read it again and retry with that.", **data)
     if result.outcome == "no_quorum":
         raise NoQuorum(f"CAS on {key!r} failed: a majority ({result.majority} of {len(result.replicas)}) of its "
                        "replicas could not be reached, and Paxos has no stand-ins. Nothing was chosen; retry "

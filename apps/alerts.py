@@ -165,5 +165,6 @@ class Alerts:
 
     def notifier_view(self, now: Optional[int] = None) -> dict:
         """The notifier's settings and counters, and the breaker's state."""
-        now = self.store.now if now is None else now
-        return {"notifier": self.notifier.view(), "breaker": self.breaker.view(now)}
+        with self.store.lock:  # the outbox job changes both while it sends
+            now = self.store.now if now is None else now
+            return {"notifier": self.notifier.view(), "breaker": self.breaker.view(now)}

@@ -87,13 +87,20 @@ def _higher(ballot: Ballot, than: Optional[Ballot]) -> bool:
     return than is None or ballot > than
 
 
+def _refuses(node: Any, msg: Any, state: AcceptorState, phase: str) -> bool:
+    """True (and narrated) when `msg`'s ballot is below the one this acceptor promised."""
+    if state.promised is None or msg.ballot >= state.promised:
+        return False
+    node.events.emit("paxos_refused", f"{node.name} refuses {phase} {msg.key} at ballot {msg.ballot}: "
+                     f"it promised {state.promised}", [node.node_id, msg.src], msg.key,
+                     ballot=str(msg.ballot), promised=str(state.promised))
+    return True
+
+
 def answer_prepare(node: Any, msg: Any) -> Message:
     """Phase 1b: promise the ballot if it is the highest seen, with what was accepted."""
     state = node.paxos.get(msg.key)
-    if state.promised is not None and msg.ballot < state.promised:
-        node.events.emit("paxos_refused", f"{node.name} refuses prepare {msg.key} ballot {msg.ballot}: "
-                         f"it promised {state.promised}", [node.node_id, msg.src], msg.key,
-                         ballot=str(msg.ballot), promised=str(state.promised))
+    if _refuses(node, msg, state, "prepare"):
         return Promise(node.node_id, msg.src, msg.op_id, msg.key, msg.ballot, False, state.promised)
     state.promised = msg.ballot
     node.paxos.put(msg.key, state)
@@ -108,10 +115,7 @@ def answer_prepare(node: Any, msg: Any) -> Message:
 def answer_propose(node: Any, msg: Propose) -> Message:
     """Phase 2b: accept the proposal unless a higher ballot was promised meanwhile."""
     state = node.paxos.get(msg.key)
-    if state.promised is not None and msg.ballot < state.promised:
-        node.events.emit("paxos_refused", f"{node.name} refuses to accept {msg.key} at ballot {msg.ballot}: "
-                         f"it promised {state.promised}", [node.node_id, msg.src], msg.key,
-                         ballot=str(msg.ballot), promised=str(state.promised))
+    if _refuses(node, msg, state, "accept"):
         return Accepted(node.node_id, msg.src, msg.op_id, msg.key, msg.ballot, False, state.promised)
     state.promised = msg.ballot
     state.accepted, state.record = msg.ballot, msg.record

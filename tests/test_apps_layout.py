@@ -1,16 +1,13 @@
 """The applications stay out of the store: apps/ uses only the client interface and domain errors."""
 import unittest
 
-from tests.test_layout import project_modules, runtime_imports
+from tests.test_layout import LayoutTest
 
 
 class AppsLayoutTest(unittest.TestCase):
     """What docs/architecture.md says about apps/ is true of the code."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.modules = project_modules()
-        cls.graph = {m: runtime_imports(m, p, cls.modules) for m, p in cls.modules.items()}
+    setUpClass = classmethod(LayoutTest.setUpClass.__func__)  # the same module map and import graph
 
     def test_apps_import_only_each_other_and_the_domain_errors(self):
         """An application reaches the store through apps/client.py, never through cluster internals."""

@@ -1,5 +1,6 @@
 """Compare-and-set by Paxos: conflicts, majorities, repair, durable ballots, linearizability."""
 import json
+import random
 import tempfile
 import threading
 import unittest
@@ -198,6 +199,61 @@ class CasLinearizabilityTest(unittest.TestCase):
             version = links[version]
         self.assertEqual({a["version"]["text"] for a in applied} - set(chain), set(),
                          "an applied CAS is missing from the chain of versions")
+
+
+class CasStepRaceTest(unittest.TestCase):
+    """Three proposers race in step mode while messages are delivered in random order, dropped or doubled."""
+
+    SEEDS = 12
+
+    def race(self, seed):
+        """One race from the same expected version; returns (results, first version, final version)."""
+        app, client = make_app(seed=seed, client_timeout_ms=20000)
+        cluster = app.extensions["replicalab"]
+        _, first = cas(client, "k", None, 0)
+        post(client, "/network/pause")
+        rng, results, threads = random.Random(seed), [], []
+        for i, coordinator in enumerate(rng.sample(range(5), 3)):
+            def send(i=i, coordinator=coordinator):
+                results.append(cas(app.test_client(), "k", first["version"]["text"], i, coordinator=coordinator))
+            with cluster.lock:  # start it, and go on once it waits for its quorum (or answered)
+                parks, answered = cluster.parks, len(results)
+                threads.append(threading.Thread(target=send))
+                threads[-1].start()
+                cluster.changed.wait_for(lambda p=parks, n=answered: cluster.parks > p or len(results) > n,
+                                         timeout=10)
+        for _ in range(400):
+            held = client.get("/network/messages").get_json()["messages"]
+            if not held:
+                if not any(t.is_alive() for t in threads):
+                    break
+                post(client, "/tick", {"ms": 50})  # timers: silent replicas, new rounds
+                continue
+            chosen, roll = rng.choice(held)["id"], rng.random()
+            action = "drop" if roll < 0.1 else "duplicate" if roll < 0.2 else "deliver"
+            post(client, f"/network/{action}/{chosen}")
+        post(client, "/network/resume")
+        for thread in threads:
+            thread.join(30)
+        _, probe = cas(client, "k", "0@node-0", "probe")  # a Paxos read of what was chosen
+        return results, first["version"]["text"], probe["current"]["version"]["text"]
+
+    def test_at_most_one_of_racing_proposers_applies(self):
+        """From one expected version at most one CAS applies, and the chosen value is the one it reported."""
+        applied_races = 0
+        for seed in range(self.SEEDS):
+            with self.subTest(seed=seed):
+                results, start, final = self.race(seed)
+                self.assertEqual(len(results), 3)
+                applied = [a for status, a in results if status == 200]
+                self.assertLessEqual(len(applied), 1, [a.get("outcome") for _, a in results])
+                if applied:
+                    applied_races += 1
+                    self.assertEqual(final, applied[0]["version"]["text"])
+                else:
+                    maybe = {a["proposed_version"]["text"] for _, a in results if a.get("outcome") == "unknown"}
+                    self.assertIn(final, maybe | {start})
+        self.assertGreater(applied_races, self.SEEDS // 2)
 
 
 if __name__ == "__main__":

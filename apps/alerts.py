@@ -28,6 +28,8 @@ from .sensors import Sensors, anomaly, window_stats
 
 RULE, SEQ, STATE, FIRED, OUTBOX = "alert:rule:", "alert:rule-seq", "alert:state:", "alert:fired:", "alert:outbox:"
 CONDITIONS = ("above", "below", "anomaly")
+RULE_FIELDS, STATE_FIELDS = ("id", "sensor"), ("last_at", "active")
+FIRED_FIELDS, OUTBOX_FIELDS = ("id", "text"), ("id", "status", "attempts")
 
 
 def describe_rule(rule: dict) -> str:
@@ -54,7 +56,7 @@ class Alerts:
         with self.store.lock:
             for _ in range(5):
                 seq = self.store.read(SEQ)
-                number = (seq.value if seq else 0) + 1
+                number = (seq.value if seq and isinstance(seq.value, int) else 0) + 1
                 try:
                     self.store.cas(SEQ, seq.version if seq else None, number)
                     break
@@ -69,12 +71,12 @@ class Alerts:
     def rules(self) -> List[dict]:
         """Every rule."""
         with self.store.lock:
-            return [e.value for e in self.store.read_prefix(RULE)]
+            return [e.value for e in self.store.read_prefix(RULE, RULE_FIELDS)]
 
     def delete_rule(self, rule_id: str) -> dict:
         """Delete a rule (404 if there is none)."""
         with self.store.lock:
-            found = self.store.read(RULE + rule_id)
+            found = self.store.read(RULE + rule_id, RULE_FIELDS)
             if found is None:
                 raise NotFound(f"There is no alert rule {rule_id!r}; GET /alerts/rules lists them.", rule=rule_id)
             self.store.delete(RULE + rule_id)
@@ -97,7 +99,7 @@ class Alerts:
         value = self.sensors.readings(rule["sensor"])
         if value is None:
             return []
-        state = self.store.read(STATE + rule["id"])
+        state = self.store.read(STATE + rule["id"], STATE_FIELDS)
         last_at, active = (state.value["last_at"], state.value["active"]) if state else (None, False)
         stats = window_stats(value["readings"], self.sensors.threshold, self.sensors.z_limit)
         fired = []
@@ -140,14 +142,14 @@ class Alerts:
         """Send every pending alert through the breaker; retry failed ones on the next run."""
         with self.store.lock:
             sent, failed, held = [], [], []
-            for entry in self.store.read_prefix(OUTBOX):
+            for entry in self.store.read_prefix(OUTBOX, OUTBOX_FIELDS):
                 item = entry.value
                 if item["status"] != "pending":
                     continue
                 if not self.breaker.allow(now):
                     held.append(item["id"])
                     continue
-                alert = self.store.read(FIRED + item["id"])
+                alert = self.store.read(FIRED + item["id"], FIRED_FIELDS)
                 ok, what = self.notifier.send(alert.value if alert else {"id": item["id"], "text": ""}, now)
                 (self.breaker.success if ok else self.breaker.failure)(now)
                 update = {**item, "attempts": item["attempts"] + 1, "last_error": None if ok else what,
@@ -160,8 +162,9 @@ class Alerts:
     def fired(self) -> List[dict]:
         """Every fired alert with its outbox status and attempts."""
         with self.store.lock:
-            outbox = {e.value["id"]: e.value for e in self.store.read_prefix(OUTBOX)}
-            return [{**e.value, "outbox": outbox.get(e.value["id"])} for e in self.store.read_prefix(FIRED)]
+            outbox = {e.value["id"]: e.value for e in self.store.read_prefix(OUTBOX, OUTBOX_FIELDS)}
+            return [{**e.value, "outbox": outbox.get(e.value["id"])}
+                    for e in self.store.read_prefix(FIRED, FIRED_FIELDS)]
 
     def notifier_view(self, now: Optional[int] = None) -> dict:
         """The notifier's settings and counters, and the breaker's state."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 from cluster.errors import KeyNotFound
 
@@ -44,13 +44,21 @@ class StoreClient:
         """The same client connected to another coordinator (None: the store picks)."""
         return self if coordinator == self.coordinator else StoreClient(self.manager, coordinator)
 
-    def read(self, key: str) -> Optional[Entry]:
-        """Quorum read; None when the key is absent or deleted (NoQuorum propagates: 503)."""
+    def read(self, key: str, fields: Tuple[str, ...] = ()) -> Optional[Entry]:
+        """Quorum read; None when the key is absent or deleted (NoQuorum propagates: 503).
+
+        With `fields`, a value that is not an object holding them (written by
+        hand with /write, say) also reads as None: an application skips it
+        rather than failing on it.
+        """
         try:
             result = self.manager.read(key, coordinator=self.coordinator)
         except KeyNotFound:
             return None
-        return Entry(key, result.record.value, str(result.record.version))
+        value = result.record.value
+        if fields and not (isinstance(value, dict) and all(f in value for f in fields)):
+            return None
+        return Entry(key, value, str(result.record.version))
 
     def write(self, key: str, value: Any) -> str:
         """Quorum write (last-writer-wins); returns the new version text."""
@@ -70,7 +78,8 @@ class StoreClient:
         """Every live key starting with `prefix`, sorted (a listing of the nodes, not a quorum read)."""
         return [k["key"] for k in self.manager.keys_view()["keys"] if k["key"].startswith(prefix)]
 
-    def read_prefix(self, prefix: str) -> List[Entry]:
-        """Quorum-read every key starting with `prefix` (keys no reachable replica holds are left out)."""
-        entries = (self.read(key) for key in self.keys(prefix))
+    def read_prefix(self, prefix: str, fields: Tuple[str, ...] = ()) -> List[Entry]:
+        """Quorum-read every key starting with `prefix` (keys no reachable replica holds, or whose
+        value lacks `fields`, are left out)."""
+        entries = (self.read(key, fields) for key in self.keys(prefix))
         return [entry for entry in entries if entry is not None]

@@ -23,6 +23,10 @@ from .client import Entry, StoreClient
 
 DRONE, DELIVERY, ASSIGNMENT, IDEMPOTENCY = "drone:", "delivery:", "assignment:", "idempotency:deliveries:"
 CLAIMS = ("cas", "read-write")
+# The fields each record must have; anything else under these prefixes (a hand-made /write) is skipped.
+DRONE_FIELDS = ("id", "x", "y", "status", "delivery", "target")
+DELIVERY_FIELDS = ("id", "pickup", "dropoff", "status", "drone")
+ASSIGNMENT_FIELDS = ("delivery", "drone", "claim", "drone_version")
 ACTIVE = ("assigned", "picked_up")
 
 
@@ -64,7 +68,7 @@ class Dispatch:
     def drones(self) -> List[dict]:
         """Every drone with its version."""
         with self.store.lock:
-            return [{**e.value, "version": e.version} for e in self.store.read_prefix(DRONE)]
+            return [{**e.value, "version": e.version} for e in self.store.read_prefix(DRONE, DRONE_FIELDS)]
 
     # --- deliveries -----------------------------------------------------------------
 
@@ -75,7 +79,7 @@ class Dispatch:
         """
         with self.store.lock:
             if idempotency_key is not None:
-                seen = self.store.read(IDEMPOTENCY + idempotency_key)
+                seen = self.store.read(IDEMPOTENCY + idempotency_key, ("request", "answer"))
                 if seen is not None:
                     if _canonical(seen.value["request"]) != _canonical(request):
                         raise Unprocessable(
@@ -97,7 +101,7 @@ class Dispatch:
     def deliveries(self) -> List[dict]:
         """Every delivery with its version."""
         with self.store.lock:
-            return [{**e.value, "version": e.version} for e in self.store.read_prefix(DELIVERY)]
+            return [{**e.value, "version": e.version} for e in self.store.read_prefix(DELIVERY, DELIVERY_FIELDS)]
 
     def delivery(self, delivery_id: str) -> dict:
         """One delivery, or NotFound."""
@@ -106,7 +110,7 @@ class Dispatch:
             return {**entry.value, "version": entry.version}
 
     def _delivery(self, delivery_id: str, store: Optional[StoreClient] = None) -> Entry:
-        entry = (store or self.store).read(DELIVERY + delivery_id)
+        entry = (store or self.store).read(DELIVERY + delivery_id, DELIVERY_FIELDS)
         if entry is None:
             raise NotFound(f"There is no delivery {delivery_id!r}; GET /dispatch/deliveries lists them.",
                            delivery=delivery_id)
@@ -126,8 +130,9 @@ class Dispatch:
         claim = claim or self.claim
         store = self.store.using(coordinator)
         with store.lock:
-            idle = {e.value["id"]: e for e in store.read_prefix(DRONE) if e.value["status"] == "idle"}
-            waiting = [e for e in store.read_prefix(DELIVERY)
+            idle = {e.value["id"]: e for e in store.read_prefix(DRONE, DRONE_FIELDS)
+                    if e.value["status"] == "idle"}
+            waiting = [e for e in store.read_prefix(DELIVERY, DELIVERY_FIELDS)
                        if e.value["status"] == "waiting" and only in (None, e.value["id"])]
             if only is not None and not waiting:
                 self._delivery(only, store)  # 404 if it does not exist at all
@@ -186,7 +191,7 @@ class Dispatch:
     def _finish(self, entry: Entry, drone: Optional[Entry]) -> dict:
         done = {**entry.value, "status": "delivered"}
         self.store.write(DELIVERY + done["id"], done)
-        drone = drone or self.store.read(DRONE + done["drone"])
+        drone = drone or self.store.read(DRONE + done["drone"], DRONE_FIELDS)
         freed = None
         if drone is not None and drone.value["delivery"] == done["id"]:
             freed = self.store.cas(DRONE + done["drone"], drone.version,
@@ -199,7 +204,7 @@ class Dispatch:
         """Move every busy drone one step toward its target; pick up and deliver on arrival."""
         with self.store.lock:
             moved, arrived, errors = {}, [], []
-            for drone in self.store.read_prefix(DRONE):
+            for drone in self.store.read_prefix(DRONE, DRONE_FIELDS):
                 if drone.value["status"] != "busy" or not drone.value["target"]:
                     continue
                 try:
@@ -232,13 +237,13 @@ class Dispatch:
     def audit(self) -> dict:
         """Drones held by two active deliveries, and deliveries claimed more than once."""
         with self.store.lock:
-            deliveries = [e.value for e in self.store.read_prefix(DELIVERY)]
+            deliveries = [e.value for e in self.store.read_prefix(DELIVERY, DELIVERY_FIELDS)]
             holders: Dict[str, List[str]] = {}
             for d in deliveries:
                 if d["status"] in ACTIVE and d["drone"]:
                     holders.setdefault(d["drone"], []).append(d["id"])
             claims: Dict[str, List[dict]] = {}
-            for e in self.store.read_prefix(ASSIGNMENT):
+            for e in self.store.read_prefix(ASSIGNMENT, ASSIGNMENT_FIELDS):
                 claims.setdefault(e.value["delivery"], []).append(
                     {"drone": e.value["drone"], "claim": e.value["claim"], "drone_version": e.value["drone_version"]})
             double_booked = [{"drone": drone, "deliveries": sorted(ids)}

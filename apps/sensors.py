@@ -19,6 +19,7 @@ from cluster.errors import Conflict, NoQuorum, NotFound
 from .client import StoreClient
 
 PREFIX = "sensor:"
+FIELDS = ("sensor", "readings", "total")
 CAS_RETRIES = 5
 BUILDING_HOURS_PER_RUN = 0.25  # each simulation run is a quarter of an hour of building time
 
@@ -83,7 +84,7 @@ class Sensors:
     def _append(self, sensor: str, new: List[dict]) -> dict:
         """Read, append (skipping readings already there), CAS; retried when another writer got in first."""
         for _ in range(CAS_RETRIES):
-            entry = self.store.read(PREFIX + sensor)
+            entry = self.store.read(PREFIX + sensor, FIELDS)
             current = entry.value if entry else {"sensor": sensor, "readings": [], "total": 0}
             seen = {(r["at"], r["value"]) for r in current["readings"]}
             fresh = [r for r in new if (r["at"], r["value"]) not in seen]
@@ -100,7 +101,7 @@ class Sensors:
 
     def readings(self, sensor: str) -> Optional[dict]:
         """The stored value of one sensor (its window of readings), or None."""
-        entry = self.store.read(PREFIX + sensor)
+        entry = self.store.read(PREFIX + sensor, FIELDS)
         return entry.value if entry else None
 
     def stats(self, sensor: str) -> dict:
@@ -114,7 +115,7 @@ class Sensors:
     def all_stats(self) -> List[dict]:
         """Every sensor's statistics."""
         with self.store.lock:
-            return [self._describe(e.value) for e in self.store.read_prefix(PREFIX)]
+            return [self._describe(e.value) for e in self.store.read_prefix(PREFIX, FIELDS)]
 
     def _describe(self, value: dict) -> dict:
         return {"sensor": value["sensor"], "total_readings": value["total"], "window": self.window,

@@ -39,6 +39,7 @@ class AcceptorState:
     def to_dict(self) -> dict:
         """The JSON-safe form kept on disk."""
         def ballot(b: Optional[Ballot]) -> Optional[dict]:
+            """A ballot's stored form, or None."""
             return b.to_dict() if b else None
         return {"promised": ballot(self.promised), "accepted": ballot(self.accepted),
                 "record": self.record.to_dict() if self.record else None,

@@ -32,6 +32,7 @@ class CasBasicsTest(unittest.TestCase):
     """One client: the compare, the answer's fields, the errors."""
 
     def setUp(self):
+        """A fresh deterministic cluster per test."""
         self.app, self.client = make_app()
 
     def test_create_then_update_with_the_version_read(self):
@@ -158,6 +159,7 @@ class CasLinearizabilityTest(unittest.TestCase):
         outcomes, lock, start = [], threading.Lock(), threading.Barrier(self.THREADS + 1)
 
         def worker(t):
+            """A client reading the counter and CASing from the version it read, through any coordinator."""
             mine = app.test_client()
             start.wait()
             for i in range(self.ATTEMPTS):
@@ -168,6 +170,7 @@ class CasLinearizabilityTest(unittest.TestCase):
                     outcomes.append((status, answer))
 
         def chaos():
+            """Partition and heal the cluster while the workers run."""
             mine = app.test_client()
             start.wait()
             for _ in range(6):
@@ -215,6 +218,7 @@ class CasStepRaceTest(unittest.TestCase):
         rng, results, threads = random.Random(seed), [], []
         for i, coordinator in enumerate(rng.sample(range(5), 3)):
             def send(i=i, coordinator=coordinator):
+                """One proposer: CAS from the first version through its own coordinator."""
                 results.append(cas(app.test_client(), "k", first["version"]["text"], i, coordinator=coordinator))
             with cluster.lock:  # start it, and go on once it waits for its quorum (or answered)
                 parks, answered = cluster.parks, len(results)

@@ -126,6 +126,7 @@ class AlertsTest(unittest.TestCase):
     """Rules fire once per crossing; the outbox delivers each alert exactly once."""
 
     def setUp(self):
+        """A cluster whose breaker opens after two failures and cools down in one second."""
         self.app, self.client = make_app(breaker_failures=2, breaker_cooldown_ms=1000)
 
     def fire_two_alerts(self):

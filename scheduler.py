@@ -63,6 +63,8 @@ class Scheduler:
 
     def _scheduled(self, name: str) -> None:
         with self.manager.lock:  # recorded in the same order it acts, for scenario replays
+            if name in APP_JOBS and self.manager.network.paused:
+                return  # an application's request would wait for a student's steps; skip this turn
             self.manager.record({"job": name})
             self.run(name)
 

@@ -79,6 +79,17 @@ class SensorsTest(unittest.TestCase):
         self.assertEqual(runs[0], runs[1])
         self.assertEqual(len(runs[0]), 3)
 
+    def test_scheduled_application_jobs_skip_while_the_network_is_paused(self):
+        """In step mode a scheduled simulation would wait on a student's steps, so it skips its turn."""
+        app, client = make_app()
+        scheduler = app.extensions["replicalab_scheduler"]
+        post(client, "/network/pause")
+        scheduler._scheduled("sensor_simulate")
+        self.assertNotIn("sensor_simulate", scheduler.last)
+        post(client, "/network/resume")
+        scheduler._scheduled("sensor_simulate")
+        self.assertEqual(len(scheduler.last["sensor_simulate"]["result"]["stored"]), 3)
+
     def test_bad_readings_are_400_and_unknown_sensors_404(self):
         """Missing fields, wrong types, negative times and empty batches are refused with a sentence."""
         _, client = make_app()

@@ -16,6 +16,7 @@ from api import BLUEPRINTS
 from api.guards import register_guards
 from api.pretty import pretty_json
 from api.results import error_body
+from apps.registry import build as build_applications
 from cluster.errors import ReplicaLabError
 from config import Config, from_env
 from replication import ReplicationManager
@@ -51,7 +52,8 @@ def create_app(config: Config = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = config.max_value_bytes + BODY_OVERHEAD_BYTES
     manager = ReplicationManager(config)
     app.extensions["replicalab"] = manager
-    app.extensions["replicalab_scheduler"] = jobs = Scheduler(manager)
+    app.extensions["replicalab_apps"] = applications = build_applications(manager)
+    app.extensions["replicalab_scheduler"] = jobs = Scheduler(manager, applications)
     if config.scheduler == "on" and should_start(app.debug):
         jobs.start()
     register_guards(app, config)

@@ -55,16 +55,32 @@ class Config:
     allowed_hosts: str = ""
     max_streams: int = 4
     stream_heartbeat_s: int = 2
+    dispatch_claim: str = "cas"
+    dispatch_s: int = 1
+    dispatch_speed: int = 5
+    sensors_s: int = 5
+    sensor_floors: int = 3
+    sensor_window: int = 60
+    sensor_threshold: int = 40
+    sensor_z: int = 3
+    alerts_s: int = 2
+    breaker_failures: int = 3
+    breaker_cooldown_ms: int = 5000
+    notifier_timeout_ms: int = 1000
 
     def validate(self) -> Config:
         """Raise ConfigError with one clear sentence if the settings cannot work."""
         positive = ["nodes", "rf", "r", "w", "vnodes", "batch_size", "request_timeout_ms",
                     "client_timeout_ms", "hint_retry_s", "anti_entropy_s", "flush_s",
                     "cache_items", "cache_bytes", "max_key_length", "max_value_bytes",
-                    "max_events", "max_streams", "stream_heartbeat_s"]
+                    "max_events", "max_streams", "stream_heartbeat_s", "dispatch_s", "dispatch_speed",
+                    "sensor_floors", "sensor_window", "sensor_z", "alerts_s", "breaker_failures",
+                    "breaker_cooldown_ms", "notifier_timeout_ms"]
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{_flag(name)} must be at least 1 (got {getattr(self, name)}).")
+        if self.sensors_s < 0:
+            raise ConfigError(f"--sensors-s must be 0 (no simulated building) or more (got {self.sensors_s}).")
         if self.rf > self.nodes:
             raise ConfigError(f"The replication factor (--rf {self.rf}) cannot exceed the number "
                               f"of nodes (--nodes {self.nodes}): each key needs {self.rf} distinct nodes.")
@@ -120,6 +136,7 @@ CHOICES = {
     "clock": ("wall", "virtual"),
     "narrate": ("all", "ops", "off"),
     "scheduler": ("on", "off"),
+    "dispatch_claim": ("cas", "read-write"),
 }
 
 HELP = {
@@ -158,6 +175,18 @@ HELP = {
                      "(protects against DNS rebinding); * allows any",
     "max_streams": "most /events/stream clients at once (keep it below the server's thread count)",
     "stream_heartbeat_s": "seconds between keep-alive lines on /events/stream (how fast a gone client is noticed)",
+    "dispatch_claim": "how /dispatch/assign claims a drone: cas (Paxos, safe) or read-write (naive, lab 7)",
+    "dispatch_s": "seconds between drone movement steps (scheduler on)",
+    "dispatch_speed": "distance a drone covers per movement step",
+    "sensors_s": "seconds between simulated building readings (scheduler on; 0: only by hand)",
+    "sensor_floors": "floors of the simulated building (sensors floor-1 .. floor-N)",
+    "sensor_window": "readings kept per sensor: the rolling window of its statistics",
+    "sensor_threshold": "a reading above this value is an anomaly (static threshold)",
+    "sensor_z": "a reading this many standard deviations from the window's mean is an anomaly",
+    "alerts_s": "seconds between alert rule evaluations and outbox deliveries (scheduler on)",
+    "breaker_failures": "consecutive notifier failures that open the circuit breaker",
+    "breaker_cooldown_ms": "cluster-clock ms an open breaker waits before a half-open trial",
+    "notifier_timeout_ms": "a notifier slower than this counts as failed (the alert may still arrive)",
 }
 
 

@@ -230,6 +230,128 @@ class Fetch(Message):
         return f"fetch {len(self.keys)} key(s)"
 
 
+# --- Paxos (compare-and-set, cluster/paxos.py) ------------------------------
+
+@dataclass(frozen=True, order=True)
+class Ballot:
+    """A Paxos ballot: a round number, ties broken by the proposer's node id (unique)."""
+
+    round: int
+    node: int
+
+    def to_dict(self) -> dict:
+        """The JSON form a student sees: both fields plus 'round.node-N'."""
+        return {"round": self.round, "node": node_name(self.node), "text": str(self)}
+
+    @classmethod
+    def from_dict(cls, data: Optional[dict]) -> Optional[Ballot]:
+        """Rebuild a Ballot from its stored form, or None."""
+        if not data:
+            return None
+        node = data["node"]
+        return cls(int(data["round"]), node_id_of(node) if isinstance(node, str) else int(node))
+
+    def __str__(self) -> str:
+        return f"{self.round}.{node_name(self.node)}"
+
+
+@dataclass(frozen=True)
+class Prepare(Message):
+    """Paxos phase 1a: promise to ignore ballots lower than `ballot` for `key`."""
+
+    key: str = ""
+    ballot: Optional[Ballot] = None
+    kind = "paxos_prepare"
+
+    def summary(self) -> str:
+        """One phrase for the event log."""
+        return f"prepare {self.key} ballot {self.ballot}"
+
+
+@dataclass(frozen=True)
+class Promise(Message):
+    """Paxos phase 1b: a promise (ok) or a refusal naming the higher ballot already promised.
+
+    It carries the acceptor's accepted-but-maybe-uncommitted proposal (`record`
+    at `accepted`), the ballot of the last commit it applied, and its current
+    record of the key (the read that CAS compares against).
+    """
+
+    key: str = ""
+    ballot: Optional[Ballot] = None
+    ok: bool = True
+    promised: Optional[Ballot] = None
+    accepted: Optional[Ballot] = None
+    record: Optional[Record] = None
+    committed: Optional[Ballot] = None
+    current: Optional[Record] = None
+    kind = "paxos_promise"
+
+    def summary(self) -> str:
+        """One phrase for the event log."""
+        if not self.ok:
+            return f"refuse {self.key} ballot {self.ballot}: promised {self.promised}"
+        return f"promise {self.key} ballot {self.ballot}"
+
+
+@dataclass(frozen=True)
+class Propose(Message):
+    """Paxos phase 2a: accept `record` (the proposed new value) at `ballot`."""
+
+    key: str = ""
+    ballot: Optional[Ballot] = None
+    record: Optional[Record] = None
+    kind = "paxos_accept"
+
+    def summary(self) -> str:
+        """One phrase for the event log."""
+        return f"accept {self.key} v{self.record.version if self.record else '?'} ballot {self.ballot}"
+
+
+@dataclass(frozen=True)
+class Accepted(Message):
+    """Paxos phase 2b: accepted (ok) or refused because a higher ballot was promised."""
+
+    key: str = ""
+    ballot: Optional[Ballot] = None
+    ok: bool = True
+    promised: Optional[Ballot] = None
+    kind = "paxos_accepted"
+
+    def summary(self) -> str:
+        """One phrase for the event log."""
+        verb = "accepted" if self.ok else f"refused (promised {self.promised})"
+        return f"{verb} {self.key} ballot {self.ballot}"
+
+
+@dataclass(frozen=True)
+class Commit(Message):
+    """Paxos phase 3: the proposal at `ballot` is chosen; store `record` as a normal version."""
+
+    key: str = ""
+    ballot: Optional[Ballot] = None
+    record: Optional[Record] = None
+    kind = "paxos_commit"
+
+    def summary(self) -> str:
+        """One phrase for the event log."""
+        return f"commit {self.key} v{self.record.version if self.record else '?'} ballot {self.ballot}"
+
+
+@dataclass(frozen=True)
+class Committed(Message):
+    """Answer to Commit: the acceptor stored the record (or already had newer)."""
+
+    key: str = ""
+    ballot: Optional[Ballot] = None
+    outcome: str = STORED
+    kind = "paxos_committed"
+
+    def summary(self) -> str:
+        """One phrase for the event log."""
+        return f"committed {self.key} ballot {self.ballot} ({self.outcome.replace('_', ' ')})"
+
+
 def preview(value, limit: int = 40) -> str:
     """Short JSON rendering of a value for one-line narration."""
     text = json.dumps(value, ensure_ascii=False)

@@ -24,6 +24,8 @@ from cluster.hints import HintStore
 from cluster.maintenance import Maintenance
 from cluster.network import Network
 from cluster.node import ReplicaNode
+from cluster.paxos import CasResult, compare_and_set
+from cluster.paxos_acceptor import PaxosState
 from cluster.quorum import ReadOp, ReadResult, WriteOp, WriteResult
 from cluster.recovery import SyncOp
 from cluster.ring import Ring
@@ -69,8 +71,10 @@ class ReplicationManager:
         store = NodeStore(open_backend(cfg.storage, cfg.data_dir, f"{node_name(i)}.records"),
                           LRUCache(cfg.cache_items, cfg.cache_bytes), cfg.durability, cfg.batch_size)
         hints = HintStore(open_backend(cfg.storage, cfg.data_dir, f"{node_name(i)}.hints"))
-        return ReplicaNode(i, store, hints, self.ring, self.network, self.events,
+        node = ReplicaNode(i, store, hints, self.ring, self.network, self.events,
                            cfg.request_timeout_ms)
+        node.paxos = PaxosState(open_backend(cfg.storage, cfg.data_dir, f"{node_name(i)}.paxos"))
+        return node
 
     # --- lookups -------------------------------------------------------------
 
@@ -172,6 +176,12 @@ class ReplicationManager:
             found = self.read(key, r, coordinator)
             return found, self.write(key, None, w, deleted=True, coordinator=coordinator)
 
+    def cas(self, key: str, expected: Optional[str], value, coordinator: Optional[int] = None) -> CasResult:
+        """Compare-and-set by single-decree Paxos over the key's replicas (cluster/paxos.py)."""
+        with self.lock:
+            node = self.coordinator_for(key, coordinator)
+            return compare_and_set(self.core, node, key, expected, value)
+
     # --- failures and recovery ------------------------------------------------
 
     def fail(self, node_id: int, mode: str = "stop") -> dict:
@@ -262,6 +272,7 @@ class ReplicationManager:
         with self.lock:
             for node in self.nodes:
                 node.close()
+                node.paxos.close()
             if self.data_lock is not None:
                 self.data_lock.release()
 

@@ -1,12 +1,13 @@
 """Key-value routes: /write, /read/<key>, /delete/<key>, /keys, /placement/<key>.
 
-Keys are taken with Flask's path converter, so they may hold slashes and
-colons (energy:p1:12:00, a/b/c). Routes only parse and shape: the cluster does
-the work.
+Keys are taken with the `key` converter (KeyConverter below), so they may hold
+slashes and colons (energy:p1:12:00, a/b/c), even a leading slash (/etc).
+Routes only parse and shape: the cluster does the work.
 """
 from __future__ import annotations
 
 from flask import Blueprint
+from werkzeug.routing import PathConverter
 
 from cluster.errors import BadRequest
 
@@ -26,6 +27,23 @@ from .results import durability_note, result_fields
 from .validation import MAX_VALUE_DEPTH
 
 bp = Blueprint("kv", __name__)
+
+
+class KeyConverter(PathConverter):
+    """Flask's path converter, but a key may also start with a slash.
+
+    The path converter refuses a leading "/", so a key like "/a" could be
+    written (in the body) but never read or deleted (in the URL).
+    """
+
+    regex = ".+?"
+    part_isolating = False  # it spans slashes (Werkzeug would infer True from a regex with no "/")
+
+
+@bp.record_once
+def register_key_converter(state):
+    """Make <key:...> available before the routes below are added."""
+    state.app.url_map.converters["key"] = KeyConverter
 
 WRITE_EXAMPLE = '{"key": "color", "value": "blue"}'
 
@@ -51,7 +69,7 @@ def write():
                    **story)
 
 
-@bp.get("/read/<path:key>")
+@bp.get("/read/<key:key>")
 @example(path="/read/color?r=1&coordinator=2")
 def read(key):
     """Read a key from R replicas; stale replicas that answered are repaired."""
@@ -69,7 +87,7 @@ def missing_key():
     raise BadRequest("Put the key in the path, for example /read/color or /delete/color.")
 
 
-@bp.delete("/delete/<path:key>")
+@bp.delete("/delete/<key:key>")
 def delete(key):
     """Delete a key by writing a tombstone (404 if it does not exist)."""
     check_key(key)
@@ -87,7 +105,7 @@ def keys():
     return success("Keys as stored on the nodes (a listing, not a quorum read).", **manager().keys_view())
 
 
-@bp.get("/placement/<path:key>")
+@bp.get("/placement/<key:key>")
 def placement(key):
     """Where a key lives on the ring and why."""
     check_key(key)

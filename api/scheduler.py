@@ -23,7 +23,7 @@ def jobs():
 @bp.post("/scheduler/run/<job>")
 @admin_only
 def run(job):
-    """Run one job now (hint_retry, anti_entropy, flush)."""
+    """Run one job now (hint_retry, anti_entropy, flush, and the applications' jobs)."""
     result, story = with_story(scheduler().run, job)
     return success(f"Ran {job}.", job=job, result=result, **story)
 

@@ -34,6 +34,8 @@ def apply_failure(node, mode: str) -> dict:
     else:
         lost["keys_lost"] = node.store.wipe()
         lost["hints_lost"] = node.hints.wipe()
+        if node.paxos is not None:
+            node.paxos.wipe()  # its promises too: a wiped acceptor is a new acceptor
     node.reset_clock()
     return lost
 

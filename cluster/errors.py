@@ -67,6 +67,13 @@ class Conflict(ReplicaLabError):
     code = "conflict"
 
 
+class Unprocessable(ReplicaLabError):
+    """The request is well formed but cannot be carried out (e.g. an idempotency key reused)."""
+
+    status = 422
+    code = "unprocessable"
+
+
 class PayloadTooLarge(ReplicaLabError):
     """The key or value is larger than the configured limit."""
 

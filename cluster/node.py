@@ -13,6 +13,7 @@ from cluster import anti_entropy, recovery
 from cluster.event_log import EventLog
 from cluster.hints import HintStore
 from cluster.network import Network
+from cluster.paxos_acceptor import ANSWERS as PAXOS_ANSWERS
 from cluster.ring import Ring
 from db import NodeStore
 from models import (
@@ -37,6 +38,7 @@ ANSWERED_BY_MECHANISM: Dict[str, Callable[[Any, Any], Message]] = {
     "sync_request": recovery.answer_sync_request,
     "tree_offer": anti_entropy.answer_offer,
     "fetch": anti_entropy.answer_fetch,
+    **PAXOS_ANSWERS,  # compare-and-set's acceptor (paxos_acceptor.py)
 }
 
 
@@ -56,6 +58,7 @@ class ReplicaNode:
         self.ops: Dict[int, Operation] = {}  # running operations by op_id: replies find them here
         self.skew_ms = 0
         self.failure = None  # how the node last failed: stop, crash or wipe
+        self.paxos: Any = None  # its Paxos acceptor state (paxos_acceptor.PaxosState), set by the manager
         self.reset_clock()
         network.register(self)
 

@@ -28,6 +28,12 @@ ENDPOINTS: List[Tuple[str, str]] = [
     ("POST", "/network/step"), ("POST", "/network/resume"), ("POST", "/tick"), ("GET", "/scheduler/jobs"),
     ("POST", "/scheduler/run/{job}"), ("POST", "/anti-entropy/{node}/{node2}"), ("GET", "/events"),
     ("GET", "/scenario"), ("GET", "/health"), ("GET", "/config"), ("GET", "/"),
+    ("POST", "/cas"), ("POST", "/dispatch/drones"), ("GET", "/dispatch/drones"),
+    ("POST", "/dispatch/deliveries"), ("GET", "/dispatch/deliveries"), ("GET", "/dispatch/deliveries/{key}"),
+    ("POST", "/dispatch/assign"), ("POST", "/dispatch/deliveries/{key}/complete"), ("GET", "/dispatch/audit"),
+    ("POST", "/sensors/readings"), ("GET", "/sensors"), ("GET", "/sensors/{key}"), ("POST", "/alerts/rules"),
+    ("GET", "/alerts/rules"), ("DELETE", "/alerts/rules/{key}"), ("GET", "/alerts"),
+    ("GET", "/alerts/notifier"), ("POST", "/alerts/notifier"),
 ]
 WRONG_METHODS = ["PUT", "PATCH", "GET", "POST", "DELETE", "OPTIONS", "HEAD"]
 
@@ -86,6 +92,26 @@ def nasty_body(rng: random.Random, method: str, path: str) -> Optional[bytes]:
                              {"drop_rate": -1}, {"duplicate_rate": float("nan")}, {}, {"extra": 1}])
     elif path.endswith("/clock"):
         fields = {"skew_ms": rng.choice([-5000, 0, 3000, 10 ** 12, 1.5, "5", None])}
+    elif path == "/cas":
+        fields = {"key": nasty_key(rng), "expected": rng.choice([None, "1@node-0", 5, "x"]),
+                  "value": nasty_value(rng)}
+    elif path == "/dispatch/drones":
+        fields = {"id": rng.choice(["d1", "d2", nasty_key(rng)]), "x": nasty_value(rng), "y": rng.randint(-9, 9)}
+    elif path == "/dispatch/deliveries":
+        fields = {"id": rng.choice(["p1", "p2", nasty_key(rng)]), "pickup": [rng.randint(0, 9), 1],
+                  "dropoff": rng.choice([[3, 4], [1], "x", nasty_value(rng)])}
+    elif path == "/dispatch/assign":
+        fields = rng.choice([{}, {"claim": "read-write"}, {"claim": "cas"}, {"claim": "maybe"}, {"delivery": 5}])
+    elif path == "/sensors/readings":
+        fields = rng.choice([{"sensor": "floor-1", "value": rng.uniform(0, 60)},
+                             {"sensor": nasty_key(rng), "value": nasty_value(rng), "at": nasty_value(rng)},
+                             {"readings": [{"sensor": "floor-2", "value": 3}, nasty_value(rng)]}])
+    elif path == "/alerts/rules":
+        fields = rng.choice([{"sensor": "floor-1", "above": 30}, {"sensor": "floor-1", "anomaly": True},
+                             {"sensor": nasty_key(rng), "below": nasty_value(rng)}, {"above": 1}])
+    elif path == "/alerts/notifier":
+        fields = rng.choice([{"fail_rate": rng.random(), "delay_ms": rng.choice([0, 500, -1, 10 ** 9])},
+                             {"fail_rate": 2}, {"dedupe": "yes"}, {}])
     elif path == "/tick":
         fields = {"ms": rng.choice([1, 50, 500, 0, -3, 10 ** 9, "10", None])}
     if rng.random() < 0.1:
@@ -112,7 +138,8 @@ def next_request(rng: random.Random) -> Request:
         key_text = "k" + key_text
     path = template.format(key=quote(key_text, safe="", errors="surrogatepass"), node=rng.choice(NODE_IDS),
                            node2=rng.choice(NODE_IDS), msg=rng.choice(["1", "2", "999999", "x", "-1"]),
-                           job=rng.choice(["hint_retry", "anti_entropy", "flush", "nope", "%00"]))
+                           job=rng.choice(["hint_retry", "anti_entropy", "flush", "nope", "%00", "dispatch_move",
+                                           "sensor_simulate", "alert_rules", "alert_outbox"]))
     if template.startswith("/fail/"):
         path += rng.choice(["", "?mode=stop", "?mode=crash", "?mode=boom", "?mode="])
     if template.startswith("/recover/"):

@@ -129,10 +129,11 @@ class SchedulerTest(unittest.TestCase):
     """Jobs are listed, run by hand over HTTP, and never started twice by the reloader."""
 
     def test_jobs_listed_and_run_by_hand(self):
-        """GET /scheduler/jobs lists three jobs; POST /scheduler/run/<job> runs one and records it."""
+        """GET /scheduler/jobs lists the three maintenance jobs, then the applications'; one runs by hand."""
         app, client = make_app()
         listing = client.get("/scheduler/jobs").get_json()
-        self.assertEqual([j["job"] for j in listing["jobs"]], ["hint_retry", "anti_entropy", "flush"])
+        self.assertEqual([j["job"] for j in listing["jobs"]], ["hint_retry", "anti_entropy", "flush", "dispatch_move",
+                                                               "sensor_simulate", "alert_rules", "alert_outbox"])
         self.assertIn("scheduler off", listing["jobs"][0]["next_run"])
         ran = client.post("/scheduler/run/anti_entropy").get_json()
         self.assertEqual(ran["result"]["round"], 1)

@@ -8,6 +8,7 @@ import sys
 import tempfile
 import time
 import unittest
+from urllib.parse import quote
 
 import requests
 
@@ -83,6 +84,20 @@ class TextAndNumberRulesTest(unittest.TestCase):
         """A drop rate of NaN is refused before it reaches the network's random draws."""
         answer = self.client.post("/faults/network", data='{"drop_rate": NaN}')
         self.assertEqual(answer.status_code, 400)
+
+
+class AnyWrittenKeyCanBeReadTest(unittest.TestCase):
+    """Every key the write endpoint accepts can be read, placed and deleted through the URL."""
+
+    def test_keys_with_leading_double_and_trailing_slashes(self):
+        """'/', '/a', '//x//' and '/read/' round-trip (the fuzz found '/'-first keys unreadable)."""
+        app, client = make_app()
+        for key in ["/", "/:😀", "//x//", "/read/", "a/b", "energy:p1:12:00", "sp ace", "q?#%"]:
+            self.assertEqual(write(client, key, key).status_code, 200, key)
+            path = quote(key, safe="")
+            self.assertEqual(client.get("/read/" + path).get_json()["value"], key)
+            self.assertEqual(client.get("/placement/" + path).status_code, 200, key)
+            self.assertEqual(client.delete("/delete/" + path).status_code, 200, key)
 
 
 class OldBadDataTest(unittest.TestCase):

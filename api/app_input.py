@@ -1,0 +1,45 @@
+"""Input checks shared by the application blueprints (dispatch, sensors, alerts)."""
+from __future__ import annotations
+
+import re
+
+from flask import current_app
+
+from cluster.errors import BadRequest
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def check_id(value, what: str, example_body: str, field: str = "id") -> str:
+    """An id: 1..64 letters, digits, '_', '.', '-'."""
+    if not isinstance(value, str) or not ID_PATTERN.match(value):
+        raise BadRequest(f"{field!r} of a {what} must be 1 to 64 letters, digits, '_', '.' or '-' "
+                         f"(got {value!r}), for example {example_body}.", field=field)
+    return value
+
+
+def check_number(value, name: str) -> float:
+    """A finite JSON number (not a boolean)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or abs(value) > 1e9:
+        raise BadRequest(f"{name!r} must be a number (got {value!r}).", field=name)
+    return value
+
+
+def check_point(value, name: str) -> list:
+    """A point [x, y] of two numbers."""
+    if not isinstance(value, list) or len(value) != 2:
+        raise BadRequest(f"{name!r} must be a point [x, y] of two numbers (got {value!r}).",
+                         field=name)
+    return [check_number(v, name) for v in value]
+
+
+def require(data: dict, names, example_body: str) -> None:
+    """Refuse a body missing any of `names`."""
+    for name in names:
+        if name not in data:
+            raise BadRequest(f"The body has no {name!r}; send for example {example_body}.", field=name)
+
+
+def applications():
+    """The applications (apps/registry.Applications) of the current app."""
+    return current_app.extensions["replicalab_apps"]

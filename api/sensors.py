@@ -1,0 +1,66 @@
+"""Sensor routes: post readings (one or a batch), statistics per sensor."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+from cluster.errors import BadRequest
+
+from .app_input import applications, check_id, check_number, require
+from .common import example, json_body, reject_unknown_fields, success, with_story
+
+bp = Blueprint("sensors", __name__)
+
+READING_EXAMPLE = '{"sensor": "floor-1", "value": 12.5}'
+BATCH_EXAMPLE = '{"readings": [{"sensor": "floor-1", "value": 12.5, "at": 1000}]}'
+MAX_BATCH = 1000
+
+
+def check_reading(data, example_body: str) -> dict:
+    """One reading: sensor id, numeric value, optional whole non-negative `at` (ms)."""
+    if not isinstance(data, dict):
+        raise BadRequest(f"A reading is a JSON object, for example {READING_EXAMPLE}.")
+    reject_unknown_fields(data, ("sensor", "value", "at"), example_body)
+    require(data, ("sensor", "value"), example_body)
+    reading = {"sensor": check_id(data["sensor"], "reading", example_body, field="sensor"),
+               "value": check_number(data["value"], "value")}
+    if data.get("at") is not None:
+        at = data["at"]
+        if isinstance(at, bool) or not isinstance(at, int) or at < 0:
+            raise BadRequest(f"\"at\" must be a whole number of milliseconds >= 0 (got {at!r}).", field="at")
+        reading["at"] = at
+    return reading
+
+
+@bp.post("/sensors/readings")
+@example(body=READING_EXAMPLE + ' (optional "at" in ms), or ' + BATCH_EXAMPLE)
+def post_readings():
+    """Store readings in the replicated store; 503 (retry) when a sensor's quorum is lost."""
+    data = json_body(READING_EXAMPLE)
+    if "readings" in data:
+        reject_unknown_fields(data, ("readings",), BATCH_EXAMPLE)
+        items = data["readings"]
+        if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
+            raise BadRequest(f"\"readings\" must be a list of 1 to {MAX_BATCH} readings, for example "
+                             f"{BATCH_EXAMPLE}.", field="readings")
+        readings = [check_reading(item, BATCH_EXAMPLE) for item in items]
+    else:
+        readings = [check_reading(data, READING_EXAMPLE)]
+    result, story = with_story(applications().sensors.record, readings)
+    return success(f"Stored {len(readings)} reading(s) for {len(result['stored'])} sensor(s); each was "
+                   "chosen by a majority of its key's replicas.", 201, **result, **story)
+
+
+@bp.get("/sensors")
+def sensors():
+    """Every sensor: count, min, max, mean, standard deviation, last reading, anomalies."""
+    listing, story = with_story(applications().sensors.all_stats)
+    return success(f"{len(listing)} sensor(s).", sensors=listing, **story)
+
+
+@bp.get("/sensors/<sensor_id>")
+@example(path="/sensors/floor-1")
+def sensor(sensor_id):
+    """One sensor's statistics over its rolling window, and the anomalies flagged."""
+    stats, story = with_story(applications().sensors.stats, sensor_id)
+    return success(f"{sensor_id}: {stats['count']} reading(s) in the window, {len(stats['anomalies'])} "
+                   "anomaly(ies).", **stats, **story)

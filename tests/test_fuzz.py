@@ -137,12 +137,18 @@ class RealServerFuzzTest(unittest.TestCase):
             answer = session.post(server.url + "/write", data=json.dumps({"key": key, "value": value, "w": 3}))
             log.record(_req("POST", "/write"), answer.status_code, answer.headers["Content-Type"], answer.text)
         rng = random.Random(11)
-        for _ in range(600):
+        stuck = []
+        for number in range(600):
             request = next_request(rng)
             answer = session.request(request.method, server.url + request.path, data=request.body,
                                      headers=request.headers, timeout=20)
             log.record(request, answer.status_code, answer.headers.get("Content-Type", ""), answer.text)
+            if number % 10 == 0:  # unpaused, nothing may stay in flight after a request
+                held = session.get(server.url + "/network/messages", timeout=20).json()
+                if not held["paused"] and held["messages"]:
+                    stuck.append(f"{len(held['messages'])} stuck after {request.method} {request.path}")
         self.assertEqual(log.problems, [], log.summary())
+        self.assertEqual(stuck, [])
 
         def send(method, path, body):
             answer = session.request(method, server.url + path, data=body, timeout=20)

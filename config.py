@@ -32,6 +32,8 @@ class Config:
     data_dir: str = "./data"
     storage: str = "sqlite"
     durability: str = "sync"
+    consistency: str = "eventual"
+    max_history: int = 10_000
     batch_size: int = 16
     clock: str = "wall"
     vnodes: int = 128
@@ -73,7 +75,7 @@ class Config:
         positive = ["nodes", "rf", "r", "w", "vnodes", "batch_size", "request_timeout_ms",
                     "client_timeout_ms", "hint_retry_s", "anti_entropy_s", "flush_s",
                     "cache_items", "cache_bytes", "max_key_length", "max_value_bytes",
-                    "max_events", "max_streams", "stream_heartbeat_s", "dispatch_s", "dispatch_speed",
+                    "max_events", "max_history", "max_streams", "stream_heartbeat_s", "dispatch_s", "dispatch_speed",
                     "sensor_floors", "sensor_window", "sensor_z", "alerts_s", "breaker_failures",
                     "breaker_cooldown_ms", "notifier_timeout_ms"]
         for name in positive:
@@ -133,6 +135,7 @@ class Config:
 CHOICES = {
     "storage": ("sqlite", "memory"),
     "durability": ("sync", "batch"),
+    "consistency": ("eventual", "linearizable"),
     "clock": ("wall", "virtual"),
     "narrate": ("all", "ops", "off"),
     "scheduler": ("on", "off"),
@@ -150,6 +153,9 @@ HELP = {
     "data_dir": "directory holding each node's sqlite files",
     "storage": "sqlite (durable, one file per node) or memory (lost on exit; used by tests)",
     "durability": "sync: commit to disk before acknowledging; batch: commit in groups of --batch-size",
+    "consistency": "eventual: sloppy quorums and last-writer-wins; linearizable: ABD over strict majorities "
+                   "(no stand-ins: 503 instead), per request with ?consistency=",
+    "max_history": "client operations kept for /history and /check (older ones are dropped, and said so)",
     "batch_size": "writes per group commit when --durability batch",
     "clock": "wall: simulated time follows real time; virtual: time moves only by simulated latencies",
     "vnodes": "virtual nodes per node on the consistent-hash ring",

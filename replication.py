@@ -21,6 +21,8 @@ from cluster.event_log import EventLog
 from cluster.fault_control import FaultControl
 from cluster.handoff import HandoffOp, owed_handoffs
 from cluster.hints import HintStore
+from cluster.history import History
+from cluster.linearizable import CONSISTENCY_MODES, AbdOp, majority
 from cluster.maintenance import Maintenance
 from cluster.network import Network
 from cluster.node import ReplicaNode
@@ -53,6 +55,7 @@ class ReplicationManager:
         self.steps = StepControl(self.core)
         self.jobs = Maintenance(self.core)
         self.scenario = ScenarioRecord()
+        self.history = History(self.clock, config.max_history)  # client operations, for /history and /check
         # A second server on the same files would silently fork or delete the first one's data.
         self.data_lock = DataDirLock(config.data_dir) if config.storage == "sqlite" else None
         if config.fresh and config.storage == "sqlite":
@@ -133,12 +136,37 @@ class ReplicationManager:
 
     # --- key-value operations ----------------------------------------------------
 
+    def _mode(self, consistency: Optional[str]) -> str:
+        """The consistency mode of one request: its own, or the server's --consistency."""
+        if consistency is None:
+            return self.config.consistency
+        if consistency not in CONSISTENCY_MODES:
+            raise BadRequest(f"consistency must be one of {', '.join(CONSISTENCY_MODES)}, not "
+                             f"{consistency!r}.", field="consistency")
+        return consistency
+
+    def _abd(self, node: ReplicaNode, key: str, needed: int, write: Optional[Record] = None):
+        """Run one linearizable (ABD) read or write; NoQuorum when no majority answered."""
+        op = AbdOp(self.core.next_op_id(), node, key, self.ring, majority(self.config.rf, needed), write)
+        result = self.core.run(op)
+        if op.failure:
+            what = "write" if write is not None else "read"
+            raise NoQuorum(f"The linearizable {what} of {key!r} failed: {op.failure}. This mode never "
+                           "asks a stand-in, so it answers 503 rather than risk a stale or lost value. "
+                           "Recover nodes or heal the partition and retry.", result=result)
+        return result
+
     def write(self, key: str, value, w: Optional[int] = None, deleted: bool = False,
-              coordinator: Optional[int] = None) -> WriteResult:
+              coordinator: Optional[int] = None, consistency: Optional[str] = None) -> WriteResult:
         """Write `value` (or a tombstone) with write quorum `w`; raises NoQuorum if unmet."""
-        with self.lock:
+        with self.lock, self.history.record("delete" if deleted else "write", key,
+                                            None if deleted else value):
             needed = self._quorum("w", w)
+            mode = self._mode(consistency)
             node = self.coordinator_for(key, coordinator)
+            if mode == "linearizable":  # the version is chosen after the query phase
+                return self._abd(node, key, needed, Record(key, None if deleted else value,
+                                                           Version(0, node.node_id), deleted))
             record = Record(key, None if deleted else value,
                             Version(node.timestamp(), node.node_id), deleted)
             result = self.core.run(WriteOp(self.core.next_op_id(), node, record, self.ring, needed))
@@ -152,12 +180,17 @@ class ReplicationManager:
                     + " Recover nodes and retry.", result=result)
             return result
 
-    def read(self, key: str, r: Optional[int] = None, coordinator: Optional[int] = None) -> ReadResult:
+    def read(self, key: str, r: Optional[int] = None, coordinator: Optional[int] = None,
+             consistency: Optional[str] = None) -> ReadResult:
         """Quorum read with read repair; raises NoQuorum or KeyNotFound."""
-        with self.lock:
+        with self.lock, self.history.record("read", key) as outcome:
             needed = self._quorum("r", r)
+            mode = self._mode(consistency)
             node = self.coordinator_for(key, coordinator)
-            result = self.core.run(ReadOp(self.core.next_op_id(), node, key, self.ring, needed))
+            if mode == "linearizable":
+                result = self._abd(node, key, needed)
+            else:
+                result = self.core.run(ReadOp(self.core.next_op_id(), node, key, self.ring, needed))
             if not result.ok:
                 raise NoQuorum(f"The read of {key!r} failed: only {len(result.answers)} of the "
                                f"{needed} answers needed (R={needed}) arrived. Recover nodes or "
@@ -166,21 +199,27 @@ class ReplicationManager:
                 why = (f"it was deleted (tombstone v{result.record.version})" if result.record
                        else "no replica that answered has it")
                 raise KeyNotFound(f"Key {key!r} not found: {why}.", result=result)
+            outcome.value = result.record.value
             return result
 
     def delete(self, key: str, w: Optional[int] = None, r: Optional[int] = None,
-               coordinator: Optional[int] = None) -> Tuple[ReadResult, WriteResult]:
+               coordinator: Optional[int] = None, consistency: Optional[str] = None
+               ) -> Tuple[ReadResult, WriteResult]:
         """Read `key` (404 if absent), then write a tombstone; returns (read, write) results."""
-        with self.lock:
+        with self.lock, self.history.record("delete", key):
             self._quorum("w", w)
-            found = self.read(key, r, coordinator)
-            return found, self.write(key, None, w, deleted=True, coordinator=coordinator)
+            found = self.read(key, r, coordinator, consistency)
+            return found, self.write(key, None, w, deleted=True, coordinator=coordinator,
+                                     consistency=consistency)
 
     def cas(self, key: str, expected: Optional[str], value, coordinator: Optional[int] = None) -> CasResult:
         """Compare-and-set by single-decree Paxos over the key's replicas (cluster/paxos.py)."""
-        with self.lock:
+        with self.lock, self.history.record("cas", key, [{"expected_version": expected}, value]) as outcome:
             node = self.coordinator_for(key, coordinator)
-            return compare_and_set(self.core, node, key, expected, value)
+            result = compare_and_set(self.core, node, key, expected, value)
+            current = result.current
+            outcome.details["compared_with"] = None if current is None or current.deleted else current.value
+            return result
 
     # --- failures and recovery ------------------------------------------------
 

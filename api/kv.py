@@ -6,7 +6,7 @@ Routes only parse and shape: the cluster does the work.
 """
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, request
 from werkzeug.routing import PathConverter
 
 from cluster.errors import BadRequest
@@ -48,12 +48,19 @@ def register_key_converter(state):
 WRITE_EXAMPLE = '{"key": "color", "value": "blue"}'
 
 
+def consistency_param(data: dict):
+    """An optional "consistency" (eventual | linearizable) from the body or ?consistency=."""
+    if "consistency" in data:
+        return data["consistency"]  # checked by the cluster, which knows the modes
+    return request.args.get("consistency")
+
+
 @bp.post("/write")
-@example(body=WRITE_EXAMPLE + '; optional "w", "coordinator"')
+@example(body=WRITE_EXAMPLE + '; optional "w", "coordinator", "consistency"')
 def write():
     """Store a value under a key on W of its RF replicas."""
     # The body object is one level; the value inside it may use MAX_VALUE_DEPTH more.
-    data = json_fields(("key", "value", "w", "coordinator"), WRITE_EXAMPLE, MAX_VALUE_DEPTH + 1)
+    data = json_fields(("key", "value", "w", "coordinator", "consistency"), WRITE_EXAMPLE, MAX_VALUE_DEPTH + 1)
     if "key" not in data:
         raise BadRequest(f"The body has no \"key\"; send for example {WRITE_EXAMPLE}.", field="key")
     if "value" not in data:
@@ -61,7 +68,7 @@ def write():
     key = check_key(data["key"])
     check_value_size(data["value"])
     result, story = with_story(manager().write, key, data["value"], quorum_param(data, "w"),
-                               coordinator=coordinator_param(data))
+                               coordinator=coordinator_param(data), consistency=consistency_param(data))
     hinted = sum(1 for a in result.acks if a["stands_in_for"])
     hints = f" ({hinted} of them as hints)" if hinted else ""
     return success(f"Stored {key!r} on {len(result.acks)} node(s){hints}; W={result.needed} acknowledgements "
@@ -70,11 +77,12 @@ def write():
 
 
 @bp.get("/read/<key:key>")
-@example(path="/read/color?r=1&coordinator=2")
+@example(path="/read/color?r=1&coordinator=2&consistency=linearizable")
 def read(key):
     """Read a key from R replicas; stale replicas that answered are repaired."""
     check_key(key)
-    result, story = with_story(manager().read, key, quorum_param({}, "r"), coordinator_param({}))
+    result, story = with_story(manager().read, key, quorum_param({}, "r"), coordinator_param({}),
+                               consistency_param({}))
     repaired = f"; repaired {len(result.repaired)} stale replica(s)" if result.repaired else ""
     return success(f"Read {key!r} from {len(result.answers)} replica(s) (R={result.needed}){repaired}.",
                    value=result.record.value, **result_fields(result), **story)
@@ -92,7 +100,8 @@ def delete(key):
     """Delete a key by writing a tombstone (404 if it does not exist)."""
     check_key(key)
     (found, result), story = with_story(manager().delete, key, quorum_param({}, "w"),
-                                        quorum_param({}, "r"), coordinator_param({}))
+                                        quorum_param({}, "r"), coordinator_param({}),
+                                        consistency_param({}))
     return success(f"Deleted {key!r}: a tombstone v{result.record.version} replaces "
                    f"v{found.record.version} on {len(result.acks)} node(s).{durability_note(result)}",
                    previous_version=found.record.version.to_dict(), deleted=True,

@@ -10,19 +10,15 @@ instant inside its interval. Then times `checker.check_history` on:
   effect, half never did);
 * a non-linearizable one: the same history with one read turned stale.
 
-    python bench/checker_speed.py [--ops 10000] [--clients 10] [--keys 5] [--seed 0]
+    python -m bench.checker_speed [--ops 10000] [--clients 10] [--keys 5] [--seed 0]
 """
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from checker import check_history  # noqa: E402
+from checker import check_history
 
 
 def generate(ops: int, clients: int, keys: int, seed: int, info: float = 0.0) -> list[dict]:

@@ -5,7 +5,7 @@ import json
 import math
 from typing import Any, Hashable
 
-from .history import UNKNOWN, Op, READS, jsonable
+from .history import READS, UNKNOWN, Op, jsonable
 from .models import thaw
 
 __all__ = ["describe_op", "describe_violation", "render_text"]

@@ -8,11 +8,10 @@ import tempfile
 import unittest
 from contextlib import redirect_stderr, redirect_stdout
 
-from tests.helpers import ROOT  # noqa: F401  (puts the project on sys.path)
-
 from checker import HistoryError, check_history, check_text, parse_history
 from checker.__main__ import main as cli_main
 from checker.edn import EDNError, Keyword, loads
+from tests.helpers import ROOT  # noqa: F401  (puts the project on sys.path)
 
 
 def h(*rows, key=None):

@@ -1,17 +1,16 @@
 """Property tests of the linearizability checker against generated and brute-forced histories."""
 import itertools
+import json
 import unittest
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import ROOT  # noqa: F401  (puts the project on sys.path)
-
 from checker import check_history
-from checker.history import by_key, pair
 from checker.formats import parse_history
+from checker.history import by_key, pair
 from checker.models import MODELS, freeze
-import json
+from tests.helpers import ROOT  # noqa: F401  (puts the project on sys.path)
 
 SETTINGS = settings(max_examples=150, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])

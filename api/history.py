@@ -1,0 +1,137 @@
+"""Client histories and the linearizability checker: /history and /check.
+
+Every write, read, delete and cas is recorded as an invocation and a
+completion (cluster/history.py); `X-Client-Id` names the client. GET /check
+runs the checker (the `checker` package) on the recorded history, POST /check
+on a history sent in the body (Jepsen EDN, jepsen.util log lines or our JSON).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from checker import MODELS, HistoryError, check_history, check_text
+from cluster.errors import BadRequest
+from cluster.history import to_edn
+
+from .common import admin_only, example, json_body, manager, query_int, success
+from .validation import MAX_VALUE_DEPTH
+from .validation import check_text as check_clean_text
+
+bp = Blueprint("history", __name__)
+
+MAX_CLIENT_ID = 64
+CHECK_TIMEOUT_S = 20  # a pathological history must not hold a server thread for ever
+
+
+@bp.before_app_request
+def name_the_client():
+    """Take the client's name from X-Client-Id for the operations this request records."""
+    raw = request.headers.get("X-Client-Id")
+    if raw is not None and (not raw.strip() or len(raw) > MAX_CLIENT_ID):
+        raw = None  # an unusable name is not worth refusing the request: it records as anonymous
+    manager().history.set_client(raw.strip() if raw else None)
+
+
+def _model() -> str:
+    model = request.args.get("model", "store")
+    if model not in MODELS:
+        raise BadRequest(f"?model= must be one of {', '.join(MODELS)}, not {model!r}.", field="model")
+    return model
+
+
+@bp.get("/history")
+@example(path="/history?key=color&offset=0&limit=100 (or ?format=edn)")
+def history():
+    """Recorded client operations (invoke and ok/fail/info events), paged; ?format=edn for Jepsen."""
+    key = request.args.get("key")
+    if key is not None:
+        check_clean_text(key, "?key=")
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "edn"):
+        raise BadRequest(f"?format= must be json or edn, not {fmt!r}.", field="format")
+    cluster = manager()
+    with cluster.lock:
+        if fmt == "edn":
+            return Response(to_edn(cluster.history.complete_events(key)), mimetype="application/edn")
+        page = cluster.history.page(key, query_int("offset", 0, 0, 10**9), query_int("limit", 200, 1, 10_000))
+    dropped = (f" {page['dropped_ops']} older operation(s) were dropped (--max-history "
+               f"{page['max_history']})." if page["dropped_ops"] else "")
+    return success(f"{len(page['events'])} of {page['total_events']} history event(s)"
+                   f"{' for ' + repr(key) if key else ''}: an invoke when a client asked, then ok "
+                   f"(happened), fail (did not) or info (unknown).{dropped}", **page)
+
+
+@bp.delete("/history")
+@admin_only
+def clear_history():
+    """Forget the recorded client operations (the cluster's data stays)."""
+    cluster = manager()
+    with cluster.lock:
+        result = cluster.history.clear()
+    return success(f"History cleared: {result['forgotten_ops']} operation(s) forgotten.", **result)
+
+
+def _answer(verdict, source: str):
+    data = verdict.to_dict()
+    if verdict.linearizable:
+        message = (f"Linearizable: one sequential order explains all {data['ops_checked']} operation(s) "
+                   f"on {data['keys_checked']} key(s) ({source}, model {data['model']}).")
+    elif verdict.linearizable is None:
+        message = (f"Undecided: the checker ran out of time on {len(data['unknown_keys'])} key(s) "
+                   f"({source}).")
+    else:
+        first = data["violations"][0]
+        message = (f"NOT linearizable: {len(data['violations'])} key(s) have no sequential order that "
+                   f"explains them ({source}). First, key {first['key']!r}: {first['message']}")
+    return success(message, **data)
+
+
+@bp.get("/check")
+@example(path="/check?model=store&key=color")
+def check_recorded():
+    """Check the recorded history for linearizability (?model=store|register|kv, ?key=)."""
+    model = _model()
+    key = request.args.get("key")
+    cluster = manager()
+    with cluster.lock:  # copy under the lock, check outside it: the search may take a while
+        events = cluster.history.complete_events(key)
+        dropped = cluster.history.dropped_ops
+    verdict = check_history(events, model, CHECK_TIMEOUT_S)
+    note = f"the last {len(events) // 2} recorded operations" if dropped else "the recorded history"
+    return _answer(verdict, note)
+
+
+CHECK_EXAMPLE = '{"history": [{"process": 0, "type": "invoke", "f": "write", "key": "x", "value": 1}, ...]}'
+
+
+@bp.post("/check")
+@example(body=CHECK_EXAMPLE + ", or the EDN / jepsen.util text itself; ?model=, ?format=")
+def check_posted():
+    """Check a history in the body: our JSON, Jepsen EDN or jepsen.util log lines (model store by default)."""
+    model = request.args.get("model")
+    if model is not None:
+        model = _model()
+    fmt = request.args.get("format")
+    raw = request.get_data(cache=True)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("The history must be UTF-8 text.") from None
+    if not text.strip():
+        raise BadRequest(f"Send a history in the body, for example {CHECK_EXAMPLE}.")
+    try:
+        stripped = text.lstrip()
+        if stripped.startswith("{") and '"history"' in stripped[:200]:
+            data = json_body(CHECK_EXAMPLE, MAX_VALUE_DEPTH + 3)
+            events = data.get("history")
+            if not isinstance(events, list):
+                raise BadRequest(f"\"history\" must be a list of events, for example {CHECK_EXAMPLE}.",
+                                 field="history")
+            verdict = check_history(events, model or data.get("model") or "store", CHECK_TIMEOUT_S)
+        else:
+            verdict = check_text(text, model or "store", fmt, timeout=CHECK_TIMEOUT_S)
+    except HistoryError as error:
+        raise BadRequest(f"The history cannot be read: {error}", field="history") from None
+    except ValueError as error:  # an unknown model or format named in the body
+        raise BadRequest(str(error)) from None
+    return _answer(verdict, "the posted history")

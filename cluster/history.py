@@ -1,0 +1,197 @@
+"""Client histories: every write, read, delete and cas as an invocation and a completion.
+
+Jepsen judges a store by its history: each client operation is an `invoke`
+line when the client sends it and an `ok` (it happened), `fail` (it certainly
+did not happen) or `info` (nobody knows: a 503 that stored on some replicas,
+a 504) line when the client learns the outcome, with the cluster clock's time.
+A linearizability checker (the `checker` package) then asks whether some
+sequential order explains them.
+
+The history is bounded (`--max-history` operations, a deque: O(1) per
+operation) and says how many older operations it dropped. A request names
+its client with `X-Client-Id`; the id is kept per thread because a parked
+step-mode request releases the cluster lock while another thread records.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections import deque
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Deque, Dict, Iterator, List, Optional
+
+from cluster.errors import Conflict, GatewayTimeout, KeyNotFound, NoQuorum, ReplicaLabError
+
+ANONYMOUS = "anonymous"
+
+
+@dataclass
+class Outcome:
+    """What the recorded operation returned, filled in by the code that ran it."""
+
+    type: str = "ok"
+    value: Any = None
+    details: Dict[str, Any] = field(default_factory=dict)
+
+
+class History:
+    """The last `limit` client operations, as invocation and completion events."""
+
+    def __init__(self, clock, limit: int):
+        self.clock = clock
+        self.limit = limit
+        self.events: Deque[dict] = deque(maxlen=2 * limit)  # two events per operation
+        self.dropped_ops = 0
+        self.recorded_ops = 0
+        self._op_ids: Iterator[int] = itertools.count(1)
+        self._open: Dict[Any, int] = {}  # process -> op id of its operation in progress
+        self._local = threading.local()
+        self._last_time: float = float("-inf")
+
+    # --- who is calling ------------------------------------------------------
+
+    def set_client(self, client: Optional[str]) -> None:
+        """Name the client of this thread's next operations (None: anonymous)."""
+        self._local.client = client
+
+    def _process(self) -> Any:
+        """This thread's client id; a second concurrent operation of one client gets a suffix."""
+        base = getattr(self._local, "client", None) or ANONYMOUS
+        process, n = base, 1
+        while process in self._open:  # a Jepsen process runs one operation at a time
+            n += 1
+            process = f"{base}#{n}"
+        return process
+
+    # --- recording -------------------------------------------------------------
+
+    @contextmanager
+    def record(self, f: str, key: str, value: Any = None):
+        """Record one operation around the code that runs it; nested calls record nothing.
+
+        The body fills in the yielded Outcome; a ReplicaLabError is classified by
+        `error_outcome` and re-raised. A delete runs a read and a write inside:
+        only the delete is the client's operation.
+        """
+        if getattr(self._local, "depth", 0):
+            yield Outcome()
+            return
+        self._local.depth = 1
+        process = self._process()
+        op_id = next(self._op_ids)
+        invoke = self._append(op_id, process, "invoke", f, key, value)
+        self._open[process] = op_id
+        outcome = Outcome()
+        try:
+            yield outcome
+        except ReplicaLabError as error:
+            outcome = error_outcome(f, error)
+            raise
+        except BaseException:
+            outcome = Outcome("info", details={"error": "internal"})
+            raise
+        finally:
+            self._local.depth = 0
+            self._open.pop(process, None)
+            if "compared_with" in outcome.details and isinstance(value, list):
+                # a cas names the value it compared with once it knows it (see error_outcome)
+                invoke["value"] = [outcome.details.pop("compared_with"), value[1]]
+            # Jepsen repeats a write's value in its completion; a read's completion carries what it saw
+            shown = value if outcome.type == "ok" and f in ("write", "cas") else outcome.value
+            done = self._append(op_id, process, outcome.type, f, key, shown)
+            done.update(outcome.details)
+            self.recorded_ops += 1
+
+    def _append(self, op_id: int, process: Any, type_: str, f: str, key: str, value: Any) -> dict:
+        if len(self.events) == self.events.maxlen and self.events[0]["type"] == "invoke":
+            self.dropped_ops += 1  # the oldest operation leaves with its invocation
+        # Consecutive requests often share one millisecond of the virtual clock, and the
+        # checker reads equal times as overlapping; events are recorded in their real
+        # order (under the lock), so a thousandth of a ms keeps that order visible.
+        now = self.clock.now()
+        self._last_time = now if now > self._last_time else round(self._last_time + 0.001, 3)
+        event = {"index": op_id, "process": process, "type": type_, "f": f, "key": key,
+                 "value": value, "time": self._last_time}
+        self.events.append(event)
+        return event
+
+    def clear(self) -> dict:
+        """Forget every recorded operation; returns how many there were."""
+        count = self.recorded_ops
+        self.events.clear()
+        self.dropped_ops = self.recorded_ops = 0
+        return {"forgotten_ops": count}
+
+    # --- reading ---------------------------------------------------------------
+
+    def complete_events(self, key: Optional[str] = None) -> List[dict]:
+        """The retained events whose invocation is still held (and, with `key`, of that key)."""
+        first_op = next((e["index"] for e in self.events if e["type"] == "invoke"), None)
+        return [e for e in self.events
+                if (key is None or e["key"] == key) and first_op is not None and e["index"] >= first_op]
+
+    def page(self, key: Optional[str], offset: int, limit: int) -> dict:
+        """One page of events (oldest first) and what the history holds and dropped."""
+        events = self.complete_events(key)
+        shown = events[offset:offset + limit]
+        return {"total_events": len(events), "offset": offset, "limit": limit,
+                "events": shown, "next_offset": offset + limit if offset + limit < len(events) else None,
+                "max_history": self.limit, "recorded_ops": self.recorded_ops,
+                "dropped_ops": self.dropped_ops, "in_progress": len(self._open),
+                "truncated": self.dropped_ops > 0}
+
+
+def error_outcome(f: str, error: ReplicaLabError) -> Outcome:
+    """ok, fail or info for an operation that raised `error`, from what the error knows."""
+    if isinstance(error, KeyNotFound) and f == "read":
+        return Outcome("ok", None)  # the read happened: the key is absent (or deleted)
+    if isinstance(error, Conflict) and f == "cas":
+        # The compare saw another version: it happened and changed nothing (Jepsen's :fail :cas).
+        return Outcome("fail", None, {"observed": error.data.get("current")})
+    if isinstance(error, GatewayTimeout):
+        return Outcome("info", None, {"error": "timeout"})
+    if isinstance(error, NoQuorum):
+        if f == "read":
+            return Outcome("fail", None, {"error": "no_quorum"})
+        if f == "cas":
+            # no_quorum: nothing was chosen. unknown/contention: our proposal may still be
+            # completed, so it may have happened, compared with the value the CAS read.
+            outcome = error.data.get("outcome")
+            if outcome == "no_quorum":
+                return Outcome("fail", None, {"error": outcome})
+            current = error.data.get("current") or {}
+            return Outcome("info", None, {"error": outcome, "compared_with": current.get("value")})
+        result = error.result
+        stored = bool(getattr(result, "acks", None))
+        # A write stored on some replicas may surface later: nobody knows whether it happened.
+        return Outcome("info" if stored or result is None else "fail", None, {"error": "no_quorum"})
+    return Outcome("fail", None, {"error": error.code})
+
+
+def edn_value(value: Any) -> str:
+    """A JSON value as EDN: maps with string keys, vectors, nil, true/false, numbers, strings."""
+    if value is None:
+        return "nil"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + " ".join(edn_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{edn_value(k)} {edn_value(v)}" for k, v in value.items()) + "}"
+    return json.dumps(str(value))
+
+
+def to_edn(events: List[dict]) -> str:
+    """Jepsen's history format, one map per line: {:process 0, :type :invoke, :f :write, ...}."""
+    lines = []
+    for e in events:
+        process = e["process"] if isinstance(e["process"], int) else edn_value(str(e["process"]))
+        lines.append(f"{{:process {process}, :type :{e['type']}, :f :{e['f']}, "
+                     f":key {edn_value(e['key'])}, :value {edn_value(e['value'])}, :time {e['time']}}}")
+    return "\n".join(lines) + ("\n" if lines else "")

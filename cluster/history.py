@@ -79,10 +79,7 @@ class History:
             yield Outcome()
             return
         self._local.depth = 1
-        process = self._process()
-        op_id = next(self._op_ids)
-        invoke = self._append(op_id, process, "invoke", f, key, value)
-        self._open[process] = op_id
+        invoke = self.begin(self._process(), f, key, value)
         outcome = Outcome()
         try:
             yield outcome
@@ -94,15 +91,28 @@ class History:
             raise
         finally:
             self._local.depth = 0
-            self._open.pop(process, None)
-            if "compared_with" in outcome.details and isinstance(value, list):
-                # a cas names the value it compared with once it knows it (see error_outcome)
-                invoke["value"] = [outcome.details.pop("compared_with"), value[1]]
-            # Jepsen repeats a write's value in its completion; a read's completion carries what it saw
-            shown = value if outcome.type == "ok" and f in ("write", "cas") else outcome.value
-            done = self._append(op_id, process, outcome.type, f, key, shown)
-            done.update(outcome.details)
-            self.recorded_ops += 1
+            self.end(invoke, outcome)
+
+    def begin(self, process: Any, f: str, key: str, value: Any = None) -> dict:
+        """Record an invocation now; returns it, to pass to `end` (clients that overlap use this)."""
+        invoke = self._append(next(self._op_ids), process, "invoke", f, key, value)
+        self._open[process] = invoke["index"]
+        return invoke
+
+    def end(self, invoke: dict, outcome: Outcome) -> dict:
+        """Record the completion of `invoke` now; returns it."""
+        self._open.pop(invoke["process"], None)
+        value = invoke["value"]
+        if "compared_with" in outcome.details and isinstance(value, list):
+            # a cas names the value it compared with once it knows it (see error_outcome)
+            invoke["value"] = [outcome.details.pop("compared_with"), value[1]]
+        # Jepsen repeats a write's value in its completion; a read's completion carries what it saw
+        f = invoke["f"]
+        shown = invoke["value"] if outcome.type == "ok" and f in ("write", "cas") else outcome.value
+        done = self._append(invoke["index"], invoke["process"], outcome.type, f, invoke["key"], shown)
+        done.update(outcome.details)
+        self.recorded_ops += 1
+        return done
 
     def _append(self, op_id: int, process: Any, type_: str, f: str, key: str, value: Any) -> dict:
         if len(self.events) == self.events.maxlen and self.events[0]["type"] == "invoke":

@@ -145,6 +145,11 @@ class Network:
             return "timer", timer_at
         return None if message_at is None else ("message", message_at)
 
+    def next_due(self) -> Optional[int]:
+        """The simulated time of the next message or timer, or None (chaos runs interleave by it)."""
+        due = self._next_due(messages=not self.paused)
+        return None if due is None else due[1]
+
     def _process_next(self, kind: str) -> Optional[int]:
         """Fire the next timer or deliver the next message; returns a delivered message's id."""
         if kind == "timer":

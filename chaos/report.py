@@ -1,0 +1,86 @@
+"""The chaos report: one dict (for --json and the tests) and its text rendering."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict
+from typing import Any, Dict
+
+from . import analysis
+from .run import ChaosRun, ChaosSettings
+
+EXAMPLES = 5  # anomalies listed by example; all are counted
+
+
+def build_report(settings: ChaosSettings) -> Dict[str, Any]:
+    """Run the chaos and analyse it."""
+    run = ChaosRun(settings)
+    timing = run.run()
+    events = run.history.complete_events()
+    return analyse(settings, events, run.meta, run.nemesis.injected, run.cluster, run.keys, timing)
+
+
+def analyse(settings, events, meta, injected, cluster, keys, timing) -> Dict[str, Any]:
+    """The report of a finished run: outcomes, faults, anomalies by mechanism, verdicts, convergence."""
+    ops = analysis.operations(events, meta)
+    client_ops = [op for op in ops if not op.get("final")]
+    state = analysis.convergence(cluster, keys) if cluster is not None else {
+        "converged": None, "final": final_reads(ops)}
+    final = state.pop("final")
+    lost = analysis.lost_writes(client_ops, final)
+    stale = analysis.stale_reads(ops)
+    verdicts = analysis.verdicts(events, ops, settings.check_timeout_s)
+    mechanisms = Counter(a["mechanism"] for a in lost + stale)
+    mechanisms.update(v["mechanism"] for v in verdicts["violations"] if v["mechanism"])
+    return {"settings": {k: v for k, v in asdict(settings).items() if k != "check_timeout_s"},
+            "ops": len(client_ops), "outcomes": analysis.outcomes(client_ops),
+            "faults": dict(sorted(injected.items())), "faults_total": sum(injected.values()),
+            "lost_acked_writes": len(lost), "lost_writes": lost[:EXAMPLES],
+            "stale_reads": len(stale), "stale_read_examples": stale[:EXAMPLES],
+            "anomalies_by_mechanism": dict(sorted(mechanisms.items())),
+            "violations": len(verdicts["violations"]), "linearizability": verdicts,
+            "converged": state["converged"], "convergence": state,
+            "simulated_ms": cluster.clock.now() if cluster is not None else None,
+            "elapsed_s": round(timing["elapsed_s"], 2)}
+
+
+def final_reads(ops) -> Dict[str, Any]:
+    """The values the final reads returned (a remote run cannot look inside the nodes)."""
+    return {op["key"]: op["output"] for op in ops if op.get("final") and op["type"] == "ok"}
+
+
+def render(report: Dict[str, Any]) -> str:
+    """The report as text for a terminal."""
+    s = report["settings"]
+    lines = [f"chaos: {report['ops']} ops, {s['clients']} clients, seed {s['seed']}, consistency "
+             f"{s['consistency']}, durability {s['durability']}, {s['keys']} keys",
+             f"  took {report['elapsed_s']} s of real time"
+             + (f", {report['simulated_ms']} ms simulated" if report["simulated_ms"] is not None else ""),
+             "operations by outcome (ok = happened, fail = did not, info = unknown):"]
+    for f, counts in report["outcomes"].items():
+        lines.append(f"  {f:<7} " + "  ".join(f"{k} {v}" for k, v in counts.items()))
+    lines.append(f"faults injected: {report['faults_total']}  "
+                 + ", ".join(f"{k} {v}" for k, v in report["faults"].items()))
+    lines.append(f"acknowledged writes lost: {report['lost_acked_writes']}")
+    for w in report["lost_writes"]:
+        lines.append(f"  {w['key']}={w['value']!r} acknowledged at {w['acknowledged_at']} ms, but the key "
+                     f"ends as {w['final_value']!r}: {w['mechanism']}")
+    lines.append(f"stale reads: {report['stale_reads']}")
+    for r in report["stale_read_examples"]:
+        lines.append(f"  client {r['read_by']} read {r['key']}={r['returned']!r} at {r['at']} ms after "
+                     f"{r['should_see_at_least']!r} was acknowledged: {r['mechanism']}")
+    if report["anomalies_by_mechanism"]:
+        lines.append("anomalies by mechanism: " + ", ".join(f"{k} {v}" for k, v in
+                                                            report["anomalies_by_mechanism"].items()))
+    lin = report["linearizability"]
+    lines.append(f"linearizability ({lin['ops_checked']} ops on {lin['keys_checked']} keys checked in "
+                 f"{lin['elapsed_ms'] / 1000:.2f} s): {lin['result']}")
+    for key, verdict in sorted(lin["per_key"].items()):
+        lines.append(f"  key {key}: {verdict}")
+    for v in lin["violations"][:EXAMPLES]:
+        why = f" [{v['mechanism']}]" if v["mechanism"] else ""
+        lines.append(f"  first violation on {v['key']}{why}: {v['message']}")
+    conv = report["convergence"]
+    lines.append(f"converged after healing: {'yes' if report['converged'] else 'no'}"
+                 + (f" ({len(conv.get('diverged_keys', []))} keys differ, {conv.get('hints_left')} hints left)"
+                    if report["converged"] is False else ""))
+    return "\n".join(lines)

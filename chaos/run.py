@@ -69,7 +69,7 @@ class ChaosRun:
         self.meta: Dict[int, Dict[str, Any]] = {}  # op index -> version, stand-ins, coordinator
         self.started = 0
         self.pending: Dict[int, Pending] = {}
-        self.next_start = {c: 0 for c in range(settings.clients)}
+        self.next_start = dict.fromkeys(range(settings.clients), 0)
         self.next_fault = self._fault_delay()
 
     def _fault_delay(self) -> int:
@@ -84,13 +84,11 @@ class ChaosRun:
         value = self.started + 1 if f == "write" else None  # unique, so every read names its write
         self.started += 1
         cluster = self.cluster
-        node_id = client % len(cluster.nodes)
-        node = cluster.nodes[node_id] if cluster.is_up(node_id) else None
+        node_id = client % len(cluster.nodes)  # each client is connected to one node...
+        if not cluster.is_up(node_id):  # ...and fails over to the key's first up node when it is down
+            node_id = next((n for n in cluster.ring.walk(key) if cluster.is_up(n)), node_id)
+        node = cluster.nodes[node_id]
         invoke = self.history.begin(client, f, key, value)
-        if node is None:  # its node is down: the client gets no answer at all
-            self.history.end(invoke, Outcome("fail", None, {"error": "node down"}))
-            self.next_start[client] = cluster.clock.now() + self.rng.randint(1, 50)
-            return
         op_id = cluster.core.next_op_id()
         if self.s.consistency == "linearizable":
             write = None if f == "read" else Record(key, value, Version(0, node_id), f == "delete")

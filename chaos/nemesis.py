@@ -9,72 +9,82 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from typing import List
+from typing import Any, List, Tuple
 
 KINDS = ("stop", "crash", "recover", "partition", "heal", "drop", "delay", "duplicate", "skew", "clear")
 
 
-class Nemesis:
-    """Picks and applies one fault at a time; counts what it injected."""
+class LocalControls:
+    """The fault controls of an in-process cluster (the manager's own methods)."""
 
-    def __init__(self, cluster, seed: int, kinds=KINDS):
+    def __init__(self, cluster):
         self.cluster = cluster
+
+    def state(self) -> Tuple[int, List[int], bool, bool]:
+        """(node count, down nodes, partitioned?, any network fault or skew?)."""
+        net = self.cluster.network.faults
+        faulty = net.network.active() or any(n.skew_ms for n in self.cluster.nodes)
+        return len(self.cluster.nodes), sorted(self.cluster.network.down), net.partition is not None, faulty
+
+    def apply(self, kind: str, arg: Any) -> None:
+        """Inject one fault (or repair) of `kind` with its argument."""
+        c, faults = self.cluster, self.cluster.faults
+        {"stop": lambda: c.fail(arg, "stop"), "crash": lambda: c.fail(arg, "crash"),
+         "recover": lambda: c.recover(arg), "partition": lambda: faults.partition(arg),
+         "heal": faults.heal, "network": lambda: faults.set_network(arg),
+         "skew": lambda: faults.set_skew(*arg), "clear": faults.clear_faults}[kind]()
+
+    def heal_everything(self) -> None:
+        """No partition, network fault or skew; every node recovered; anti-entropy between every pair."""
+        c = self.cluster
+        c.faults.clear_faults()
+        for node in sorted(c.network.down):
+            c.recover(node)
+        for _ in range(len(c.nodes) - 1):  # N-1 rounds cover every pair of nodes
+            c.jobs.anti_entropy_round(c.clock.now())
+        c.jobs.retry_hints(c.clock.now())
+        c.settle()
+
+
+class Nemesis:
+    """Picks and applies one fault at a time through `controls`; counts what it injected."""
+
+    def __init__(self, controls, seed: int, kinds=KINDS):
+        self.controls = controls
         self.rng = random.Random(f"nemesis-{seed}")
         self.kinds = tuple(kinds)
         self.injected: Counter = Counter()
-        self.log: List[dict] = []
-
-    def _applicable(self) -> List[str]:
-        """The kinds that change something now (no heal without a partition, ...)."""
-        nodes = len(self.cluster.nodes)
-        down = self.cluster.network.down
-        net = self.cluster.network.faults
-        skewed = any(n.skew_ms for n in self.cluster.nodes)
-        can = {"stop": len(down) < nodes // 2, "crash": len(down) < nodes // 2, "recover": bool(down),
-               "partition": net.partition is None, "heal": net.partition is not None,
-               "drop": True, "delay": True, "duplicate": True, "skew": True,
-               "clear": skewed or net.network.active()}
-        return [k for k in self.kinds if can.get(k)]
 
     def act(self) -> None:
-        """Apply one randomly chosen fault (or its repair) now."""
-        choices = self._applicable()
+        """Apply one randomly chosen fault (or its repair) that changes something now."""
+        nodes, down, partitioned, faulty = self.controls.state()
+        can = {"stop": len(down) < nodes // 2, "crash": len(down) < nodes // 2, "recover": bool(down),
+               "partition": not partitioned, "heal": partitioned,
+               "drop": True, "delay": True, "duplicate": True, "skew": True, "clear": faulty}
+        choices = [k for k in self.kinds if can.get(k)]
         if not choices:
             return
         kind = self.rng.choice(choices)
-        nodes = len(self.cluster.nodes)
-        down = sorted(self.cluster.network.down)
-        faults = self.cluster.faults
+        up = [n for n in range(nodes) if n not in down]
+        arg: Any = None
         if kind in ("stop", "crash"):
-            self.cluster.fail(self.rng.choice([n for n in range(nodes) if n not in down]), kind)
+            arg = self.rng.choice(up)
         elif kind == "recover":
-            self.cluster.recover(self.rng.choice(down))
+            arg = self.rng.choice(down)
         elif kind == "partition":
             order = list(range(nodes))
             self.rng.shuffle(order)
             cut = self.rng.randint(1, nodes - 1)
-            faults.partition([sorted(order[:cut]), sorted(order[cut:])])
-        elif kind == "heal":
-            faults.heal()
+            arg = [sorted(order[:cut]), sorted(order[cut:])]
         elif kind in ("drop", "delay", "duplicate"):
-            settings = {"drop": {"drop_rate": round(self.rng.uniform(0.05, 0.3), 2)},
-                        "delay": {"delay_ms": [0, self.rng.choice([20, 80, 200])]},
-                        "duplicate": {"duplicate_rate": round(self.rng.uniform(0.05, 0.3), 2)}}[kind]
-            faults.set_network(settings)
+            arg = {"drop": {"drop_rate": round(self.rng.uniform(0.05, 0.3), 2)},
+                   "delay": {"delay_ms": [0, self.rng.choice([20, 80, 200])]},
+                   "duplicate": {"duplicate_rate": round(self.rng.uniform(0.05, 0.3), 2)}}[kind]
         elif kind == "skew":
-            faults.set_skew(self.rng.randrange(nodes), self.rng.choice([-1, 1]) * self.rng.choice([50, 500, 5000]))
-        elif kind == "clear":
-            faults.clear_faults()
+            arg = (self.rng.randrange(nodes), self.rng.choice([-1, 1]) * self.rng.choice([50, 500, 5000]))
+        self.controls.apply("network" if kind in ("drop", "delay", "duplicate") else kind, arg)
         self.injected[kind] += 1
-        self.log.append({"time": self.cluster.clock.now(), "fault": kind})
 
     def heal_everything(self) -> None:
-        """End of the run: no partition, no network fault, no skew, every node recovered."""
-        self.cluster.faults.clear_faults()
-        for node in sorted(self.cluster.network.down):
-            self.cluster.recover(node)
-        nodes = len(self.cluster.nodes)
-        for _ in range(nodes - 1):  # N-1 rounds cover every pair of nodes
-            self.cluster.jobs.anti_entropy_round(self.cluster.clock.now())
-        self.cluster.jobs.retry_hints(self.cluster.clock.now())
-        self.cluster.settle()
+        """End of the run: heal, recover, anti-entropy."""
+        self.controls.heal_everything()

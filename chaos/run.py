@@ -22,7 +22,7 @@ from config import simulation_config
 from models import Record, Version
 from replication import ReplicationManager
 
-from .nemesis import KINDS, Nemesis
+from .nemesis import KINDS, LocalControls, Nemesis
 
 
 @dataclass
@@ -64,7 +64,7 @@ class ChaosRun:
             narrate="off", max_events=10_000, max_history=settings.ops + settings.keys + 10))
         self.history = History(self.cluster.clock, settings.ops + settings.keys + 10)
         self.rng = random.Random(f"clients-{settings.seed}")
-        self.nemesis = Nemesis(self.cluster, settings.seed, settings.faults)
+        self.nemesis = Nemesis(LocalControls(self.cluster), settings.seed, settings.faults)
         self.keys = [f"k{i}" for i in range(settings.keys)]
         self.meta: Dict[int, Dict[str, Any]] = {}  # op index -> version, stand-ins, coordinator
         self.started = 0

@@ -129,3 +129,18 @@ class AnalysisTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class RemoteClassifyTest(unittest.TestCase):
+    """How a run against a real server reads each HTTP answer."""
+
+    def test_statuses_map_to_ok_fail_info(self):
+        """200 ok; 404 read ok (absent); 503 write info if stored somewhere else fail; 504 write info."""
+        from chaos.remote import classify
+        cases = [("write", 200, {"version": {"timestamp": 5, "node": "node-2"}, "hints": [{}]}, "ok"),
+                 ("read", 404, {}, "ok"), ("delete", 404, {}, "fail"),
+                 ("write", 503, {"acks": [{"node": "node-1"}]}, "info"), ("write", 503, {"acks": []}, "fail"),
+                 ("write", 504, {}, "info"), ("read", 503, {}, "fail")]
+        for f, status, answer, expected in cases:
+            self.assertEqual(classify(f, status, answer)[0].type, expected, (f, status))
+        self.assertEqual(classify(*cases[0][:3])[1], {"stand_ins": 1, "version": [5, 2]})

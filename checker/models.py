@@ -105,14 +105,15 @@ def _appended(state, value):
     return (state, value)
 
 
+_AS_REGISTER = {"get": "read", "put": "write"}
+
+
 def _kv_step(state, op_input, output):
-    """get/put/append on one key; an absent key reads as None."""
+    """get/put/append on one key; get and put are the register's read and write."""
     f, arg = op_input
-    if f == "get":
-        return output == state, state
-    if f == "put":
-        return True, arg
-    return True, _appended(state, arg)
+    if f == "append":
+        return True, _appended(state, arg)
+    return _register_step(state, (_AS_REGISTER[f], arg), output)
 
 
 def _none():

@@ -58,7 +58,7 @@ class Config:
     dispatch_claim: str = "cas"
     dispatch_s: int = 1
     dispatch_speed: int = 5
-    sensors_s: int = 5
+    sensors_s: int = 0  # the simulated building is opt-in: it would bury a student's own narration
     sensor_floors: int = 3
     sensor_window: int = 60
     sensor_threshold: int = 40
@@ -178,7 +178,8 @@ HELP = {
     "dispatch_claim": "how /dispatch/assign claims a drone: cas (Paxos, safe) or read-write (naive, lab 7)",
     "dispatch_s": "seconds between drone movement steps (scheduler on)",
     "dispatch_speed": "distance a drone covers per movement step",
-    "sensors_s": "seconds between simulated building readings (scheduler on; 0: only by hand)",
+    "sensors_s": "seconds between simulated building readings (scheduler on; 0, the default: only by hand "
+                 "with POST /scheduler/run/sensor_simulate)",
     "sensor_floors": "floors of the simulated building (sensors floor-1 .. floor-N)",
     "sensor_window": "readings kept per sensor: the rolling window of its statistics",
     "sensor_threshold": "a reading above this value is an anomaly (static threshold)",

@@ -1,0 +1,89 @@
+"""Human-readable explanations of verdicts and violations."""
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Hashable
+
+from .history import READS, UNKNOWN, Op, jsonable
+from .models import thaw
+
+__all__ = ["describe_op", "describe_violation", "render_text"]
+
+PREFIX_SHOWN = 10  # the end of a long prefix is what explains the failure
+
+
+def _show(value: Any) -> str:
+    """A value as JSON, compact; the way students write them with curl."""
+    return json.dumps(jsonable(value), default=repr)
+
+
+def _state(value: Hashable) -> str:
+    """A model state in words."""
+    return "nothing (absent)" if value is None else _show(thaw(value))
+
+
+def _when(op: Op) -> str:
+    """Invocation and completion: times when the history has them, else positions (#n)."""
+    if op.invoke_time is not None:
+        start, end = f"t={op.invoke_time}", f"t={op.complete_time}"
+    else:
+        start, end = f"#{op.call}", f"#{op.ret}"
+    return f"invoked {start}, completed {'never (info)' if math.isinf(op.ret) else end}"
+
+
+def _action(op: Op) -> str:
+    """What the operation did, e.g. 'read -> 3' or 'cas 1->4 (did not apply)'."""
+    if op.f in READS:
+        return f"{op.f} -> {_show(op.output)}"
+    if op.f == "cas":
+        expected, new = op.value
+        outcome = {True: "applied", False: "did not apply"}.get(op.output, "outcome unknown")
+        return f"cas {_show(expected)}->{_show(new)} ({outcome})"
+    if op.f == "delete":
+        return "delete" + (" (outcome unknown)" if op.output is UNKNOWN else "")
+    return f"{op.f} {_show(op.value)}" + (" (outcome unknown)" if op.output is UNKNOWN else "")
+
+
+def describe_op(op: Op) -> str:
+    """One line: process, action, key and when it ran."""
+    key = "" if op.key is None else f" key {_show(op.key)}"
+    return f"process {op.process}: {_action(op)}{key}  [{_when(op)}; line {op.line}]"
+
+
+def describe_violation(model: str, key: Hashable, prefix: list[Op], state: Hashable,
+                       blocking: Op) -> str:
+    """A sentence: where the best partial order ends and which operation cannot follow it."""
+    name = "the history" if key is None else f"key {_show(key)}"
+    return (f"{name} is not linearizable under the {model} model: after the "
+            f"{len(prefix)} operations of the longest linearizable prefix the value is "
+            f"{_state(state)}, and process {blocking.process}'s {_action(blocking)} "
+            f"cannot be placed before it completed")
+
+
+def render_text(verdict) -> str:
+    """The CLI's report: the verdict line, then each violation's prefix end and culprits."""
+    lines = []
+    if verdict.result == "linearizable":
+        lines.append(f"linearizable: {verdict.keys_checked} key(s), {verdict.ops_checked} "
+                     f"operation(s), {verdict.model} model, {verdict.elapsed_ms:.0f} ms")
+    elif verdict.result == "unknown":
+        lines.append(f"unknown: the timeout passed before "
+                     f"{len(verdict.unknown_keys)} key(s) were decided")
+    else:
+        lines.append(f"NOT linearizable: {len(verdict.violations)} of "
+                     f"{verdict.keys_checked} key(s), {verdict.model} model, "
+                     f"{verdict.elapsed_ms:.0f} ms")
+    for v in verdict.violations:
+        lines.append("")
+        lines.append(v.message + ".")
+        prefix = v.linearizable_prefix
+        lines.append(f"  longest linearizable prefix ({len(prefix)} ops, in order):")
+        if len(prefix) > PREFIX_SHOWN:
+            lines.append(f"    ... {len(prefix) - PREFIX_SHOWN} earlier ops (see --json)")
+        lines.extend("    " + describe_op(op) for op in prefix[-PREFIX_SHOWN:])
+        lines.append("  cannot be placed next:")
+        lines.extend("    " + describe_op(op) for op in v.unplaceable)
+    if verdict.unknown_keys and verdict.violations:
+        lines.append(f"\n{len(verdict.unknown_keys)} key(s) left undecided by the timeout")
+    return "\n".join(lines)

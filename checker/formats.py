@@ -1,0 +1,149 @@
+"""Reading histories: Jepsen EDN, jepsen.util log lines, ReplicaLab's JSON export.
+
+Every reader returns Events in the order of the file and raises HistoryError
+naming the line that could not be read.
+"""
+from __future__ import annotations
+
+import bisect
+import json
+import re
+
+from .edn import EDNError, read_form, skip_space
+from .history import TYPES, Event, HistoryError, event_from_mapping
+
+__all__ = ["FORMATS", "detect_format", "parse_history"]
+
+FORMATS = ("edn", "jepsen-log", "json")
+
+# e.g. "INFO  jepsen.util - 3	:invoke	:cas	[1 4]" (older Jepsen: "jepsen.util: 3 ...")
+_LOG_LINE = re.compile(r"jepsen\.util\S*\s*[-:]?\s*(\S+)[\t ]+:(\w+)[\t ]+:(\S+)(?:[\t ]+(.*))?$")
+
+
+def detect_format(text: str) -> str:
+    """Guess the format from the first characters; HistoryError when it cannot tell."""
+    body = text.lstrip("\ufeff \t\r\n")
+    if not body:
+        raise HistoryError("the history is empty")
+    if "jepsen.util" in body[:2000]:
+        return "jepsen-log"
+    head = re.sub(r"\s+", "", body[:200])
+    if head.startswith(("[{\"", "{\"", "[]")):
+        return "json"
+    if head[0] in "{[(#;":
+        return "edn"
+    raise HistoryError("cannot tell the format (expected JSON, EDN maps or jepsen.util log "
+                       "lines); pass --format", 1, body.splitlines()[0])
+
+
+def parse_history(text: str, fmt: str | None = None, independent: bool = False) -> list[Event]:
+    """Events from a history in any supported format (`fmt` None: detect it)."""
+    fmt = fmt or detect_format(text)
+    if fmt == "json":
+        return _read_json(text, independent)
+    if fmt == "edn":
+        return _read_edn(text, independent)
+    if fmt == "jepsen-log":
+        return _read_log(text, independent)
+    raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+def _keep(events: list, ev: Event | None) -> None:
+    """Append an event unless it was a nemesis line (None)."""
+    if ev is not None:
+        events.append(ev)
+
+
+def _read_json(text: str, independent: bool) -> list[Event]:
+    """A JSON array of objects, or one object per line (JSON lines)."""
+    lines = text.splitlines()
+    events: list[Event] = []
+    if text.lstrip("\ufeff \t\r\n").startswith("["):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise HistoryError(f"invalid JSON: {err.msg}", err.lineno,
+                               _line(lines, err.lineno)) from None
+        # json does not say where each item was; the array is usually one object per line
+        starts = [n for n, ln in enumerate(lines, 1) if ln.lstrip().lstrip("[").startswith("{")]
+        for i, item in enumerate(items):
+            n = starts[i] if len(starts) == len(items) else None
+            _keep(events, event_from_mapping(item, n, _line(lines, n), independent))
+        return events
+    for n, ln in enumerate(lines, 1):
+        if not ln.strip():
+            continue
+        try:
+            item = json.loads(ln)
+        except json.JSONDecodeError as err:
+            raise HistoryError(f"invalid JSON: {err.msg}", n, ln) from None
+        _keep(events, event_from_mapping(item, n, ln, independent))
+    return events
+
+
+def _read_edn(text: str, independent: bool) -> list[Event]:
+    """EDN maps one after another, possibly wrapped in one vector or list."""
+    newlines = [i for i, c in enumerate(text) if c == "\n"]
+    lines = text.splitlines()
+
+    def line_of(pos: int) -> int:
+        return bisect.bisect_left(newlines, pos) + 1
+
+    events: list[Event] = []
+    pos = skip_space(text, 0)
+    closer = None
+    if pos < len(text) and text[pos] in "[(":
+        closer = "]" if text[pos] == "[" else ")"
+        pos += 1
+    while True:
+        pos = skip_space(text, pos)
+        if pos >= len(text):
+            if closer:
+                raise HistoryError(f"missing '{closer}' at the end", line_of(pos - 1),
+                                   _line(lines, line_of(pos - 1)))
+            return events
+        if closer and text[pos] == closer:
+            return events
+        n = line_of(pos)
+        try:
+            form, pos = read_form(text, pos)
+        except EDNError as err:
+            bad = line_of(err.pos)
+            raise HistoryError(f"invalid EDN: {err}", bad, _line(lines, bad)) from None
+        _keep(events, event_from_mapping(form, n, _line(lines, n), independent))
+
+
+def _read_log(text: str, independent: bool) -> list[Event]:
+    """`jepsen.util` lines (process, type, f, value, tab-separated); other lines are skipped."""
+    events: list[Event] = []
+    for n, ln in enumerate(text.splitlines(), 1):
+        if "jepsen.util" not in ln:
+            continue
+        match = _LOG_LINE.search(ln.rstrip())
+        if not match:
+            if "\t" in ln.split("jepsen.util", 1)[1]:
+                raise HistoryError("a jepsen.util line without process, :type, :f and value",
+                                   n, ln)
+            continue  # jepsen.util also logs prose, which is not an operation
+        process, kind, f, rest = match.groups()
+        if kind not in TYPES:
+            raise HistoryError(f"type must be one of {', '.join(TYPES)}, not :{kind}", n, ln)
+        value = None
+        if rest and rest.strip():
+            try:
+                value, _ = read_form(rest, 0)  # anything after the value is an error note
+            except EDNError as err:
+                raise HistoryError(f"invalid value: {err}", n, ln) from None
+        process = int(process) if re.fullmatch(r"-?\d+", process) else process.lstrip(":")
+        mapping = {"process": process, "type": kind, "f": f, "value": value}
+        _keep(events, event_from_mapping(mapping, n, ln, independent))
+    if not events:
+        raise HistoryError("no jepsen.util operation lines found")
+    return events
+
+
+def _line(lines: list[str], n: int | None) -> str | None:
+    """The text of line n (1-based), or None."""
+    if n is None or not 1 <= n <= len(lines):
+        return None
+    return lines[n - 1]

@@ -1,0 +1,139 @@
+"""Sequential specifications: a model is `init()` plus a pure `step`.
+
+`step(state, op_input, op_output) -> (ok, new_state)` says whether the
+operation, applied to `state`, could have produced `op_output`, and the state
+after it. `op_input` is `(f, argument)`; states, arguments and outputs are
+frozen (hashable) so the search can cache `(linearized set, state)` pairs.
+Every model describes one key: histories are split per key before the search.
+
+An output of UNKNOWN (an `info` operation) is accepted whatever the state,
+because nobody saw the result.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Hashable
+
+from .history import READS, UNKNOWN, HistoryError, Op
+
+__all__ = ["Model", "MODELS", "get_model", "freeze", "thaw"]
+
+_MAP = "\0map"    # tags keep a frozen dict or bool apart from a tuple or int
+_BOOL = "\0bool"
+
+
+def freeze(value) -> Hashable:
+    """A hashable stand-in for a JSON/EDN value; equal values freeze equal."""
+    if isinstance(value, bool):
+        return (_BOOL, value)  # True == 1 in Python, but a write of true is not a write of 1
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    if isinstance(value, dict):
+        return (_MAP, frozenset((k, freeze(v)) for k, v in value.items()))
+    if isinstance(value, (set, frozenset)):
+        return frozenset(freeze(v) for v in value)
+    return value
+
+
+def thaw(value):
+    """The JSON-safe value a frozen one stands for (for explanations)."""
+    if isinstance(value, tuple):
+        if len(value) == 2 and value[0] == _BOOL:
+            return value[1]
+        if len(value) == 2 and value[0] == _MAP:
+            return {k: thaw(v) for k, v in sorted(value[1], key=lambda kv: repr(kv[0]))}
+        return [thaw(v) for v in value]
+    if isinstance(value, frozenset):
+        return sorted((thaw(v) for v in value), key=repr)
+    return value
+
+
+@dataclass(frozen=True)
+class Model:
+    """A named sequential specification of one key."""
+
+    name: str
+    fs: frozenset
+    init: Callable[[], Hashable]
+    step: Callable[[Hashable, tuple, Any], tuple]
+    doc: str
+
+    def prepare(self, op: Op) -> tuple:
+        """The frozen (input, output) of an operation; rejects operations the model lacks."""
+        if op.f not in self.fs:
+            raise HistoryError(f"the {self.name} model has no operation {op.f!r} "
+                               f"(it knows {', '.join(sorted(self.fs))}; try --model)", op.line)
+        if op.f == "cas":
+            if not (isinstance(op.value, (list, tuple)) and len(op.value) == 2):
+                raise HistoryError("a cas value must be [expected, new]", op.line)
+            return (op.f, freeze(op.value)), op.output
+        if op.f in READS:
+            return (op.f, None), freeze(op.output)
+        return (op.f, freeze(op.value)), op.output
+
+
+def _register_step(state, op_input, output):
+    """read/write/cas on one value; a cas with output False saw a different value."""
+    f, arg = op_input
+    if f == "read":
+        return output == state, state
+    if f == "write":
+        return True, arg
+    expected, new = arg
+    if output is UNKNOWN:
+        return True, new if state == expected else state
+    if output:
+        return state == expected, new
+    return state != expected, state
+
+
+def _store_step(state, op_input, output):
+    """The register plus delete; an absent key reads as None."""
+    if op_input[0] == "delete":
+        return True, None
+    return _register_step(state, op_input, output)
+
+
+def _appended(state, value):
+    """Strings concatenate (as in Porcupine's kv model); anything else builds a list."""
+    if isinstance(value, str) and (state is None or isinstance(state, str)):
+        return (state or "") + value
+    if state is None:
+        return (value,)
+    if isinstance(state, tuple):
+        return state + (value,)
+    return (state, value)
+
+
+_AS_REGISTER = {"get": "read", "put": "write"}
+
+
+def _kv_step(state, op_input, output):
+    """get/put/append on one key; get and put are the register's read and write."""
+    f, arg = op_input
+    if f == "append":
+        return True, _appended(state, arg)
+    return _register_step(state, (_AS_REGISTER[f], arg), output)
+
+
+def _none():
+    """The initial state of every model: no value (Jepsen's registers start at nil)."""
+    return None
+
+
+MODELS = {
+    "register": Model("register", frozenset({"read", "write", "cas"}), _none, _register_step,
+                      "a register: read, write, cas [expected new]; starts at nil"),
+    "kv": Model("kv", frozenset({"get", "put", "append"}), _none, _kv_step,
+                "a key-value map, per key: get, put, append; absent reads as null"),
+    "store": Model("store", frozenset({"read", "write", "delete", "cas"}), _none, _store_step,
+                   "ReplicaLab's store: read, write, delete, cas; absent/deleted reads as null"),
+}
+
+
+def get_model(name: str) -> Model:
+    """The model called `name`; ValueError naming the known ones otherwise."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}") from None

@@ -29,6 +29,26 @@ def result_fields(result: ReadResult | WriteResult) -> dict:
     return data
 
 
+def write_summary(key: str, result: WriteResult) -> str:
+    """One sentence on a confirmed write that agrees with its acks: stored where applied.
+
+    A replica that already held a newer version acknowledges without storing
+    (outcome kept_newer), so the count of acks alone would overstate it (lab 4).
+    """
+    stored = [a for a in result.acks if a["applied"]]
+    kept = len(result.acks) - len(stored)
+    hinted = sum(1 for a in stored if a["stands_in_for"])
+    hints = f" ({hinted} of them as hints)" if hinted else ""
+    quorum = f"W={result.needed} acknowledgements were needed and {len(result.acks)} arrived."
+    if not stored:
+        return (f"{key!r} was acknowledged but stored nowhere: every replica that answered already "
+                f"held a newer version (outcome kept_newer), so this write lost under last-writer-wins. "
+                + quorum)
+    newer = (f"; {kept} node(s) kept the newer version they already held (outcome kept_newer)"
+             if kept else "")
+    return f"Stored {key!r} on {len(stored)} node(s){hints}{newer}. {quorum}"
+
+
 def waiting_for_commit(result: WriteResult) -> list:
     """Nodes that acknowledged the write but keep it in memory until their next group commit."""
     return [a["node"] for a in result.acks if a["applied"] and not a["durable"]]

@@ -23,7 +23,7 @@ from .common import (
     success,
     with_story,
 )
-from .results import durability_note, result_fields, write_summary
+from .results import durability_note, result_fields, still_waiting, write_summary
 from .validation import MAX_VALUE_DEPTH
 
 bp = Blueprint("kv", __name__)
@@ -73,7 +73,8 @@ def read(key):
     check_key(key)
     result, story = with_story(manager().read, key, quorum_param({}, "r"), coordinator_param({}))
     repaired = f"; repaired {len(result.repaired)} stale replica(s)" if result.repaired else ""
-    return success(f"Read {key!r} from {len(result.answers)} replica(s) (R={result.needed}){repaired}.",
+    return success(f"Read {key!r} from {len(result.answers)} replica(s) (R={result.needed}){repaired}."
+                   + still_waiting(result),
                    value=result.record.value, **result_fields(result), **story)
 
 

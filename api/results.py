@@ -13,7 +13,8 @@ def result_fields(result: ReadResult | WriteResult) -> dict:
     """The fields of a read or write result that every answer shows."""
     data = {"key": result.key, "coordinator": node_name(result.coordinator),
             "replicas": [node_name(n) for n in result.preference],
-            "silent": [node_name(n) for n in result.silent]}
+            "silent": [node_name(n) for n in result.silent],
+            "waiting_for": [node_name(n) for n in result.waiting_for]}
     if isinstance(result, WriteResult):
         data.update({"version": result.record.version.to_dict(), "acks": result.acks,
                      "quorum": {"w": result.needed, "acks": len(result.acks), "met": result.ok},
@@ -46,7 +47,15 @@ def write_summary(key: str, result: WriteResult) -> str:
                 + quorum)
     newer = (f"; {kept} node(s) kept the newer version they already held (outcome kept_newer)"
              if kept else "")
-    return f"Stored {key!r} on {len(stored)} node(s){hints}{newer}. {quorum}"
+    return f"Stored {key!r} on {len(stored)} node(s){hints}{newer}. {quorum}{still_waiting(result)}"
+
+
+def still_waiting(result: ReadResult | WriteResult) -> str:
+    """A sentence for an answer given before every replica replied (step mode); empty otherwise."""
+    if not result.waiting_for:
+        return ""
+    return (f" No answer yet from {', '.join(node_name(n) for n in result.waiting_for)}: the quorum "
+            "is met, so you get this answer now and the rest goes on in the background.")
 
 
 def waiting_for_commit(result: WriteResult) -> list:

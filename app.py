@@ -14,13 +14,12 @@ from werkzeug.exceptions import HTTPException
 
 from api import BLUEPRINTS
 from api.guards import register_guards
+from api.lifecycle import install
 from api.pretty import pretty_json
 from api.results import error_body
-from apps.registry import build as build_applications
 from cluster.errors import ReplicaLabError
 from config import Config, from_env
-from replication import ReplicationManager
-from scheduler import Scheduler, should_start
+from scheduler import should_start
 
 logger = logging.getLogger("replicalab")
 
@@ -50,12 +49,7 @@ def create_app(config: Config = None) -> Flask:
     app = ReplicaLabFlask(__name__)
     app.url_map.merge_slashes = False  # keys may contain "//"
     app.config["MAX_CONTENT_LENGTH"] = config.max_value_bytes + BODY_OVERHEAD_BYTES
-    manager = ReplicationManager(config)
-    app.extensions["replicalab"] = manager
-    app.extensions["replicalab_apps"] = applications = build_applications(manager)
-    app.extensions["replicalab_scheduler"] = jobs = Scheduler(manager, applications)
-    if config.scheduler == "on" and should_start(app.debug):
-        jobs.start()
+    install(app, config, start_scheduler=config.scheduler == "on" and should_start(app.debug))
     register_guards(app, config)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

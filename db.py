@@ -25,7 +25,7 @@ class MemoryStorage:
     """Dict-backed storage: the same contract as SqliteStorage, nothing on disk."""
 
     def __init__(self):
-        self._data: Dict[str, dict] = {}
+        self._data: Dict[str, str] = {}  # JSON text, as on disk
 
     def get(self, key: str) -> Optional[dict]:
         """Return the stored JSON object for `key`, or None."""
@@ -263,9 +263,9 @@ def open_backend(storage: str, data_dir: str, name: str):
     return SqliteStorage(os.path.join(data_dir, f"{name}.sqlite"))
 
 
-# Exactly the files the cluster creates: node-N.records.sqlite, node-N.hints.sqlite and the
-# journal files sqlite keeps beside them. --fresh deletes these and nothing else.
-NODE_FILE = re.compile(r"node-\d+\.(records|hints)\.sqlite(-journal|-wal|-shm)?")
+# Exactly the files the cluster creates: node-N.records.sqlite, node-N.hints.sqlite,
+# node-N.paxos.sqlite and the journal files sqlite keeps beside them. --fresh deletes these and nothing else.
+NODE_FILE = re.compile(r"node-\d+\.(records|hints|paxos)\.sqlite(-journal|-wal|-shm)?")
 LOCK_FILE = "replicalab.lock"
 
 

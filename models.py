@@ -122,7 +122,8 @@ class Message:
 class Put(Message):
     """Store `record`; when `hint_for` is set, keep it as a hint for that node."""
 
-    record: Record = None
+    # Every Put carries a record; the default only keeps the fields after it optional.
+    record: Record = None  # type: ignore[assignment]
     hint_for: Optional[int] = None
     purpose: str = "write"  # write | repair | handoff | sync | anti-entropy
     kind = "put"

@@ -1,5 +1,19 @@
 """HTTP routes, one blueprint per area; they parse, call the cluster and shape JSON."""
-from . import alerts, cas, dashboard, dispatch, events, faults, kv, network, overview, scenario, scheduler, sensors
+from . import (
+               alerts,
+               cas,
+               dashboard,
+               dispatch,
+               events,
+               faults,
+               kv,
+               lifecycle,
+               network,
+               overview,
+               scenario,
+               scheduler,
+               sensors,
+)
 
 BLUEPRINTS = [kv.bp, overview.bp, faults.bp, network.bp, scheduler.bp, events.bp, scenario.bp,
-              cas.bp, dispatch.bp, sensors.bp, alerts.bp, dashboard.bp]
+              cas.bp, dispatch.bp, sensors.bp, alerts.bp, dashboard.bp, lifecycle.bp]

@@ -57,6 +57,11 @@ class QuorumOp(Operation):
                          f"waiting client is answered now{rest}", sorted(have), self.key, op_id=self.op_id,
                          waiting_for=waiting)
 
+    @property
+    def decided(self) -> bool:
+        """True once the client can be answered (subclasses add: once the quorum is met)."""
+        return self.done
+
     def answered_nodes(self) -> list:
         """The nodes whose answers count toward the quorum so far."""
         raise NotImplementedError

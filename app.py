@@ -18,7 +18,7 @@ from api.lifecycle import install
 from api.pretty import pretty_json
 from api.results import error_body
 from cluster.errors import ReplicaLabError
-from config import Config, from_env
+from config import Config, env_sources, from_env
 from scheduler import should_start
 
 logger = logging.getLogger("replicalab")
@@ -44,7 +44,7 @@ class ReplicaLabFlask(Flask):
 
 def create_app(config: Config = None) -> Flask:
     """Build the app and its cluster; with no config, read REPLICALAB_* variables."""
-    config = (config or from_env()).validate()
+    config = config.validate() if config else from_env().validate(env_sources())
     setup_console()
     app = ReplicaLabFlask(__name__)
     app.url_map.merge_slashes = False  # keys may contain "//"

@@ -281,6 +281,11 @@ def remove_node_files(data_dir: str) -> int:
     return removed
 
 
+def has_node_files(data_dir: str) -> bool:
+    """True if `data_dir` holds a node's files from an earlier run (a restart, not a first start)."""
+    return os.path.isdir(data_dir) and any(NODE_FILE.fullmatch(entry) for entry in os.listdir(data_dir))
+
+
 class DataDirBusy(RuntimeError):
     """Another running server holds the data directory; the message says which."""
 

@@ -17,6 +17,8 @@ def main(argv=None) -> int:
     run.add_argument("--url", help="a running server, e.g. http://127.0.0.1:5000 "
                                    "(default: a fresh in-process cluster)")
     run.add_argument("--no-pause", action="store_true", help="do not wait for Enter between steps")
+    run.add_argument("--anyway", action="store_true",
+                     help="run on a --url server even if it lacks the lab's flags")
     check = sub.add_parser("check", help="verify a lab's observations on a fresh cluster")
     check.add_argument("which", help="a lab number, or all")
     replay = sub.add_parser("replay", help="replay a scenario file (GET /scenario) and compare event logs")
@@ -35,6 +37,11 @@ def main(argv=None) -> int:
         if args.command == "run":
             lab = runner.find(args.number)
             client = runner.HttpClient(args.url) if args.url else runner.InProcessClient(lab.settings)
+            if args.url and not args.anyway:
+                problem = runner.server_mismatch(lab, client)
+                if problem:
+                    print(problem, file=sys.stderr)
+                    return 2
             return 0 if runner.guided(lab, client, pause=not args.no_pause) else 1
         if args.which == "all":
             labs = runner.discover()

@@ -177,6 +177,37 @@ def check(lab: Lab, out: TextIO = sys.stdout) -> bool:
     return True
 
 
+def flag(name: str, value) -> str:
+    """One run.py flag as a student types it: --batch-size 100."""
+    return f"--{name.replace('_', '-')} {value}"
+
+
+def server_command(lab: Lab) -> str:
+    """The command that starts a server the way this lab's README says."""
+    flags = " ".join(flag(name, value) for name, value in lab.server_settings().items())
+    return f"python run.py --fresh{' ' + flags if flags else ''}"
+
+
+def missing_flags(lab: Lab, config: dict) -> List[str]:
+    """The flags a running server (its GET /config) lacks for this lab, e.g. ['--scheduler off']."""
+    missing = [] if config.get("fresh") else ["--fresh"]
+    return missing + [flag(name, value) for name, value in lab.server_settings().items()
+                      if config.get(name) != value]
+
+
+def server_mismatch(lab: Lab, client) -> Optional[str]:
+    """A sentence naming the flags the server at client.url lacks for `lab`, or None if it fits."""
+    status, answer = client.request("GET", "/config")
+    if status != 200 or "config" not in (answer or {}):
+        return f"{client.url} did not answer GET /config like a ReplicaLab server (HTTP {status})."
+    missing = missing_flags(lab, answer["config"])
+    if not missing:
+        return None
+    return (f"The server at {client.url} was not started the way lab {lab.number} needs: it lacks "
+            f"{' '.join(missing)}. Stop it and start `{server_command(lab)}` (or POST /reset an "
+            "otherwise right server), then run the lab again; --anyway runs it on this server as it is.")
+
+
 def guided(lab: Lab, client, pause: bool = True, out: TextIO = sys.stdout,
            ask: Callable[[str], str] = input) -> bool:
     """Walk a student through `lab`: explain, show the curl, answer, what to notice."""
@@ -195,9 +226,12 @@ def guided(lab: Lab, client, pause: bool = True, out: TextIO = sys.stdout,
             run_step(client, step, ctx, show)
             verdict = "(observed as expected)" if step.check else ""
         except ObservationFailed as failure:
+            what = str(failure).rstrip(". ")  # the failure may end a sentence of its own
+            verdict = f"(!) this run did not show what the lab expects: {what}."
+            if ok:  # the likely cause once, not after every step that follows from it
+                verdict += (f" Was the server started with `{server_command(lab)}`, as "
+                            f"labs/{lab.folder}/README.md says?")
             ok = False
-            verdict = (f"(!) this run did not show what the lab expects: {failure}. Was the "
-                       f"server started fresh, as labs/{lab.folder}/README.md says?")
         if step.notice:
             show(f"Notice: {step.notice}")
         if verdict:

@@ -63,3 +63,9 @@ class Lab:
     folder: str
     steps: List[Step]
     settings: dict = field(default_factory=dict)
+    # What a live server needs beyond `settings` (checks always run with the scheduler off).
+    server: dict = field(default_factory=dict)
+
+    def server_settings(self) -> dict:
+        """The settings the README's `python run.py ...` line gives the server (besides --fresh)."""
+        return {**self.settings, **self.server}

@@ -55,6 +55,7 @@ def check_health(ctx, answer):
     """Step 8: one node alive, too few for W."""
     expect(answer["nodes_alive"] == 1 and not answer["writes_possible"],
            "one node is alive, too few for W=2")
+    expect(answer["health"] == "down", "health says down: requests at the default quorums will fail")
 
 
 def check_partial_write(ctx, answer):

@@ -63,7 +63,8 @@ def check_plain_write_beats_cas(ctx, answer):
            "the current value is the plain write's, which bypassed Paxos and won under LWW")
 
 
-LAB = Lab(7, "Double booking", "lab7_double_booking", steps=[
+LAB = Lab(7, "Double booking", "lab7_double_booking",
+          server={"scheduler": "off"}, steps=[
     Step("Register drone d1 at (0, 0)", "POST", "/dispatch/drones", body={"id": "d1", "x": 0, "y": 0},
          status=201, notice="the drone is stored with CAS (expected null: it must not exist yet)."),
     Step("Create deliveries p1 and p2 near d1", "POST", "/dispatch/deliveries", status=201,

@@ -56,7 +56,8 @@ def check_refused(ctx, answer):
     expect(answer["not_stored"] == ["floor-1"], "floor-1's reading was not stored")
 
 
-LAB = Lab(8, "Alerts under failure", "lab8_alerts", settings={"breaker_cooldown_ms": 300000}, steps=[
+LAB = Lab(8, "Alerts under failure", "lab8_alerts", settings={"breaker_cooldown_ms": 300000},
+          server={"scheduler": "off"}, steps=[
     Step("Alert when floor-1 goes above 30", "POST", "/alerts/rules", body={"sensor": "floor-1", "above": 30},
          status=201),
     Step("Post five readings", "POST", "/sensors/readings", status=201,

@@ -15,10 +15,17 @@ class ObservationFailed(AssertionError):
     """A lab step did not show what its README promises."""
 
 
+# While a list is set here, every observation that holds is appended to it (labs/teacher.py
+# collects them to print a lab's expected observations).
+observed: Optional[List[str]] = None
+
+
 def expect(condition: bool, observation: str) -> None:
     """Assert one observation of a lab step, worded as the student would check it."""
     if not condition:
         raise ObservationFailed(observation)
+    if observed is not None:
+        observed.append(observation)
 
 
 @dataclass

@@ -10,12 +10,12 @@ the verdicts written in the file).
 from __future__ import annotations
 
 import datetime
-import json
 import os
 import re
 from typing import List, Optional, Tuple
 
 from . import runner, steps
+from .replay import read_json
 from .steps import Lab, ObservationFailed
 
 REPORT_FORMAT = "replicalab_lab_report"
@@ -123,13 +123,7 @@ def error_text(error: Exception) -> str:
 
 def load_report(path: str) -> dict:
     """Read a report file, or raise ReportError with a sentence."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except OSError as error:
-        raise ReportError(f"cannot read {path}: {error.strerror or error}") from None
-    except ValueError as error:
-        raise ReportError(f"{path} is not JSON ({error})") from None
+    data = read_json(path, ReportError)
     if not isinstance(data, dict) or data.get("format") != REPORT_FORMAT:
         raise ReportError(f"{path} is not a lab report (make one with `python -m labs report N --url URL`)")
     if not isinstance(data.get("steps"), list) or not isinstance(data.get("lab"), int):

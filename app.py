@@ -8,19 +8,18 @@ from __future__ import annotations
 import logging
 import sys
 
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from api import BLUEPRINTS
 from api.guards import register_guards
+from api.lifecycle import install
 from api.pretty import pretty_json
 from api.results import error_body
-from apps.registry import build as build_applications
 from cluster.errors import ReplicaLabError
-from config import Config, from_env
-from replication import ReplicationManager
-from scheduler import Scheduler, should_start
+from config import Config, env_sources, from_env
+from scheduler import should_start
 
 logger = logging.getLogger("replicalab")
 
@@ -45,17 +44,12 @@ class ReplicaLabFlask(Flask):
 
 def create_app(config: Config = None) -> Flask:
     """Build the app and its cluster; with no config, read REPLICALAB_* variables."""
-    config = (config or from_env()).validate()
+    config = config.validate() if config else from_env().validate(env_sources())
     setup_console()
     app = ReplicaLabFlask(__name__)
     app.url_map.merge_slashes = False  # keys may contain "//"
     app.config["MAX_CONTENT_LENGTH"] = config.max_value_bytes + BODY_OVERHEAD_BYTES
-    manager = ReplicationManager(config)
-    app.extensions["replicalab"] = manager
-    app.extensions["replicalab_apps"] = applications = build_applications(manager)
-    app.extensions["replicalab_scheduler"] = jobs = Scheduler(manager, applications)
-    if config.scheduler == "on" and should_start(app.debug):
-        jobs.start()
+    install(app, config, start_scheduler=config.scheduler == "on" and should_start(app.debug))
     register_guards(app, config)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
@@ -77,14 +71,27 @@ def setup_console() -> None:
 def http_error_message(error: HTTPException, limit: int) -> str:
     """A sentence a student understands for a framework-level HTTP error."""
     if error.code == 404:
-        return (f"There is no endpoint {request.method} {request.path}. GET / lists the "
-                "endpoints; keys go in the path, e.g. /read/color.")
+        return not_found_message()
     if error.code == 405:
         allowed = ", ".join(sorted(m for m in (error.valid_methods or []) if m not in ("HEAD", "OPTIONS")))
         return f"{request.path} does not accept {request.method}; use {allowed}."
     if error.code == 413:
         return f"The request body is larger than the {limit} bytes this server accepts."
     return error.description or error.name
+
+
+def not_found_message() -> str:
+    """A 404 sentence with the hint that fits: a trailing slash, a key in the wrong place, or GET /."""
+    path = request.path
+    if path.endswith("/") and len(path) > 1:
+        adapter = current_app.url_map.bind("localhost")
+        if adapter.test(path.rstrip("/"), method=request.method):
+            return (f"There is no endpoint {request.method} {path}; drop the trailing slash: "
+                    f"{path.rstrip('/')}.")
+    if path.count("/") == 1 and request.method == "GET":
+        return (f"There is no endpoint GET {path}. GET / lists the endpoints; a key goes after "
+                f"an operation, e.g. /read{path}.")
+    return f"There is no endpoint {request.method} {path}. GET / lists the endpoints."
 
 
 def answer_options_in_json(response):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import asdict, dataclass, fields
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 ENV_PREFIX = "REPLICALAB_"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -60,7 +60,7 @@ class Config:
     dispatch_claim: str = "cas"
     dispatch_s: int = 1
     dispatch_speed: int = 5
-    sensors_s: int = 5
+    sensors_s: int = 0  # the simulated building is opt-in: it would bury a student's own narration
     sensor_floors: int = 3
     sensor_window: int = 60
     sensor_threshold: int = 40
@@ -70,8 +70,28 @@ class Config:
     breaker_cooldown_ms: int = 5000
     notifier_timeout_ms: int = 1000
 
-    def validate(self) -> Config:
-        """Raise ConfigError with one clear sentence if the settings cannot work."""
+    def validate(self, sources: Optional[Dict[str, str]] = None) -> Config:
+        """Raise ConfigError with one clear sentence if the settings cannot work.
+
+        `sources` maps each setting the student gave to its flag or environment
+        variable, so a sentence names what was actually set (REPLICALAB_R=5, not
+        --r 5) and which values are defaults.
+        """
+        known = sources is not None  # from_args says where every setting came from
+        given = sources or {}
+
+        def named(name: str) -> str:
+            """The flag or variable that set `name`."""
+            return given.get(name, f"--{_flag(name)}")
+
+        def shown(name: str) -> str:
+            """The setting with its value: --r 5, REPLICALAB_R=5, or --rf 3 (the default)."""
+            value = getattr(self, name)
+            where = given.get(name, "")
+            if where.startswith(ENV_PREFIX):
+                return f"{where}={value}"
+            default = " (the default)" if known and not where else ""
+            return f"--{_flag(name)} {value}{default}"
         positive = ["nodes", "rf", "r", "w", "vnodes", "batch_size", "request_timeout_ms",
                     "client_timeout_ms", "hint_retry_s", "anti_entropy_s", "flush_s",
                     "cache_items", "cache_bytes", "max_key_length", "max_value_bytes",
@@ -80,27 +100,27 @@ class Config:
                     "breaker_cooldown_ms", "notifier_timeout_ms"]
         for name in positive:
             if getattr(self, name) < 1:
-                raise ConfigError(f"--{_flag(name)} must be at least 1 (got {getattr(self, name)}).")
+                raise ConfigError(f"{named(name)} must be at least 1 (got {getattr(self, name)}).")
         if self.sensors_s < 0:
-            raise ConfigError(f"--sensors-s must be 0 (no simulated building) or more (got {self.sensors_s}).")
+            raise ConfigError(f"{named('sensors_s')} must be 0 (no simulated building) or more (got {self.sensors_s}).")
         if self.rf > self.nodes:
-            raise ConfigError(f"The replication factor (--rf {self.rf}) cannot exceed the number "
-                              f"of nodes (--nodes {self.nodes}): each key needs {self.rf} distinct nodes.")
+            raise ConfigError(f"The replication factor, {shown('rf')}, cannot exceed the number "
+                              f"of nodes, {shown('nodes')}: each key needs {self.rf} distinct nodes.")
         for name in ("r", "w"):
             if getattr(self, name) > self.rf:
-                raise ConfigError(f"--{name} {getattr(self, name)} is larger than --rf {self.rf}: a "
+                raise ConfigError(f"{shown(name)} is larger than {shown('rf')}: a "
                                   f"quorum cannot need more answers than there are replicas.")
         if not 0 <= self.latency_min_ms <= self.latency_max_ms:
-            raise ConfigError("Latency must satisfy 0 <= --latency-min-ms <= --latency-max-ms "
+            raise ConfigError(f"Latency must satisfy 0 <= {named('latency_min_ms')} <= {named('latency_max_ms')} "
                               f"(got {self.latency_min_ms} and {self.latency_max_ms}).")
         if not 0 < self.port < 65536:
-            raise ConfigError(f"--port must be between 1 and 65535 (got {self.port}).")
+            raise ConfigError(f"{named('port')} must be between 1 and 65535 (got {self.port}).")
         if self.admin_token is not None and not self.admin_token.strip():
-            raise ConfigError("--admin-token is empty, which would leave the fault endpoints open "
+            raise ConfigError(f"{named('admin_token')} is empty, which would leave the fault endpoints open "
                               "while looking protected: give a real token, or leave the setting out.")
         for name, allowed in CHOICES.items():
             if getattr(self, name) not in allowed:
-                raise ConfigError(f"--{_flag(name)} must be one of {', '.join(allowed)} "
+                raise ConfigError(f"{named(name)} must be one of {', '.join(allowed)} "
                                   f"(got {getattr(self, name)!r}).")
         return self
 
@@ -184,7 +204,8 @@ HELP = {
     "dispatch_claim": "how /dispatch/assign claims a drone: cas (Paxos, safe) or read-write (naive, lab 7)",
     "dispatch_s": "seconds between drone movement steps (scheduler on)",
     "dispatch_speed": "distance a drone covers per movement step",
-    "sensors_s": "seconds between simulated building readings (scheduler on; 0: only by hand)",
+    "sensors_s": "seconds between simulated building readings (scheduler on; 0, the default: only by hand "
+                 "with POST /scheduler/run/sensor_simulate)",
     "sensor_floors": "floors of the simulated building (sensors floor-1 .. floor-N)",
     "sensor_window": "readings kept per sensor: the rolling window of its statistics",
     "sensor_threshold": "a reading above this value is an anomaly (static threshold)",
@@ -216,6 +237,13 @@ def _parse(name: str, raw: str):
         except ValueError:
             raise ConfigError(f"{name} must be a whole number (got {raw!r}).") from None
     return raw
+
+
+def env_sources(environ=None) -> Dict[str, str]:
+    """The settings given by REPLICALAB_* variables: setting name -> variable name."""
+    environ = os.environ if environ is None else environ
+    return {f.name: ENV_PREFIX + f.name.upper() for f in fields(Config)
+            if ENV_PREFIX + f.name.upper() in environ}
 
 
 def from_env(environ=None, base: Optional[Config] = None) -> Config:
@@ -255,11 +283,13 @@ def from_args(argv=None, environ=None, parser=None) -> Config:
     """Return the Config for run.py: defaults, then environment, then CLI flags; validated."""
     args = (parser or build_parser()).parse_args(argv)
     config = from_env(environ)
+    sources = env_sources(environ)
     for f in fields(Config):
         value = getattr(args, f.name)
         if value is not None:
             setattr(config, f.name, value)
-    return config.validate()
+            sources[f.name] = f"--{_flag(f.name)}"  # the flag wins over the variable
+    return config.validate(sources)
 
 
 def simulation_config(**overrides) -> Config:

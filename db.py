@@ -25,7 +25,7 @@ class MemoryStorage:
     """Dict-backed storage: the same contract as SqliteStorage, nothing on disk."""
 
     def __init__(self):
-        self._data: Dict[str, dict] = {}
+        self._data: Dict[str, str] = {}  # JSON text, as on disk
 
     def get(self, key: str) -> Optional[dict]:
         """Return the stored JSON object for `key`, or None."""
@@ -263,9 +263,9 @@ def open_backend(storage: str, data_dir: str, name: str):
     return SqliteStorage(os.path.join(data_dir, f"{name}.sqlite"))
 
 
-# Exactly the files the cluster creates: node-N.records.sqlite, node-N.hints.sqlite and the
-# journal files sqlite keeps beside them. --fresh deletes these and nothing else.
-NODE_FILE = re.compile(r"node-\d+\.(records|hints)\.sqlite(-journal|-wal|-shm)?")
+# Exactly the files the cluster creates: node-N.records.sqlite, node-N.hints.sqlite,
+# node-N.paxos.sqlite and the journal files sqlite keeps beside them. --fresh deletes these and nothing else.
+NODE_FILE = re.compile(r"node-\d+\.(records|hints|paxos)\.sqlite(-journal|-wal|-shm)?")
 LOCK_FILE = "replicalab.lock"
 
 
@@ -279,6 +279,11 @@ def remove_node_files(data_dir: str) -> int:
             os.remove(os.path.join(data_dir, entry))
             removed += 1
     return removed
+
+
+def has_node_files(data_dir: str) -> bool:
+    """True if `data_dir` holds a node's files from an earlier run (a restart, not a first start)."""
+    return os.path.isdir(data_dir) and any(NODE_FILE.fullmatch(entry) for entry in os.listdir(data_dir))
 
 
 class DataDirBusy(RuntimeError):

@@ -10,12 +10,12 @@ import os
 import sys
 
 from api.server_errors import MAX_REQUEST_LINE, JSONErrorThreadWorker
-from config import ConfigError, from_env  # the project is installed: pip install -r requirements.txt
+from config import ConfigError, env_sources, from_env  # the project is installed: pip install -r requirements.txt
 from db import DataDirBusy, DataDirLock
 
 threads = int(os.environ.get("REPLICALAB_THREADS", "8"))
 try:
-    _config = from_env().validate()
+    _config = from_env().validate(env_sources())
     if _config.max_streams > threads - 2:
         raise ConfigError(f"REPLICALAB_MAX_STREAMS={_config.max_streams} leaves too few of the "
                           f"REPLICALAB_THREADS={threads} threads for other requests: each live-event "

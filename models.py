@@ -24,6 +24,19 @@ def node_id_of(name: str) -> int:
     return int(name.rsplit("-", 1)[1])
 
 
+def node_ref(value) -> Optional[int]:
+    """The node id a client means by 2, "2" or "node-2"; None if the value names no node."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        text = value[5:] if value.startswith("node-") else value
+        if text.isascii() and text.isdigit():
+            return int(text)
+    return None
+
+
 @dataclass(frozen=True, order=True)
 class Version:
     """Last-writer-wins version: a node-clock timestamp, ties broken by node id."""
@@ -109,7 +122,8 @@ class Message:
 class Put(Message):
     """Store `record`; when `hint_for` is set, keep it as a hint for that node."""
 
-    record: Record = None
+    # Every Put carries a record; the default only keeps the fields after it optional.
+    record: Record = None  # type: ignore[assignment]
     hint_for: Optional[int] = None
     purpose: str = "write"  # write | repair | handoff | sync | anti-entropy
     kind = "put"

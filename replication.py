@@ -35,7 +35,7 @@ from cluster.scenario import ScenarioRecord
 from cluster.step_mode import StepControl
 from config import Config
 from db import DataDirLock, LRUCache, NodeStore, open_backend, remove_node_files
-from models import Record, Version, node_id_of, node_name
+from models import Record, Version, node_id_of, node_name, node_ref
 
 
 class ReplicationManager:
@@ -108,8 +108,9 @@ class ReplicationManager:
         """The node that coordinates `key`: `chosen` if given (a client connected to it),
         else the first node of the key's ring walk that is up (its primary when healthy)."""
         if chosen is not None:
-            if isinstance(chosen, bool) or not isinstance(chosen, int):
-                raise BadRequest(f"coordinator must be a node id (a whole number), not {chosen!r}.",
+            given, chosen = chosen, node_ref(chosen)
+            if chosen is None:
+                raise BadRequest(f"coordinator must be a node id such as 1 or \"node-1\", not {given!r}.",
                                  field="coordinator")
             node = self.node(chosen)
             if not self.is_up(chosen):
@@ -171,7 +172,7 @@ class ReplicationManager:
                             Version(node.timestamp(), node.node_id), deleted)
             result = self.core.run(WriteOp(self.core.next_op_id(), node, record, self.ring, needed))
             if not result.ok:
-                stored = [a["node"] for a in result.acks]
+                stored = [a["node"] for a in result.acks if a["applied"]]
                 raise NoQuorum(
                     f"The write of {key!r} is not confirmed: {len(result.acks)} of the {needed} "
                     f"acknowledgements needed (W={needed}) arrived. "

@@ -13,12 +13,24 @@ import sys
 from config import ConfigError, build_parser, from_args
 
 
-def banner(config) -> str:
+def storage_words(config) -> str:
+    """Where the data lives, in words: a directory for sqlite, nowhere for memory."""
+    if config.storage == "memory":
+        return "memory storage (nothing on disk: the data ends with the server)"
+    return f"sqlite storage in {config.data_dir} ({config.durability})"
+
+
+RESTART_NOTE = ("Restarted on the nodes' files in {data_dir}: their data is kept, but every node starts "
+                "alive and every fault (down nodes, partitions, link faults, clock skews, a paused network) "
+                "is cleared. Start with --fresh for an empty cluster.\n")
+
+
+def banner(config, restarted: bool = False) -> str:
     """The lines printed before serving: what runs where, and a first command to try."""
     url = f"http://{config.host}:{config.port}"
     return (f"ReplicaLab: {config.nodes} nodes, RF={config.rf}, R={config.r}, W={config.w}, "
-            f"seed {config.seed}, {config.clock} clock, {config.storage} storage in {config.data_dir}"
-            f" ({config.durability})\n"
+            f"seed {config.seed}, {config.clock} clock, {storage_words(config)}\n"
+            + (RESTART_NOTE.format(data_dir=config.data_dir) if restarted else "") +
             f"Listening on {url}. Try:\n"
             f"  curl -X POST {url}/write -d '{{\"key\":\"color\",\"value\":\"blue\"}}'\n"
             f"  curl {url}/read/color\n"
@@ -47,13 +59,19 @@ def main(argv=None) -> int:
                         "fresh virtual-clock cluster, then serve it for inspection")
     try:
         config = from_args(argv, parser=parser)
-        replay_file = parser.parse_args(argv).replay
+        args = parser.parse_args(argv)
+        replay_file = args.replay
         scenario_data = None
         if replay_file:
             from labs import replay
             scenario_data = replay.load(replay_file)
             config = replay.replay_config(scenario_data, host=config.host, port=config.port,
                                           narrate=config.narrate)
+            ignored = [f"--{name.replace('_', '-')}" for name in ("data_dir", "storage", "fresh", "clock")
+                       if getattr(args, name) is not None]
+            if ignored:
+                print(f"replicalab: note: {', '.join(ignored)} not used: a replay always runs on a fresh "
+                      "virtual-clock cluster in memory.", file=sys.stderr)
     except ConfigError as error:
         print(f"replicalab: {error}", file=sys.stderr)
         return 2
@@ -63,7 +81,8 @@ def main(argv=None) -> int:
               "server running there? Stop it or choose another port with --port.", file=sys.stderr)
         return 1
     from app import create_app, shutdown  # imported late so --help stays fast
-    from db import DataDirBusy
+    from db import DataDirBusy, has_node_files
+    restarted = config.storage == "sqlite" and not config.fresh and has_node_files(config.data_dir)
     try:
         app = create_app(config)
     except DataDirBusy as error:
@@ -76,7 +95,7 @@ def main(argv=None) -> int:
         from labs import replay
         replay.replay(scenario_data, app)
         print(f"Replayed {len(scenario_data['requests'])} request(s) from {replay_file}.", file=sys.stderr)
-    print(banner(config), file=sys.stderr, flush=True)
+    print(banner(config, restarted), file=sys.stderr, flush=True)
     if config.exposure_warning():
         print(f"replicalab: warning: {config.exposure_warning()}", file=sys.stderr, flush=True)
     from api.server_errors import JSONErrorRequestHandler

@@ -93,8 +93,12 @@ class Scheduler:
         for name, (_, setting, about) in self.table().items():
             job = self._aps.get_job(name) if self._aps else None
             next_run: Optional[str] = job.next_run_time.isoformat() if job and job.next_run_time else None
-            listing.append({"job": name, "does": about, "every_s": getattr(self.manager.config, setting),
-                            "next_run": next_run if self.running else "not scheduled (scheduler off)",
+            every = getattr(self.manager.config, setting)
+            if not self.running:
+                next_run = "not scheduled (scheduler off)"
+            elif not every:
+                next_run = f"not scheduled (--{setting.replace('_', '-')} 0): POST /scheduler/run/{name}"
+            listing.append({"job": name, "does": about, "every_s": every, "next_run": next_run,
                             "last_run": self.last.get(name)})
         return listing
 

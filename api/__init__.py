@@ -8,6 +8,7 @@ from . import (
                faults,
                history,
                kv,
+               lifecycle,
                network,
                overview,
                scenario,
@@ -16,5 +17,5 @@ from . import (
 )
 
 BLUEPRINTS = [kv.bp, overview.bp, faults.bp, network.bp, scheduler.bp, events.bp, scenario.bp,
-              cas.bp, dispatch.bp, sensors.bp, alerts.bp, dashboard.bp,
+              cas.bp, dispatch.bp, sensors.bp, alerts.bp, dashboard.bp, lifecycle.bp,
               history.bp]

@@ -91,6 +91,10 @@ def configure_notifier():
     def configure():
         """Change the notifier under the cluster lock (the outbox job may be sending)."""
         app_alerts.notifier.configure(float(fail_rate), delay, dedupe)
+        app_alerts.store.narrate("notifier", f"notifier now fails {fail_rate:.0%} of calls, answers after "
+                                 f"{delay} ms (the outbox gives up waiting after "
+                                 f"{app_alerts.notifier.timeout_ms} ms) and {'drops' if dedupe else 'delivers'} "
+                                 "repeated alert ids")
         return app_alerts.notifier_view()
 
     view, story = with_story(configure)

@@ -1,6 +1,7 @@
 """Input checks shared by the application blueprints (dispatch, sensors, alerts)."""
 from __future__ import annotations
 
+import json
 import re
 
 from flask import current_app
@@ -14,23 +15,33 @@ def check_id(value, what: str, example_body: str, field: str = "id") -> str:
     """An id: 1..64 letters, digits, '_', '.', '-'."""
     if not isinstance(value, str) or not ID_PATTERN.match(value):
         raise BadRequest(f"{field!r} of a {what} must be 1 to 64 letters, digits, '_', '.' or '-' "
-                         f"(got {value!r}), for example {example_body}.", field=field)
+                         f"(got {shown(value)}), for example {example_body}.", field=field)
     return value
+
+
+MAX_NUMBER = 1e9  # coordinates, readings and thresholds: large enough for any building
 
 
 def check_number(value, name: str) -> float:
-    """A finite JSON number (not a boolean)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or abs(value) > 1e9:
-        raise BadRequest(f"{name!r} must be a number (got {value!r}).", field=name)
+    """A finite JSON number (not a boolean) between -1e9 and 1e9."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not abs(value) <= MAX_NUMBER:
+        raise BadRequest(f"{name!r} must be a number between -{MAX_NUMBER:,.0f} and {MAX_NUMBER:,.0f} "
+                         f"(got {shown(value)}).", field=name)
     return value
+
+
+def shown(value) -> str:
+    """A value as the student wrote it (JSON), cut short."""
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def check_point(value, name: str) -> list:
     """A point [x, y] of two numbers."""
     if not isinstance(value, list) or len(value) != 2:
-        raise BadRequest(f"{name!r} must be a point [x, y] of two numbers (got {value!r}).",
+        raise BadRequest(f"{name!r} must be a point [x, y] of two numbers (got {shown(value)}).",
                          field=name)
-    return [check_number(v, name) for v in value]
+    return [check_number(v, f"{name}[{i}]") for i, v in enumerate(value)]
 
 
 def require(data: dict, names, example_body: str) -> None:

@@ -1,6 +1,9 @@
 """Compare-and-set: POST /cas, linearizable by single-decree Paxos (cluster/paxos.py)."""
 from __future__ import annotations
 
+import json
+import re
+
 from flask import Blueprint
 
 from cluster.errors import BadRequest
@@ -11,6 +14,24 @@ from .validation import MAX_VALUE_DEPTH
 bp = Blueprint("cas", __name__)
 
 CAS_EXAMPLE = '{"key": "drone:d1", "expected": null, "value": {"status": "idle"}}'
+
+
+VERSION_TEXT = re.compile(r"v?(\d+)@node-(\d+)")
+
+
+def parse_expected(expected, nodes: int):
+    """A version text as answers show it ("27@node-4", or "v27@node-4" as stories print it), or None.
+
+    Anything else is a 400 rather than a 409: a typo must not look like a lost race.
+    """
+    if expected is None:
+        return None
+    match = VERSION_TEXT.fullmatch(expected.strip()) if isinstance(expected, str) else None
+    if match is None or int(match.group(2)) >= nodes:
+        raise BadRequest(f"\"expected\" must be a version text such as \"27@node-4\" (the version.text of a "
+                         f"read or write answer) with a node from node-0 to node-{nodes - 1}, or null for an "
+                         f"absent key; got {json.dumps(expected)[:60]}.", field="expected")
+    return f"{int(match.group(1))}@node-{int(match.group(2))}"
 
 
 @bp.post("/cas")
@@ -24,10 +45,7 @@ def cas():
             raise BadRequest(f"The body has no {name!r}; send for example {CAS_EXAMPLE} "
                              "(\"expected\": null means the key must be absent).", field=name)
     key = check_key(data["key"])
-    expected = data["expected"]
-    if expected is not None and (not isinstance(expected, str) or "@node-" not in expected):
-        raise BadRequest(f"\"expected\" must be a version text such as \"27@node-4\" (a read's "
-                         f"version.text) or null for an absent key, not {expected!r}.", field="expected")
+    expected = parse_expected(data["expected"], manager().config.nodes)
     check_value_size(data["value"])
     result, story = with_story(manager().cas, key, expected, data["value"], coordinator_param(data))
     fields = result.fields()

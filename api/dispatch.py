@@ -97,9 +97,15 @@ def assign():
     if only is not None:
         check_id(only, "delivery", ASSIGN_EXAMPLE)
     result, story = with_story(dispatch().assign, claim, only, coordinator_param(data))
-    return success(f"Assigned {len(result['assigned'])} delivery(ies) with {result['claim']} claims"
-                   + (f"; {len(result['failed'])} claim(s) failed" if result["failed"] else "") + ".",
-                   **result, **story)
+    if result["assigned"]:
+        message = (f"Assigned {len(result['assigned'])} delivery(ies) with {result['claim']} claims"
+                   + (f"; {len(result['failed'])} claim(s) failed" if result["failed"] else "") + ".")
+    elif result["waiting_left"] == 0:
+        message = "Nothing to assign: no delivery is waiting."
+    else:
+        message = (f"Nothing assigned: {result['waiting_left']} delivery(ies) wait, but no drone is idle "
+                   "(GET /dispatch/drones shows what each one is doing).")
+    return success(message, **result, **story)
 
 
 @bp.get("/dispatch/audit")

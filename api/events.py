@@ -123,8 +123,8 @@ class EventFeed:
                     self.skipped = 0
                 yield self._frame(event)
                 sent += 1
-                if self.limit and sent >= self.limit:
-                    return
+                if (self.limit and sent >= self.limit) or event.type == "cluster_reset":
+                    return  # after a reset this log has no future: the client reconnects to the new one
         finally:
             self.unsubscribe()
 

@@ -36,9 +36,14 @@ def recover(raw_id):
                          f"quietly), not {catch_up!r}.", field="catch_up")
     result, story = with_story(manager().recover, node_id, catch_up == "all")
     caught_up = sorted(set(result["hints_received"]) | set(result["pulled_keys"]))
-    return success(f"Node {node_id} recovered and caught up on {len(caught_up)} key(s)"
-                   + (f": {', '.join(caught_up[:10])}" if caught_up else ""),
-                   caught_up_keys=caught_up, **result, **story)
+    if catch_up == "none":
+        # No catch-up ran, so "caught up on 0 keys" would claim a check that never happened.
+        message = (f"Node {node_id} recovered without catching up (catch_up=none): it holds only what "
+                   "it had, until hint retry, read repair or anti-entropy bring it the rest.")
+    else:
+        message = (f"Node {node_id} recovered and caught up on {len(caught_up)} key(s)"
+                   + (f": {', '.join(caught_up[:10])}." if caught_up else ": it missed nothing."))
+    return success(message, caught_up_keys=caught_up, **result, **story)
 
 
 PARTITION_EXAMPLE = '{"groups": [[0, 1], [2, 3, 4]]}'

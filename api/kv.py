@@ -23,7 +23,7 @@ from .common import (
     success,
     with_story,
 )
-from .results import durability_note, result_fields
+from .results import durability_note, result_fields, still_waiting, write_summary
 from .validation import MAX_VALUE_DEPTH
 
 bp = Blueprint("kv", __name__)
@@ -69,11 +69,8 @@ def write():
     check_value_size(data["value"])
     result, story = with_story(manager().write, key, data["value"], quorum_param(data, "w"),
                                coordinator=coordinator_param(data), consistency=consistency_param(data))
-    hinted = sum(1 for a in result.acks if a["stands_in_for"])
-    hints = f" ({hinted} of them as hints)" if hinted else ""
-    return success(f"Stored {key!r} on {len(result.acks)} node(s){hints}; W={result.needed} acknowledgements "
-                   f"were needed.{durability_note(result)}", value=data["value"], **result_fields(result),
-                   **story)
+    return success(write_summary(key, result) + durability_note(result), value=data["value"],
+                   **result_fields(result), **story)
 
 
 @bp.get("/read/<key:key>")
@@ -84,7 +81,8 @@ def read(key):
     result, story = with_story(manager().read, key, quorum_param({}, "r"), coordinator_param({}),
                                consistency_param({}))
     repaired = f"; repaired {len(result.repaired)} stale replica(s)" if result.repaired else ""
-    return success(f"Read {key!r} from {len(result.answers)} replica(s) (R={result.needed}){repaired}.",
+    return success(f"Read {key!r} from {len(result.answers)} replica(s) (R={result.needed}){repaired}."
+                   + still_waiting(result),
                    value=result.record.value, **result_fields(result), **story)
 
 

@@ -44,10 +44,23 @@ def messages():
                    + (" (network paused)." if view["paused"] else "."), **view)
 
 
+def with_message_story(action, *args):
+    """with_story, but the story keeps message events too.
+
+    Other answers leave sent/delivered/dropped lines out as noise; here the
+    message is what the student moved, so a drop must not answer "story: []".
+    """
+    result, story = with_story(action, *args)
+    span = story["events"]
+    events = manager().events.since(span["first"] - 1)
+    story["story"] = [e.text for e in events if e.seq <= span["last"]]
+    return result, story
+
+
 def move(action_name: str, raw_id: str, verb: str):
     """Apply a step-mode action to one held message and answer with the new view."""
     msg_id = parse_msg_id(raw_id)
-    view, story = with_story(getattr(manager().steps, action_name), msg_id)
+    view, story = with_message_story(getattr(manager().steps, action_name), msg_id)
     return success(f"Message {msg_id} {verb}.", **view, **story)
 
 
@@ -76,7 +89,7 @@ def duplicate(raw_id):
 @admin_only
 def step():
     """Deliver the next held message in the network's own order."""
-    view, story = with_story(manager().steps.step_message)
+    view, story = with_message_story(manager().steps.step_message)
     return success(f"Delivered message {view['delivered']}.", **view, **story)
 
 
@@ -89,5 +102,5 @@ TICK_EXAMPLE = '{"ms": 100}'
 def tick():
     """Advance simulated time so timers and delayed messages fire."""
     data = json_fields(("ms",), TICK_EXAMPLE)
-    view, story = with_story(manager().steps.tick, data.get("ms"))
+    view, story = with_message_story(manager().steps.tick, data.get("ms"))
     return success(f"Time moved forward {data.get('ms')} ms.", **view, **story)

@@ -42,14 +42,29 @@ def index():
                    endpoints=endpoint_index(current_app))
 
 
+def cluster_health(alive: int, total: int, config) -> tuple:
+    """(health, sentence): ok with every node alive, degraded while quorums are still possible, else down."""
+    if alive == total:
+        return "ok", f"All {total} nodes alive."
+    if alive >= max(config.r, config.w):
+        return "degraded", (f"Degraded: {alive} of {total} nodes alive; reads (R={config.r}) and "
+                            f"writes (W={config.w}) can still reach their quorums.")
+    if alive == 0:
+        return "down", f"Down: 0 of {total} nodes alive; every read and write will fail."
+    return "down", (f"Down: only {alive} of {total} nodes alive, fewer than R={config.r} or "
+                    f"W={config.w}; requests at the default quorums will fail.")
+
+
 @bp.get("/health")
 def health():
-    """The server answers; how many nodes are alive and whether quorums are reachable."""
+    """The server answers (200); "health" says whether the cluster is ok, degraded or down."""
     nodes = manager().nodes_view()
     alive = sum(1 for n in nodes if n["status"] == "alive")
     config = manager().config
     slots = stream_slots()
-    return success(f"{alive} of {len(nodes)} nodes alive.", nodes_alive=alive, nodes_total=len(nodes),
+    # 200 means the server itself is alive (a load balancer's check); the cluster's state is in the body.
+    state, sentence = cluster_health(alive, len(nodes), config)
+    return success(sentence, health=state, nodes_alive=alive, nodes_total=len(nodes),
                    writes_possible=alive >= config.w, reads_possible=alive >= config.r,
                    event_streams={"open": slots.open, "max": slots.limit})
 

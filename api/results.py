@@ -13,7 +13,8 @@ def result_fields(result: ReadResult | WriteResult) -> dict:
     """The fields of a read or write result that every answer shows."""
     data = {"key": result.key, "coordinator": node_name(result.coordinator),
             "replicas": [node_name(n) for n in result.preference],
-            "silent": [node_name(n) for n in result.silent]}
+            "silent": [node_name(n) for n in result.silent],
+            "waiting_for": [node_name(n) for n in result.waiting_for]}
     if isinstance(result, WriteResult):
         data.update({"version": result.record.version.to_dict(), "acks": result.acks,
                      "quorum": {"w": result.needed, "acks": len(result.acks), "met": result.ok},
@@ -27,6 +28,34 @@ def result_fields(result: ReadResult | WriteResult) -> dict:
                      "repaired": [node_name(n) for n in result.repaired],
                      "quorum": {"r": result.needed, "answers": len(result.answers), "met": result.ok}})
     return data
+
+
+def write_summary(key: str, result: WriteResult) -> str:
+    """One sentence on a confirmed write that agrees with its acks: stored where applied.
+
+    A replica that already held a newer version acknowledges without storing
+    (outcome kept_newer), so the count of acks alone would overstate it (lab 4).
+    """
+    stored = [a for a in result.acks if a["applied"]]
+    kept = len(result.acks) - len(stored)
+    hinted = sum(1 for a in stored if a["stands_in_for"])
+    hints = f" ({hinted} of them as hints)" if hinted else ""
+    quorum = f"W={result.needed} acknowledgements were needed and {len(result.acks)} arrived."
+    if not stored:
+        return (f"{key!r} was acknowledged but stored nowhere: every replica that answered already "
+                f"held a newer version (outcome kept_newer), so this write lost under last-writer-wins. "
+                + quorum)
+    newer = (f"; {kept} node(s) kept the newer version they already held (outcome kept_newer)"
+             if kept else "")
+    return f"Stored {key!r} on {len(stored)} node(s){hints}{newer}. {quorum}{still_waiting(result)}"
+
+
+def still_waiting(result: ReadResult | WriteResult) -> str:
+    """A sentence for an answer given before every replica replied (step mode); empty otherwise."""
+    if not result.waiting_for:
+        return ""
+    return (f" No answer yet from {', '.join(node_name(n) for n in result.waiting_for)}: the quorum "
+            "is met, so you get this answer now and the rest goes on in the background.")
 
 
 def waiting_for_commit(result: WriteResult) -> list:

@@ -1,6 +1,8 @@
 """Sensor routes: post readings (one or a batch), statistics per sensor."""
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint
 
 from cluster.errors import BadRequest
@@ -13,6 +15,7 @@ bp = Blueprint("sensors", __name__)
 READING_EXAMPLE = '{"sensor": "floor-1", "value": 12.5}'
 BATCH_EXAMPLE = '{"readings": [{"sensor": "floor-1", "value": 12.5, "at": 1000}]}'
 MAX_BATCH = 1000
+MAX_AT_MS = 2 ** 53  # as far as a JavaScript client can count, and far past any clock
 
 
 def check_reading(data, example_body: str) -> dict:
@@ -25,8 +28,9 @@ def check_reading(data, example_body: str) -> dict:
                "value": check_number(data["value"], "value")}
     if data.get("at") is not None:
         at = data["at"]
-        if isinstance(at, bool) or not isinstance(at, int) or at < 0:
-            raise BadRequest(f"\"at\" must be a whole number of milliseconds >= 0 (got {at!r}).", field="at")
+        if isinstance(at, bool) or not isinstance(at, int) or not 0 <= at <= MAX_AT_MS:
+            raise BadRequest(f"\"at\" must be a whole number of milliseconds from 0 to {MAX_AT_MS} "
+                             f"(got {json.dumps(at)}).", field="at")
         reading["at"] = at
     return reading
 
@@ -46,8 +50,15 @@ def post_readings():
     else:
         readings = [check_reading(data, READING_EXAMPLE)]
     result, story = with_story(applications().sensors.record, readings)
-    return success(f"Stored {len(readings)} reading(s) for {len(result['stored'])} sensor(s); each was "
-                   "chosen by a majority of its key's replicas.", 201, **result, **story)
+    added = sum(s["added"] for s in result["stored"].values())
+    ignored = sum(s["duplicates_ignored"] for s in result["stored"].values())
+    message = (f"Stored {added} new reading(s) for {len(result['stored'])} sensor(s); each sensor's "
+               "window was chosen by a majority of its key's replicas." if added else
+               "Stored nothing new: every reading was already there.")
+    if ignored:
+        message += (f" {ignored} reading(s) ignored as duplicates (a sensor's reading is identified by its "
+                    "time, so a retry never counts twice).")
+    return success(message, 201 if added else 200, **result, **story)
 
 
 @bp.get("/sensors")

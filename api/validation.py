@@ -37,6 +37,18 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def json_hint(text: str) -> str:
+    """The start of a hint that fits the mistake: a form body, single quotes, or something else."""
+    start = text.lstrip()[:1]
+    if start and start not in "{[\"" and "=" in text:
+        # curl -d 'key=color&value=blue' or a browser form: fields, not JSON.
+        return ("It looks like form fields (name=value&...); send a JSON object instead, with "
+                "-d and single quotes around it in the shell, for example ")
+    if start in ("{", "["):
+        return "Use double quotes around names and strings, for example "
+    return "Send a JSON object, for example "
+
+
 def parse_json(raw: bytes, max_depth: int, example: str) -> Any:
     """Decode a JSON body under the edge rules; any breach is a BadRequest naming the rule."""
     try:
@@ -51,8 +63,7 @@ def parse_json(raw: bytes, max_depth: int, example: str) -> Any:
                          f"nest {MAX_VALUE_DEPTH} levels, a control body {MAX_CONTROL_DEPTH}); "
                          "flatten it.", rule="max_depth", limit=max_depth) from None
     except ValueError as exc:
-        hint = ("Use double quotes around strings, for example " if text.lstrip()[:1] in "{[\""
-                else "Send a JSON object, for example ")
+        hint = json_hint(text)
         raise BadRequest(f"The body is not valid JSON ({exc}). {hint}{example}.",
                          rule="json") from None
     check_tree(data, max_depth)

@@ -78,7 +78,8 @@ class Alerts:
         with self.store.lock:
             found = self.store.read(RULE + rule_id, RULE_FIELDS)
             if found is None:
-                raise NotFound(f"There is no alert rule {rule_id!r}; GET /alerts/rules lists them.", rule=rule_id)
+                raise NotFound(f"There is no alert rule {rule_id!r}; GET /alerts/rules lists them.",
+                               rule_id=rule_id)
             self.store.delete(RULE + rule_id)
             return found.value
 
@@ -129,11 +130,16 @@ class Alerts:
                  "text": f"{describe_rule(rule)}: {reading['value']} at {reading['at']}"}
         # Each put is a CAS on an absent key: re-evaluating the same crossing finds it there (409) and
         # moves on, so an evaluation retried after a failure halfway fires the alert once.
+        created = False
         for key, value in ((FIRED + alert_id, alert),
                            (OUTBOX + alert_id, {"id": alert_id, "status": "pending", "attempts": 0,
                                                 "last_error": None})):
             with contextlib.suppress(Conflict):
                 self.store.cas(key, None, value)
+                created = True
+        if created:
+            self.store.narrate("alert_fired", f"alert {alert_id} fired ({alert['text']}); it waits in the "
+                               "outbox for the notifier", FIRED + alert_id)
         return alert_id
 
     # --- the outbox (the delivery job) ---------------------------------------------------
@@ -146,18 +152,34 @@ class Alerts:
                 item = entry.value
                 if item["status"] != "pending":
                     continue
-                if not self.breaker.allow(now):
+                seen = len(self.breaker.transitions)
+                allowed = self.breaker.allow(now)
+                self._narrate_breaker(seen)
+                if not allowed:
                     held.append(item["id"])
                     continue
                 alert = self.store.read(FIRED + item["id"], FIRED_FIELDS)
                 ok, what = self.notifier.send(alert.value if alert else {"id": item["id"], "text": ""}, now)
+                seen = len(self.breaker.transitions)
                 (self.breaker.success if ok else self.breaker.failure)(now)
+                self.store.narrate("notifier_call", f"outbox: alert {item['id']} attempt {item['attempts'] + 1}: "
+                                   f"{what}" + ("" if ok else "; it stays in the outbox for a retry"),
+                                   OUTBOX + item["id"])
+                self._narrate_breaker(seen)
                 update = {**item, "attempts": item["attempts"] + 1, "last_error": None if ok else what,
                           "status": "delivered" if ok else "pending"}
                 self.store.write(OUTBOX + item["id"], update)
                 (sent if ok else failed).append({"id": item["id"], "attempt": update["attempts"], "result": what})
+            if held:
+                self.store.narrate("breaker_held", f"outbox: the circuit breaker is {self.breaker.state}, so "
+                                   f"{len(held)} alert(s) wait without calling the notifier: {', '.join(held)}")
             return {"now": now, "sent": sent, "failed": failed, "held_by_breaker": held,
                     "breaker": self.breaker.state}
+
+    def _narrate_breaker(self, seen: int) -> None:
+        """One console line per breaker transition since the `seen`-th."""
+        for move in self.breaker.transitions[seen:]:
+            self.store.narrate("breaker", f"circuit breaker {move['from']} -> {move['to']}: {move['why']}")
 
     def fired(self) -> List[dict]:
         """Every fired alert with its outbox status and attempts."""

@@ -74,6 +74,10 @@ class StoreClient:
         result = self.manager.cas(key, expected, value, coordinator=self.coordinator)
         return str(result.record.version)
 
+    def narrate(self, what: str, text: str, key: Optional[str] = None) -> None:
+        """Tell the console and the event log what the application did (event type app_<what>)."""
+        self.manager.events.emit(f"app_{what}", text, (), key)
+
     def keys(self, prefix: str) -> List[str]:
         """Every live key starting with `prefix`, sorted (a listing of the nodes, not a quorum read)."""
         return [k["key"] for k in self.manager.keys_view()["keys"] if k["key"].startswith(prefix)]

@@ -86,8 +86,17 @@ class Sensors:
         for _ in range(CAS_RETRIES):
             entry = self.store.read(PREFIX + sensor, FIELDS)
             current = entry.value if entry else {"sensor": sensor, "readings": [], "total": 0}
-            seen = {(r["at"], r["value"]) for r in current["readings"]}
-            fresh = [r for r in new if (r["at"], r["value"]) not in seen]
+            # A reading is identified by its sensor and time: a retry (or a second reading stamped
+            # the same millisecond) is a duplicate, whatever its value.
+            seen = {r["at"] for r in current["readings"]}
+            fresh = []
+            for reading in new:
+                if reading["at"] not in seen:
+                    seen.add(reading["at"])
+                    fresh.append(reading)
+            if not fresh and entry is not None:  # nothing new: no Paxos round, no new version
+                return {"added": 0, "duplicates_ignored": len(new), "version": entry.version,
+                        "total": current["total"]}
             readings = sorted(current["readings"] + fresh, key=lambda r: r["at"])[-self.window:]
             value = {"sensor": sensor, "readings": readings, "total": current["total"] + len(fresh)}
             try:

@@ -14,7 +14,7 @@ instant inside its interval. Then times `checker.check_history` on:
   multiplies them; --timeout bounds it and the verdict is then "unknown").
 
     python -m bench.checker_speed [--ops 10000] [--clients 10] [--keys 5] [--seed 0]
-                                  [--repeat 3] [--timeout 60]
+                                     [--repeat 3] [--timeout 60]
 """
 from __future__ import annotations
 

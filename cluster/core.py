@@ -38,6 +38,7 @@ class ClusterCore:
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)  # notified whenever the network moved
         self.parked = 0  # requests waiting in step mode for their operation now
+        self.waiting_ops: list = []  # their operations (one per waiting request)
         self.parks = 0  # how many times a request started waiting (only grows)
         self._op_ids: Iterator[int] = itertools.count(1)
 
@@ -83,6 +84,7 @@ class ClusterCore:
         deadline = time.monotonic() + self.config.client_timeout_ms / 1000
         self.parked += 1
         self.parks += 1
+        self.waiting_ops.append(op)
         self.changed.notify_all()
         try:
             while not op.decided:
@@ -96,3 +98,8 @@ class ClusterCore:
                 self.changed.wait(remaining)
         finally:
             self.parked -= 1
+            self.waiting_ops.remove(op)
+
+    def still_waiting(self) -> int:
+        """Requests whose quorum is not met yet (a released one may not have woken up to answer)."""
+        return sum(1 for op in self.waiting_ops if not op.decided and not op.abandoned)

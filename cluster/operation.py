@@ -65,7 +65,7 @@ class Operation:
         self.silent.extend(silent)
         self.events.emit("timeout",
                          f"{self.node.name} gave up waiting {self.timeout_ms}ms for "
-                         f"{', '.join(node_name(p) for p in silent)} ({self.describe()})",
+                         f"{', '.join(node_name(p) for p in silent)} ({self.describe()}){self.timeout_note()}",
                          [self.node.node_id, *silent], self.key, op_id=self.op_id)
         self.on_timeout(silent)
 
@@ -96,6 +96,10 @@ class Operation:
     def describe(self) -> str:
         """A few words naming this operation in events."""
         return f"{self.name} {self.key}" if self.key else self.name
+
+    def timeout_note(self) -> str:
+        """Words added to this operation's timeout line (none by default)."""
+        return ""
 
     def on_all_answered(self) -> None:
         """Everyone we waited for answered (or the wait was empty)."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
 from cluster.errors import BadRequest
-from models import names, node_name
+from models import names, node_name, node_ref
 
 
 @dataclass(frozen=True)
@@ -38,12 +38,13 @@ class Partition:
 
 
 def check_node(value, nodes: int, what: str = "node") -> int:
-    """A node id in range, or BadRequest."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BadRequest(f"Each {what} must be a node id (a whole number), not {value!r}.")
-    if not 0 <= value < nodes:
+    """A node id in range (given as 1, "1" or "node-1"), or BadRequest."""
+    node_id = node_ref(value)
+    if node_id is None:
+        raise BadRequest(f"Each {what} must be a node id such as 1 or \"node-1\", not {value!r}.")
+    if not 0 <= node_id < nodes:
         raise BadRequest(f"There is no node {value}: node ids go from 0 to {nodes - 1}.")
-    return value
+    return node_id
 
 
 def parse_partition(groups, nodes: int) -> Partition:
@@ -54,14 +55,14 @@ def parse_partition(groups, nodes: int) -> Partition:
                          field="groups")
     seen: Dict[int, int] = {}  # node -> index of its group
     for index, group in enumerate(groups):
-        for node in group:
-            check_node(node, nodes, "member of a group")
+        for member in group:
+            node = check_node(member, nodes, "member of a group")
             if node in seen:
                 where = "twice in the same group" if seen[node] == index else "in two groups"
                 raise BadRequest(f"node {node} is {where}; each node belongs to exactly one side.",
                                  field="groups")
             seen[node] = index
-    sides = [frozenset(g) for g in groups]
+    sides = [frozenset(n for n, i in seen.items() if i == index) for index in range(len(groups))]
     rest = frozenset(range(nodes)) - frozenset(seen)
     if rest:
         sides.append(rest)

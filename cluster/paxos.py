@@ -331,9 +331,13 @@ def compare_and_set(core, node, key: str, expected: Optional[str], value: Any) -
         raise Conflict(f"CAS on {key!r} not applied: you expected version {expected or 'null (absent)'}, but "
                        f"the current version is {found}. Read it again and retry with that.", **data)
     if result.outcome == "no_quorum":
-        raise NoQuorum(f"CAS on {key!r} failed: a majority ({result.majority} of {len(result.replicas)}) of its "
-                       "replicas could not be reached, and Paxos has no stand-ins. Nothing was chosen; retry "
-                       "when the replicas are reachable.", **data)
+        last = result.rounds[-1] if result.rounds else {"ok": [], "refused": [], "silent": []}
+        heard = (f"in the last {last.get('phase', 'round')}, {len(last['ok'])} agreed"
+                 + (f", {len(last['refused'])} refused (a higher ballot was promised)" if last["refused"] else "")
+                 + (f", {len(last['silent'])} stayed silent ({', '.join(last['silent'])})" if last["silent"] else ""))
+        raise NoQuorum(f"CAS on {key!r} failed: it needs a majority ({result.majority} of {len(result.replicas)}) "
+                       f"of its replicas to agree, and {heard}. Paxos has no stand-ins. Nothing was chosen; "
+                       "retry when the replicas are reachable.", **data)
     if result.outcome == "unknown":
         raise NoQuorum(f"CAS on {key!r} outcome unknown: the new value was accepted by fewer than "
                        f"{result.majority} replicas, so it is not chosen yet, but a later CAS on this key may "

@@ -30,12 +30,45 @@ class QuorumOp(Operation):
         self.preference = ring.preference_list(key)
         self._walk = list(ring.walk(key))
         self.stands_for: Dict[int, Optional[int]] = {}  # contacted node -> owner it replaces
+        self._announced = False  # the step-mode "client answered" line was emitted
 
     def start(self) -> None:
         """Contact every preference-list node, then wait for answers."""
         for replica in self.preference:
             self._contact(replica, None)
         self.wait()
+        self.announce_if_decided()
+
+    def announce_if_decided(self) -> None:
+        """In step mode, narrate the moment the waiting client gets its answer (W acks or R answers).
+
+        Unpaused, a client is answered once the network is quiet, after the final
+        confirmed/read line. Paused, it is answered as soon as its quorum is met
+        while other messages are still held: without this line the step that
+        released it would tell nothing, and "confirmed" would only come at resume.
+        """
+        if self._announced or self.done or not self.decided or not self.node.network.paused:
+            return
+        self._announced = True
+        have = self.answered_nodes()
+        waiting = sorted(self.outstanding)
+        rest = (f"; still waiting for {names(waiting)}, in the background" if waiting else "")
+        self.events.emit(f"{self.name}_answered", f"{self.describe()}: {self.quorum_text(have)} met, so the "
+                         f"waiting client is answered now{rest}", sorted(have), self.key, op_id=self.op_id,
+                         waiting_for=waiting)
+
+    @property
+    def decided(self) -> bool:
+        """True once the client can be answered (subclasses add: once the quorum is met)."""
+        return self.done
+
+    def answered_nodes(self) -> list:
+        """The nodes whose answers count toward the quorum so far."""
+        raise NotImplementedError
+
+    def quorum_text(self, have: list) -> str:
+        """The quorum in words: 'W=2 (2 acks: node-1, node-4)'."""
+        raise NotImplementedError
 
     def _contact(self, target: int, stands_for: Optional[int]) -> None:
         self.stands_for[target] = stands_for
@@ -85,6 +118,7 @@ class WriteResult:
     needed: int
     acks: List[dict] = field(default_factory=list)
     silent: List[int] = field(default_factory=list)
+    waiting_for: List[int] = field(default_factory=list)  # asked, not answered yet (step mode)
 
     @property
     def ok(self) -> bool:
@@ -131,6 +165,15 @@ class WriteOp(QuorumOp):
         """A replica stored (or already had newer than) the record."""
         self._ack(msg.src, msg.outcome, msg.durable)
         self.answered(msg.src)
+        self.announce_if_decided()
+
+    def answered_nodes(self) -> list:
+        """The nodes that acknowledged so far."""
+        return sorted(self.acks)
+
+    def quorum_text(self, have: list) -> str:
+        """W and the acks so far."""
+        return f"W={self.needed} ({len(have)} acks: {names(have)})"
 
     def _ack(self, peer: int, outcome: str, durable: bool) -> None:
         # durable: on the replica's disk already, or (batch mode) waiting for its next group commit
@@ -145,7 +188,7 @@ class WriteOp(QuorumOp):
     def snapshot(self) -> WriteResult:
         """The outcome as known now (the rest of the replicas may still answer later)."""
         return WriteResult(self.key, self.record, self.node.node_id, self.preference,
-                           self.needed, list(self.acks.values()), list(self.silent))
+                           self.needed, list(self.acks.values()), list(self.silent), sorted(self.outstanding))
 
     def on_all_answered(self) -> None:
         """Everyone answered or timed out: record the outcome against W."""
@@ -174,6 +217,7 @@ class ReadResult:
     answers: List[dict] = field(default_factory=list)
     repaired: List[int] = field(default_factory=list)
     silent: List[int] = field(default_factory=list)
+    waiting_for: List[int] = field(default_factory=list)  # asked, not answered yet (step mode)
 
     @property
     def ok(self) -> bool:
@@ -220,6 +264,15 @@ class ReadOp(QuorumOp):
             return  # a late answer after the decision changes nothing
         self.replies[msg.src] = msg.record
         self.answered(msg.src)
+        self.announce_if_decided()
+
+    def answered_nodes(self) -> list:
+        """The nodes that answered the read so far."""
+        return sorted(self.replies)
+
+    def quorum_text(self, have: list) -> str:
+        """R and the answers so far."""
+        return f"R={self.needed} ({len(have)} answers: {names(have)})"
 
     def on_put_ack(self, msg) -> None:
         """A stale replica accepted the repair."""
@@ -228,11 +281,20 @@ class ReadOp(QuorumOp):
             self.answered(msg.src)
 
     def on_timeout(self, silent) -> None:
-        """Replace silent replicas while reading; stop waiting while repairing."""
-        if self.repairing:
-            self.on_all_answered()  # repairs that got no ack are left to later mechanisms
+        """Replace silent replicas while R is unmet; otherwise stop waiting (and repair)."""
+        if self.repairing or len(self.replies) >= self.needed:
+            # Repairs that got no ack are left to later mechanisms; and once R answers are
+            # in, a stand-in's answer could change nothing, so none is asked.
+            self.on_all_answered()
         else:
             super().on_timeout(silent)
+
+    def timeout_note(self) -> str:
+        """Say why a read that already met R waited: only to give late replicas a chance."""
+        if self.repairing or len(self.replies) < self.needed:
+            return ""
+        return (f"; R={self.needed} was already met, so the answer did not depend on them: the wait "
+                "only gave them a chance to answer and be repaired, and no stand-in is asked")
 
     def on_all_answered(self) -> None:
         """Answers are in: repair the stale replicas, or finish."""
@@ -256,7 +318,8 @@ class ReadOp(QuorumOp):
         answers = [{**self.role(n), "version": rec.version.to_dict() if rec else None,
                     "deleted": bool(rec and rec.deleted)} for n, rec in self.replies.items()]
         return ReadResult(self.key, newest(self.replies.values()), self.node.node_id, self.preference,
-                          self.needed, answers, sorted(self.repaired), list(self.silent))
+                          self.needed, answers, sorted(self.repaired), list(self.silent),
+                          sorted(self.outstanding))
 
     def _complete(self) -> None:
         self.finish()

@@ -48,7 +48,7 @@ class StepControl:
         """The messages in flight, in delivery order."""
         with self.core.lock:
             return {"paused": self.core.network.paused, "time_ms": self.core.clock.elapsed(),
-                    "messages": self.core.network.held(), "waiting_requests": self.core.parked}
+                    "messages": self.core.network.held(), "waiting_requests": self.core.still_waiting()}
 
     def _move(self, action, msg_id: int):
         with self.core.lock:

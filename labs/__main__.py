@@ -1,7 +1,8 @@
-"""python -m labs list | run N [--url URL] [--no-pause] | check N|all"""
+"""python -m labs list | run N | check N|all | replay FILE | answers N | report N --url URL | grade FILE"""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from labs import runner
@@ -17,15 +18,29 @@ def main(argv=None) -> int:
     run.add_argument("--url", help="a running server, e.g. http://127.0.0.1:5000 "
                                    "(default: a fresh in-process cluster)")
     run.add_argument("--no-pause", action="store_true", help="do not wait for Enter between steps")
+    run.add_argument("--anyway", action="store_true",
+                     help="run on a --url server even if it lacks the lab's flags")
     check = sub.add_parser("check", help="verify a lab's observations on a fresh cluster")
     check.add_argument("which", help="a lab number, or all")
     replay = sub.add_parser("replay", help="replay a scenario file (GET /scenario) and compare event logs")
     replay.add_argument("file")
     replay.add_argument("--quiet", action="store_true", help="print only the verdict")
+    answers = sub.add_parser("answers", help="for instructors: each step's expected observations, and "
+                                               "model answers to the questions")
+    answers.add_argument("number", type=int)
+    report = sub.add_parser("report", help="record what a student's server shows at each step into a file")
+    report.add_argument("number", type=int)
+    report.add_argument("--url", required=True, help="the student's server, e.g. http://127.0.0.1:5000")
+    report.add_argument("--out", help="the report file (default: labN-report.json)")
+    report.add_argument("--student", help="a name to put in the report")
+    grade = sub.add_parser("grade", help="check a report file against the lab's observations")
+    grade.add_argument("file")
     args = parser.parse_args(argv)
 
     if args.command == "replay":
         return replay_file(args.file, args.quiet)
+    if args.command in ("answers", "report", "grade"):
+        return teacher_command(args)
 
     try:
         if args.command == "list":
@@ -35,6 +50,11 @@ def main(argv=None) -> int:
         if args.command == "run":
             lab = runner.find(args.number)
             client = runner.HttpClient(args.url) if args.url else runner.InProcessClient(lab.settings)
+            if args.url and not args.anyway:
+                problem = runner.server_mismatch(lab, client)
+                if problem:
+                    print(problem, file=sys.stderr)
+                    return 2
             return 0 if runner.guided(lab, client, pause=not args.no_pause) else 1
         if args.which == "all":
             labs = runner.discover()
@@ -55,6 +75,38 @@ def main(argv=None) -> int:
     except OSError as error:  # requests' connection errors derive from OSError
         print(f"Cannot reach the server: {error}. Is `python run.py` running at that --url?",
               file=sys.stderr)
+        return 2
+
+
+def teacher_command(args) -> int:
+    """answers, report and grade (labs/teacher.py); returns the exit code."""
+    from labs import teacher
+    try:
+        if args.command == "answers":
+            print(teacher.answers_text(runner.find(args.number)))
+            return 0
+        if args.command == "report":
+            lab = runner.find(args.number)
+            client = runner.HttpClient(args.url)
+            problem = runner.server_mismatch(lab, client, rerun_hint=False)
+            if problem:
+                print(f"note: {problem} Recording anyway; the report names the missing flags.", file=sys.stderr)
+            data = teacher.record(lab, client, args.student)
+            path = args.out or f"lab{lab.number}-report.json"
+            with open(path, "w", encoding="utf-8") as handle:
+                json.dump(data, handle, indent=1, ensure_ascii=False)
+            passed = sum(1 for step in data["steps"] if step.get("verdict") == "ok")
+            print(f"Recorded lab {lab.number} from {args.url} into {path}: {passed} of {len(data['steps'])} "
+                  f"steps showed what the lab expects. Hand in {path}; `python -m labs grade {path}` checks it.")
+            return 0
+        ok, text = teacher.grade_text(teacher.load_report(args.file))
+        print(text)
+        return 0 if ok else 1
+    except (LookupError, teacher.ReportError) as error:
+        print(f"{error}.".replace("..", "."), file=sys.stderr)
+        return 2
+    except OSError as error:  # requests' connection errors derive from OSError
+        print(f"Cannot reach the server: {error}. Is `python run.py` running at that --url?", file=sys.stderr)
         return 2
 
 

@@ -22,16 +22,20 @@ class ScenarioError(ConfigError):
     """The scenario file cannot be replayed; the message says why."""
 
 
-def load(path: str) -> dict:
-    """Read and check a scenario file."""
+def read_json(path: str, error_class: type, hint: str = ""):
+    """The JSON in a file, or `error_class` with a sentence (unreadable, or not JSON, and `hint`)."""
     try:
         with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+            return json.load(handle)
     except OSError as error:
-        raise ScenarioError(f"cannot read {path}: {error.strerror}") from None
+        raise error_class(f"cannot read {path}: {error.strerror or error}") from None
     except ValueError as error:
-        raise ScenarioError(f"{path} is not JSON ({error}); save it with "
-                            f"curl localhost:5000/scenario > {path}") from None
+        raise error_class(f"{path} is not JSON ({error}){hint}") from None
+
+
+def load(path: str) -> dict:
+    """Read and check a scenario file."""
+    data = read_json(path, ScenarioError, f"; save it with curl localhost:5000/scenario > {path}")
     if not isinstance(data, dict) or data.get("replicalab_scenario") != FORMAT:
         raise ScenarioError(f"{path} is not a ReplicaLab scenario (GET /scenario exports one).")
     if not isinstance(data.get("requests"), list) or not isinstance(data.get("settings"), dict):

@@ -91,13 +91,13 @@ def waiting_requests(client) -> int:
     return client.request("GET", "/network/messages")[1]["waiting_requests"]
 
 
-def start_background(client, step: Step, ctx: dict, show) -> None:
+def start_background(client, step: Step, ctx: dict, show) -> dict:
     """Send a request that will wait (step mode) on its own thread; return once it waits."""
     method, path, body = step.resolve(ctx, None)
     if show:
         show(f"$ {curl(client.url, method, path, body)}    # in a second terminal: it waits")
     before = waiting_requests(client)
-    box = []
+    box: list = []
     thread = threading.Thread(target=lambda: box.append(client.request(method, path, body)), daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -107,10 +107,11 @@ def start_background(client, step: Step, ctx: dict, show) -> None:
         show("(no answer yet: the request waits for its quorum while the network is paused)"
              if not box else render(*box[0]))
     ctx.setdefault("_background", {})[step.save] = (thread, box)
+    return {"requests": [[method, path, body]], "background": True}
 
 
-def join_background(step: Step, ctx: dict, show) -> None:
-    """Wait for a background request's answer, then check it like any step."""
+def join_background(step: Step, ctx: dict, show) -> dict:
+    """Wait for a background request's answer."""
     thread, box = ctx["_background"][step.join]
     thread.join(timeout=30)
     if not box:
@@ -118,21 +119,16 @@ def join_background(step: Step, ctx: dict, show) -> None:
     status, answer = box[0]
     if show:
         show(f"(the {step.join} request answers now)\n{render(status, answer)}")
-    if status != step.status:
-        raise ObservationFailed(f"expected HTTP {step.status} from the {step.join} request, got "
-                                f"{status}: {(answer or {}).get('message')}")
-    ctx[step.save or step.join] = answer
-    if step.check:
-        step.check(ctx, answer)
+    return {"requests": [], "statuses": [status], "answers": [answer]}
 
 
-def run_step(client, step: Step, ctx: dict, show: Optional[Callable[[str], None]] = None) -> None:
-    """Send the step's request(s), check the status, save the answer, check the observation."""
+def perform(client, step: Step, ctx: dict, show: Optional[Callable[[str], None]] = None) -> dict:
+    """Send the step's request(s); returns what happened: requests, statuses, answers (no checks)."""
     if step.background:
         return start_background(client, step, ctx, show)
     if step.join:
         return join_background(step, ctx, show)
-    answers = []
+    outcome: dict = {"requests": [], "statuses": [], "answers": []}
     for item in step.items(ctx):
         method, path, body = step.resolve(ctx, item)
         if show:
@@ -140,15 +136,38 @@ def run_step(client, step: Step, ctx: dict, show: Optional[Callable[[str], None]
         status, answer = client.request(method, path, body)
         if show:
             show(render(status, answer, brief=step.each is not None))
+        outcome["requests"].append([method, path, body])
+        outcome["statuses"].append(status)
+        outcome["answers"].append(answer)
+    return outcome
+
+
+def verify(step: Step, ctx: dict, outcome: dict) -> None:
+    """Check the statuses, save the answer for later steps, check the observation.
+
+    Works on a live outcome and on one read back from a report file (labs/teacher.py).
+    """
+    if outcome.get("background"):
+        return  # its answer is checked by the step that joins it
+    for index, status in enumerate(outcome["statuses"]):
         if status != step.status:
-            raise ObservationFailed(f"expected HTTP {step.status} from {method} {path}, got {status}: "
-                                    f"{(answer or {}).get('message')}")
-        answers.append(answer)
-    answer = answers if step.each is not None else answers[0]
-    if step.save:
-        ctx[step.save] = answer
+            answer = outcome["answers"][index] or {}
+            source = (f"{outcome['requests'][index][0]} {outcome['requests'][index][1]}"
+                      if outcome["requests"] else f"the {step.join} request")
+            message = answer.get("message") if isinstance(answer, dict) else None
+            raise ObservationFailed(f"expected HTTP {step.status} from {source}, got {status}: {message}")
+    answer = outcome["answers"] if step.each is not None else outcome["answers"][0]
+    if step.save or step.join:
+        ctx[step.save or step.join] = answer
     if step.check:
         step.check(ctx, answer)
+
+
+def run_step(client, step: Step, ctx: dict, show: Optional[Callable[[str], None]] = None) -> dict:
+    """Send the step's request(s), check the status, save the answer, check the observation."""
+    outcome = perform(client, step, ctx, show)
+    verify(step, ctx, outcome)
+    return outcome
 
 
 def render(status: int, answer: dict, brief: bool = False) -> str:
@@ -177,6 +196,39 @@ def check(lab: Lab, out: TextIO = sys.stdout) -> bool:
     return True
 
 
+def flag(name: str, value) -> str:
+    """One run.py flag as a student types it: --batch-size 100."""
+    return f"--{name.replace('_', '-')} {value}"
+
+
+def server_command(lab: Lab) -> str:
+    """The command that starts a server the way this lab's README says."""
+    flags = " ".join(flag(name, value) for name, value in lab.server_settings().items())
+    return f"python run.py --fresh{' ' + flags if flags else ''}"
+
+
+def missing_flags(lab: Lab, config: dict) -> List[str]:
+    """The flags a running server (its GET /config) lacks for this lab, e.g. ['--scheduler off']."""
+    missing = [] if config.get("fresh") else ["--fresh"]
+    return missing + [flag(name, value) for name, value in lab.server_settings().items()
+                      if config.get(name) != value]
+
+
+def server_mismatch(lab: Lab, client, rerun_hint: bool = True) -> Optional[str]:
+    """A sentence naming the flags the server at client.url lacks for `lab`, or None if it fits."""
+    status, answer = client.request("GET", "/config")
+    if status != 200 or "config" not in (answer or {}):
+        return f"{client.url} did not answer GET /config like a ReplicaLab server (HTTP {status})."
+    missing = missing_flags(lab, answer["config"])
+    if not missing:
+        return None
+    return (f"The server at {client.url} was not started the way lab {lab.number} needs: it lacks "
+            f"{' '.join(missing)}. Stop it and start `{server_command(lab)}` (or POST /reset an "
+            "otherwise right server)"
+            + ("; then run the lab again, or pass --anyway to run it on this server as it is." if rerun_hint
+               else "."))
+
+
 def guided(lab: Lab, client, pause: bool = True, out: TextIO = sys.stdout,
            ask: Callable[[str], str] = input) -> bool:
     """Walk a student through `lab`: explain, show the curl, answer, what to notice."""
@@ -195,9 +247,12 @@ def guided(lab: Lab, client, pause: bool = True, out: TextIO = sys.stdout,
             run_step(client, step, ctx, show)
             verdict = "(observed as expected)" if step.check else ""
         except ObservationFailed as failure:
+            what = str(failure).rstrip(". ")  # the failure may end a sentence of its own
+            verdict = f"(!) this run did not show what the lab expects: {what}."
+            if ok:  # the likely cause once, not after every step that follows from it
+                verdict += (f" Was the server started with `{server_command(lab)}`, as "
+                            f"labs/{lab.folder}/README.md says?")
             ok = False
-            verdict = (f"(!) this run did not show what the lab expects: {failure}. Was the "
-                       f"server started fresh, as labs/{lab.folder}/README.md says?")
         if step.notice:
             show(f"Notice: {step.notice}")
         if verdict:

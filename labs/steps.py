@@ -15,10 +15,17 @@ class ObservationFailed(AssertionError):
     """A lab step did not show what its README promises."""
 
 
+# While a list is set here, every observation that holds is appended to it (labs/teacher.py
+# collects them to print a lab's expected observations).
+observed: Optional[List[str]] = None
+
+
 def expect(condition: bool, observation: str) -> None:
     """Assert one observation of a lab step, worded as the student would check it."""
     if not condition:
         raise ObservationFailed(observation)
+    if observed is not None:
+        observed.append(observation)
 
 
 @dataclass
@@ -63,3 +70,9 @@ class Lab:
     folder: str
     steps: List[Step]
     settings: dict = field(default_factory=dict)
+    # What a live server needs beyond `settings` (checks always run with the scheduler off).
+    server: dict = field(default_factory=dict)
+
+    def server_settings(self) -> dict:
+        """The settings the README's `python run.py ...` line gives the server (besides --fresh)."""
+        return {**self.settings, **self.server}

@@ -147,7 +147,10 @@ class SchedulerTest(unittest.TestCase):
         app, client = make_app(scheduler="on", hint_retry_s=3600, anti_entropy_s=3600, flush_s=3600)
         try:
             jobs = client.get("/scheduler/jobs").get_json()["jobs"]
-            self.assertTrue(all(j["next_run"] and "T" in j["next_run"] for j in jobs))
+            scheduled = [j for j in jobs if j["every_s"]]
+            self.assertTrue(scheduled and all(j["next_run"] and "T" in j["next_run"] for j in scheduled))
+            off = {j["job"]: j["next_run"] for j in jobs if not j["every_s"]}
+            self.assertIn("POST /scheduler/run/sensor_simulate", off["sensor_simulate"])  # opt-in building
         finally:
             shutdown(app)
         self.assertFalse(app.extensions["replicalab_scheduler"].running)

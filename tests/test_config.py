@@ -82,3 +82,54 @@ class ValidationTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class StartMessagesTest(unittest.TestCase):
+    """Start-up sentences name what the student actually set and where the data lives (issue 10)."""
+
+    def refusal(self, argv, environ):
+        """The ConfigError sentence for these flags and variables."""
+        with self.assertRaises(ConfigError) as caught:
+            from_args(argv, environ=environ)
+        return str(caught.exception)
+
+    def test_a_variable_is_named_as_a_variable(self):
+        """REPLICALAB_R=5 is reported as REPLICALAB_R=5, and the RF it breaks as the default."""
+        message = self.refusal([], {"REPLICALAB_R": "5"})
+        self.assertIn("REPLICALAB_R=5 is larger than --rf 3 (the default)", message)
+        self.assertNotIn("--r 5", message)
+
+    def test_a_flag_is_named_as_a_flag(self):
+        """A flag given on the command line (winning over a variable) is named as the flag."""
+        message = self.refusal(["--r", "4"], {"REPLICALAB_R": "5"})
+        self.assertIn("--r 4 is larger than --rf 3", message)
+
+    def test_memory_storage_names_no_directory(self):
+        """--storage memory is not reported as living in a data directory."""
+        text = run.banner(Config(storage="memory", data_dir="/somewhere"))
+        self.assertIn("memory storage (nothing on disk", text)
+        self.assertNotIn("/somewhere", text)
+
+    def test_restart_banner_says_faults_are_cleared(self):
+        """A restart on existing files says nodes come back alive and faults are cleared."""
+        self.assertIn("every node starts alive and every fault", run.banner(Config(), restarted=True))
+        self.assertNotIn("Restarted", run.banner(Config()))
+
+    def test_replay_notes_the_settings_it_ignores(self):
+        """run.py --replay FILE --data-dir D says the directory is not used (it replays in memory)."""
+        import json
+        import os
+        import tempfile
+        from unittest import mock
+
+        from tests.helpers import make_app
+        app, client = make_app()
+        client.post("/write", json={"key": "color", "value": "blue"})
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "run.json")
+            with open(path, "w", encoding="utf-8") as handle:
+                json.dump(client.get("/scenario").get_json(), handle)
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err), mock.patch("run.port_problem", return_value="busy"):
+                run.main(["--replay", path, "--data-dir", os.path.join(folder, "d"), "--port", "5799"])
+        self.assertIn("--data-dir not used", err.getvalue())

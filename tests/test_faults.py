@@ -46,7 +46,7 @@ class PartitionTest(unittest.TestCase):
         with self.assertRaises(NodeNotFound):
             cluster.read("k", coordinator=9)
         with self.assertRaises(BadRequest):
-            cluster.write("k", 1, coordinator="3")
+            cluster.write("k", 1, coordinator="three")
 
     def test_unlisted_nodes_form_the_other_side(self):
         """Groups naming only some nodes put the rest together on one more side."""
@@ -58,7 +58,7 @@ class PartitionTest(unittest.TestCase):
         """A node in two groups, an unknown node, or a single side is refused with a sentence."""
         cluster = make_cluster()
         cases = [([[0, 1], [1, 2]], "in two groups"), ([[0, 9]], "no node 9"), ([[0, 1, 2, 3, 4]], "two sides"),
-                 ([], "non-empty"), ("0,1", "list"), ([[0, 0]], "twice"), ([["a"]], "whole number")]
+                 ([], "non-empty"), ("0,1", "list"), ([[0, 0]], "twice"), ([["a"]], "node id such as")]
         for groups, expected in cases:
             with self.subTest(groups=groups), self.assertRaises(BadRequest) as caught:
                 cluster.faults.partition(groups)

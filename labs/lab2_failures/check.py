@@ -44,16 +44,18 @@ def check_hint_held(ctx, answer):
 
 
 def check_read_one_down(ctx, answer):
-    """Step 6: the read succeeds with the stand-in answering."""
+    """Step 6: the two live replicas meet R=2; no stand-in is needed for a read."""
     expect(answer["value"] == "green", "the read returns green with one replica down")
-    expect(any(a["stands_in_for"] == victim(ctx) for a in answer["replicas_read"]),
-           "the stand-in answered in place of the down replica")
+    expect(len(answer["replicas_read"]) == 2 and not any(a["stands_in_for"] for a in answer["replicas_read"]),
+           "the two live replicas answered, which meets R=2, so no stand-in was asked")
+    expect(answer["silent"] == [victim(ctx)], "the down replica is listed as silent")
 
 
 def check_health(ctx, answer):
     """Step 8: one node alive, too few for W."""
     expect(answer["nodes_alive"] == 1 and not answer["writes_possible"],
            "one node is alive, too few for W=2")
+    expect(answer["health"] == "down", "health says down: requests at the default quorums will fail")
 
 
 def check_partial_write(ctx, answer):
@@ -100,7 +102,8 @@ LAB = Lab(2, "Failures and quorums", "lab2_failures", steps=[
          check=check_hint_held,
          notice="hints_held: the write waits there until its owner comes back."),
     Step("Read color", "GET", "/read/color", check=check_read_one_down,
-         notice="R=2 is met by the live replica and the stand-in; one failure changes nothing for "
+         notice="R=2 is met by the two live replicas, so the coordinator asks no stand-in (stand-ins "
+                "only fill a quorum); the down replica is in silent. One failure changes nothing for "
                 "clients."),
     Step("Fail three more nodes", "POST", lambda ctx, n: f"/fail/{n}", each=others_to_fail,
          explain="Now take down every node except one replica."),

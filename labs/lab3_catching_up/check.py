@@ -78,7 +78,8 @@ def lose_the_hint(value):
     ]
 
 
-LAB = Lab(3, "Catching up: hinted handoff, read repair, anti-entropy", "lab3_catching_up", steps=[
+LAB = Lab(3, "Catching up: hinted handoff, read repair, anti-entropy", "lab3_catching_up",
+          server={"scheduler": "off"}, steps=[
     Step("Write color=blue with every node up", "POST", "/write", body={"key": "color", "value": "blue"}),
     Step("Where does color live?", "GET", "/placement/color", save="placement",
          notice="call the second replica B and the first fallback node S (the stand-in)."),

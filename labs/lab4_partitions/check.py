@@ -41,9 +41,12 @@ def check_slow_write(ctx, answer):
     expect(answer["quorum"]["met"], "the write from the slow clock is acknowledged")
     expect(all(a["outcome"] == "kept_newer" for a in answer["acks"]),
            "yet every replica kept the older 'fast': outcome kept_newer")
+    expect(answer["stored_on"] == [] and "stored nowhere" in answer["message"],
+           "stored_on is empty and the message says the write was stored nowhere")
 
 
-LAB = Lab(4, "Partitions, last-writer-wins and clock skew", "lab4_partitions", steps=[
+LAB = Lab(4, "Partitions, last-writer-wins and clock skew", "lab4_partitions",
+          server={"scheduler": "off"}, steps=[
     Step("Write color=blue", "POST", "/write", body={"key": "color", "value": "blue"}),
     Step("Where does color live?", "GET", "/placement/color", save="placement",
          notice="call the replicas A, B, C and the first fallback S."),

@@ -25,10 +25,19 @@ def check_acks_held(ctx, answer):
            "two acks wait: one 'stored', one 'already had' (from the duplicate)")
 
 
+def check_released(ctx, answer):
+    """The step that met W says so, and the request no longer counts as waiting."""
+    expect(any("client is answered now" in line for line in answer["story"]),
+           "the step's story says the write met W=2 and its client is answered now")
+    expect(answer["waiting_requests"] == 0, "no request waits any more")
+
+
 def check_write_answer(ctx, answer):
     """The write answered once two acks were in."""
     expect(answer["quorum"] == {"w": 2, "acks": 2, "met": True}, "the write answered at W=2")
     expect(answer["hints"] == [], "without a hint yet: the dropped replica has not timed out")
+    expect(answer["waiting_for"] == [held(ctx, 1)["to"]],
+           "waiting_for names the replica whose put was dropped: it has not answered")
 
 
 def check_timeout(ctx, answer):
@@ -40,7 +49,8 @@ def check_timeout(ctx, answer):
            "and a put with a hint for it now waits to be delivered")
 
 
-LAB = Lab(5, "Step by step: deliver, drop and duplicate messages", "lab5_step_by_step", steps=[
+LAB = Lab(5, "Step by step: deliver, drop and duplicate messages", "lab5_step_by_step",
+          server={"scheduler": "off"}, steps=[
     Step("Pause the network", "POST", "/network/pause",
          notice="from now on messages are held, and simulated time stands still."),
     Step("Write color=blue (it will wait)", "POST", "/write", body={"key": "color", "value": "blue"},
@@ -56,10 +66,12 @@ LAB = Lab(5, "Step by step: deliver, drop and duplicate messages", "lab5_step_by
     Step("Deliver the copy", "POST", lambda ctx: f"/network/deliver/{ctx['dup']['copy_id']}",
          check=check_story("already had", "the replica already had this version: duplicates are harmless")),
     Step("Drop the second put", "POST", lambda ctx: f"/network/drop/{held(ctx, 1)['id']}",
+         check=check_story("dropped message", "the story names the message that was lost"),
          explain="Predict: can the write still succeed?"),
     Step("What is in flight now?", "GET", "/network/messages", check=check_acks_held),
-    Step("Step: deliver the next message", "POST", "/network/step",
-         notice="the first ack reaches the coordinator: with its own copy that makes W=2."),
+    Step("Step: deliver the next message", "POST", "/network/step", check=check_released,
+         notice="the first ack reaches the coordinator: with its own copy that makes W=2, so the "
+                "story says the waiting client is answered now."),
     Step("The write answers", None, None, join="write", check=check_write_answer,
          notice="the client got its answer as soon as W acks were in, before the rest finished."),
     Step("Let 100 ms pass", "POST", "/tick", body={"ms": 100}, check=check_timeout,

@@ -51,8 +51,8 @@ def check_wipe(ctx, answer):
     expect(answer["lost"]["keys_lost"] >= 1, "the wipe lost every key on the node, committed or not")
 
 
-LAB = Lab(6, "Durability and crash kinds", "lab6_durability", settings={"durability": "batch",
-                                                                       "batch_size": 100}, steps=[
+LAB = Lab(6, "Durability and crash kinds", "lab6_durability",
+          settings={"durability": "batch", "batch_size": 100}, server={"scheduler": "off"}, steps=[
     Step("Check the durability mode", "GET", "/config",
          check=lambda ctx, a: expect(a["config"]["durability"] == "batch", "durability is batch"),
          notice="batch: a node acknowledges a write, then commits writes to disk in groups."),

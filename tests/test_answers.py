@@ -1,0 +1,119 @@
+"""Answers that agree with their own data: messages, health, node ids, hints (issue 10)."""
+import unittest
+
+from tests.helpers import make_app, write
+
+
+class AnswerTestCase(unittest.TestCase):
+    """A fresh app and client per test."""
+
+    def setUp(self):
+        self.app, self.client = make_app()
+
+    def message(self, response, status=None):
+        """The answer's message, after checking its status when one is given."""
+        if status is not None:
+            self.assertEqual(response.status_code, status, response.data)
+        return response.get_json()["message"]
+
+
+class WriteMessageTest(AnswerTestCase):
+    """A write's message counts the nodes that stored it, as stored_on does."""
+
+    def test_write_through_a_skewed_node_says_it_was_stored_nowhere(self):
+        """Lab 4 step 10: every ack is kept_newer, so the message says nothing was stored."""
+        write(self.client, "color", "blue")
+        self.client.post("/nodes/4/clock", json={"skew_ms": -5000})
+        write(self.client, "color", "fast", coordinator=1)
+        body = write(self.client, "color", "slow", coordinator=4).get_json()
+        self.assertEqual(body["stored_on"], [])
+        self.assertTrue(all(a["outcome"] == "kept_newer" for a in body["acks"]))
+        self.assertNotIn("Stored", body["message"])
+        self.assertIn("stored nowhere", body["message"])
+
+    def test_ordinary_write_counts_the_nodes_that_stored_it(self):
+        """A write every replica applied says it was stored on as many nodes as stored_on lists."""
+        body = write(self.client, "color", "blue").get_json()
+        self.assertIn(f"Stored 'color' on {len(body['stored_on'])} node(s)", body["message"])
+
+
+class HealthTest(AnswerTestCase):
+    """GET /health says ok, degraded or down in its body while answering 200."""
+
+    def test_health_names_the_cluster_state(self):
+        """All up is ok, one down is degraded, every node down is down (the server still answers 200)."""
+        self.assertEqual(self.client.get("/health").get_json()["health"], "ok")
+        self.client.post("/fail/1")
+        self.assertEqual(self.client.get("/health").get_json()["health"], "degraded")
+        for node in (0, 2, 3, 4):
+            self.client.post(f"/fail/{node}")
+        response = self.client.get("/health")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.get_json()["health"], "down")
+        self.assertIn("Down", response.get_json()["message"])
+
+    def test_health_is_down_below_the_quorum(self):
+        """With fewer nodes alive than W, health is down even though some nodes answer."""
+        for node in (1, 2, 3, 4):
+            self.client.post(f"/fail/{node}")
+        self.assertEqual(self.client.get("/health").get_json()["health"], "down")
+
+
+class NodeIdTest(AnswerTestCase):
+    """Node ids are accepted as 1 and "node-1" in bodies too."""
+
+    def test_partition_groups_accept_node_names(self):
+        """POST /partition takes "node-1" as well as 1, and mixes of both."""
+        response = self.client.post("/partition", json={"groups": [["node-1", "2"]]})
+        self.assertEqual(response.status_code, 200, response.data)
+        self.assertEqual(response.get_json()["faults"]["partition"],
+                         [["node-1", "node-2"], ["node-0", "node-3", "node-4"]])
+
+    def test_coordinator_accepts_a_node_name(self):
+        """A write's "coordinator": "node-4" picks node-4."""
+        body = write(self.client, "color", "blue", coordinator="node-4").get_json()
+        self.assertEqual(body["coordinator"], "node-4")
+
+    def test_a_bad_node_name_is_still_refused(self):
+        """A member that names no node is a 400 with an example of both spellings."""
+        response = self.client.post("/partition", json={"groups": [["nodeX"]]})
+        self.assertEqual(response.status_code, 400)
+        self.assertIn('"node-1"', response.get_json()["message"])
+
+
+class HintTest(AnswerTestCase):
+    """Error hints fit the mistake."""
+
+    def test_trailing_slash_is_named(self):
+        """GET /nodes/ says to drop the trailing slash, not to read a key."""
+        message = self.message(self.client.get("/nodes/"), 404)
+        self.assertIn("trailing slash", message)
+        self.assertNotIn("/read/", message)
+
+    def test_form_body_is_named(self):
+        """A form-encoded body is called form fields, not a quoting mistake."""
+        response = self.client.post("/write", data="key=color&value=blue",
+                                    content_type="application/x-www-form-urlencoded")
+        message = self.message(response, 400)
+        self.assertIn("form fields", message)
+        self.assertNotIn("double quotes", message)
+
+    def test_single_quotes_get_the_quoting_hint(self):
+        """A body with single quotes is told to use double quotes."""
+        message = self.message(self.client.post("/write", data="{'key': 'color'}"), 400)
+        self.assertIn("double quotes", message)
+
+
+class RecoverMessageTest(AnswerTestCase):
+    """A quiet recovery does not claim it caught up."""
+
+    def test_catch_up_none_does_not_claim_a_catch_up(self):
+        """recover?catch_up=none says no catch-up ran instead of "caught up on 0 key(s)"."""
+        self.client.post("/fail/1")
+        message = self.message(self.client.post("/recover/1?catch_up=none"), 200)
+        self.assertNotIn("caught up on", message)
+        self.assertIn("without catching up", message)
+
+
+if __name__ == "__main__":
+    unittest.main()

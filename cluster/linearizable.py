@@ -88,10 +88,12 @@ class AbdOp(Operation):
         self.outstanding.clear()
         self.phase = PROPAGATE
         if self.proposed is not None:
-            stamp = self.node.timestamp()
-            above = best.version.timestamp + 1 if best else 0
-            self.record = Record(self.key, self.proposed.value,
-                                 Version(max(stamp, above), self.node.node_id), self.proposed.deleted)
+            stamp = max(self.node.timestamp(), best.version.timestamp + 1 if best else 0)
+            # ABD needs every write's version to be unique: two concurrent writes coordinated
+            # here may see the same newest version, so the node's clock moves past this stamp.
+            self.node.last_raw = max(self.node.last_raw, stamp - self.node.skew_ms)
+            self.record = Record(self.key, self.proposed.value, Version(stamp, self.node.node_id),
+                                 self.proposed.deleted)
             holders: List[int] = []
             self.events.emit("abd_propagate", f"{self.node.name} saw newest "
                              f"{'v' + str(best.version) if best else 'nothing'} from "

@@ -218,8 +218,7 @@ class ReplicationManager:
         with self.lock, self.history.record("cas", key, [{"expected_version": expected}, value]) as outcome:
             node = self.coordinator_for(key, coordinator)
             result = compare_and_set(self.core, node, key, expected, value)
-            current = result.current
-            outcome.details["compared_with"] = None if current is None or current.deleted else current.value
+            outcome.details["compared_with"] = result.fields()["compared_with"]
             return result
 
     # --- failures and recovery ------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Optional
 
 from cluster.history import History, Outcome
 from cluster.linearizable import PROPAGATE, AbdOp, majority
+from cluster.paxos import PaxosOp, version_text
 from cluster.quorum import ReadOp, WriteOp
 from config import simulation_config
 from models import Record, Version
@@ -65,7 +66,11 @@ class ChaosRun:
         self.history = History(self.cluster.clock, settings.ops + settings.keys + 10)
         self.rng = random.Random(f"clients-{settings.seed}")
         self.nemesis = Nemesis(LocalControls(self.cluster), settings.seed, settings.faults)
-        self.keys = [f"k{i}" for i in range(settings.keys)]
+        self.plain_keys = [f"k{i}" for i in range(settings.keys)]
+        # CAS gets keys of its own: mixing it with plain writes voids its guarantee (docs/architecture.md)
+        self.cas_keys = [f"c{i}" for i in range(max(1, settings.keys // 3))]
+        self.keys = self.plain_keys + self.cas_keys
+        self.seen: Dict[tuple, Optional[str]] = {}  # (client, key) -> the version it last saw, for its CAS
         self.meta: Dict[int, Dict[str, Any]] = {}  # op index -> version, stand-ins, coordinator
         self.started = 0
         self.pending: Dict[int, Pending] = {}
@@ -79,18 +84,21 @@ class ChaosRun:
 
     def _start(self, client: int) -> None:
         """Begin the client's next operation on the node it is connected to."""
-        key = self.rng.choice(self.keys)
-        f = self.rng.choices(("read", "write", "delete"), (45, 45, 10))[0]
-        value = self.started + 1 if f == "write" else None  # unique, so every read names its write
+        f = self.rng.choices(("read", "write", "delete", "cas"), (40, 40, 8, 12))[0]
+        key = self.rng.choice(self.cas_keys if f == "cas" else self.keys if f == "read" else self.plain_keys)
+        value = self.started + 1 if f in ("write", "cas") else None  # unique, so every read names its write
         self.started += 1
         cluster = self.cluster
         node_id = client % len(cluster.nodes)  # each client is connected to one node...
         if not cluster.is_up(node_id):  # ...and fails over to the key's first up node when it is down
             node_id = next((n for n in cluster.ring.walk(key) if cluster.is_up(n)), node_id)
         node = cluster.nodes[node_id]
-        invoke = self.history.begin(client, f, key, value)
+        expected = self.seen.get((client, key))
+        invoke = self.history.begin(client, f, key, [{"expected_version": expected}, value] if f == "cas" else value)
         op_id = cluster.core.next_op_id()
-        if self.s.consistency == "linearizable":
+        if f == "cas":
+            op: Any = PaxosOp(op_id, node, key, expected, value, cluster.ring)
+        elif self.s.consistency == "linearizable":
             write = None if f == "read" else Record(key, value, Version(0, node_id), f == "delete")
             op = AbdOp(op_id, node, key, cluster.ring, majority(cluster.config.rf, 0), write)
         elif f == "read":
@@ -117,8 +125,10 @@ class ChaosRun:
 
     def _outcome(self, p: Pending) -> Outcome:
         op = p.op
-        if op.abandoned:  # its node crashed or stopped: a write may have landed somewhere
+        if op.abandoned and not isinstance(op, PaxosOp):  # its node crashed or stopped: a write may have landed
             return Outcome("fail" if p.f == "read" else "info", None, {"error": op.abandoned})
+        if isinstance(op, PaxosOp):
+            return self._cas_outcome(p)
         if isinstance(op, AbdOp):
             if op.failure or op.abandoned:
                 unknown = p.f != "read" and op.phase == PROPAGATE
@@ -126,6 +136,7 @@ class ChaosRun:
             record = op.record
             if p.f == "read":
                 p.meta["read_version"] = _version(record)
+                self.seen[(p.client, p.key)] = version_text(record)
                 return Outcome("ok", None if record is None or record.deleted else record.value)
             return Outcome("ok")
         if isinstance(op, ReadOp):
@@ -133,10 +144,28 @@ class ChaosRun:
             if op.abandoned or not result.ok:
                 return Outcome("fail", None, {"error": op.abandoned or "no_quorum"})
             p.meta["read_version"] = _version(result.record)
+            self.seen[(p.client, p.key)] = version_text(result.record)
             return Outcome("ok", result.record.value if result.found else None)
         if len(op.acks) >= op.needed and not op.abandoned:
             return Outcome("ok")
         return Outcome("info" if op.acks else "fail", None, {"error": op.abandoned or "no_quorum"})
+
+    def _cas_outcome(self, p: Pending) -> Outcome:
+        """A CAS: applied (ok), conflict or nothing chosen (fail), or maybe chosen later (info)."""
+        op = p.op
+        result = op.snapshot()
+        compared = result.fields()["compared_with"]
+        if op.abandoned:
+            # Its coordinator stopped: a proposal of ours that a minority accepted may be completed.
+            return Outcome("info", None, {"compared_with": compared}) if op.ours else Outcome("fail")
+        if result.outcome == "applied":
+            self.seen[(p.client, p.key)] = version_text(result.record)
+            return Outcome("ok", None, {"compared_with": compared})
+        if result.outcome == "conflict":
+            self.seen[(p.client, p.key)] = version_text(result.current)
+        if result.outcome == "unknown":
+            return Outcome("info", None, {"compared_with": compared})
+        return Outcome("fail", None, {"error": result.outcome})
 
     def _answerable(self, p: Pending) -> bool:
         if not p.op.done and not self.cluster.is_up(p.meta["coordinator"]):

@@ -161,18 +161,20 @@ def error_outcome(f: str, error: ReplicaLabError) -> Outcome:
         # The compare saw another version: it happened and changed nothing (Jepsen's :fail :cas).
         return Outcome("fail", None, {"observed": error.data.get("current")})
     if isinstance(error, GatewayTimeout):
-        return Outcome("info", None, {"error": "timeout"})
+        details = {"error": "timeout"}
+        if f == "cas" and error.data.get("compared_with") is not None:
+            details["compared_with"] = error.data["compared_with"]
+        return Outcome("info", None, details)
     if isinstance(error, NoQuorum):
         if f == "read":
             return Outcome("fail", None, {"error": "no_quorum"})
         if f == "cas":
-            # no_quorum: nothing was chosen. unknown/contention: our proposal may still be
-            # completed, so it may have happened, compared with the value the CAS read.
+            # unknown: our proposal may still be completed, so it may have happened, compared
+            # with the value it was proposed over. Otherwise nothing of ours was accepted.
             outcome = error.data.get("outcome")
-            if outcome == "no_quorum":
+            if outcome != "unknown":  # no_quorum, or contention before any proposal of ours
                 return Outcome("fail", None, {"error": outcome})
-            current = error.data.get("current") or {}
-            return Outcome("info", None, {"error": outcome, "compared_with": current.get("value")})
+            return Outcome("info", None, {"error": outcome, "compared_with": error.data.get("compared_with")})
         result = error.result
         stored = bool(getattr(result, "acks", None))
         # A write stored on some replicas may surface later: nobody knows whether it happened.

@@ -36,6 +36,11 @@ from models import Ballot, Commit, Message, Prepare, Propose, Record, Version, n
 MAX_ROUNDS = 5  # prepares per CAS before giving up on contention
 
 
+def _value(record: Optional[Record]) -> Any:
+    """The value a record stands for in a history: None when absent or deleted."""
+    return None if record is None or record.deleted else record.value
+
+
 def version_text(record: Optional[Record]) -> Optional[str]:
     """The version a CAS compares `expected` with: None for an absent or deleted key."""
     return None if record is None or record.deleted else str(record.version)
@@ -53,6 +58,7 @@ class CasResult:
     outcome: str  # applied | conflict | no_quorum | unknown | contention
     record: Optional[Record] = None  # the record this CAS made chosen (applied) or proposed (unknown)
     current: Optional[Record] = None  # what the CAS compared `expected` with
+    compared: Optional[Record] = None  # what the current value was when our own proposal was made
     rounds: List[dict] = field(default_factory=list)
     repaired: List[dict] = field(default_factory=list)
 
@@ -71,6 +77,7 @@ class CasResult:
                                                      "version": cur.version.to_dict(), "deleted": cur.deleted},
                 "coordinator": node_name(self.coordinator), "replicas": [node_name(n) for n in self.replicas],
                 "majority": self.majority, "ballot": self.rounds[-1]["ballot"] if self.rounds else None,
+                "compared_with": _value(self.compared),
                 "rounds": self.rounds, "repaired": self.repaired}
 
 
@@ -99,6 +106,7 @@ class PaxosOp(Operation):
         self.ours: Set[Version] = set()  # versions of the records this CAS proposed
         self.own: Optional[Record] = None  # the last record this CAS proposed
         self.current: Optional[Record] = None
+        self.compared: Optional[Record] = None
         self.repaired: List[dict] = []
         self.outcome = ""
         self.attempts = 0
@@ -254,9 +262,17 @@ class PaxosOp(Operation):
                              op_id=self.op_id)
             return self._accept(best.record, repair=True)
         if self.current is not None and self.current.version in self.ours:
-            return self._finish("applied", self.current)  # our proposal was completed by a repair
+            # Our proposal was completed by a repair. Answer only once a majority stores it,
+            # or a plain quorum read right after this answer could miss it.
+            holders = [p for p in promises if p.current is not None and p.current.version == self.current.version]
+            if len(holders) >= self.majority:
+                return self._finish("applied", self.current)
+            record = self.proposal = self.current
+            return self._send_phase("commit", lambda t: Commit(self.node.node_id, t, self.op_id, self.key,
+                                                               self.ballot, record))
         if version_text(self.current) != self.expected:
             return self._finish("conflict")
+        self.compared = self.current  # the history needs it even if another round completes ours
         self._accept(Record(self.key, self.value, self._new_version()), repair=False)
         assert self.proposal is not None
         self.own = self.proposal
@@ -275,7 +291,11 @@ class PaxosOp(Operation):
         self._prepare()
 
     def _no_majority(self, oks: int) -> None:
-        if self.phase == "commit":  # chosen already; some replicas learn it later (repair)
+        if self.phase == "commit":  # chosen already; the replicas that missed it learn it later (repair)
+            if self.proposal is not None and self.proposal.version in self.ours:
+                # Chosen but stored on fewer than a majority: a quorum read may still miss it, so
+                # the client cannot be told "applied" yet; the next CAS on the key completes it.
+                return self._finish("unknown", self.proposal)
             return self._after_commit()
         if self.phase == "accept" and oks and not self.repairing:
             return self._finish("unknown", self.proposal)
@@ -302,8 +322,9 @@ class PaxosOp(Operation):
                                 f"{version_text(self.current) or 'absent'}",
             "no_quorum": lambda: f"CAS {self.key} failed: no majority ({self.majority} of "
                                  f"{len(self.replicas)}) answered the {self.phase}",
-            "unknown": lambda: f"CAS {self.key} outcome unknown: v{record.version if record else '?'} was "
-                               "accepted by a minority only; a later CAS may complete it",
+            "unknown": lambda: f"CAS {self.key} outcome unknown: v{record.version if record else '?'} is held by "
+                               "fewer than a majority (accepted by a minority, or chosen but committed to a "
+                               "minority); a later CAS may complete it",
             "contention": lambda: f"CAS {self.key} gave up after {self.attempts} rounds of contention",
         }
         self.events.emit("cas_" + outcome, texts[outcome](), [self.node.node_id], self.key, op_id=self.op_id)
@@ -314,7 +335,7 @@ class PaxosOp(Operation):
         """The outcome as known now."""
         return CasResult(self.key, self.expected, self.node.node_id, self.replicas, self.majority,
                          self.outcome or "pending", record or self.proposal, self.current,
-                         [dict(r) for r in self.rounds], list(self.repaired))
+                         self.compared, [dict(r) for r in self.rounds], list(self.repaired))
 
     def progress(self) -> dict:
         """Rounds so far, for a client that stops waiting."""
@@ -339,9 +360,10 @@ def compare_and_set(core, node, key: str, expected: Optional[str], value: Any) -
                        f"of its replicas to agree, and {heard}. Paxos has no stand-ins. Nothing was chosen; "
                        "retry when the replicas are reachable.", **data)
     if result.outcome == "unknown":
-        raise NoQuorum(f"CAS on {key!r} outcome unknown: the new value was accepted by fewer than "
-                       f"{result.majority} replicas, so it is not chosen yet, but a later CAS on this key may "
-                       "complete it. Read the key (or CAS again) to find out.", **data)
+        raise NoQuorum(f"CAS on {key!r} outcome unknown: the new value reached fewer than {result.majority} "
+                       "replicas (accepted by a minority, or chosen but not yet stored by a majority), so a read "
+                       "may not see it yet, but a later CAS on this key may complete it. Read the key (or CAS "
+                       "again) to find out.", **data)
     if result.outcome == "contention":
         raise NoQuorum(f"CAS on {key!r} gave up: other proposers kept preempting it for {MAX_ROUNDS} rounds. "
                        "Retry.", **data)

@@ -262,3 +262,28 @@ class CasStepRaceTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class CasVisibleToReadsTest(unittest.TestCase):
+    """A CAS says applied only when a quorum read right after it must see the value."""
+
+    def test_commit_that_reaches_a_minority_answers_unknown(self):
+        """Chosen, but the commit reached only the coordinator: outcome unknown, and a later CAS completes it."""
+        from cluster.paxos import PaxosOp
+        from tests.helpers import make_cluster
+        cluster = make_cluster()
+        key = "drone:d9"
+        first = cluster.ring.preference_list(key)[0]
+        op = PaxosOp(cluster.core.next_op_id(), cluster.nodes[first], key, None, "mine", cluster.ring)
+        with cluster.lock:
+            op.start()
+            while op.phase != "commit" and cluster.network.step():
+                pass
+            self.assertEqual(op.phase, "commit")
+            cluster.faults.partition([[first]])  # the commits in flight are dropped on delivery
+        self.assertEqual(op.result.outcome, "unknown")
+        self.assertEqual(op.result.fields()["compared_with"], None)
+        cluster.faults.heal()
+        later = cluster.cas(key, op.result.record.version.to_dict()["text"], "next")
+        self.assertEqual(later.outcome, "applied", "the next CAS completed ours, then compared with it")
+        self.assertEqual(cluster.read(key, r=2).record.value, "next")

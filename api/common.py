@@ -168,6 +168,8 @@ def with_story(action, *args, **kwargs):
         except ReplicaLabError as error:
             error.data.update(story_fields(cluster, start))
             raise
+        finally:
+            cluster.events.flush()  # the console shows this request's lines before the next one's
         return result, story_fields(cluster, start)
 
 

@@ -107,17 +107,29 @@ class Metrics:
         self.operations = Counter("replicalab_operations", "Client operations by kind and the outcome "
                                   "the client saw: ok, no_quorum, timeout, not_found, rejected.",
                                   ["kind", "outcome"], registry=self.registry)
+        self._series: dict = {}  # (endpoint, route, method, status) -> its counters, bounded by the routes
         self.tally = EventTally()
         manager.events.subscribe(self.tally)
         self.registry.register(ClusterCollector(manager, self.tally))
 
     def observe(self, endpoint, route: str, method: str, status: int, seconds: float) -> None:
         """Count one finished request."""
-        self.requests.labels(route, method, str(status)).inc()
-        self.latency.labels(route, method).observe(seconds)
+        series = self._series.get((endpoint, route, method, status))
+        if series is None:
+            series = self._series.setdefault((endpoint, route, method, status),
+                                             self._new_series(endpoint, route, method, status))
+        count, histogram, operation = series
+        count.inc()
+        histogram.observe(seconds)
+        if operation is not None:
+            operation.inc()
+
+    def _new_series(self, endpoint, route: str, method: str, status: int):
+        """The labelled children one kind of request updates (looked up once, not per request)."""
         kind = OPERATIONS.get(endpoint)
-        if kind:
-            self.operations.labels(kind, OUTCOMES.get(status, "rejected" if status < 500 else "error")).inc()
+        outcome = OUTCOMES.get(status, "rejected" if status < 500 else "error")
+        return (self.requests.labels(route, method, str(status)), self.latency.labels(route, method),
+                self.operations.labels(kind, outcome) if kind else None)
 
 
 @bp.record_once

@@ -71,10 +71,17 @@ def _render(value, level: int, indent: int, width: int, ascii_only: bool) -> str
         return flat
     pad = " " * ((level + 1) * indent)
     if isinstance(value, dict):
-        items = [f"{pad}{_STRING[ascii_only](str(k))}: {_render(v, level + 1, indent, width, ascii_only)}"
+        items = [f"{pad}{_STRING[ascii_only](str(k))}: {_child(v, level + 1, indent, width, ascii_only)}"
                  for k, v in value.items()]
         opening, closing = "{", "}"
     else:
-        items = [pad + _render(v, level + 1, indent, width, ascii_only) for v in value]
+        items = [pad + _child(v, level + 1, indent, width, ascii_only) for v in value]
         opening, closing = "[", "]"
     return opening + "\n" + ",\n".join(items) + "\n" + " " * (level * indent) + closing
+
+
+def _child(value, level: int, indent: int, width: int, ascii_only: bool) -> str:
+    """A container's item: strings (most items) without the call to _render."""
+    if type(value) is str:
+        return _STRING[ascii_only](value)
+    return _render(value, level, indent, width, ascii_only)

@@ -63,14 +63,19 @@ class Server:
 
     def stop(self) -> None:
         """Ctrl+C the server (a clean shutdown) and wait for it."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        interrupt(self.process)
         self.log.close()
+
+
+def interrupt(process: subprocess.Popen) -> None:
+    """Ctrl+C a server process (a clean shutdown), wait for it, kill it after 20 s."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def gunicorn(bare: bool, env: Optional[Dict[str, str]] = None) -> Server:

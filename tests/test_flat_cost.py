@@ -19,6 +19,8 @@ class CountingSlots(list):
 
 
 class FakeClock:
+    """A clock that never moves: these tests look at sequence numbers only."""
+
     def elapsed(self):
         return 0
 

@@ -12,7 +12,7 @@ library's global registry would mix them). Three sources, each cheap per request
 from __future__ import annotations
 
 import time
-from collections import Counter as Tally
+from typing import Dict
 
 from flask import Blueprint, Response, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -32,12 +32,12 @@ class EventTally:
     """Counts events by type as they are emitted, plus the keys anti-entropy moved."""
 
     def __init__(self) -> None:
-        self.by_type: Tally = Tally()
+        self.by_type: Dict[str, int] = {}
         self.anti_entropy_keys = 0
 
     def __call__(self, event) -> None:
         """Count one event (called by the event log for every event)."""
-        self.by_type[event.type] += 1
+        self.by_type[event.type] = self.by_type.get(event.type, 0) + 1
         if event.type == "anti_entropy":
             details = event.details
             self.anti_entropy_keys += details["pushed"] + details["pulled"]

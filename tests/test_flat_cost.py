@@ -3,8 +3,10 @@ import json
 import unittest
 
 from cluster.event_log import EventLog
+from cluster.network import private_copy
 from cluster.scenario import ScenarioRecord
-from tests.helpers import make_app, write
+from models import Put, Record, Version
+from tests.helpers import make_app, make_cluster, write
 
 
 class CountingSlots(list):
@@ -98,3 +100,26 @@ class ScenarioRecordTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class DeliveryCopyTest(unittest.TestCase):
+    """Delivery copies only what a receiver could change in place."""
+
+    def test_nodes_never_share_a_mutable_value(self):
+        """After a write, each replica's value is its own object, nested lists and objects included."""
+        cluster = make_cluster(storage="memory")
+        cluster.write("reading", {"samples": [1, {"kwh": 2}]})
+        holders = [cluster.nodes[n].store.get("reading") for n in cluster.ring.preference_list("reading")]
+        values = [record.value for record in holders]
+        self.assertTrue(all(value == {"samples": [1, {"kwh": 2}]} for value in values))
+        self.assertEqual(len({id(v) for v in values}), 3)
+        self.assertEqual(len({id(v["samples"][1]) for v in values}), 3)
+
+    def test_immutable_messages_are_delivered_as_they_are(self):
+        """A message whose record holds a string is not copied: nothing in it can change."""
+        plain = Put(0, 1, 7, Record("color", "blue", Version(3, 0)))
+        nested = Put(0, 1, 7, Record("color", {"rgb": [0, 0, 255]}, Version(3, 0)), 2, "repair")
+        self.assertIs(private_copy(plain), plain)
+        copied = private_copy(nested)
+        self.assertEqual(copied, nested)
+        self.assertIsNot(copied.record.value["rgb"], nested.record.value["rgb"])

@@ -7,7 +7,7 @@ round after round (wrk -t2 -c16 when installed: see bench/load.py). Targets:
 /write with sync durability is reported too. A later round equal to the first
 shows that the cost does not grow with the server's age.
 
-    python -m bench.http_ratio [--seconds 5] [--rounds 2]
+    python -m bench.http_ratio [--seconds 5] [--rounds 2] [--narrate all|ops|off]
 """
 from __future__ import annotations
 
@@ -32,9 +32,9 @@ def seed_key(url: str) -> None:
     urllib.request.urlopen(urllib.request.Request(url + "/write", data=body, method="POST")).close()
 
 
-def measure(method: str, path: str, durability: str, seconds: float, rounds: int):
+def measure(method: str, path: str, durability: str, seconds: float, rounds: int, narrate: str):
     """Requests per second of the bare app and of ReplicaLab, round by round."""
-    env = {"REPLICALAB_DURABILITY": durability}
+    env = {"REPLICALAB_DURABILITY": durability, "REPLICALAB_NARRATE": narrate}
     bare, ours = servers.gunicorn(True, env), servers.gunicorn(False, env)
     try:
         seed_key(ours.url)
@@ -55,13 +55,15 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--only", choices=[case[0] for case in CASES], help="run one case")
+    parser.add_argument("--narrate", choices=["all", "ops", "off"], default="all",
+                        help="ReplicaLab's console narration (default: all, the server's default)")
     args = parser.parse_args(argv)
     print(f"{'case':<12} {'round':>5} {'bare req/s':>11} {'ours req/s':>11} {'ratio':>6}  target")
     missed = 0
     for name, method, path, durability, target in CASES:
         if args.only and name != args.only:
             continue
-        results = measure(method, path, durability, args.seconds, args.rounds)
+        results = measure(method, path, durability, args.seconds, args.rounds, args.narrate)
         for index, (base, mine) in enumerate(results, 1):
             print(f"{name:<12} {index:>5} {base:>11,.0f} {mine:>11,.0f} {mine / base:>6.2f}  "
                   + (f">= {target}" if target else "(reported)"))

@@ -11,6 +11,7 @@ library's global registry would mix them). Three sources, each cheap per request
 """
 from __future__ import annotations
 
+import threading
 import time
 from typing import Dict
 
@@ -46,9 +47,9 @@ class EventTally:
 class ClusterCollector:
     """The event counts and the scrape-time gauges of one cluster, as metric families."""
 
-    def __init__(self, manager, tally: EventTally):
-        self.manager = manager
-        self.tally = tally
+    def __init__(self, metrics: Metrics):
+        self.metrics = metrics
+        self.tally = metrics.tally
 
     def collect(self):
         """Yield every cluster metric family (prometheus_client calls this at each scrape)."""
@@ -73,7 +74,7 @@ class ClusterCollector:
         yield from self._gauges()
 
     def _gauges(self):
-        manager = self.manager
+        manager = self.metrics.follow_cluster()
         up = GaugeMetricFamily("replicalab_node_up", "1 when the node is up, 0 when failed.", labels=["node"])
         hints = GaugeMetricFamily("replicalab_hints_pending", "Hints a node holds for other nodes.",
                                   labels=["node"])
@@ -97,7 +98,8 @@ class ClusterCollector:
 class Metrics:
     """The metrics of one app: its registry, its HTTP instruments and its cluster collector."""
 
-    def __init__(self, manager):
+    def __init__(self, extensions: dict):
+        self._extensions = extensions  # the app's: POST /reset puts a new cluster there
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter("replicalab_http_requests", "HTTP requests by route, method and status.",
                                 ["route", "method", "status"], registry=self.registry)
@@ -109,8 +111,24 @@ class Metrics:
                                   ["kind", "outcome"], registry=self.registry)
         self._series: dict = {}  # (endpoint, route, method, status) -> its counters, bounded by the routes
         self.tally = EventTally()
-        manager.events.subscribe(self.tally)
-        self.registry.register(ClusterCollector(manager, self.tally))
+        self._followed = None
+        self._following = threading.Lock()
+        self.follow_cluster()
+        self.registry.register(ClusterCollector(self))
+
+    def follow_cluster(self):
+        """The app's cluster now, its event log feeding the tally (subscribed again after a reset).
+
+        Counters go on across POST /reset, as Prometheus expects of a process;
+        only the events the new cluster emits while being built are not counted.
+        """
+        manager = self._extensions["replicalab"]
+        if manager is not self._followed:
+            with self._following:  # two requests seeing the new cluster must not subscribe twice
+                if manager is not self._followed:
+                    manager.events.subscribe(self.tally)
+                    self._followed = manager
+        return manager
 
     def observe(self, endpoint, route: str, method: str, status: int, seconds: float) -> None:
         """Count one finished request."""
@@ -135,7 +153,7 @@ class Metrics:
 @bp.record_once
 def _install(state) -> None:
     """Give the app its own metrics when the blueprint is registered (after the cluster is built)."""
-    state.app.extensions["replicalab_metrics"] = Metrics(state.app.extensions["replicalab"])
+    state.app.extensions["replicalab_metrics"] = Metrics(state.app.extensions)
 
 
 @bp.before_app_request
@@ -148,7 +166,9 @@ def _count(response):
     started = g.get("metrics_started")
     if started is not None:
         rule = request.url_rule
-        current_app.extensions["replicalab_metrics"].observe(
+        metrics = current_app.extensions["replicalab_metrics"]
+        metrics.follow_cluster()  # after a POST /reset, count the new cluster's events from now on
+        metrics.observe(
             request.endpoint, rule.rule if rule is not None else "(no route)", request.method,
             response.status_code, time.perf_counter() - started)
     return response

@@ -84,6 +84,20 @@ class MetricsTest(unittest.TestCase):
         self.assertGreaterEqual(value(samples, "replicalab_read_repairs_total"), 1)
         self.assertGreaterEqual(value(samples, "replicalab_anti_entropy_keys_transferred_total"), 1)
 
+    def test_counters_follow_the_cluster_across_a_reset(self):
+        """After POST /reset, gauges describe the new cluster and its messages are still counted."""
+        app, client = make_app()
+        client.post("/fail/1")
+        write(client, "a", 1)
+        before = scrape(client)
+        self.assertEqual(client.post("/reset").status_code, 200)
+        write(client, "b", 2)
+        after = scrape(client)
+        self.assertEqual(value(after, "replicalab_node_up", node="node-1"), 1)
+        self.assertGreater(value(after, "replicalab_messages_total", fate="delivered"),
+                           value(before, "replicalab_messages_total", fate="delivered"))
+        self.assertEqual(value(after, "replicalab_operations_total", kind="write", outcome="ok"), 2)
+
     def test_each_app_has_its_own_registry(self):
         """Two apps in one process count their own requests only."""
         first_app, first = make_app()

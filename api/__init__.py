@@ -8,6 +8,7 @@ from . import (
                faults,
                kv,
                lifecycle,
+               metrics,
                network,
                overview,
                scenario,
@@ -16,4 +17,4 @@ from . import (
 )
 
 BLUEPRINTS = [kv.bp, overview.bp, faults.bp, network.bp, scheduler.bp, events.bp, scenario.bp,
-              cas.bp, dispatch.bp, sensors.bp, alerts.bp, dashboard.bp, lifecycle.bp]
+              cas.bp, dispatch.bp, sensors.bp, alerts.bp, dashboard.bp, lifecycle.bp, metrics.bp]

@@ -10,8 +10,8 @@ TreeDiff and Fetch (answered by a SyncReply).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any, Optional, Tuple
+from dataclasses import dataclass
+from typing import Any, Dict, Optional, Tuple
 
 
 def node_name(node_id: int) -> str:
@@ -385,17 +385,32 @@ def names(node_ids) -> str:
 
 # --- events ----------------------------------------------------------------
 
-@dataclass(frozen=True)
 class Event:
-    """One thing the cluster did, in order, at a simulated time."""
+    """One thing the cluster did, in order, at a simulated time.
 
-    seq: int
-    time_ms: int
-    type: str
-    text: str
-    nodes: Tuple[int, ...] = ()
-    key: Optional[str] = None
-    details: dict = field(default_factory=dict)
+    Slim, as a server keeps --max-events of them: slots, and details as values
+    beside a names tuple shared by events of one kind (`details` rebuilds the dict).
+    """
+
+    __slots__ = ("seq", "time_ms", "type", "text", "nodes", "key", "_names", "_values")
+    _shared_names: Dict[Tuple[str, ...], Tuple[str, ...]] = {}  # as many as the code has emit calls
+
+    def __init__(self, seq: int, time_ms: int, type: str, text: str, nodes: Tuple[int, ...] = (),
+                 key: Optional[str] = None, details: Optional[dict] = None):
+        self.seq, self.time_ms, self.type, self.text, self.nodes, self.key = seq, time_ms, type, text, nodes, key
+        names = tuple(details) if details else ()
+        self._names = self._shared_names.setdefault(names, names)
+        self._values = tuple(details.values()) if details else ()
+
+    @property
+    def details(self) -> dict:
+        """The event's details (a new dict each time)."""
+        return dict(zip(self._names, self._values))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Event) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value, like the dataclass it replaces
 
     def to_dict(self) -> dict:
         """Return the JSON form served by /events."""

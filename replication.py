@@ -68,6 +68,7 @@ class ReplicationManager:
                          f"R={config.r}, W={config.w}, seed {config.seed}, {config.clock} clock "
                          f"({stored} live records loaded)",
                          range(config.nodes), node_count=config.nodes, rf=config.rf, r=config.r, w=config.w)
+        self.events.flush()
 
     def _make_node(self, i: int) -> ReplicaNode:
         cfg = self.config

@@ -9,6 +9,7 @@ from . import (
                history,
                kv,
                lifecycle,
+               metrics,
                network,
                overview,
                scenario,
@@ -17,5 +18,5 @@ from . import (
 )
 
 BLUEPRINTS = [kv.bp, overview.bp, faults.bp, network.bp, scheduler.bp, events.bp, scenario.bp,
-              cas.bp, dispatch.bp, sensors.bp, alerts.bp, dashboard.bp, lifecycle.bp,
+              cas.bp, dispatch.bp, sensors.bp, alerts.bp, dashboard.bp, lifecycle.bp, metrics.bp,
               history.bp]

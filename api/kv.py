@@ -36,7 +36,7 @@ class KeyConverter(PathConverter):
     written (in the body) but never read or deleted (in the URL).
     """
 
-    regex = ".+?"
+    regex = r"[\s\S]+?"  # any character, newlines too
     part_isolating = False  # it spans slashes (Werkzeug would infer True from a regex with no "/")
 
 

@@ -7,8 +7,19 @@ from __future__ import annotations
 
 import json
 import math
+from json.encoder import c_make_encoder, encode_basestring, encode_basestring_ascii
 
 WIDTH = 100
+_CONSTANTS = {None: "null", True: "true", False: "false"}
+# By ascii_only: how strings are written, and a strict (allow_nan=False) encoder.
+_STRING = {False: encode_basestring, True: encode_basestring_ascii}
+_PYTHON = {ascii_only: json.JSONEncoder(ensure_ascii=ascii_only, allow_nan=False).encode
+           for ascii_only in (False, True)}
+# json.dumps builds a new encoder on every call, which cost more than the encoding itself
+# for the many small values of an answer: build the C ones once.
+_C = {ascii_only: c_make_encoder and c_make_encoder(None, json.JSONEncoder().default, _STRING[ascii_only],
+                                                    None, ": ", ", ", False, False, False)
+      for ascii_only in (False, True)}
 
 
 def pretty_json(value, indent: int = 2, width: int = WIDTH) -> str:
@@ -45,16 +56,48 @@ def _finite(value):
     return value
 
 
+def _encode(value, ascii_only: bool) -> str:
+    """json.dumps(value, ensure_ascii=ascii_only, allow_nan=False), without its per-call set-up."""
+    if isinstance(value, str):
+        return _STRING[ascii_only](value)
+    encoder = _C[ascii_only]
+    if encoder and isinstance(value, (dict, list)):
+        return "".join(encoder(value, 0))
+    return _PYTHON[ascii_only](value)
+
+
 def _render(value, level: int, indent: int, width: int, ascii_only: bool) -> str:
-    flat = json.dumps(value, ensure_ascii=ascii_only, allow_nan=False)
-    if not isinstance(value, (dict, list)) or not value or len(flat) + level * indent <= width:
-        return flat
+    is_dict = isinstance(value, dict)
+    if not value or not (is_dict or isinstance(value, list)):
+        return _encode(value, ascii_only)
+    room = width - level * indent
+    # The shortest one-line form of n items is 7n characters for an object ('"": 0, ' each)
+    # and 3n for an array: when even that does not fit, do not encode it just to measure it.
+    if (7 if is_dict else 3) * len(value) <= room:
+        flat = _encode(value, ascii_only)
+        if len(flat) <= room:
+            return flat
     pad = " " * ((level + 1) * indent)
-    if isinstance(value, dict):
-        items = [f"{pad}{json.dumps(str(k), ensure_ascii=ascii_only)}: "
-                 f"{_render(v, level + 1, indent, width, ascii_only)}" for k, v in value.items()]
+    if is_dict:
+        string = _STRING[ascii_only]
+        items = [f"{pad}{string(str(k))}: {_child(v, level + 1, indent, width, ascii_only)}"
+                 for k, v in value.items()]
         opening, closing = "{", "}"
     else:
-        items = [pad + _render(v, level + 1, indent, width, ascii_only) for v in value]
+        items = [pad + _child(v, level + 1, indent, width, ascii_only) for v in value]
         opening, closing = "[", "]"
     return opening + "\n" + ",\n".join(items) + "\n" + " " * (level * indent) + closing
+
+
+def _child(value, level: int, indent: int, width: int, ascii_only: bool) -> str:
+    """A container's item: strings, numbers and constants (most items) without the call to _render."""
+    kind = type(value)
+    if kind is str:
+        return _STRING[ascii_only](value)
+    if kind is dict or kind is list:
+        return _render(value, level, indent, width, ascii_only)
+    if value is None or kind is bool:
+        return _CONSTANTS[value]
+    if kind is int:
+        return int.__repr__(value)
+    return _encode(value, ascii_only)  # floats (NaN refused), tuples, subclasses: as json.dumps writes them

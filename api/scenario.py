@@ -21,6 +21,10 @@ def export():
     if not data["started_empty"]:
         notes.append("the cluster started with data on disk, which the scenario does not contain; "
                      "start with --fresh for an exact replay")
+    if not data["requests_complete"]:
+        notes.append(f"only the first {len(data['requests'])} requests fit in the record's memory; the "
+                     f"{data['requests_not_recorded']} after them were not kept, so a replay reproduces "
+                     "the beginning of this run only, not its event log")
     if not data["complete"]:
         notes.append("older events were forgotten (--max-events); the digest covers the kept ones")
     data["notes"] = notes or ["replays exactly: python -m labs replay FILE"]

@@ -60,6 +60,7 @@ class ClusterCore:
     def settle(self) -> None:
         """Run the network as far as it can go now, and wake requests waiting on it."""
         self.network.run()
+        self.events.flush()
         self.changed.notify_all()
 
     def run(self, op: Any) -> Any:

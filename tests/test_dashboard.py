@@ -281,6 +281,42 @@ class DashboardBrowserTest(unittest.TestCase):
         expect(row.locator(".replica-value")).to_have_text('"green"')
         expect(page.locator("#op-list")).to_contain_text("read repair")
 
+    def test_lab2_observations_are_on_the_page(self):
+        """Lab 2 from the page: a read shows its value, health turns degraded then down, a recover
+        names what it caught up on, and the inspector's columns fit at 1280 px (wall-clock versions
+        are 13 digits long)."""
+        page = self.open(clock="wall")
+        expect(page.locator("#health-status")).to_contain_text("ok: 5/5 nodes up", timeout=WAIT_MS)
+        page.fill("#kv-key", "color")
+        page.fill("#kv-value", "green")
+        page.click("#kv-write")
+        expect(page.locator("#op-result")).to_contain_text("stored on", timeout=WAIT_MS)
+        page.click("#kv-read")
+        expect(page.locator("#op-result")).to_contain_text('value read"green"', timeout=WAIT_MS)
+        replicas = [int(name.split("-")[1]) for name in self.server.get("/placement/color")["preference_list"]]
+        self.server.post(f"/fail/{replicas[1]}")
+        expect(page.locator("#health-status")).to_contain_text("degraded", timeout=WAIT_MS)
+        page.fill("#kv-value", '{"shade": "a rather long red, as values often are", "rgb": [200, 30, 30]}')
+        page.click("#kv-write")
+        expect(page.locator("#op-result")).to_contain_text("hint for", timeout=WAIT_MS)
+        for node in range(5):
+            if node not in (replicas[1], replicas[0]):
+                self.server.post(f"/fail/{node}")
+        expect(page.locator("#health-status")).to_contain_text("down", timeout=WAIT_MS)
+        page.click(f"#recover-{replicas[1]}")
+        expect(page.locator("#op-result")).to_contain_text("pulled by sync", timeout=WAIT_MS)
+        page.fill("#inspect-key", "color")
+        page.click("#inspect-form button")
+        expect(page.locator(f"#replica-node-{replicas[0]} .replica-state")).to_be_visible(timeout=WAIT_MS)
+        fits = page.evaluate("""() => {
+            const table = document.getElementById('replica-table');
+            const panel = document.getElementById('inspector-panel');
+            return table.getBoundingClientRect().right <= panel.getBoundingClientRect().right + 1
+                && document.documentElement.scrollWidth <= window.innerWidth;
+        }""")
+        self.assertTrue(fits, "the key inspector overflows its panel at 1280 px")
+        self.assertEqual(self.errors, [])
+
     def test_admin_token_errors_are_shown_and_the_token_is_sent(self):
         """Without the token a click shows the server's 401 message; with it the node fails."""
         page = self.open(admin_token="s3cret")

@@ -92,7 +92,7 @@ class AnyWrittenKeyCanBeReadTest(unittest.TestCase):
     def test_keys_with_leading_double_and_trailing_slashes(self):
         """'/', '/a', '//x//' and '/read/' round-trip (the fuzz found '/'-first keys unreadable)."""
         app, client = make_app()
-        for key in ["/", "/:😀", "//x//", "/read/", "a/b", "energy:p1:12:00", "sp ace", "q?#%"]:
+        for key in ["/", "/:😀", "//x//", "/read/", "a/b", "energy:p1:12:00", "sp ace", "q?#%", "\n", "a\r\nb"]:
             self.assertEqual(write(client, key, key).status_code, 200, key)
             path = quote(key, safe="")
             self.assertEqual(client.get("/read/" + path).get_json()["value"], key)

@@ -2,8 +2,6 @@
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -12,13 +10,8 @@ import unittest
 
 import requests
 
+from bench.servers import free_port, interrupt
 from tests.helpers import ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Server:
@@ -53,13 +46,7 @@ class Server:
 
     def stop(self):
         """Ctrl+C the server (a clean shutdown) and wait for it."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        interrupt(self.process)
 
     def output(self) -> str:
         self.log.seek(0)

@@ -77,13 +77,20 @@ export function onControlDone(callback) {
 }
 
 /** Run a control request; report its message or failure; resolve to the answer or null. */
+let showAnswer = () => {};
+
+/** Where control answers are shown in full (story and facts): set once by controls.js. */
+export function onAnswer(show) { showAnswer = show; }
+
 export async function control(what, method, path, body) {
   try {
     const answer = await api(method, path, body);
     if (answer.message) notify(answer.message, "ok");
+    showAnswer(answer, null, what);
     return answer;
   } catch (error) {
     notifyError(what, error);
+    showAnswer(null, error, what);
     return null;
   } finally {
     afterControl();

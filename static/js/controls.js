@@ -1,6 +1,6 @@
 // Controls panel: write / read / delete, fail and recover, partition, link and
 // network faults, clock skew, scheduler jobs and the scenario export.
-import {api, control, notify} from "./api.js";
+import {api, control, notify, onAnswer} from "./api.js";
 import {trackRequest, waitingCount} from "./step.js";
 import {el, fill, nodeName, nodeOptions} from "./util.js";
 
@@ -8,6 +8,7 @@ let changed = () => {};
 
 /** Build the controls for a cluster of `count` nodes; `onChange` runs after each request. */
 export function setupControls(count, jobs, onChange) {
+  onAnswer(showResult);
   changed = onChange;
   fill(document.getElementById("kv-coordinator"), nodeOptions(count, [["", "auto"]]));
   document.querySelectorAll(".node-select").forEach((select) => fill(select, nodeOptions(count)));
@@ -29,11 +30,45 @@ function parseValue(raw) {
   try { return JSON.parse(raw); } catch (error) { return raw; }
 }
 
-function showResult(answer, error) {
+const names = (list) => (list && list.length ? list.join(", ") : "none");
+const version = (v) => (v ? v.text : "none");
+
+/** The facts a lab asks a student to notice, as label/value pairs, from any answer. */
+function facts(data) {
+  const rows = [];
+  const add = (label, value) => { if (value !== undefined && value !== null && value !== "") rows.push([label, value]); };
+  if ("value" in data && !("acks" in data)) add("value read", JSON.stringify(data.value));
+  if (data.version && !data.deleted) add("version", version(data.version));
+  if (data.replicas_read) {
+    add("replicas read", data.replicas_read.map((r) => `${r.node}${r.stands_in_for ? ` (for ${r.stands_in_for})` : ""}` +
+                                                         `: ${version(r.version)}`).join("; "));
+  }
+  if (data.repaired) add("repaired", names(data.repaired));
+  if (data.acks) add("acks", data.acks.map((a) => `${a.node}${a.stands_in_for ? ` (hint for ${a.stands_in_for})` : ""}` +
+                                                  `${a.applied ? "" : " (kept newer)"}`).join("; ") || "none");
+  if (data.stored_on) add("stored on", names(data.stored_on));
+  if (data.hints && data.hints.length) add("hints", data.hints.map((h) => `${h.held_by} for ${h.for}`).join("; "));
+  if (data.not_yet_durable && data.not_yet_durable.length) add("not yet on disk", names(data.not_yet_durable));
+  if (data.waiting_for && data.waiting_for.length) add("still waiting for", names(data.waiting_for));
+  if (data.silent && data.silent.length) add("silent", names(data.silent));
+  if (data.hints_received) add("hints received", names(data.hints_received));
+  if (data.pulled_keys) add("pulled by sync", names(data.pulled_keys));
+  if (data.copy_id !== undefined) add("copy", `message ${data.copy_id}`);
+  if (data.health) add("cluster", `${data.health}: writes ${data.writes_possible ? "possible" : "impossible"}, ` +
+                                  `reads ${data.reads_possible ? "possible" : "impossible"}`);
+  return rows;
+}
+
+/** Show an answer (or an error's data) in the result box: its sentence, its facts, its story. */
+export function showResult(answer, error, what = "") {
   const box = document.getElementById("op-result");
-  const data = error ? error.data : answer;
-  const head = error ? `${error.status || "no answer"} ${data.error || ""}: ${error.message}` : data.message;
+  const data = (error ? error.data : answer) || {};
+  const head = error ? `${what ? `${what}: ` : ""}${error.status || "no answer"} ${data.error || ""}: ${error.message}`
+                     : data.message;
+  const rows = facts(data);
   fill(box, [el("p", {class: error ? "result-error" : "result-ok", text: head}),
+             ...(rows.length ? [el("dl", {class: "facts"}, ...rows.flatMap(([label, value]) =>
+               [el("dt", {text: label}), el("dd", {text: String(value)})]))] : []),
              ...(data.story && data.story.length
                ? [el("ol", {class: "story"}, ...data.story.map((line) => el("li", {text: line})))] : [])]);
 }

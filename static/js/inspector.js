@@ -21,7 +21,9 @@ export function setupInspector(nodeCount, placementShown) {
   onPlacement = placementShown;
   document.getElementById("inspect-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    current = document.getElementById("inspect-key").value.trim();
+    const input = document.getElementById("inspect-key");
+    current = input.value.trim() || input.placeholder;  // Inspect with an empty field: the example key
+    input.value = current;
     refreshInspector();
   });
 }
@@ -65,7 +67,8 @@ export async function refreshInspector() {
     return el("tr", {id: `replica-${name}`, class: `replica-${state.split(" ")[0].replace(",", "")}`},
       el("th", {scope: "row", text: name}),
       el("td", {text: role}),
-      el("td", {class: "replica-version", text: record ? record.version.text : "–"}),
+      // A break opportunity before "@": 13-digit wall-clock stamps wrap as "1795501867456 / @node-1".
+      el("td", {class: "replica-version", text: record ? record.version.text.replace("@", "\u200b@") : "–"}),
       el("td", {class: "replica-value", text: record ? (record.deleted ? "(deleted)" : preview(record.value)) : "–"}),
       el("td", {class: "replica-state", text: state}));
   }).filter(Boolean);

@@ -28,11 +28,28 @@ function setConnection(text, kind) {
   status.className = `conn conn-${kind}`;
 }
 
+/**
+ * The cluster's health at a glance, by the rule GET /health uses (api/overview.py): ok with
+ * every node up, degraded while R and W can still be met, else down. Computed here from
+ * /nodes, so watching it adds no request (and no access line on the students' console).
+ */
+function showHealth(nodes) {
+  if (!view.config) return;
+  const alive = nodes.filter((n) => n.status === "alive").length;
+  const {r, w} = view.config;
+  const state = alive === nodes.length ? "ok" : alive >= Math.max(r, w) ? "degraded" : "down";
+  const box = document.getElementById("health-status");
+  box.className = `health health-${state}`;
+  box.textContent = `${state}: ${alive}/${nodes.length} nodes up · writes (W=${w}) ` +
+    `${alive >= w ? "possible" : "impossible"} · reads (R=${r}) ${alive >= r ? "possible" : "impossible"}`;
+}
+
 const refreshCluster = coalesce(async () => {
   try {
     const [nodes, faults] = await Promise.all([api("GET", "/nodes"), api("GET", "/faults")]);
     view.nodes = nodes.nodes;
     view.faults = faults;
+    showHealth(view.nodes);
     renderRing(view.nodes, view.faults, view.placement);
   } catch (error) { /* the health check reports a server that stopped */ }
 }, 250);
@@ -153,6 +170,7 @@ async function start() {
     return;
   }
   const c = config.config;
+  view.config = c;
   document.getElementById("cluster-summary").textContent =
     `${c.nodes} nodes · RF ${c.rf} · R ${c.r} · W ${c.w} · seed ${c.seed} · ${c.clock} clock · ` +
     `scheduler ${c.scheduler}` + (c.admin_token ? " · admin token required" : "");

@@ -7,10 +7,13 @@ on a history sent in the body (Jepsen EDN, jepsen.util log lines or our JSON).
 """
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
+
 from flask import Blueprint, Response, request
 
 from checker import MODELS, HistoryError, check_history, check_text
-from cluster.errors import BadRequest
+from cluster.errors import BadRequest, TooManyRequests
 from cluster.history import to_edn
 
 from .common import admin_only, example, json_body, manager, query_int, success
@@ -20,7 +23,35 @@ from .validation import check_text as check_clean_text
 bp = Blueprint("history", __name__)
 
 MAX_CLIENT_ID = 64
-CHECK_TIMEOUT_S = 20  # a pathological history must not hold a server thread for ever
+# The search is CPU-bound and holds the GIL: on a shared class server one check at a time, for a
+# few seconds at most, so that a pathological history cannot slow everyone else's requests.
+CHECK_TIMEOUT_S = 5
+_CHECKING = threading.BoundedSemaphore(1)
+
+
+@contextmanager
+def one_check_at_a_time():
+    """Run a check if no other is running; otherwise 429 with a sentence."""
+    if not _CHECKING.acquire(blocking=False):
+        raise TooManyRequests("Another linearizability check is running on this server (they are CPU-heavy, "
+                              "so they run one at a time). Retry in a few seconds.")
+    try:
+        yield
+    finally:
+        _CHECKING.release()
+
+
+def checked(run):
+    """Run a checker call, turning what it cannot read (or cannot model) into a 400."""
+    try:
+        with one_check_at_a_time():
+            return run()
+    except HistoryError as error:
+        raise BadRequest(f"The history cannot be checked: {error}", field="history") from None
+    except RecursionError:
+        raise BadRequest("The history nests lists or maps too deeply to read.", rule="max_depth") from None
+    except ValueError as error:  # an unknown model or format named in the body
+        raise BadRequest(str(error)) from None
 
 
 @bp.before_app_request
@@ -96,7 +127,7 @@ def check_recorded():
     with cluster.lock:  # copy under the lock, check outside it: the search may take a while
         events = cluster.history.complete_events(key)
         dropped = cluster.history.dropped_ops
-    verdict = check_history(events, model, CHECK_TIMEOUT_S)
+    verdict = checked(lambda: check_history(events, model, CHECK_TIMEOUT_S))
     note = f"the last {len(events) // 2} recorded operations" if dropped else "the recorded history"
     return _answer(verdict, note)
 
@@ -119,19 +150,15 @@ def check_posted():
         raise BadRequest("The history must be UTF-8 text.") from None
     if not text.strip():
         raise BadRequest(f"Send a history in the body, for example {CHECK_EXAMPLE}.")
-    try:
-        stripped = text.lstrip()
-        if stripped.startswith("{") and '"history"' in stripped[:200]:
-            data = json_body(CHECK_EXAMPLE, MAX_VALUE_DEPTH + 3)
-            events = data.get("history")
-            if not isinstance(events, list):
-                raise BadRequest(f"\"history\" must be a list of events, for example {CHECK_EXAMPLE}.",
-                                 field="history")
-            verdict = check_history(events, model or data.get("model") or "store", CHECK_TIMEOUT_S)
-        else:
-            verdict = check_text(text, model or "store", fmt, timeout=CHECK_TIMEOUT_S)
-    except HistoryError as error:
-        raise BadRequest(f"The history cannot be read: {error}", field="history") from None
-    except ValueError as error:  # an unknown model or format named in the body
-        raise BadRequest(str(error)) from None
+    stripped = text.lstrip()
+    if stripped.startswith("{") and '"history"' in stripped[:200]:
+        data = json_body(CHECK_EXAMPLE, MAX_VALUE_DEPTH + 3)
+        events = data.get("history")
+        if not isinstance(events, list):
+            raise BadRequest(f"\"history\" must be a list of events, for example {CHECK_EXAMPLE}.",
+                             field="history")
+        chosen = model or data.get("model") or "store"
+        verdict = checked(lambda: check_history(events, chosen, CHECK_TIMEOUT_S))
+    else:
+        verdict = checked(lambda: check_text(text, model or "store", fmt, timeout=CHECK_TIMEOUT_S))
     return _answer(verdict, "the posted history")

@@ -34,7 +34,11 @@ ENDPOINTS: List[Tuple[str, str]] = [
     ("POST", "/sensors/readings"), ("GET", "/sensors"), ("GET", "/sensors/{key}"), ("POST", "/alerts/rules"),
     ("GET", "/alerts/rules"), ("DELETE", "/alerts/rules/{key}"), ("GET", "/alerts"),
     ("GET", "/alerts/notifier"), ("POST", "/alerts/notifier"),
+    ("GET", "/history"), ("DELETE", "/history"), ("GET", "/check"), ("POST", "/check"), ("GET", "/metrics"),
+    ("GET", "/read/"), ("DELETE", "/delete/"),
 ]
+# Not fuzzed: POST /reset (it empties the cluster on purpose, so the acknowledged writes the fuzz
+# checks would be gone), GET /events/stream (it never ends), and the dashboard's static files.
 WRONG_METHODS = ["PUT", "PATCH", "GET", "POST", "DELETE", "OPTIONS", "HEAD"]
 
 
@@ -112,6 +116,11 @@ def nasty_body(rng: random.Random, method: str, path: str) -> Optional[bytes]:
     elif path == "/alerts/notifier":
         fields = rng.choice([{"fail_rate": rng.random(), "delay_ms": rng.choice([0, 500, -1, 10 ** 9])},
                              {"fail_rate": 2}, {"dedupe": "yes"}, {}])
+    elif path == "/check":
+        return rng.choice([b'{"process": 0, "type": "invoke", "f": "write", "key": "x", "value": 1}',
+                           b"{:process 0, :type :invoke, :f :write, :value 3}\n{:process 0, :type :ok, :f :write",
+                           b"INFO  jepsen.util - 3\t:invoke\t:cas\t[1 4]", b"[]", b"",
+                           json.dumps([{"process": "x", "type": "boom"}]).encode()])
     elif path == "/tick":
         fields = {"ms": rng.choice([1, 50, 500, 0, -3, 10 ** 9, "10", None])}
     if rng.random() < 0.1:
@@ -146,6 +155,8 @@ def next_request(rng: random.Random) -> Request:
         path += rng.choice(["", "?catch_up=none", "?catch_up=maybe"])
     if template.startswith("/read/") and rng.random() < 0.3:
         path += rng.choice(["?r=1", "?r=3", "?r=0", "?r=x", "?coordinator=2", "?coordinator=node-9"])
+    if template in ("/history", "/check") and rng.random() < 0.5:
+        path += rng.choice(["?key=k1", "?format=edn", "?model=register", "?model=nope", "?limit=-1", "?since=x"])
     if template == "/events" and rng.random() < 0.5:
         path += rng.choice(["?since=0", "?limit=1000", "?limit=0", "?since=-1", "?since=x"])
     if rng.random() < 0.05:
@@ -182,6 +193,9 @@ class FuzzLog:
             self.problems.append(f"{status} for {where}")
         if request.method == "HEAD":
             return None
+        text_export = request.path.startswith("/metrics") or "format=edn" in request.path
+        if status == 200 and text_export and content_type.startswith(("text/plain", "application/edn")):
+            return None  # Prometheus' text format and the EDN history export, by design
         if not content_type.startswith("application/json"):
             self.problems.append(f"{status} {content_type!r} (not JSON) for {where}")
             return None

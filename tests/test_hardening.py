@@ -100,6 +100,39 @@ class AnyWrittenKeyCanBeReadTest(unittest.TestCase):
             self.assertEqual(client.delete("/delete/" + path).status_code, 200, key)
 
 
+class CheckerEndpointTest(unittest.TestCase):
+    """/check refuses what it cannot read or model with a 400, and runs one check at a time."""
+
+    def setUp(self):
+        self.app, self.client = make_app()
+
+    def test_a_model_that_cannot_check_the_recorded_ops_is_a_400(self):
+        """The register model has no delete: GET /check?model=register after a delete says so (was a 500)."""
+        write(self.client, "k", 1)
+        self.client.delete("/delete/k")
+        answer = self.client.get("/check?model=register")
+        self.assertEqual(answer.status_code, 400)
+        self.assertIn("delete", answer.get_json()["message"])
+
+    def test_a_deeply_nested_posted_history_is_a_400(self):
+        """A history nested thousands deep cannot crash the parser (was a 500)."""
+        for body in (deep(5000), "{:process " + deep(5000)):
+            answer = self.client.post("/check", data=body)
+            self.assertEqual(answer.status_code, 400, body[:20])
+
+    def test_a_second_concurrent_check_is_told_to_retry(self):
+        """While one check runs, another gets 429: checks are CPU-heavy and share the server."""
+        from api import history
+        self.assertTrue(history._CHECKING.acquire(blocking=False))
+        try:
+            answer = self.client.get("/check")
+            self.assertEqual(answer.status_code, 429)
+            self.assertIn("one at a time", answer.get_json()["message"])
+        finally:
+            history._CHECKING.release()
+        self.assertEqual(self.client.get("/check").status_code, 200)
+
+
 class OldBadDataTest(unittest.TestCase):
     """Data an older version stored without today's rules never makes an endpoint answer 500."""
 

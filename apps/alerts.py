@@ -152,7 +152,7 @@ class Alerts:
                 item = entry.value
                 if item["status"] != "pending":
                     continue
-                seen = len(self.breaker.transitions)
+                seen = self.breaker.moves
                 allowed = self.breaker.allow(now)
                 self._narrate_breaker(seen)
                 if not allowed:
@@ -160,7 +160,7 @@ class Alerts:
                     continue
                 alert = self.store.read(FIRED + item["id"], FIRED_FIELDS)
                 ok, what = self.notifier.send(alert.value if alert else {"id": item["id"], "text": ""}, now)
-                seen = len(self.breaker.transitions)
+                seen = self.breaker.moves
                 (self.breaker.success if ok else self.breaker.failure)(now)
                 self.store.narrate("notifier_call", f"outbox: alert {item['id']} attempt {item['attempts'] + 1}: "
                                    f"{what}" + ("" if ok else "; it stays in the outbox for a retry"),
@@ -178,7 +178,8 @@ class Alerts:
 
     def _narrate_breaker(self, seen: int) -> None:
         """One console line per breaker transition since the `seen`-th."""
-        for move in self.breaker.transitions[seen:]:
+        new = self.breaker.moves - seen
+        for move in (self.breaker.transitions[-new:] if new else []):
             self.store.narrate("breaker", f"circuit breaker {move['from']} -> {move['to']}: {move['why']}")
 
     def fired(self) -> List[dict]:

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import List, Optional
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half-open"
+KEEP_TRANSITIONS = 50  # a server runs for hours; the latest transitions tell the story
 
 
 @dataclass
@@ -27,7 +28,8 @@ class CircuitBreaker:
     successes: int = 0
     failures: int = 0
     rejected: int = 0
-    transitions: List[dict] = field(default_factory=list)
+    transitions: List[dict] = field(default_factory=list)  # the latest KEEP_TRANSITIONS
+    moves: int = 0  # transitions ever made (the list keeps only the latest)
 
     def allow(self, now: int) -> bool:
         """May a call go out now? An open breaker turns half-open once the cooldown is over."""
@@ -60,6 +62,8 @@ class CircuitBreaker:
 
     def _move(self, state: str, now: int, why: str) -> None:
         self.transitions.append({"at": now, "from": self.state, "to": state, "why": why})
+        del self.transitions[:-KEEP_TRANSITIONS]
+        self.moves += 1
         self.state = state
         if state == OPEN:
             self.opened_at = now

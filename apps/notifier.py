@@ -10,8 +10,12 @@ each id at most once; with it off, every call that gets through is delivered.
 from __future__ import annotations
 
 import random
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import List, Set, Tuple
+from typing import List, Tuple
+
+DEDUPE_WINDOW = 10_000  # alert ids remembered for at-most-once delivery
+KEEP_DELIVERED = 500  # deliveries listed by GET /alerts/notifier
 
 
 @dataclass
@@ -26,8 +30,10 @@ class Notifier:
     calls: int = 0
     failed_calls: int = 0
     duplicates_suppressed: int = 0
-    delivered: List[dict] = field(default_factory=list)
-    _seen: Set[str] = field(default_factory=set)
+    delivered: List[dict] = field(default_factory=list)  # the latest KEEP_DELIVERED deliveries
+    # alert id -> deliveries, for the latest DEDUPE_WINDOW ids: like a real notification service,
+    # it remembers ids for a while, not for ever (a class server runs for hours).
+    _counts: OrderedDict[str, int] = field(default_factory=OrderedDict)
 
     def __post_init__(self):
         self.rng = random.Random(self.seed)
@@ -38,12 +44,15 @@ class Notifier:
         if self.fail_rate and self.rng.random() < self.fail_rate:
             self.failed_calls += 1
             return False, "the notifier failed (HTTP 500); nothing was sent"
-        if self.dedupe and alert["id"] in self._seen:
+        if self.dedupe and alert["id"] in self._counts:
             self.duplicates_suppressed += 1
             what = f"already delivered {alert['id']}: duplicate suppressed"
         else:
-            self._seen.add(alert["id"])
+            self._counts[alert["id"]] = self._counts.pop(alert["id"], 0) + 1
+            if len(self._counts) > DEDUPE_WINDOW:
+                self._counts.popitem(last=False)
             self.delivered.append({"id": alert["id"], "at": now + self.delay_ms, "text": alert["text"]})
+            del self.delivered[:-KEEP_DELIVERED]
             what = f"delivered {alert['id']}"
         if self.delay_ms > self.timeout_ms:
             return False, f"no answer within {self.timeout_ms} ms (it took {self.delay_ms} ms), yet it {what}"
@@ -55,9 +64,8 @@ class Notifier:
 
     def view(self) -> dict:
         """Settings and counters; how many times each alert id was delivered."""
-        counts: dict = {}
-        for item in self.delivered:
-            counts[item["id"]] = counts.get(item["id"], 0) + 1
+        shown = {item["id"] for item in self.delivered}
+        counts = {alert_id: n for alert_id, n in self._counts.items() if alert_id in shown}
         return {"fail_rate": self.fail_rate, "delay_ms": self.delay_ms, "dedupe": self.dedupe,
                 "timeout_ms": self.timeout_ms, "calls": self.calls, "failed_calls": self.failed_calls,
                 "duplicates_suppressed": self.duplicates_suppressed, "delivered": self.delivered,

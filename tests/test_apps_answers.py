@@ -95,6 +95,29 @@ class NarrationTest(unittest.TestCase):
         self.assertTrue(any("circuit breaker closed -> open" in t for t in texts))
 
 
+class BoundedMemoryTest(unittest.TestCase):
+    """The notifier and the breaker remember a bounded past: a class server runs for hours."""
+
+    def test_notifier_and_breaker_memory_stays_bounded(self):
+        """12,000 alerts and 200 breaker transitions later, their lists have not grown past the bounds."""
+        from apps.breaker import KEEP_TRANSITIONS, CircuitBreaker
+        from apps.notifier import DEDUPE_WINDOW, KEEP_DELIVERED, Notifier
+        notifier = Notifier()
+        for i in range(12_000):
+            notifier.send({"id": f"a{i}", "text": "x"}, i)
+        self.assertEqual(len(notifier.delivered), KEEP_DELIVERED)
+        self.assertEqual(len(notifier._counts), DEDUPE_WINDOW)
+        self.assertEqual(notifier.send({"id": "a11999", "text": "x"}, 0)[1], "already delivered a11999: "
+                         "duplicate suppressed")  # recent ids are still deduplicated
+        breaker = CircuitBreaker(failure_threshold=1, cooldown_ms=0)
+        for now in range(100):
+            breaker.failure(now)  # closed -> open
+            breaker.allow(now)  # open -> half-open (cooldown 0)
+            breaker.success(now)  # half-open -> closed
+        self.assertEqual(breaker.moves, 300)
+        self.assertEqual(len(breaker.transitions), KEEP_TRANSITIONS)
+
+
 class DispatchAnswersTest(unittest.TestCase):
     """An assignment that assigns nothing says why."""
 

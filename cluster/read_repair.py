@@ -14,12 +14,12 @@ from typing import Dict, List, Optional
 from models import Put, Record, node_name
 
 
-def stale_replicas(replies: Dict[int, Optional[Record]], stands_for: Dict[int, Optional[int]],
+def stale_replicas(node, replies: Dict[int, Optional[Record]], stands_for: Dict[int, Optional[int]],
                    best: Optional[Record]) -> List[int]:
-    """Preference-list nodes that answered with something older than `best`, sorted."""
+    """Preference-list nodes whose answer lacks something of `best` (older, or missing siblings), sorted."""
     if best is None:
         return []
-    return sorted(n for n, rec in replies.items() if stands_for.get(n) is None and best.newer_than(rec))
+    return sorted(n for n, rec in replies.items() if stands_for.get(n) is None and node.improves(best, rec))
 
 
 def send_repairs(op, best: Record, stale: List[int]) -> None:

@@ -45,7 +45,7 @@ def sibling_fields(result: ReadResult | WriteResult) -> dict:
     assert sset is not None
     fields = {"siblings": [s.to_dict() for s in sset.siblings], "context": siblings.encode_context(sset.context),
               "context_vector": vv.readable(sset.context),
-              "conflict": (siblings.why(sset)[3:] if len(sset.siblings) > 1 else None)}
+              "conflict": siblings.why(sset) or None}
     if isinstance(result, WriteResult):
         made = sset.siblings[0]
         before = _without(sset.context, made.dot)

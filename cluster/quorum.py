@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
+from cluster import siblings
 from cluster.operation import Operation
 from cluster.read_repair import send_repairs, stale_replicas
 from models import KEPT_NEWER, Get, Message, Put, Record, names, node_name, preview
@@ -334,6 +335,8 @@ class ReadOp(QuorumOp):
                              self.key, op_id=self.op_id)
             return
         outcome = (f"v{best.version}" + (" (deleted)" if best.deleted else "")) if best else "not found"
+        if best is not None and self.node.conflicts == "siblings":
+            outcome = siblings.narrate(best)
         self.events.emit("read_succeeded", f"read {self.key}: {outcome}, from {len(self.replies)} "
                          f"answers ({names(self.replies)}), R={self.needed} met",
                          sorted(self.replies), self.key, op_id=self.op_id)

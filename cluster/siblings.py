@@ -163,7 +163,8 @@ def accept(node, record: Record, hint_for: Optional[int], purpose: str) -> str:
     where = f" as a hint for {node_name(hint_for)}" if as_hint and hint_for is not None else ""
     tail = "" if purpose == "write" else f" [{purpose}]"
     node.events.emit("hint_stored" if as_hint else "replica_stored",
-                     f"{node.name} merged {record.key}{where}: {describe(merged)}{why(merged)}{tail}",
+                     f"{node.name} merged {record.key}{where}: {describe(merged)}"
+                     + (f" — {why(merged)}" if len(merged.siblings) > 1 else "") + tail,
                      [node.node_id], record.key, version=str(stored.version), purpose=purpose,
                      siblings=len(merged.siblings))
     return STORED
@@ -176,12 +177,32 @@ def describe(sset: SiblingSet) -> str:
     return f"{len(parts)} sibling{'s' if len(parts) != 1 else ''}: " + ", ".join(parts)
 
 
+def narrate(record: Record) -> str:
+    """A siblings-mode record in one phrase: its siblings and, if several, why."""
+    sset = of(record)
+    assert sset is not None
+    return describe(sset) + (f" ({why(sset)})" if len(sset.siblings) > 1 else "")
+
+
 def why(sset: SiblingSet) -> str:
-    """Why the siblings stand side by side, or '' for a single one."""
+    """Why the siblings stand side by side ('' for one): no write that made one had seen the others."""
     if len(sset.siblings) < 2:
         return ""
-    dots = ", ".join(vv.dot_text(s.dot) for s in sset.siblings)
-    return f" — keeps all: {dots} are concurrent (no write that made one had seen the others)"
+    dots = [vv.dot_text(s.dot) for s in sset.siblings]
+    listed = ", ".join(dots[:-1]) + " and " + dots[-1]
+    return (f"{listed} are concurrent: no write that made one had seen the other"
+            f"{'s' if len(dots) > 2 else ''}, so {'both' if len(dots) == 2 else 'all'} stay for the client to merge")
+
+
+def message_detail(msg) -> dict:
+    """What a held message's record carries, for /network/messages: the context and the dots."""
+    record = getattr(msg, "record", None)
+    if record is None:
+        return {}
+    sset = of(record)
+    assert sset is not None
+    return {"context_vector": vv.readable(sset.context),
+            "siblings": [f"{preview(s.value, 24)} {vv.dot_text(s.dot)}" for s in sset.siblings]}
 
 
 # --- the opaque client context --------------------------------------------------

@@ -142,6 +142,8 @@ class WriteOp(QuorumOp):
     def start(self) -> None:
         """Announce the write, then contact the replicas."""
         what = "delete (tombstone)" if self.record.deleted else f"write {self.key}={preview(self.record.value)}"
+        if self.node.conflicts == "siblings":
+            what = f"{'delete' if self.record.deleted else 'write'} {self.key} as {siblings.narrate(self.record)}"
         self.events.emit("write_started", f"{what} coordinated by {self.node.name}: version "
                          f"{self.record.version}, replicas {names(self.preference)}, needs W={self.needed}",
                          [self.node.node_id], self.key, op_id=self.op_id,

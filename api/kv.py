@@ -83,13 +83,14 @@ def read(key):
     result, story = with_story(manager().read, key, quorum_param({}, "r"), coordinator_param({}),
                                consistency_param({}))
     repaired = f"; repaired {len(result.repaired)} stale replica(s)" if result.repaired else ""
-    standing = len(result_fields(result).get("siblings", []))
+    fields = result_fields(result)
+    standing = len(fields.get("siblings", []))
     if standing > 1:
         repaired += (f"; {standing} concurrent siblings: merge them and write the result back with this "
                      "answer's context")
     return success(f"Read {key!r} from {len(result.answers)} replica(s) (R={result.needed}){repaired}."
                    + still_waiting(result),
-                   value=read_value(result), **result_fields(result), **story)
+                   value=read_value(result), **fields, **story)
 
 
 @bp.get("/read/")

@@ -26,7 +26,6 @@ from typing import Any, Iterable, List, Optional, Tuple
 import cluster.version_vectors as vv
 from models import ALREADY_HAD, STORED, Record, Version, node_name, preview
 
-MODES = ("lww", "siblings")
 MAX_CONTEXT_CHARS = 8192
 MAX_CLIENT_COUNTER = 2 ** 31  # a client's context may not push counters toward vv.MAX_COUNTER
 

@@ -33,6 +33,7 @@ class Config:
     storage: str = "sqlite"
     durability: str = "sync"
     consistency: str = "eventual"
+    conflicts: str = "lww"
     max_history: int = 10_000
     batch_size: int = 16
     clock: str = "wall"
@@ -122,6 +123,9 @@ class Config:
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{named(name)} must be one of {', '.join(allowed)} "
                                   f"(got {getattr(self, name)!r}).")
+        if self.conflicts == "siblings" and self.consistency == "linearizable":
+            raise ConfigError(f"{shown('conflicts')} cannot go with {shown('consistency')}: a linearizable "
+                              "register has one value, never siblings.")
         return self
 
     def exposure_warning(self) -> Optional[str]:
@@ -156,6 +160,7 @@ CHOICES = {
     "storage": ("sqlite", "memory"),
     "durability": ("sync", "batch"),
     "consistency": ("eventual", "linearizable"),
+    "conflicts": ("lww", "siblings"),
     "clock": ("wall", "virtual"),
     "narrate": ("all", "ops", "off"),
     "scheduler": ("on", "off"),
@@ -175,6 +180,8 @@ HELP = {
     "durability": "sync: commit to disk before acknowledging; batch: commit in groups of --batch-size",
     "consistency": "eventual: sloppy quorums and last-writer-wins; linearizable: ABD over strict majorities "
                    "(no stand-ins: 503 instead), per request with ?consistency=",
+    "conflicts": "lww: concurrent writes resolve by last-writer-wins; siblings: version vectors keep "
+                 "concurrent writes side by side for the client to merge",
     "max_history": "client operations kept for /history and /check (older ones are dropped, and said so)",
     "batch_size": "writes per group commit when --durability batch",
     "clock": "wall: simulated time follows real time; virtual: time moves only by simulated latencies",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import List, Optional, Tuple
 
-from cluster import crash
+from cluster import crash, siblings
 from cluster.clock import make_clock
 from cluster.core import ClusterCore
 from cluster.errors import BadRequest, Conflict, KeyNotFound, NoQuorum
@@ -77,6 +77,7 @@ class ReplicationManager:
         hints = HintStore(open_backend(cfg.storage, cfg.data_dir, f"{node_name(i)}.hints"))
         node = ReplicaNode(i, store, hints, self.ring, self.network, self.events,
                            cfg.request_timeout_ms)
+        node.conflicts = cfg.conflicts
         node.paxos = PaxosState(open_backend(cfg.storage, cfg.data_dir, f"{node_name(i)}.paxos"))
         return node
 
@@ -140,12 +141,33 @@ class ReplicationManager:
 
     def _mode(self, consistency: Optional[str]) -> str:
         """The consistency mode of one request: its own, or the server's --consistency."""
+        if consistency == "linearizable" and self.siblings_mode:
+            raise BadRequest("consistency=linearizable cannot run with --conflicts siblings: a "
+                             "linearizable register has one value, never siblings.", field="consistency")
         if consistency is None:
             return self.config.consistency
         if consistency not in CONSISTENCY_MODES:
             raise BadRequest(f"consistency must be one of {', '.join(CONSISTENCY_MODES)}, not "
                              f"{consistency!r}.", field="consistency")
         return consistency
+
+    @property
+    def siblings_mode(self) -> bool:
+        """True when concurrent writes are kept as siblings (--conflicts siblings)."""
+        return self.config.conflicts == "siblings"
+
+    def _context(self, text: Optional[str]):
+        """The causal context a client sent back (siblings mode), validated; empty if none."""
+        if text is None:
+            return siblings.vv.EMPTY
+        if not self.siblings_mode:
+            raise BadRequest("\"context\" only means something with --conflicts siblings; this cluster "
+                             "resolves conflicts by last-writer-wins, so leave it out.", field="context")
+        try:
+            return siblings.decode_context(text, len(self.nodes))
+        except ValueError as error:
+            raise BadRequest(f"\"context\" is not valid: {error}. Send back the context string a read "
+                             "of this key answered with, unchanged, or none.", field="context") from None
 
     def _abd(self, node: ReplicaNode, key: str, needed: int, write: Optional[Record] = None):
         """Run one linearizable (ABD) read or write; NoQuorum when no majority answered."""
@@ -159,18 +181,26 @@ class ReplicationManager:
         return result
 
     def write(self, key: str, value, w: Optional[int] = None, deleted: bool = False,
-              coordinator: Optional[int] = None, consistency: Optional[str] = None) -> WriteResult:
-        """Write `value` (or a tombstone) with write quorum `w`; raises NoQuorum if unmet."""
+              coordinator: Optional[int] = None, consistency: Optional[str] = None,
+              context: Optional[str] = None) -> WriteResult:
+        """Write `value` (or a tombstone) with write quorum `w`; raises NoQuorum if unmet.
+
+        In siblings mode the write supersedes what `context` (from a read) saw, nothing else.
+        """
         with self.lock, self.history.record("delete" if deleted else "write", key,
                                             None if deleted else value):
             needed = self._quorum("w", w)
             mode = self._mode(consistency)
+            seen = self._context(context)
             node = self.coordinator_for(key, coordinator)
             if mode == "linearizable":  # the version is chosen after the query phase
                 return self._abd(node, key, needed, Record(key, None if deleted else value,
                                                            Version(0, node.node_id), deleted))
-            record = Record(key, None if deleted else value,
-                            Version(node.timestamp(), node.node_id), deleted)
+            if self.siblings_mode:
+                record = siblings.new_write(node, key, value, deleted, seen)
+            else:
+                record = Record(key, None if deleted else value,
+                                Version(node.timestamp(), node.node_id), deleted)
             result = self.core.run(WriteOp(self.core.next_op_id(), node, record, self.ring, needed))
             if not result.ok:
                 stored = [a["node"] for a in result.acks if a["applied"]]
@@ -202,20 +232,33 @@ class ReplicationManager:
                        else "no replica that answered has it")
                 raise KeyNotFound(f"Key {key!r} not found: {why}.", result=result)
             outcome.value = result.record.value
+            if self.siblings_mode:  # the history keeps what the client saw: the live values
+                outcome.value = [s.value for s in siblings.of(result.record).live]
             return result
 
     def delete(self, key: str, w: Optional[int] = None, r: Optional[int] = None,
-               coordinator: Optional[int] = None, consistency: Optional[str] = None
-               ) -> Tuple[ReadResult, WriteResult]:
-        """Read `key` (404 if absent), then write a tombstone; returns (read, write) results."""
+               coordinator: Optional[int] = None, consistency: Optional[str] = None,
+               context: Optional[str] = None) -> Tuple[ReadResult, WriteResult]:
+        """Read `key` (404 if absent), then write a tombstone; returns (read, write) results.
+
+        In siblings mode the tombstone supersedes what the client's `context` saw, or
+        else what this read saw: a write the read did not see survives as a sibling.
+        """
         with self.lock, self.history.record("delete", key):
             self._quorum("w", w)
+            self._context(context)
             found = self.read(key, r, coordinator, consistency)
+            if self.siblings_mode and context is None:
+                context = siblings.encode_context(siblings.of(found.record).context)
             return found, self.write(key, None, w, deleted=True, coordinator=coordinator,
-                                     consistency=consistency)
+                                     consistency=consistency, context=context)
 
     def cas(self, key: str, expected: Optional[str], value, coordinator: Optional[int] = None) -> CasResult:
         """Compare-and-set by single-decree Paxos over the key's replicas (cluster/paxos.py)."""
+        if self.siblings_mode:
+            raise Conflict("Compare-and-set cannot run with --conflicts siblings: it compares one "
+                           "version, and a key here may hold several concurrent siblings. Use a "
+                           "write with the context of your read instead.", key=key)
         with self.lock, self.history.record("cas", key, [{"expected_version": expected}, value]) as outcome:
             node = self.coordinator_for(key, coordinator)
             result = compare_and_set(self.core, node, key, expected, value)

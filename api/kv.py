@@ -23,7 +23,7 @@ from .common import (
     success,
     with_story,
 )
-from .results import durability_note, result_fields, still_waiting, write_summary
+from .results import durability_note, read_value, result_fields, still_waiting, write_summary
 from .validation import MAX_VALUE_DEPTH
 
 bp = Blueprint("kv", __name__)
@@ -56,11 +56,12 @@ def consistency_param(data: dict):
 
 
 @bp.post("/write")
-@example(body=WRITE_EXAMPLE + '; optional "w", "coordinator", "consistency"')
+@example(body=WRITE_EXAMPLE + '; optional "w", "coordinator", "consistency", "context" (--conflicts siblings)')
 def write():
     """Store a value under a key on W of its RF replicas."""
     # The body object is one level; the value inside it may use MAX_VALUE_DEPTH more.
-    data = json_fields(("key", "value", "w", "coordinator", "consistency"), WRITE_EXAMPLE, MAX_VALUE_DEPTH + 1)
+    data = json_fields(("key", "value", "w", "coordinator", "consistency", "context"), WRITE_EXAMPLE,
+                       MAX_VALUE_DEPTH + 1)
     if "key" not in data:
         raise BadRequest(f"The body has no \"key\"; send for example {WRITE_EXAMPLE}.", field="key")
     if "value" not in data:
@@ -68,7 +69,8 @@ def write():
     key = check_key(data["key"])
     check_value_size(data["value"])
     result, story = with_story(manager().write, key, data["value"], quorum_param(data, "w"),
-                               coordinator=coordinator_param(data), consistency=consistency_param(data))
+                               coordinator=coordinator_param(data), consistency=consistency_param(data),
+                               context=data.get("context"))
     return success(write_summary(key, result) + durability_note(result), value=data["value"],
                    **result_fields(result), **story)
 
@@ -81,9 +83,14 @@ def read(key):
     result, story = with_story(manager().read, key, quorum_param({}, "r"), coordinator_param({}),
                                consistency_param({}))
     repaired = f"; repaired {len(result.repaired)} stale replica(s)" if result.repaired else ""
+    fields = result_fields(result)
+    standing = len(fields.get("siblings", []))
+    if standing > 1:
+        repaired += (f"; {standing} concurrent siblings: merge them and write the result back with this "
+                     "answer's context")
     return success(f"Read {key!r} from {len(result.answers)} replica(s) (R={result.needed}){repaired}."
                    + still_waiting(result),
-                   value=result.record.value, **result_fields(result), **story)
+                   value=read_value(result), **fields, **story)
 
 
 @bp.get("/read/")
@@ -99,7 +106,7 @@ def delete(key):
     check_key(key)
     (found, result), story = with_story(manager().delete, key, quorum_param({}, "w"),
                                         quorum_param({}, "r"), coordinator_param({}),
-                                        consistency_param({}))
+                                        consistency_param({}), request.args.get("context"))
     return success(f"Deleted {key!r}: a tombstone v{result.record.version} replaces "
                    f"v{found.record.version} on {len(result.acks)} node(s).{durability_note(result)}",
                    previous_version=found.record.version.to_dict(), deleted=True,

@@ -4,6 +4,8 @@ hints). The cluster returns plain results; only the HTTP layer shapes them.
 """
 from __future__ import annotations
 
+from cluster import siblings
+from cluster import version_vectors as vv
 from cluster.errors import ReplicaLabError
 from cluster.quorum import ReadResult, WriteResult
 from models import node_name
@@ -27,7 +29,45 @@ def result_fields(result: ReadResult | WriteResult) -> dict:
         data.update({"version": rec.version.to_dict() if rec else None, "replicas_read": result.answers,
                      "repaired": [node_name(n) for n in result.repaired],
                      "quorum": {"r": result.needed, "answers": len(result.answers), "met": result.ok}})
+    if getattr(result, "conflicts", "lww") == "siblings" and result.record is not None:
+        data.update(sibling_fields(result))
     return data
+
+
+def sibling_fields(result: ReadResult | WriteResult) -> dict:
+    """Siblings mode: the siblings with their dots, the opaque context to send back, and why.
+
+    A read shows every concurrent sibling; a write shows the sibling it made. Its
+    context covers what the client had seen plus this write, so a client that
+    chains writes with it never makes siblings of its own writes.
+    """
+    sset = siblings.of(result.record)
+    assert sset is not None
+    fields = {"siblings": [s.to_dict() for s in sset.siblings], "context": siblings.encode_context(sset.context),
+              "context_vector": vv.readable(sset.context),
+              "conflict": siblings.why(sset) or None}
+    if isinstance(result, WriteResult):
+        made = sset.siblings[0]
+        before = _without(sset.context, made.dot)
+        fields["dot"] = vv.dot_text(made.dot)
+        fields["supersedes"] = (f"what its context saw: {vv.readable(before)}" if before != vv.EMPTY
+                                else "nothing: no context was sent, so it is concurrent with every earlier value")
+    return fields
+
+
+def _without(ctx: vv.Context, dot: vv.Dot) -> vv.Context:
+    """The context a write was sent with: its own, minus the write's dot (the highest of its node)."""
+    if dot in ctx.cloud:
+        return vv.Context(ctx.vector, tuple(d for d in ctx.cloud if d != dot))
+    return vv.make({n: c - 1 if n == dot[0] else c for n, c in ctx.vector}, ctx.cloud)
+
+
+def read_value(result: ReadResult):
+    """The value a read answers with: in siblings mode the one live sibling's, or None when several."""
+    if result.conflicts != "siblings":
+        return result.record.value if result.record else None
+    live = siblings.of(result.record).live if result.record else []
+    return live[0].value if len(live) == 1 else None
 
 
 def write_summary(key: str, result: WriteResult) -> str:

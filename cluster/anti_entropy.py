@@ -7,11 +7,17 @@ fetches the ones B has newer (or A lacks). Unlike recovery sync, which ships
 every shared record, this moves only the keys that differ — and unlike read
 repair and hinted handoff, it also heals keys nobody reads and hints that were
 lost.
+
+In siblings mode (--conflicts siblings) a leaf hashes each key's sibling-set
+digest instead of its version, and every differing key moves both ways: the
+receiver merges by causality, so neither side loses a sibling it has not seen
+superseded, and after the exchange both hold the same set.
 """
 from __future__ import annotations
 
 from typing import Dict, List, Optional
 
+from cluster import siblings
 from cluster.merkle import MerkleTree, compare
 from cluster.operation import Operation
 from models import STORED, Fetch, Put, SyncReply, TreeDiff, TreeOffer, node_name
@@ -23,8 +29,18 @@ def shared_tree(node, peer: int) -> MerkleTree:
     for key, (version, deleted) in node.store.index.items():
         replicas = node.ring.preference_list(key)
         if peer in replicas and node.node_id in replicas:
-            entries[key] = (version.timestamp, version.node, deleted)
+            if node.conflicts == "siblings":  # equal sets hash equal, whatever their version
+                entries[key] = (siblings.digest(node.store.get(key)), 0, deleted)
+            else:
+                entries[key] = (version.timestamp, version.node, deleted)
     return MerkleTree(entries)
+
+
+def _ahead(node, mine: tuple, theirs: tuple) -> bool:
+    """True when an entry should move to the side holding `theirs` (LWW: newer; siblings: different)."""
+    if node.conflicts == "siblings":
+        return mine[:2] != theirs[:2]
+    return mine[:2] > theirs[:2]
 
 
 def answer_offer(node, msg: TreeOffer) -> TreeDiff:
@@ -78,8 +94,8 @@ class AntiEntropyOp(Operation):
         self.entries_exchanged = len(theirs)
         assert self.tree is not None, "a diff answers the offer that start() sent with our tree"
         mine = {k: e for found in self.tree.entries_in(buckets).values() for k, e in found.items()}
-        to_fetch = sorted(k for k in theirs if k not in mine or theirs[k][:2] > mine[k][:2])
-        to_push = sorted(k for k in mine if k not in theirs or mine[k][:2] > theirs[k][:2])
+        to_fetch = sorted(k for k in theirs if k not in mine or _ahead(self.node, theirs[k], mine[k]))
+        to_push = sorted(k for k in mine if k not in theirs or _ahead(self.node, mine[k], theirs[k]))
         for key in to_push:
             self.node.network.send(Put(self.node.node_id, self.peer, self.op_id,
                                        self.node.store.get(key), None, "anti-entropy"))

@@ -38,6 +38,10 @@ class HintStore:
         current = self._hints.get((owner, key))
         return current.version if current else None
 
+    def get(self, owner: int, key: str):
+        """The hint held for (owner, key), or None."""
+        return self._hints.get((owner, key))
+
     def add(self, owner: int, record: Record) -> None:
         """Keep `record` for `owner` (the caller checked it is newer), on disk too."""
         self._hints[(owner, record.key)] = record

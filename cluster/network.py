@@ -207,10 +207,14 @@ class Network:
         """Deliver normally again (the caller then runs the network)."""
         self.paused = False
 
-    def held(self) -> List[dict]:
-        """Messages in flight, in the order the network would deliver them."""
+    def held(self, detail=None) -> List[dict]:
+        """Messages in flight, in the order the network would deliver them.
+
+        `detail(msg)` may add fields to each (siblings mode shows the causal context a put carries).
+        """
         now = self.clock.now()
-        return [flight.describe(now) for _, _, flight in sorted(self._messages, key=lambda e: e[:2])]
+        flights = [flight for _, _, flight in sorted(self._messages, key=lambda e: e[:2])]
+        return [{**flight.describe(now), **(detail(flight.msg) if detail else {})} for flight in flights]
 
     def _take(self, msg_id: int) -> InFlight:
         for index, (_, _, flight) in enumerate(self._messages):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
 
-from cluster import anti_entropy, recovery
+from cluster import anti_entropy, recovery, siblings
 from cluster.event_log import EventLog
 from cluster.hints import HintStore
 from cluster.network import Network
@@ -59,6 +59,8 @@ class ReplicaNode:
         self.skew_ms = 0
         self.failure = None  # how the node last failed: stop, crash or wipe
         self.paxos: Any = None  # its Paxos acceptor state (paxos_acceptor.PaxosState), set by the manager
+        self.conflicts = "lww"  # lww | siblings (--conflicts), set by the manager
+        self.issued: Dict[str, int] = {}  # siblings mode: the last dot counter this node gave each key
         self.reset_clock()
         network.register(self)
 
@@ -81,15 +83,28 @@ class ReplicaNode:
         return self.last_raw + self.skew_ms
 
     def newest_local(self, key: str) -> Optional[Record]:
-        """The newest record this node has for `key`, own copy or hint."""
-        return newest([self.store.get(key), *self.hints.for_key(key)])
+        """The newest record this node has for `key`, own copy or hint (siblings mode: their merge)."""
+        return self.combine([self.store.get(key), *self.hints.for_key(key)])
+
+    def combine(self, records) -> Optional[Record]:
+        """What several copies of one key add up to: the LWW winner, or (siblings mode) their merge."""
+        return siblings.combine(records) if self.conflicts == "siblings" else newest(records)
+
+    def improves(self, best: Optional[Record], other: Optional[Record]) -> bool:
+        """True when a replica holding `other` would gain from `best` (a repair or a push is due)."""
+        if self.conflicts == "siblings":
+            return siblings.improves(best, other)
+        return best is not None and best.newer_than(other)
 
     def accept_put(self, record: Record, hint_for: Optional[int], purpose: str = "write") -> str:
         """Store `record` (or keep it as a hint) if it wins under LWW; returns the outcome.
 
         The outcome is STORED, ALREADY_HAD (this exact version was here) or
-        KEPT_NEWER (a newer version was here: the record lost).
+        KEPT_NEWER (a newer version was here: the record lost). In siblings mode
+        the record is merged by causality instead (cluster/siblings.py).
         """
+        if self.conflicts == "siblings":
+            return siblings.accept(self, record, hint_for, purpose)
         about = f"{record.key} v{record.version}" + (" (tombstone)" if record.deleted else "")
         if hint_for is not None and hint_for != self.node_id:
             current = self.hints.version_for(hint_for, record.key)

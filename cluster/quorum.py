@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
+from cluster import siblings
 from cluster.operation import Operation
 from cluster.read_repair import send_repairs, stale_replicas
-from models import KEPT_NEWER, Get, Message, Put, Record, names, newest, node_name, preview
+from models import KEPT_NEWER, Get, Message, Put, Record, names, node_name, preview
 
 
 class QuorumOp(Operation):
@@ -119,6 +120,7 @@ class WriteResult:
     acks: List[dict] = field(default_factory=list)
     silent: List[int] = field(default_factory=list)
     waiting_for: List[int] = field(default_factory=list)  # asked, not answered yet (step mode)
+    conflicts: str = "lww"  # lww | siblings: how to read `record` (cluster/siblings.py)
 
     @property
     def ok(self) -> bool:
@@ -140,6 +142,8 @@ class WriteOp(QuorumOp):
     def start(self) -> None:
         """Announce the write, then contact the replicas."""
         what = "delete (tombstone)" if self.record.deleted else f"write {self.key}={preview(self.record.value)}"
+        if self.node.conflicts == "siblings":
+            what = f"{'delete' if self.record.deleted else 'write'} {self.key} as {siblings.narrate(self.record)}"
         self.events.emit("write_started", f"{what} coordinated by {self.node.name}: version "
                          f"{self.record.version}, replicas {names(self.preference)}, needs W={self.needed}",
                          [self.node.node_id], self.key, op_id=self.op_id,
@@ -188,7 +192,8 @@ class WriteOp(QuorumOp):
     def snapshot(self) -> WriteResult:
         """The outcome as known now (the rest of the replicas may still answer later)."""
         return WriteResult(self.key, self.record, self.node.node_id, self.preference,
-                           self.needed, list(self.acks.values()), list(self.silent), sorted(self.outstanding))
+                           self.needed, list(self.acks.values()), list(self.silent), sorted(self.outstanding),
+                           self.node.conflicts)
 
     def on_all_answered(self) -> None:
         """Everyone answered or timed out: record the outcome against W."""
@@ -218,6 +223,7 @@ class ReadResult:
     repaired: List[int] = field(default_factory=list)
     silent: List[int] = field(default_factory=list)
     waiting_for: List[int] = field(default_factory=list)  # asked, not answered yet (step mode)
+    conflicts: str = "lww"  # lww | siblings: how to read `record` (cluster/siblings.py)
 
     @property
     def ok(self) -> bool:
@@ -300,8 +306,8 @@ class ReadOp(QuorumOp):
         """Answers are in: repair the stale replicas, or finish."""
         if self.repairing or len(self.replies) < self.needed:
             return self._complete()
-        best = newest(self.replies.values())
-        stale = stale_replicas(self.replies, self.stands_for, best)
+        best = self.node.combine(self.replies.values())
+        stale = stale_replicas(self.node, self.replies, self.stands_for, best)
         if best is None or not stale:
             return self._complete()
         self.repairing = True
@@ -317,9 +323,9 @@ class ReadOp(QuorumOp):
         """The outcome as known now (later answers and repairs may still come)."""
         answers = [{**self.role(n), "version": rec.version.to_dict() if rec else None,
                     "deleted": bool(rec and rec.deleted)} for n, rec in self.replies.items()]
-        return ReadResult(self.key, newest(self.replies.values()), self.node.node_id, self.preference,
+        return ReadResult(self.key, self.node.combine(self.replies.values()), self.node.node_id, self.preference,
                           self.needed, answers, sorted(self.repaired), list(self.silent),
-                          sorted(self.outstanding))
+                          sorted(self.outstanding), self.node.conflicts)
 
     def _complete(self) -> None:
         self.finish()
@@ -331,6 +337,8 @@ class ReadOp(QuorumOp):
                              self.key, op_id=self.op_id)
             return
         outcome = (f"v{best.version}" + (" (deleted)" if best.deleted else "")) if best else "not found"
+        if best is not None and self.node.conflicts == "siblings":
+            outcome = siblings.narrate(best)
         self.events.emit("read_succeeded", f"read {self.key}: {outcome}, from {len(self.replies)} "
                          f"answers ({names(self.replies)}), R={self.needed} met",
                          sorted(self.replies), self.key, op_id=self.op_id)

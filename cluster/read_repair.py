@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional
 
+from cluster import siblings
 from models import Put, Record, node_name
 
 
-def stale_replicas(replies: Dict[int, Optional[Record]], stands_for: Dict[int, Optional[int]],
+def stale_replicas(node, replies: Dict[int, Optional[Record]], stands_for: Dict[int, Optional[int]],
                    best: Optional[Record]) -> List[int]:
-    """Preference-list nodes that answered with something older than `best`, sorted."""
+    """Preference-list nodes whose answer lacks something of `best` (older, or missing siblings), sorted."""
     if best is None:
         return []
-    return sorted(n for n, rec in replies.items() if stands_for.get(n) is None and best.newer_than(rec))
+    return sorted(n for n, rec in replies.items() if stands_for.get(n) is None and node.improves(best, rec))
 
 
 def send_repairs(op, best: Record, stale: List[int]) -> None:
@@ -28,8 +29,8 @@ def send_repairs(op, best: Record, stale: List[int]) -> None:
     for peer in stale:
         had = op.replies[peer]
         op.events.emit("read_repair", f"read repair: {node_name(peer)} had "
-                       f"{'v' + str(had.version) if had else 'nothing'} for {op.key}, "
-                       f"{node.name} sends it v{best.version}", [node.node_id, peer],
+                       f"{_label(node, had) if had else 'nothing'} for {op.key}, "
+                       f"{node.name} sends it {_label(node, best)}", [node.node_id, peer],
                        op.key, op_id=op.op_id, had=str(had.version) if had else None,
                        newest=str(best.version))
         if peer == node.node_id:
@@ -37,3 +38,12 @@ def send_repairs(op, best: Record, stale: List[int]) -> None:
             op.repaired.append(peer)
         else:
             op.send(Put(node.node_id, peer, op.op_id, best, None, "repair"), "repair")
+
+
+def _label(node, record: Record) -> str:
+    """How a repair names what a replica had: its version, or (siblings mode) the merge's context."""
+    if node.conflicts == "siblings":
+        sset = siblings.of(record)
+        assert sset is not None
+        return f"{len(sset.siblings)} sibling(s) seen up to {siblings.vv.readable(sset.context)}"
+    return f"v{record.version}"

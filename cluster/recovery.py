@@ -56,7 +56,7 @@ class SyncOp(Operation):
         pushes = 0
         for key in self.node.store.keys():
             mine = self.node.store.get(key)
-            if peer in self.ring.preference_list(key) and mine.newer_than(theirs.get(key)):
+            if peer in self.ring.preference_list(key) and self.node.improves(mine, theirs.get(key)):
                 self.node.network.send(Put(self.node.node_id, peer, self.op_id, mine, None, "sync"))
                 pushes += 1
         self._pushes_left[peer] = pushes

@@ -8,6 +8,7 @@ each move (ClusterCore.settle).
 """
 from __future__ import annotations
 
+from cluster import siblings
 from cluster.core import ClusterCore
 from cluster.errors import BadRequest, Conflict
 
@@ -48,7 +49,12 @@ class StepControl:
         """The messages in flight, in delivery order."""
         with self.core.lock:
             return {"paused": self.core.network.paused, "time_ms": self.core.clock.elapsed(),
-                    "messages": self.core.network.held(), "waiting_requests": self.core.still_waiting()}
+                    "messages": self.core.network.held(self._detail), "waiting_requests": self.core.still_waiting()}
+
+    @property
+    def _detail(self):
+        """In siblings mode, what each held record carries: its context and siblings."""
+        return siblings.message_detail if self.core.config.conflicts == "siblings" else None
 
     def _move(self, action, msg_id: int):
         with self.core.lock:

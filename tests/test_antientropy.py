@@ -1,6 +1,7 @@
 """Merkle trees, anti-entropy exchanges, and the scheduler that runs them."""
 import unittest
 
+from cluster import siblings
 from cluster.errors import BadRequest, Conflict, NotFound
 from cluster.merkle import MerkleTree, bucket_of, compare
 from models import Record, Version
@@ -97,6 +98,42 @@ class AntiEntropyTest(unittest.TestCase):
         from cluster.errors import NodeNotFound
         with self.assertRaises(NodeNotFound):
             self.cluster.jobs.anti_entropy(0, 7)
+
+
+class SiblingsAntiEntropyTest(unittest.TestCase):
+    """Siblings mode: an exchange merges by causality, so both sides end with the same sibling set."""
+
+    def setUp(self):
+        self.cluster = make_cluster(nodes=3, rf=3, conflicts="siblings")
+        for i in range(50):
+            self.cluster.write(f"k{i}", i)
+        self.a, self.b = self.cluster.nodes[0].store, self.cluster.nodes[1].store
+
+    def concurrent(self, key):
+        """Give node 0 and node 1 each a sibling of `key` the other has not seen."""
+        for node, value in ((0, "from-0"), (1, "from-1")):
+            record = siblings.new_write(self.cluster.nodes[node], key, value, False, siblings.vv.EMPTY)
+            self.cluster.nodes[node].accept_put(record, None)
+
+    def test_exchange_keeps_both_sides_siblings(self):
+        """Concurrent siblings on each side move both ways; both hold all three, and a rerun moves nothing."""
+        self.concurrent("k7")
+        summary = self.cluster.jobs.anti_entropy(0, 1)
+        self.assertEqual((summary["keys_pushed"], summary["keys_pulled"]), (["k7"], ["k7"]))
+        held = [siblings.of(store.get("k7")) for store in (self.a, self.b)]
+        self.assertEqual(held[0], held[1])
+        self.assertEqual(sorted(str(s.value) for s in held[0].siblings), ["7", "from-0", "from-1"])
+        self.assertEqual(self.cluster.jobs.anti_entropy(0, 1)["keys_transferred"], 0)
+
+    def test_superseded_sibling_is_not_brought_back(self):
+        """A replica that missed a context write gets it; the value it superseded does not come back."""
+        old = self.b.get("k3")
+        read = self.cluster.read("k3")
+        self.cluster.write("k3", "new", context=siblings.encode_context(siblings.of(read.record).context))
+        self.b.put(old)  # node 1 missed the new write
+        self.cluster.jobs.anti_entropy(0, 1)
+        for store in (self.a, self.b):
+            self.assertEqual([s.value for s in siblings.of(store.get("k3")).siblings], ["new"])
 
 
 class MaintenanceJobTest(unittest.TestCase):

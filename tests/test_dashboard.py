@@ -304,7 +304,7 @@ class DashboardBrowserTest(unittest.TestCase):
                 self.server.post(f"/fail/{node}")
         expect(page.locator("#health-status")).to_contain_text("down", timeout=WAIT_MS)
         page.click(f"#recover-{replicas[1]}")
-        expect(page.locator("#op-result")).to_contain_text("pulled by sync", timeout=WAIT_MS)
+        expect(page.locator("#control-result")).to_contain_text("pulled by sync", timeout=WAIT_MS)
         page.fill("#inspect-key", "color")
         page.click("#inspect-form button")
         expect(page.locator(f"#replica-node-{replicas[0]} .replica-state")).to_be_visible(timeout=WAIT_MS)

@@ -8,7 +8,8 @@ let changed = () => {};
 
 /** Build the controls for a cluster of `count` nodes; `onChange` runs after each request. */
 export function setupControls(count, jobs, onChange) {
-  onAnswer(showResult);
+  // Control answers get their own box: a deliver must not overwrite the write it releases.
+  onAnswer((answer, error, what) => showResult(answer, error, what, "control-result"));
   changed = onChange;
   fill(document.getElementById("kv-coordinator"), nodeOptions(count, [["", "auto"]]));
   document.querySelectorAll(".node-select").forEach((select) => fill(select, nodeOptions(count)));
@@ -60,8 +61,8 @@ function facts(data) {
 }
 
 /** Show an answer (or an error's data) in the result box: its sentence, its facts, its story. */
-export function showResult(answer, error, what = "") {
-  const box = document.getElementById("op-result");
+export function showResult(answer, error, what = "", boxId = "op-result") {
+  const box = document.getElementById(boxId);
   const data = (error ? error.data : answer) || {};
   const head = error ? `${what ? `${what}: ` : ""}${error.status || "no answer"} ${data.error || ""}: ${error.message}`
                      : data.message;

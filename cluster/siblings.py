@@ -219,7 +219,7 @@ def decode_context(text, nodes: int) -> vv.Context:
                          f"{MAX_CONTEXT_CHARS} characters)")
     try:
         data = json.loads(base64.b64decode(text.encode("ascii"), altchars=b"-_", validate=True))
-    except (UnicodeError, binascii.Error, ValueError):
+    except (UnicodeError, binascii.Error, ValueError, RecursionError):
         raise ValueError("the context is not base64 JSON as a read answered it") from None
     ctx = vv.from_json(data)
     strangers = {n for n, _ in ctx.vector} | {n for n, _ in ctx.cloud}

@@ -100,6 +100,19 @@ class AnyWrittenKeyCanBeReadTest(unittest.TestCase):
             self.assertEqual(client.delete("/delete/" + path).status_code, 200, key)
 
 
+class SiblingContextTest(unittest.TestCase):
+    """A context a client sends back is checked like any other input."""
+
+    def test_a_deeply_nested_forged_context_is_a_400(self):
+        """base64 of JSON nested 2,500 deep in the context is refused, not a 500 (found by a review)."""
+        import base64
+        app, client = make_app(conflicts="siblings")
+        forged = base64.b64encode(('{"vv":' + deep(2500) + ',"cloud":[]}').encode()).decode()
+        answer = client.post("/write", data=json.dumps({"key": "cart", "value": ["x"], "context": forged}))
+        self.assertEqual(answer.status_code, 400)
+        self.assertIn("context", answer.get_json()["message"])
+
+
 class CheckerEndpointTest(unittest.TestCase):
     """/check refuses what it cannot read or model with a 400, and runs one check at a time."""
 

@@ -8,7 +8,7 @@ on a history sent in the body (Jepsen EDN, jepsen.util log lines or our JSON).
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from flask import Blueprint, Response, request
 
@@ -58,6 +58,10 @@ def checked(run):
 def name_the_client():
     """Take the client's name from X-Client-Id for the operations this request records."""
     raw = request.headers.get("X-Client-Id")
+    if raw is not None:
+        with suppress(UnicodeError):  # WSGI hands headers over as latin-1; clients send UTF-8 (élève-😀)
+            raw = raw.encode("latin-1").decode("utf-8")
+        raw = "".join(ch for ch in raw if ch.isprintable())
     if raw is not None and (not raw.strip() or len(raw) > MAX_CLIENT_ID):
         raw = None  # an unusable name is not worth refusing the request: it records as anonymous
     manager().history.set_client(raw.strip() if raw else None)

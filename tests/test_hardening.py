@@ -113,6 +113,20 @@ class SiblingContextTest(unittest.TestCase):
         self.assertIn("context", answer.get_json()["message"])
 
 
+class ClientIdTest(unittest.TestCase):
+    """X-Client-Id names the client as it was sent."""
+
+    def test_utf8_names_survive_and_control_characters_are_dropped(self):
+        """élève-😀 is recorded as is (not mojibake); a control character does not reach the history."""
+        app, client = make_app()
+        client.post("/write", data='{"key": "k", "value": 1}',
+                    headers={"X-Client-Id": "élève-😀".encode().decode("latin-1")})
+        client.post("/write", data='{"key": "k", "value": 2}', headers={"X-Client-Id": "bob\x01"})
+        processes = {e["process"] for e in client.get("/history").get_json()["events"]}
+        self.assertIn("élève-😀", processes)
+        self.assertIn("bob", processes)
+
+
 class CheckerEndpointTest(unittest.TestCase):
     """/check refuses what it cannot read or model with a 400, and runs one check at a time."""
 

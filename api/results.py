@@ -18,7 +18,8 @@ def result_fields(result: ReadResult | WriteResult) -> dict:
             "silent": [node_name(n) for n in result.silent],
             "waiting_for": [node_name(n) for n in result.waiting_for]}
     if isinstance(result, WriteResult):
-        data.update({"version": result.record.version.to_dict(), "acks": result.acks,
+        version = result.record.version.to_dict() if result.version_chosen else None
+        data.update({"version": version, "acks": result.acks,
                      "quorum": {"w": result.needed, "acks": len(result.acks), "met": result.ok},
                      "hints": [{"held_by": a["node"], "for": a["stands_in_for"]}
                                for a in result.acks if a["stands_in_for"]],

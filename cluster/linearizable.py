@@ -163,7 +163,8 @@ class AbdOp(Operation):
                    for n, rec in self.replies.items()]
         if self.proposed is not None:
             self.result = WriteResult(self.key, self.record or self.proposed, self.node.node_id,
-                                      self.preference, self.needed, list(self.acks.values()), list(self.silent))
+                                      self.preference, self.needed, list(self.acks.values()), list(self.silent),
+                                      version_chosen=self.record is not None)
         else:
             repaired = sorted(n for n, a in self.acks.items() if a["outcome"] != "already_had")
             self.result = ReadResult(self.key, self.record, self.node.node_id, self.preference,

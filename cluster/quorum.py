@@ -121,6 +121,7 @@ class WriteResult:
     silent: List[int] = field(default_factory=list)
     waiting_for: List[int] = field(default_factory=list)  # asked, not answered yet (step mode)
     conflicts: str = "lww"  # lww | siblings: how to read `record` (cluster/siblings.py)
+    version_chosen: bool = True  # False: a linearizable write that failed before choosing its version
 
     @property
     def ok(self) -> bool:

@@ -113,6 +113,20 @@ class SiblingContextTest(unittest.TestCase):
         self.assertIn("context", answer.get_json()["message"])
 
 
+class LinearizableRefusalTest(unittest.TestCase):
+    """A linearizable write refused before it chose a version does not show one."""
+
+    def test_no_placeholder_version_in_a_query_phase_refusal(self):
+        """With two of three replicas down the 503 says version null, not a made-up 0@node-N."""
+        app, client = make_app()
+        replicas = app.extensions["replicalab"].ring.preference_list("color")
+        for node in replicas[1:]:
+            client.post(f"/fail/{node}")
+        answer = client.post("/write", data='{"key": "color", "value": 1, "consistency": "linearizable"}')
+        self.assertEqual(answer.status_code, 503)
+        self.assertIsNone(answer.get_json()["version"])
+
+
 class ClientIdTest(unittest.TestCase):
     """X-Client-Id names the client as it was sent."""
 

@@ -315,6 +315,12 @@ class DashboardBrowserTest(unittest.TestCase):
                 && document.documentElement.scrollWidth <= window.innerWidth;
         }""")
         self.assertTrue(fits, "the key inspector overflows its panel at 1280 px")
+        expect(page.locator("#op-list")).to_contain_text("[sync]", timeout=WAIT_MS)
+        mixed = page.evaluate("""() => [...document.querySelectorAll('#op-list > li')]
+            .filter((li) => li.textContent.includes('[sync]')
+                          && (li.textContent.includes('read color') || li.textContent.includes('coordinated by')))
+            .length""")
+        self.assertEqual(mixed, 0, "a recovery's sync stores are grouped under an earlier read or write")
         self.assertEqual(self.errors, [])
 
     def test_admin_token_errors_are_shown_and_the_token_is_sent(self):

@@ -83,22 +83,24 @@ export async function refreshInspector() {
 }
 
 /**
- * The last operations on the key, from the events the page kept: a write starts a
- * group at write_started; events with another op_id start a new group; events
- * without one (stores, hints) belong to the group before them.
+ * The last operations on the key, from the events the page kept. An event without an
+ * op_id (a replica storing, a hint kept) belongs to the operation of the latest event
+ * that had one, whatever its key: a store follows the delivery of the message that
+ * caused it (a recovery's sync, a handoff), or its own coordinator's write_started.
  */
 export function renderOperations() {
   if (!current) return;
   const groups = [];
   let open = null;
+  let lastOp;
   for (const event of keptEvents()) {
+    if (event.details.op_id !== undefined) lastOp = event.details.op_id;
     if (event.key !== current || MESSAGE_TYPES.has(event.type)) continue;
-    const op = event.details.op_id;
-    if (!open || event.type === "write_started" || (op !== undefined && open.op !== undefined && op !== open.op)) {
+    const op = event.details.op_id !== undefined ? event.details.op_id : lastOp;
+    if (!open || event.type === "write_started" || op !== open.op) {
       open = {op, lines: []};
       groups.push(open);
     }
-    if (open.op === undefined) open.op = op;
     open.lines.push(`#${event.seq} ${event.text}`);
   }
   fill(document.getElementById("op-list"), groups.slice(-MAX_OPS).reverse().map((g) =>

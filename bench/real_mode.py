@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import List
+from typing import List, Tuple
 
 import requests
 
@@ -32,8 +32,8 @@ from realmode import processes
 RSS_TARGET_MIB = 80
 
 
-def start_pair() -> List[processes.Child]:
-    """Two ping nodes on free loopback ports, each the other's peer."""
+def start_pair() -> Tuple[List[processes.Child], List[int]]:
+    """Two ping nodes on free loopback ports, each the other's peer; the children and their ports."""
     ports = [processes.free_port(), processes.free_port()]
     children = []
     for node in (0, 1):
@@ -41,14 +41,12 @@ def start_pair() -> List[processes.Child]:
         children.append(processes.start(
             [sys.executable, "-m", "realmode.demo_node", "--id", str(node), "--listen", f"127.0.0.1:{ports[node]}",
              "--peers", f"{other}=127.0.0.1:{ports[other]}"], name=f"node-{node}"))
-    for child, port in zip(children, ports):
-        child.port = port  # type: ignore[attr-defined]
-    return children
+    return children, ports
 
 
-def ping(child: processes.Child, count: int, window: int) -> dict:
-    """Ask node 0 to ping node 1 `count` times with `window` in flight; its measurements."""
-    answer = requests.post(f"http://127.0.0.1:{child.port}/demo/ping",  # type: ignore[attr-defined]
+def ping(port: int, count: int, window: int) -> dict:
+    """Ask the node on `port` to ping node 1 `count` times with `window` in flight; its measurements."""
+    answer = requests.post(f"http://127.0.0.1:{port}/demo/ping",
                            json={"to": 1, "count": count, "window": window}, timeout=300)
     answer.raise_for_status()
     return answer.json()
@@ -62,14 +60,14 @@ def main(argv=None) -> int:
     parser.add_argument("--window", type=int, default=64)
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    children = start_pair()
+    children, ports = start_pair()
     try:
-        for child in children:
-            processes.wait_healthy(f"http://127.0.0.1:{child.port}/peer/health", child)  # type: ignore[attr-defined]
+        for child, port in zip(children, ports):
+            processes.wait_healthy(f"http://127.0.0.1:{port}/peer/health", child)
         healthy_s = time.perf_counter() - started
-        ping(children[0], 50, 1)  # warm up connections and code paths
-        trips = ping(children[0], args.round_trips, 1)
-        flow = ping(children[0], args.messages, args.window)
+        ping(ports[0], 50, 1)  # warm up connections and code paths
+        trips = ping(ports[0], args.round_trips, 1)
+        flow = ping(ports[0], args.messages, args.window)
         rss = [rss_mib(child.pid) for child in children]
     finally:
         for child in children:

@@ -18,6 +18,7 @@ from typing import FrozenSet, Optional
 from cluster.errors import BadRequest
 from cluster.faults import FaultSet, down_reason, parse_link, parse_network
 from cluster.partitions import check_node, parse_partition
+from models import node_name
 
 SENDER, RECEIVER = "sender", "receiver"
 
@@ -97,7 +98,7 @@ class FaultTable:
 
     def describe(self) -> dict:
         """The faults as GET /faults shows them in simulated mode, plus the down nodes."""
-        return {**self.faults.describe(), "down": [f"node-{n}" for n in sorted(self.down)]}
+        return {**self.faults.describe(), "down": [node_name(n) for n in sorted(self.down)]}
 
 
 class LiveFaults:

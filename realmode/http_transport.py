@@ -53,7 +53,7 @@ class HttpSettings:
 
 
 class PeerLink:
-    """The road to one peer: its address, a Session, a bounded queue and its worker threads."""
+    """The road to one peer: its address, a bounded queue and its worker threads, each with a pooled Session."""
 
     def __init__(self, transport: HttpTransport, peer: int, address: str):
         self.peer = peer
@@ -61,12 +61,6 @@ class PeerLink:
         self._transport = transport
         settings = transport.settings
         self._queue: queue.Queue = queue.Queue(settings.queue_per_peer)
-        self._session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=settings.workers_per_peer,
-                                                max_retries=0)  # retries are ours: counted and narrated
-        self._session.mount("http://", adapter)
-        if settings.token:
-            self._session.headers["Authorization"] = f"Bearer {settings.token}"
         self._threads = [threading.Thread(target=self._work, name=f"realmode-to-{node_name(peer)}-{n}",
                                           daemon=True) for n in range(settings.workers_per_peer)]
         for thread in self._threads:
@@ -86,13 +80,20 @@ class PeerLink:
             self._queue.put(None)
         for thread in self._threads:
             thread.join(2.0)
-        self._session.close()
 
     def _work(self) -> None:
-        while (item := self._queue.get()) is not None:
-            self.post(*item)
+        # One Session per worker: a Session keeps its connection alive between messages, and
+        # requests does not promise that one Session is safe to share between threads.
+        settings = self._transport.settings
+        with requests.Session() as session:
+            session.mount("http://", requests.adapters.HTTPAdapter(
+                pool_connections=1, pool_maxsize=1, max_retries=0))  # retries are ours: counted and narrated
+            if settings.token:
+                session.headers["Authorization"] = f"Bearer {settings.token}"
+            while (item := self._queue.get()) is not None:
+                self.post(session, *item)
 
-    def post(self, envelope: dict, msg) -> Optional[str]:
+    def post(self, session: requests.Session, envelope: dict, msg) -> Optional[str]:
         """POST one envelope, retrying failures to connect or answer; returns why it was lost, or None."""
         settings = self._transport.settings
         why = ""
@@ -100,7 +101,7 @@ class PeerLink:
             if attempt:
                 time.sleep(settings.retry_backoff_s * attempt)
             try:
-                answer = self._session.post(self.url, json=envelope,
+                answer = session.post(self.url, json=envelope,
                                             timeout=(settings.connect_timeout_s, settings.read_timeout_s))
             except requests.ConnectionError:
                 why = f"{node_name(self.peer)} refused or dropped the connection"

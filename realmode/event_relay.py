@@ -43,6 +43,9 @@ class EventRelay:
         self._lost = 0  # events pushed out of the full queue, not yet reported
         self._wake = threading.Condition()
         self._running = True
+        # One batch on the wire at a time: batches then arrive in order, and flush() waits for a
+        # batch the relay thread is sending.
+        self._sending = threading.Lock()
         self._session = requests.Session()
         if token:
             self._session.headers["Authorization"] = f"Bearer {token}"
@@ -63,11 +66,12 @@ class EventRelay:
     def flush(self, timeout_s: float = 5.0) -> bool:
         """Send everything queued now (on the caller's thread); True if the front took it all."""
         while True:
-            batch = self._take()
-            if batch is None:
-                return True
-            if not self._send(batch, timeout_s):
-                return False
+            with self._sending:
+                batch = self._take()
+                if batch is None:
+                    return True
+                if not self._send(batch, timeout_s):
+                    return False
 
     def close(self) -> None:
         """Send what is queued, then stop the thread."""
@@ -121,8 +125,10 @@ class EventRelay:
                     self._wake.wait(self._interval_s)
                 if not self._running:
                     return
-            batch = self._take()
-            if batch is not None and not self._send(batch, self._timeout_s):
+            with self._sending:
+                batch = self._take()
+                sent = batch is None or self._send(batch, self._timeout_s)
+            if not sent:
                 with self._wake:
                     self._wake.wait(min(1.0, self._interval_s * 10))  # the front is away: do not spin
 

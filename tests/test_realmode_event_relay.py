@@ -106,6 +106,14 @@ class EventRelayTest(unittest.TestCase):
         self.assertEqual(texts[1:], [f"event {n}" for n in range(3, 8)])
         self.assertIn("could not report 3 events", texts[0])
 
+    def test_a_nodes_events_arrive_in_the_order_it_emitted_them(self):
+        """1,200 events (several batches, sent by the relay thread and by flush) reach the log in emit order."""
+        relay = self.relay(interval_s=0.001)
+        for n in range(1200):
+            relay.emit("note", f"event {n}", (1,))
+        self.assertTrue(relay.flush())
+        self.assertEqual([e.text for e in self.log.page(0, 2000)], [f"event {n}" for n in range(1200)])
+
     def test_emit_is_safe_from_many_threads(self):
         """Four threads emitting 200 events each lose none and duplicate none."""
         relay = self.relay()

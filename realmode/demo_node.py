@@ -74,6 +74,7 @@ class PingNode:
         self.node_id = node_id
         self.transport: Optional[HttpTransport] = None
         self._answered: Dict[int, float] = {}  # n -> when its pong arrived
+        self._round = 0  # pings carry their round as op_id: a late pong of an earlier round is not counted
         self._arrived = threading.Condition()
 
     def receive(self, msg: Ping) -> None:
@@ -83,6 +84,8 @@ class PingNode:
             self.transport.send(Ping(self.node_id, msg.src, msg.op_id, msg.n, reply=True))
             return
         with self._arrived:
+            if msg.op_id != self._round:
+                return
             self._answered[msg.n] = time.perf_counter()
             self._arrived.notify_all()
 
@@ -92,6 +95,8 @@ class PingNode:
         sent_at: List[float] = []
         with self._arrived:
             self._answered.clear()
+            self._round += 1
+            round_ = self._round
         start = time.perf_counter()
         deadline = start + timeout_s
         for n in range(count):
@@ -99,7 +104,7 @@ class PingNode:
                 while n - len(self._answered) >= window and time.perf_counter() < deadline:
                     self._arrived.wait(0.5)
             sent_at.append(time.perf_counter())
-            self.transport.send(Ping(self.node_id, peer, n, n))
+            self.transport.send(Ping(self.node_id, peer, round_, n))
         with self._arrived:
             while len(self._answered) < count and time.perf_counter() < deadline:
                 self._arrived.wait(0.5)
@@ -144,10 +149,10 @@ def main(argv=None) -> int:
 
     @app.post("/demo/ping")
     def ping():
-        """Measure round trips to a peer: body {"to": 1, "count": 1000, "window": 1}."""
+        """Measure round trips to a peer: body {"to": 1, "count": 1000, "window": 1, "timeout_s": 30}."""
         data = request.get_json(force=True, silent=True) or {}
         return jsonify(node.ping_pong(int(data.get("to", 0)), int(data.get("count", 100)),
-                                      int(data.get("window", 1))))
+                                      int(data.get("window", 1)), float(data.get("timeout_s", 30))))
 
     server = NodeServer(app, host, int(port))
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())

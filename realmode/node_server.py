@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import os
 import socket
 import threading
@@ -26,6 +27,8 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from cluster.errors import BadRequest, Forbidden, ReplicaLabError, Unauthorized
 from models import node_name
 from realmode.fault_table import FaultTable, LiveFaults
+
+logger = logging.getLogger("replicalab")
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # a recovery sync's SyncReply carries a batch of records
 Receive = Callable[[dict], Tuple[bool, str]]  # HttpTransport.receive
@@ -97,6 +100,13 @@ def create_node_app(node_id: int, address: str, receive: Receive, faults: LiveFa
                    405: f"{request.path} does not accept {request.method}.",
                    413: f"A message may be at most {MAX_MESSAGE_BYTES} bytes."}.get(error.code or 0, error.name)
         return jsonify(status="error", error=code, message=message), error.code
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        """A bug (never bad input, which is a 4xx above): JSON 500 here, the traceback in the node's log."""
+        logger.exception("%s failed on %s %s", node_name(node_id), request.method, request.path)
+        return jsonify(status="error", error="internal_error",
+                       message=f"{node_name(node_id)} failed on this request; its log has the details."), 500
 
     return app
 

@@ -84,6 +84,15 @@ class NodeRoutesTest(unittest.TestCase):
                 self.assertEqual(body["status"], "error")
                 self.assertTrue(body["message"])
 
+    def test_a_bug_in_the_node_is_a_json_500_not_an_html_page(self):
+        """An unexpected exception while taking a message is answered as JSON, with the traceback logged."""
+        def broken(envelope):
+            raise KeyError("body")
+        client = self.make(receive=broken)
+        with self.assertLogs("replicalab", "ERROR"):
+            answer = client.post("/peer/message", json={}, environ_base=PEER)
+        self.assertEqual((answer.status_code, answer.get_json()["error"]), (500, "internal_error"))
+
     def test_the_front_replaces_the_fault_table_and_old_versions_are_ignored(self):
         """POST /peer/faults adopts a newer table and ignores an older one."""
         client = self.make()

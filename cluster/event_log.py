@@ -45,12 +45,17 @@ class EventLog:
     def emit(self, type: str, text: str, nodes: Iterable[int] = (), key: Optional[str] = None,
              **details) -> Event:
         """Record one event and narrate it; returns the Event."""
+        return self.emit_at(self._clock.elapsed(), type, text, nodes, key, **details)
+
+    def emit_at(self, time_ms: int, type: str, text: str, nodes: Iterable[int] = (), key: Optional[str] = None,
+                **details) -> Event:
+        """Record one event timed by another clock (a node process's, in real mode); returns the Event."""
         with self._lock:
             seq = self._next_seq
             nodes = tuple(nodes)
             if len(nodes) <= 2:  # one shared tuple per node or pair: most events are messages
                 nodes = self._node_tuples.setdefault(nodes, nodes)
-            event = Event(seq, self._clock.elapsed(), type, text, nodes, key, details)
+            event = Event(seq, time_ms, type, text, nodes, key, details)
             self._next_seq = seq + 1
             if len(self._slots) < self._capacity:
                 self._slots.append(event)

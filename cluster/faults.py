@@ -92,6 +92,14 @@ class FaultSet:
                 "network": self.network.to_dict() if self.network.active() else None}
 
 
+def down_reason(down, src: int, dst: int) -> Optional[str]:
+    """Why a message cannot pass because its receiver or its sender is down, or None."""
+    for node in (dst, src):
+        if node in down:
+            return f"{node_name(node)} is down"
+    return None
+
+
 # --- validation of what a student sends ---------------------------------------
 
 def parse_rate(data: dict, name: str) -> float:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
 
 from cluster.errors import NotFound
-from cluster.faults import FaultSet
+from cluster.faults import FaultSet, down_reason
 from models import Message, Record, node_name
 
 logger = logging.getLogger("replicalab")
@@ -107,10 +107,7 @@ class Network:
 
     def _blocked(self, msg: Message) -> Optional[str]:
         """Why `msg` cannot pass right now (down node, partition, link down), or None."""
-        for node in (msg.dst, msg.src):
-            if node in self.down:
-                return f"{node_name(node)} is down"
-        return self.faults.blocked(msg.src, msg.dst)
+        return down_reason(self.down, msg.src, msg.dst) or self.faults.blocked(msg.src, msg.dst)
 
     def _enqueue(self, flight: InFlight) -> None:
         heapq.heappush(self._messages, (flight.deliver_at, next(self._order), flight))

@@ -1,0 +1,173 @@
+"""The node-to-node HTTP routes one node process serves, and the server that binds them.
+
+- `POST /peer/message`: one message envelope from a peer (HttpTransport POSTs it);
+- `GET /peer/health`: the node's id, pid and address (the front polls it);
+- `POST /peer/faults`: the fault table the front sends (fault_table.py).
+
+These routes are not the student API: only the peers and the front may call
+them (their addresses are given at start), with the admin token when one is
+set, and never a web page (a request with an Origin header is refused). Every
+refusal and every bad body is a JSON error with a sentence, never HTML and
+never a 5xx.
+"""
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+import socket
+import threading
+from typing import Callable, Dict, Iterable, Optional, Tuple
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from cluster.errors import BadRequest, Forbidden, ReplicaLabError, Unauthorized
+from models import node_name
+from realmode.fault_table import FaultTable, LiveFaults
+
+logger = logging.getLogger("replicalab")
+
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # a recovery sync's SyncReply carries a batch of records
+Receive = Callable[[dict], Tuple[bool, str]]  # HttpTransport.receive
+
+
+def create_node_app(node_id: int, address: str, receive: Receive, faults: LiveFaults,
+                    allowed: Iterable[str], token: Optional[str] = None,
+                    health: Optional[Callable[[], Dict]] = None) -> Flask:
+    """The Flask app of one node process: the peer routes, guarded, with JSON errors.
+
+    `allowed` are the IP addresses of the peers and the front; `health()` may add
+    fields to GET /peer/health.
+    """
+    app = Flask(f"replicalab-{node_name(node_id)}")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_MESSAGE_BYTES
+    allowed_ips = frozenset(allowed)
+
+    @app.before_request
+    def guard():
+        """Only the peers and the front, never a web page, and with the token when one is set."""
+        if request.headers.get("Origin") is not None:
+            raise Forbidden("Node-to-node routes do not answer web pages; students use the front's API.")
+        if request.remote_addr not in allowed_ips:
+            raise Forbidden(f"{node_name(node_id)} answers only its peers and the front; "
+                            f"{request.remote_addr} is neither. Start the node with that address in --peers "
+                            "or --front.", remote=request.remote_addr)
+        if token and not hmac.compare_digest(request.headers.get("Authorization", "").encode(),
+                                             f"Bearer {token}".encode()):
+            raise Unauthorized("Node-to-node routes need the admin token: "
+                               "add -H 'Authorization: Bearer <token>'.")
+
+    def body() -> dict:
+        data = request.get_json(force=True, silent=True)
+        if not isinstance(data, dict):
+            raise BadRequest("The body must be one JSON object.")
+        return data
+
+    @app.post("/peer/message")
+    def message():
+        """Take one envelope from a peer and queue it for the node."""
+        accepted, why = receive(body())
+        if accepted:
+            return jsonify(status="ok", accepted=True), 202
+        return jsonify(status="ok", accepted=False, reason=why), 200
+
+    @app.get("/peer/health")
+    def peer_health():
+        """Who this process is: node id, pid, address, the fault table version in force."""
+        return jsonify(status="ok", mode="real", node=node_name(node_id), node_id=node_id, pid=os.getpid(),
+                       address=address, faults_version=faults.table.version, **(health() if health else {}))
+
+    @app.post("/peer/faults")
+    def set_faults():
+        """Adopt the front's fault table (an older version than the one in force is ignored)."""
+        table = FaultTable.from_json(body())
+        adopted = faults.replace(table)
+        return jsonify(status="ok", adopted=adopted, version=faults.table.version)
+
+    @app.errorhandler(ReplicaLabError)
+    def domain_error(error: ReplicaLabError):
+        """A refusal or bad input: its status, code and sentence."""
+        return jsonify(status="error", error=error.code, message=error.message, **error.data), error.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        """404, 405, 413 and the like, as a JSON sentence."""
+        code = error.name.lower().replace(" ", "_")
+        message = {404: f"{node_name(node_id)} serves only /peer/message, /peer/health and /peer/faults.",
+                   405: f"{request.path} does not accept {request.method}.",
+                   413: f"A message may be at most {MAX_MESSAGE_BYTES} bytes."}.get(error.code or 0, error.name)
+        return jsonify(status="error", error=code, message=message), error.code
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        """A bug (never bad input, which is a 4xx above): JSON 500 here, the traceback in the node's log."""
+        logger.exception("%s failed on %s %s", node_name(node_id), request.method, request.path)
+        return jsonify(status="error", error="internal_error",
+                       message=f"{node_name(node_id)} failed on this request; its log has the details."), 500
+
+    return app
+
+
+class QuietHandler(WSGIRequestHandler):
+    """Werkzeug's handler answering its own refusals in JSON, without a console line per request.
+
+    api/server_errors.py does the same for the front; importing it would import
+    the whole api package (every blueprint, the apps, the scheduler) into each
+    node process, a third of its start time, for one method.
+    """
+
+    def send_error(self, code: int, message=None, explain=None) -> None:
+        """Refuse a request the server could not read (bad request line, headers too large) in JSON."""
+        reason = self.responses.get(code, ("Error", ""))[0]
+        body = json.dumps({"status": "error", "error": reason.lower().replace(" ", "_"),
+                           "message": f"This node could not read the request: {message or reason}."}).encode()
+        self.log_error("code %d, message %s", code, message)
+        self.close_connection = True
+        self.send_response(code, reason)
+        for name, value in (("Connection", "close"), ("Content-Type", "application/json"),
+                            ("Content-Length", str(len(body)))):
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def setup(self) -> None:
+        """Send each write at once: without TCP_NODELAY an answer's body waits for the ACK of its headers."""
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_request(self, code="-", size="-") -> None:
+        """Say nothing for a served request (errors are still logged)."""
+
+
+class NodeServer:
+    """A threaded Werkzeug server bound to exactly the address it is given, run on its own thread."""
+
+    def __init__(self, app: Flask, host: str, port: int):
+        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True,
+                                                   request_handler=QuietHandler)
+        self.host, self.port = host, self._server.server_port
+        self._thread = threading.Thread(target=self.serve_forever, name=f"node-server-{self.port}",
+                                        daemon=True)
+
+    @property
+    def address(self) -> str:
+        """host:port as peers write it in --peers."""
+        return f"{self.host}:{self.port}"
+
+    def start(self) -> NodeServer:
+        """Serve in the background; returns self."""
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve on the calling thread until shutdown()."""
+        self._server.serve_forever(poll_interval=0.1)  # shutdown() waits up to one interval
+
+    def shutdown(self) -> None:
+        """Stop serving and close the socket."""
+        self._server.shutdown()
+        self._server.server_close()

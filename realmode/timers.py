@@ -1,0 +1,95 @@
+"""One thread per node process that runs timers and deliveries in time order, under the node's lock.
+
+A real node must not start a thread per timer or per message: a coordinator
+sets a timer for every operation, and a busy node receives hundreds of
+messages a second. One heap ordered by due time and one thread popping it keep
+the thread count fixed and run the node's code one callback at a time, under
+the same lock the control plane takes, as the simulated Network does.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+import time
+from contextlib import nullcontext
+from typing import Callable, List, Optional, Tuple
+
+logger = logging.getLogger("replicalab")
+
+
+class TimerHandle:
+    """A pending call; cancel() disarms it (a cancelled entry is skipped when its time comes)."""
+
+    __slots__ = ("callback", "cancelled", "under_lock")
+
+    def __init__(self, callback: Callable[[], None], under_lock: bool):
+        self.callback = callback
+        self.cancelled = False
+        self.under_lock = under_lock
+
+    def cancel(self) -> None:
+        """Disarm the call; safe from any thread, and after it ran."""
+        self.cancelled = True
+
+
+class TimerThread:
+    """Runs callbacks no earlier than their due time, in due order, on one thread."""
+
+    def __init__(self, lock, name: str = "realmode-timers", clock: Callable[[], float] = time.monotonic):
+        self._node_lock = lock
+        self._clock = clock
+        self._heap: List[Tuple[float, int, TimerHandle]] = []
+        self._order = itertools.count()  # equal due times keep the order they were asked in
+        self._changed = threading.Condition()
+        self._running = True
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+
+    def call_later(self, delay_ms: float, callback: Callable[[], None], under_lock: bool = True) -> TimerHandle:
+        """Run `callback` after `delay_ms` (0: as soon as the thread is free), under the node's lock if asked."""
+        handle = TimerHandle(callback, under_lock)
+        due = self._clock() + max(0.0, delay_ms) / 1000.0
+        with self._changed:
+            heapq.heappush(self._heap, (due, next(self._order), handle))
+            self._changed.notify()
+        return handle
+
+    def pending(self) -> int:
+        """How many calls wait (cancelled ones included until their time comes)."""
+        return len(self._heap)
+
+    def close(self, timeout_s: float = 2.0) -> None:
+        """Stop the thread; calls not yet due never run."""
+        with self._changed:
+            self._running = False
+            self._changed.notify()
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout_s)
+
+    def _next_due(self) -> Optional[TimerHandle]:
+        """Wait for the earliest call to fall due and pop it; None when closed."""
+        with self._changed:
+            while self._running:
+                while self._heap and self._heap[0][2].cancelled:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._changed.wait()
+                    continue
+                wait = self._heap[0][0] - self._clock()
+                if wait <= 0:
+                    return heapq.heappop(self._heap)[2]
+                self._changed.wait(wait)  # woken early by a sooner call, or by close
+            return None
+
+    def _loop(self) -> None:
+        while (handle := self._next_due()) is not None:
+            if handle.cancelled:  # cancelled by another thread after it was popped
+                continue
+            try:
+                with self._node_lock if handle.under_lock else nullcontext():
+                    if not handle.cancelled:
+                        handle.callback()
+            except Exception:  # noqa: BLE001 -- one bad callback must not stop the node's clock
+                logger.exception("a timer or delivery callback failed")

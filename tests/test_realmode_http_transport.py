@@ -1,0 +1,223 @@
+"""HttpTransport: the transport contract over real HTTP on loopback, plus what only a real network does."""
+import threading
+import time
+import unittest
+from typing import Dict, List
+
+from cluster.errors import BadRequest
+from cluster.faults import FaultSet, NetworkFault
+from cluster.partitions import parse_partition
+from realmode import demo_node
+from realmode.demo_node import Ping
+from realmode.fault_table import FaultTable, LiveFaults
+from realmode.http_transport import HttpSettings, HttpTransport
+from realmode.node_server import NodeServer, create_node_app
+from tests.transport_contract import TransportContractMixin
+
+FAST = HttpSettings(connect_timeout_s=0.2, read_timeout_s=0.3, retries=2, retry_backoff_s=0.01)
+
+
+def poll(predicate, timeout_s: float = 10.0) -> bool:
+    """Wait until `predicate()` holds (real threads deliver in their own time); False on timeout."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+class HttpWorld:
+    """Transports with their node servers on free loopback ports, one per node, all in this process."""
+
+    def __init__(self, test: unittest.TestCase, count: int, lock, settings: HttpSettings = FAST,
+                 receive_wrapper=None):
+        self.servers: List[NodeServer] = []
+        self.faults = [LiveFaults(FaultTable(count)) for _ in range(count)]
+        self.events: Dict[int, list] = {n: [] for n in range(count)}
+        self.transports: List[HttpTransport] = []
+        for node in range(count):
+            transport = HttpTransport(node, {}, demo_node.encode, demo_node.decode, lock, self.faults[node],
+                                      emit=self._recorder(node), settings=settings)
+            receive = receive_wrapper(node, transport.receive) if receive_wrapper else transport.receive
+            app = create_node_app(node, "", receive, self.faults[node], {"127.0.0.1"}, settings.token)
+            server = NodeServer(app, "127.0.0.1", 0).start()
+            test.addCleanup(server.shutdown)
+            test.addCleanup(transport.close)
+            self.servers.append(server)
+            self.transports.append(transport)
+        for transport in self.transports:
+            for node, server in enumerate(self.servers):
+                if node != transport.node_id:
+                    transport.set_peer(node, server.address)
+
+    def _recorder(self, node: int):
+        def emit(type_, text, nodes=(), key=None, **details):
+            self.events[node].append((type_, text, details))
+        return emit
+
+    def set_faults(self, table: FaultTable) -> None:
+        """Give every node the same table, as the front does."""
+        for live in self.faults:
+            live.replace(table)
+
+    def dropped(self, node: int) -> List[str]:
+        """The reasons of the message_dropped events node `node` narrated."""
+        return [details["reason"] for type_, _, details in list(self.events[node]) if type_ == "message_dropped"]
+
+
+class HttpTransportContractTest(TransportContractMixin, unittest.TestCase):
+    """HttpTransport keeps the transport contract between real sockets on loopback."""
+
+    def make_transports(self, count, lock):
+        self.world = HttpWorld(self, count, lock)
+        return self.world.transports
+
+    def wait_for(self, predicate, timeout_s=10.0):
+        return poll(predicate, timeout_s)
+
+    def set_faults(self, table):
+        self.world.set_faults(table)
+
+    def test_the_loss_is_narrated_with_its_reason(self):
+        """A message lost to a down link shows as message_dropped at the sender, with the simulation's sentence."""
+        t0, _ = self.build()
+        self.set_faults(FaultTable(2, FaultSet(partition=parse_partition([[0]], 2)), version=1))
+        t0.send(Ping(0, 1, 1, 1))
+        self.assertEqual(self.world.dropped(0), ["node-0 and node-1 are on different sides of a partition"])
+
+
+class RealNetworkTest(unittest.TestCase):
+    """What a real network does that the simulation does not: retries, duplicates, queues, late faults."""
+
+    def world(self, count=2, settings=FAST, receive_wrapper=None):
+        self.lock = threading.RLock()
+        self.inboxes: Dict[int, list] = {n: [] for n in range(count)}
+        world = HttpWorld(self, count, self.lock, settings, receive_wrapper)
+        for node, transport in enumerate(world.transports):
+            transport.register(node, self.inboxes[node].append)
+        return world
+
+    def test_send_returns_before_the_peer_has_the_message(self):
+        """send() returns while the peer is still busy taking the message: the caller never waits on the network."""
+        gate = threading.Event()
+        self.addCleanup(gate.set)
+
+        def slow(node, receive):
+            return lambda envelope: (gate.wait(5), receive(envelope))[1]
+        world = self.world(receive_wrapper=slow)
+        world.transports[0].send(Ping(0, 1, 1, 1))
+        self.assertEqual(self.inboxes[1], [])  # the peer is held at the gate, yet send has returned
+        gate.set()
+        self.assertTrue(poll(lambda: len(self.inboxes[1]) == 1))
+
+    def test_a_retry_after_a_timeout_can_duplicate_a_message(self):
+        """A peer that takes the message but answers after the read timeout gets it again from the retry."""
+        calls = []
+
+        def late(node, receive):
+            def wrapped(envelope):
+                calls.append(envelope)
+                answer = receive(envelope)
+                if len(calls) == 1:
+                    time.sleep(FAST.read_timeout_s + 0.2)  # the message is in, the answer is late
+                return answer
+            return wrapped
+        world = self.world(receive_wrapper=late)
+        world.transports[0].send(Ping(0, 1, 1, 1))
+        self.assertTrue(poll(lambda: len(self.inboxes[1]) == 2))
+        self.assertEqual(self.inboxes[1][0], self.inboxes[1][1])
+        self.assertEqual(calls[0], calls[1])  # the same envelope (same msg_id), sent twice
+
+    def test_without_retries_a_late_answer_means_a_lost_message_not_a_duplicate(self):
+        """With retries=0 the same late peer gets the message once and the sender narrates it as lost."""
+        settings = HttpSettings(connect_timeout_s=0.2, read_timeout_s=0.3, retries=0)
+
+        def late(node, receive):
+            return lambda envelope: (receive(envelope), time.sleep(0.5))[0]
+        world = self.world(settings=settings, receive_wrapper=late)
+        world.transports[0].send(Ping(0, 1, 1, 1))
+        self.assertTrue(poll(lambda: bool(world.dropped(0))))
+        self.assertIn("did not answer", world.dropped(0)[0])
+        time.sleep(0.6)  # a second copy, if any, would have arrived by now
+        self.assertEqual(len(self.inboxes[1]), 1)
+
+    def test_a_refused_connection_is_retried_a_bounded_number_of_times_then_lost(self):
+        """Sending to an address nobody listens on ends, after the retries, in one narrated loss."""
+        world = self.world()
+        world.servers[1].shutdown()
+        world.transports[0].send(Ping(0, 1, 1, 1))
+        self.assertTrue(poll(lambda: bool(world.dropped(0))))
+        self.assertEqual(world.dropped(0), ["node-1 refused or dropped the connection (after 3 attempts)"])
+
+    def test_a_full_queue_loses_messages_instead_of_growing(self):
+        """With one worker and a queue of one for a stuck peer, the third message is lost at once."""
+        gate = threading.Event()
+        self.addCleanup(gate.set)
+        settings = HttpSettings(read_timeout_s=5, workers_per_peer=1, queue_per_peer=1)
+
+        def stuck(node, receive):
+            return lambda envelope: (gate.wait(5), receive(envelope))[1]
+        world = self.world(settings=settings, receive_wrapper=stuck)
+        sender = world.transports[0]
+        sender.send(Ping(0, 1, 1, 1))
+        self.assertTrue(poll(lambda: sender._links[1]._queue.empty()))  # the worker holds the first
+        sender.send(Ping(0, 1, 2, 2))
+        sender.send(Ping(0, 1, 3, 3))
+        self.assertEqual(world.dropped(0), ["1 messages already wait for node-1"])
+        gate.set()
+        self.assertTrue(poll(lambda: len(self.inboxes[1]) == 2))
+
+    def test_the_receiver_checks_the_fault_table_again(self):
+        """A message the sender let go is refused by a receiver whose table has a partition (it began in flight)."""
+        world = self.world()
+        world.faults[1].replace(FaultTable(2, FaultSet(partition=parse_partition([[0]], 2)), version=1))
+        world.transports[0].send(Ping(0, 1, 1, 1))
+        self.assertTrue(poll(lambda: bool(world.dropped(1))))
+        self.assertEqual(world.dropped(0), [])
+        self.assertIn("different sides of a partition", world.dropped(1)[0])
+        self.assertEqual(self.inboxes[1], [])
+
+    def test_the_network_duplicate_rate_delivers_two_copies(self):
+        """duplicate_rate 1 in the fault table makes every message arrive twice."""
+        world = self.world()
+        world.set_faults(FaultTable(2, FaultSet(network=NetworkFault(duplicate_rate=1.0)), version=1))
+        world.transports[0].send(Ping(0, 1, 1, 1))
+        self.assertTrue(poll(lambda: len(self.inboxes[1]) == 2))
+
+    def test_a_delay_in_the_table_holds_the_message_back(self):
+        """A network delay of 150 ms makes a message arrive at least 150 ms after it was sent."""
+        world = self.world()
+        world.set_faults(FaultTable(2, FaultSet(network=NetworkFault(delay_ms=(150, 150))), version=1))
+        arrived: List[int] = []
+        world.transports[1].register(1, lambda msg: arrived.append(world.transports[0].now()))
+        sent = world.transports[0].now()
+        world.transports[0].send(Ping(0, 1, 1, 1))
+        self.assertTrue(poll(lambda: bool(arrived)))
+        self.assertGreaterEqual(arrived[0] - sent, 150)
+
+    def test_receive_refuses_malformed_or_misaddressed_envelopes(self):
+        """An envelope the codec cannot read, or for a node this process does not run, is a BadRequest."""
+        world = self.world()
+        with self.assertRaises(BadRequest):
+            world.transports[1].receive({"src": "node-0"})
+        with self.assertRaises(BadRequest) as caught:
+            world.transports[1].receive(demo_node.encode(Ping(0, 5, 1, 1)))
+        self.assertIn("not node-5", caught.exception.message)
+
+    def test_the_token_travels_with_every_message(self):
+        """With an admin token set, messages carry it and peers that require it accept them."""
+        world = self.world(settings=HttpSettings(token="s3cret"))
+        world.transports[0].send(Ping(0, 1, 1, 1))
+        self.assertTrue(poll(lambda: len(self.inboxes[1]) == 1))
+
+    def test_now_is_monotonic_and_shifted_by_skew(self):
+        """now() never goes back, and a skew of 5 s moves it forward by 5 s."""
+        transport = self.world().transports[0]
+        first = transport.now()
+        transport.skew_ms = 5000
+        self.assertGreaterEqual(transport.now(), first + 5000)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -84,6 +84,17 @@ class Node:
         due = time.monotonic() + delay_ms / 1000
         heapq.heappush(self._timers, (due, next(self._sequence), function))
 
+    def forward(self, request, dest, timeout_ms=2000):
+        """Relay a client's request to `dest` and its answer back; error 0 if `dest` stays silent."""
+        body = {k: v for k, v in request["body"].items() if k not in ("msg_id", "in_reply_to")}
+
+        def relay(answer):
+            if answer is None:
+                self.error(request, TIMEOUT, f"{dest} did not answer within {timeout_ms} ms")
+            else:
+                self.reply(request, {k: v for k, v in answer.items() if k not in ("msg_id", "in_reply_to")})
+        self.rpc(dest, body, relay, timeout_ms)
+
     def on(self, kind, handler):
         """Call handler(message) for every message whose body type is `kind`."""
         self.handlers[kind] = handler

@@ -19,7 +19,9 @@ SCRIPTED = textwrap.dedent("""
     me = first["body"]["node_id"]
     print(json.dumps({"src": me, "dest": first["src"],
                       "body": {"type": "init_ok", "in_reply_to": first["body"]["msg_id"]}}), flush=True)
-    sys.stdout.write(os.environ.get("SCRIPT", "").replace("ME", me).replace("LONG", "x" * (1024 * 1024 + 10))); sys.stdout.flush()
+    script = os.environ.get("SCRIPT", "").replace("ME", me)
+    sys.stdout.write(script.replace("LONG", "x" * (1024 * 1024 + 10)))
+    sys.stdout.flush()
     print("data dir:", os.environ.get("REPLICALAB_DATA_DIR"), file=sys.stderr, flush=True)
     for line in sys.stdin:
         body = json.loads(line)["body"]

@@ -170,7 +170,13 @@ class StdioBridge:
     # --- to the program ---------------------------------------------------------
 
     def send(self, envelope: Union[Envelope, dict]) -> bool:
-        """Queue one envelope for the program's stdin; never blocks. False if the queue is full or stopped."""
+        """Queue one envelope for the program's stdin; never blocks.
+
+        False (the message is lost, as a network may lose it) before the node answered
+        init, once it stopped, or when the queue is full: init is always its first message.
+        """
+        if not self._initialized.is_set():
+            return False
         data = envelope.to_dict() if isinstance(envelope, Envelope) else envelope
         return self._enqueue(data)
 

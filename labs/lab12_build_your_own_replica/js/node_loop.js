@@ -72,6 +72,10 @@ class Node {
       return;
     }
     const body = msg.body;
+    if (this.nodeId === null && body.type !== "init") {
+      log("ignoring a message that came before init:", line.slice(0, 200));
+      return;
+    }
     const callback = this.waiting.get(body.in_reply_to);
     if (callback) {
       this.waiting.delete(body.in_reply_to);

@@ -126,6 +126,9 @@ class Node:
         except (ValueError, KeyError, TypeError):
             log("ignoring a line that is not a message:", line[:200])
             return
+        if self.node_id is None and body.get("type") != "init":
+            log("ignoring a message that came before init:", line[:200])
+            return
         callback = self._waiting.pop(body.get("in_reply_to"), None)
         if callback is not None:
             callback(body)

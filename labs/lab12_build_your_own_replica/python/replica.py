@@ -32,13 +32,14 @@ from node_loop import (
 
 BUGS = {
     "ack-before-replicating": "stage 2: the primary answers the client before the backups have the change",
-    "no-retry": "stage 2: a change is sent to each backup once; a lost message is never resent",
+    "no-retry": "stage 2: a change is sent to each backup once; a backup whose acknowledgement does not come "
+                "is taken for crashed instead of being sent the change again",
     "read-one-replica": "stage 3: any node answers a read from its own copy",
     "leader-never-steps-down": "stage 3: the primary answers reads from its copy without asking a majority "
                                "whether it is still the primary",
     "cas-compares-without-quorum": "stage 3: any node refuses a cas whose compare fails on its own copy",
 }
-HEARTBEAT_MS, SUSPECT_MS, RESEND_MS, ROUND_MS, FORWARD_MS = 100, 600, 100, 1000, 2500
+HEARTBEAT_MS, SUSPECT_MS, RESEND_MS, ROUND_MS, FORWARD_MS = 100, 1500, 100, 1000, 2500
 MAX_QUEUE = 200
 
 
@@ -227,8 +228,8 @@ class Replica:
         if needed == 0:
             return settle(True)
         send_missing()
-        if self.bug == "no-retry":
-            self.node.after(ROUND_MS, lambda: settle(False))
+        if self.bug == "no-retry":  # silence is taken for a crash: the change counts as replicated
+            self.node.after(ROUND_MS, lambda: settle(True))
 
     def on_replicate(self, message):
         body = message["body"]
@@ -255,7 +256,7 @@ class Replica:
                               lambda answer, peer=peer: self.heard_from(peer, answer), HEARTBEAT_MS * 3)
             return
         silent_s = time.monotonic() - self.heard.get(self.primary(), 0)
-        patience = (SUSPECT_MS + 150 * self.node.node_ids.index(me) + random.randint(0, 100)) / 1000
+        patience = (SUSPECT_MS + 300 * self.node.node_ids.index(me) + random.randint(0, 200)) / 1000
         if silent_s > patience:
             view = next(v for v in range(self.view + 1, self.view + 1 + len(self.node.node_ids))
                         if self.primary(v) == me)

@@ -1,8 +1,11 @@
 """lin-kv requests and replies map to ReplicaLab operations and Jepsen's ok / fail / info."""
+import os
+import re
 import unittest
 
 from byon.lin_kv import ERROR_CODES, KvOperation, NodeAnswerError, error_code, interpret, no_reply
 from cluster.errors import ReplicaLabError
+from tests.helpers import ROOT
 
 DEFINITE = {1, 10, 11, 12, 14, 20, 21, 22, 30}
 INDEFINITE = {0, 13}
@@ -97,6 +100,17 @@ class ReplyTest(unittest.TestCase):
         self.assertIsInstance(caught.exception, NodeAnswerError)
         self.assertEqual((caught.exception.status, caught.exception.code), (503, "temporarily_unavailable"))
         interpret(KvOperation("write", "k", 1), {"type": "write_ok"}).raise_if_error()  # no error: no raise
+
+
+class ProtocolDocTest(unittest.TestCase):
+    """docs/node-protocol.md tells students the same code table the history uses."""
+
+    def test_error_table_matches_the_code(self):
+        """Every row of the doc's error table has the code's name, definiteness and HTTP status."""
+        with open(os.path.join(ROOT, "docs", "node-protocol.md"), encoding="utf-8") as handle:
+            rows = re.findall(r"^\| +(\d+) \| ([a-z-]+) \| (yes|) *\| (\d{3}) \|$", handle.read(), re.M)
+        documented = {int(code): (name, definite == "yes", int(status)) for code, name, definite, status in rows}
+        self.assertEqual(documented, {c: (e.name, e.definite, e.status) for c, e in ERROR_CODES.items()})
 
 
 if __name__ == "__main__":

@@ -189,8 +189,9 @@ class StdioBridge:
             self.stats.dropped_full += 1
             if self.stats.dropped_full == 1 or self.stats.dropped_full % 1000 == 0:
                 self.on_problem(Problem(self.node_id, "stdin_full",
-                                        f"it is not reading its stdin: {self._outbox.maxsize} messages wait, "
-                                        f"so new ones are dropped ({self.stats.dropped_full} so far)"))
+                                        f"it is not reading its stdin fast enough: {self._outbox.maxsize} "
+                                        f"messages wait, so new ones are dropped ({self.stats.dropped_full} "
+                                        "so far)"))
             return False
         return True
 

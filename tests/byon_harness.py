@@ -22,6 +22,8 @@ from byon import child_process
 from byon.envelope import Envelope
 from byon.lin_kv import KvOperation, KvResult, interpret, no_reply
 from byon.stdio_bridge import Problem, StdioBridge
+from checker import check_history
+from cluster.history import History
 from tests.helpers import ROOT
 
 LAB12 = os.path.join(ROOT, "labs", "lab12_build_your_own_replica")
@@ -44,6 +46,14 @@ def wait_until(condition: Callable[[], bool], limit_s: float = 10.0) -> bool:
     return condition()
 
 
+class MonotonicClock:
+    """Milliseconds of real time, for the history (the nodes are real processes)."""
+
+    def now(self) -> float:
+        """Milliseconds since an arbitrary start."""
+        return round(time.monotonic() * 1000, 3)
+
+
 class Harness:
     """Start nodes n1..nN running `command`, route their messages, and play a client."""
 
@@ -61,6 +71,8 @@ class Harness:
         self._replies: Dict[int, dict] = {}
         self._changed = threading.Condition()
         self._ids = itertools.count(1)
+        self.history = History(MonotonicClock(), 10_000)  # every kv() is recorded, as /history would
+        self._history_lock = threading.Lock()  # the cluster lock guards History in the app
 
     def __enter__(self):
         for node in self.node_ids:
@@ -128,8 +140,19 @@ class Harness:
     def kv(self, node: str, f: str, key, value=None, expected=None, timeout_s: float = 5.0) -> KvResult:
         """One lin-kv operation on `node`, interpreted as byon.lin_kv does for histories."""
         op = KvOperation(f, key, value, expected)
+        with self._history_lock:
+            invoke = self.history.begin(threading.current_thread().name, f, key, op.history_value())
         reply = self.request(node, op.request_body(0), timeout_s)
-        return no_reply(op, node, int(timeout_s * 1000)) if reply is None else interpret(op, reply, node)
+        result = no_reply(op, node, int(timeout_s * 1000)) if reply is None else interpret(op, reply, node)
+        with self._history_lock:
+            self.history.end(invoke, result.outcome())
+        return result
+
+    def check(self) -> dict:
+        """The linearizability checker's verdict on everything kv() recorded (ReplicaLab's store model)."""
+        with self._history_lock:
+            events = list(self.history.events)
+        return check_history(events, model="store", timeout=60).to_dict()
 
     def kv_until(self, node: str, f: str, key, value=None, expected=None, want: str = "ok",
                  limit_s: float = 10.0) -> KvResult:

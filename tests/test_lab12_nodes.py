@@ -60,6 +60,21 @@ class JavaScriptStarterTest(StarterContract, unittest.TestCase):
     command = [NODE_JS or "node", f"{JS_NODES}/starter.js"]
 
 
+@unittest.skipUnless(NODE_JS, "Node.js is missing: install the Debian package nodejs (apt-get install nodejs)")
+class JavaScriptModelTest(unittest.TestCase):
+    """The JavaScript stage 1 model answer forwards to the holder."""
+
+    def test_single_copy_serves_from_any_node(self):
+        """A write on n2 is read on n3 through the holder n1; a stale cas is 22; n1 down makes n2 answer 0."""
+        with Harness([NODE_JS or "node", f"{JS_NODES}/model_1_single_copy.js"], nodes=3) as h:
+            self.assertEqual(h.kv("n2", "write", "k", 1).type, "ok")
+            self.assertEqual(h.kv("n3", "read", "k").value, 1)
+            self.assertEqual(h.kv("n3", "cas", "k", 2, expected=5).error.code, 22)
+            h.kill("n1")
+            result = h.kv("n2", "write", "k", 3)
+            self.assertEqual((result.type, result.error.code), ("info", 0))
+
+
 def first_change_to(node: str):
     """A block rule that drops only the first replicated change sent to `node` (one lost message)."""
     count = itertools.count()

@@ -50,6 +50,20 @@ class Node {
     return msgId;
   }
 
+  // Relay a client's request to `dest` and its answer back; error 0 if `dest` stays silent.
+  forward(request, dest, timeoutMs = 2000) {
+    const body = Object.assign({}, request.body);
+    delete body.msg_id;
+    delete body.in_reply_to;
+    this.rpc(dest, body, (answer) => {
+      if (answer === null) return this.error(request, codes.TIMEOUT, `${dest} did not answer within ${timeoutMs} ms`);
+      const relayed = Object.assign({}, answer);
+      delete relayed.msg_id;
+      delete relayed.in_reply_to;
+      this.reply(request, relayed);
+    }, timeoutMs);
+  }
+
   on(kind, handler) { this.handlers[kind] = handler; }
 
   peers() { return this.nodeIds.filter((n) => n !== this.nodeId); }

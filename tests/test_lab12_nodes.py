@@ -108,6 +108,8 @@ class ModelAnswerTest(unittest.TestCase):
                 h.kill("n1")
                 self.assertEqual(h.kv_until("n2", "read", "k").value, "acked")
                 self.assertEqual(h.kv_until("n3", "write", "k", "later").type, "ok")
+                pids = [bridge.pid for bridge in h.bridges.values()]
+            self.assertEqual([pid for pid in pids if alive(pid)], [], "no node process outlives the harness")
 
     def test_stage_3_minority_primary_refuses_and_majority_goes_on(self):
         """Cut off from the majority, the old primary answers error 11 to reads; the majority elects and serves."""

@@ -111,6 +111,17 @@ class ModelAnswerTest(unittest.TestCase):
                 pids = [bridge.pid for bridge in h.bridges.values()]
             self.assertEqual([pid for pid in pids if alive(pid)], [], "no node process outlives the harness")
 
+    def test_restarted_primary_keeps_ordering_its_writes(self):
+        """A primary killed and restarted on its data directory numbers new writes above the ones it saved."""
+        for model in MODELS:
+            with self.subTest(model), Harness(python_node(model), nodes=3) as h:
+                for value in (1, 2, 3):
+                    self.assertEqual(h.kv("n1", "write", "k", value).type, "ok")
+                h.kill("n1")
+                h.start("n1")
+                self.assertEqual(h.kv_until("n1", "write", "k", 4).type, "ok")
+                self.assertEqual(h.kv_until("n2", "read", "k").value, 4)
+
     def test_stage_3_minority_primary_refuses_and_majority_goes_on(self):
         """Cut off from the majority, the old primary answers error 11 to reads; the majority elects and serves."""
         with Harness(python_node("model_3_majority_leader"), nodes=3) as h:

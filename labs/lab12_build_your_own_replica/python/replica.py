@@ -82,6 +82,9 @@ class Replica:
         # In view 0 everyone starts empty, so node_ids[0] leads it without gathering anything.
         first = self.node.node_id == self.node.node_ids[0]
         self.store = Storage(self.node.node_id, {"view": 0, "data": {}, "led": 0 if first else None})
+        # Number new changes above every version on disk: after a restart in the same view, a counter
+        # starting again at 0 would make new writes look older than the ones they replace.
+        self.sequence = max((version[1] for _, version in self.store.state["data"].values()), default=0)
         self.heard = {peer: time.monotonic() for peer in self.node.peers()}
         if self.stage > 1:
             self.node.after(HEARTBEAT_MS, self.tick)

@@ -3,8 +3,9 @@
 The child gets its own process group (so stopping it also stops whatever it
 started) and asks Linux to SIGKILL it when its parent dies (prctl
 PR_SET_PDEATHSIG), so a `kill -9` of ReplicaLab leaves no orphan node behind.
-Linux sends that signal when the *thread* that started the child ends, so start
-children from a thread that lives as long as the node process (its main thread).
+Linux sends that signal when the *thread* that started the child ends, so
+every child is forked by one long-lived spawner thread: a node restarted from a
+short-lived request thread does not die when that thread ends.
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Optional, Sequence, Union
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
@@ -22,6 +25,17 @@ DATA_DIR_ENV = "REPLICALAB_DATA_DIR"
 NODE_ENV = "REPLICALAB_NODE"
 
 _libc = None
+_spawner: Optional[ThreadPoolExecutor] = None
+_spawner_lock = threading.Lock()
+
+
+def _spawn_thread() -> ThreadPoolExecutor:
+    """The one thread that forks every child (see the module docstring); it lives as long as we do."""
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None:
+            _spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="byon-spawner")
+        return _spawner
 
 
 def _load_libc():
@@ -58,11 +72,14 @@ def spawn(command: Union[str, Sequence[str]], data_dir: Optional[str] = None, no
     if data_dir is not None:
         os.makedirs(data_dir, exist_ok=True)
         env[DATA_DIR_ENV] = os.path.abspath(data_dir)
-    libc, parent = _load_libc(), os.getpid()
-    return subprocess.Popen(
-        command_words(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        cwd=cwd, env=env, bufsize=0, start_new_session=True,
-        preexec_fn=lambda: _die_with_parent(parent, libc))
+    libc, parent, words = _load_libc(), os.getpid(), command_words(command)
+
+    def launch() -> subprocess.Popen:
+        return subprocess.Popen(
+            words, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=cwd, env=env, bufsize=0, start_new_session=True,
+            preexec_fn=lambda: _die_with_parent(parent, libc))
+    return _spawn_thread().submit(launch).result()
 
 
 def signal_group(process: subprocess.Popen, sig: int) -> bool:

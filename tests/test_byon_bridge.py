@@ -5,6 +5,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import unittest
 
 from byon.child_process import DATA_DIR_ENV, alive
@@ -164,6 +165,18 @@ class BridgeTest(unittest.TestCase):
             process.kill()
             process.wait(5)
             process.stdout.close()
+
+    def test_node_started_from_a_short_lived_thread_survives_it(self):
+        """Linux kills a child when the thread that forked it ends; a node started from a thread that ends lives on."""
+        started = []
+        thread = threading.Thread(target=lambda: started.append(Harness(python_node("starter")).__enter__()))
+        thread.start()
+        thread.join(30)
+        harness = started[0]
+        self.addCleanup(harness.stop_all)
+        self.assertFalse(thread.is_alive())
+        self.assertEqual(harness.kv("n1", "write", "k", 1).type, "ok", "the node still answers")
+        self.assertTrue(alive(harness.bridges["n1"].pid))
 
     def test_init_message_follows_maelstrom(self):
         """init carries node_id and every node_id, from a client id, with a msg_id the node answers."""

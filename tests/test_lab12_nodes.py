@@ -146,8 +146,9 @@ class PlantedBugTest(unittest.TestCase):
             with self.subTest(bug), Harness(python_node("model_2_primary_backup", *args), nodes=3) as h:
                 h.block = lambda e: changes_to("n2")(e) or changes_to("n3")(e)
                 self.assertEqual(h.kv("n1", "write", "k", "v").type == "ok", acked)
-                h.heal()
+                # Kill before healing: a primary still retrying would otherwise race the kill.
                 h.kill("n1")
+                h.heal()
                 after = h.kv_until("n2", "read", "k")
                 self.assertEqual(after.error.code if after.error else None, 20, "no backup ever had it")
 

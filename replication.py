@@ -19,11 +19,11 @@ from cluster.core import ClusterCore
 from cluster.errors import BadRequest, Conflict, KeyNotFound, NoQuorum
 from cluster.event_log import EventLog
 from cluster.fault_control import FaultControl
-from cluster.handoff import HandoffOp, owed_handoffs
+from cluster.handoff import HandoffOp
 from cluster.hints import HintStore
 from cluster.history import History
 from cluster.linearizable import CONSISTENCY_MODES, AbdOp, majority
-from cluster.maintenance import Maintenance
+from cluster.maintenance import Maintenance, owed_handoffs
 from cluster.network import Network
 from cluster.node import ReplicaNode
 from cluster.paxos import CasResult, compare_and_set
@@ -32,6 +32,7 @@ from cluster.quorum import ReadOp, ReadResult, WriteOp, WriteResult
 from cluster.recovery import SyncOp
 from cluster.ring import Ring
 from cluster.scenario import ScenarioRecord
+from cluster.seam import NodeSeam
 from cluster.step_mode import StepControl
 from config import Config
 from db import DataDirLock, LRUCache, NodeStore, open_backend, remove_node_files
@@ -75,7 +76,7 @@ class ReplicationManager:
         store = NodeStore(open_backend(cfg.storage, cfg.data_dir, f"{node_name(i)}.records"),
                           LRUCache(cfg.cache_items, cfg.cache_bytes), cfg.durability, cfg.batch_size)
         hints = HintStore(open_backend(cfg.storage, cfg.data_dir, f"{node_name(i)}.hints"))
-        node = ReplicaNode(i, store, hints, self.ring, self.network, self.events,
+        node = ReplicaNode(i, store, hints, self.ring, NodeSeam(i, self.network, self.events),
                            cfg.request_timeout_ms)
         node.conflicts = cfg.conflicts
         node.paxos = PaxosState(open_backend(cfg.storage, cfg.data_dir, f"{node_name(i)}.paxos"))

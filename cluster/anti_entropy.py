@@ -19,8 +19,9 @@ from typing import Dict, List, Optional
 
 from cluster import siblings
 from cluster.merkle import MerkleTree, compare
+from cluster.messages import STORED, Fetch, Put, SyncReply, TreeDiff, TreeOffer
 from cluster.operation import Operation
-from models import STORED, Fetch, Put, SyncReply, TreeDiff, TreeOffer, node_name
+from models import node_name
 
 
 def shared_tree(node, peer: int) -> MerkleTree:
@@ -97,10 +98,10 @@ class AntiEntropyOp(Operation):
         to_fetch = sorted(k for k in theirs if k not in mine or _ahead(self.node, theirs[k], mine[k]))
         to_push = sorted(k for k in mine if k not in theirs or _ahead(self.node, mine[k], theirs[k]))
         for key in to_push:
-            self.node.network.send(Put(self.node.node_id, self.peer, self.op_id,
+            self.seam.send(Put(self.node.node_id, self.peer, self.op_id,
                                        self.node.store.get(key), None, "anti-entropy"))
         if to_fetch:
-            self.node.network.send(Fetch(self.node.node_id, self.peer, self.op_id, tuple(to_fetch)))
+            self.seam.send(Fetch(self.node.node_id, self.peer, self.op_id, tuple(to_fetch)))
         self._waiting = len(to_push) + (1 if to_fetch else 0)
         self._maybe_done()
 
@@ -127,7 +128,7 @@ class AntiEntropyOp(Operation):
         self.finish()
         moved = len(self.pushed) + len(self.pulled)
         silent = " (no answer: peer unreachable)" if self.silent else ""
-        self.events.emit("anti_entropy", f"anti-entropy {self.node.name} <-> {node_name(self.peer)}: "
+        self.seam.emit("anti_entropy", f"anti-entropy {self.node.name} <-> {node_name(self.peer)}: "
                          f"compared {self.compared} tree nodes, {self.buckets_differing} bucket(s) "
                          f"differ, moved {moved} key(s) ({len(self.pushed)} pushed, {len(self.pulled)} "
                          f"pulled){silent}", [self.node.node_id, self.peer], None, op_id=self.op_id,

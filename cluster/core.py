@@ -70,6 +70,7 @@ class ClusterCore:
         step mode the request waits (lock released) until the quorum is met or
         the op ends; whatever is still in flight finishes later, in the background.
         """
+        op.client_answered_early = lambda: self.network.paused  # step mode answers at the quorum
         op.start()
         self.settle()
         if not op.decided:

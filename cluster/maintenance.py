@@ -7,10 +7,12 @@ POST /scheduler/run/<job>, and a test can call it directly.
 """
 from __future__ import annotations
 
+from typing import Optional
+
 from cluster.anti_entropy import AntiEntropyOp
 from cluster.core import ClusterCore
 from cluster.errors import BadRequest, Conflict
-from cluster.handoff import HandoffOp, owed_handoffs
+from cluster.handoff import HandoffOp
 from models import node_name
 
 
@@ -67,3 +69,20 @@ class Maintenance:
                                  f"disk ({', '.join(f'{k}: {v}' for k, v in committed.items() if v)})",
                                  [n.node_id for n in self.core.nodes if n.store.durability == "batch"])
             return {"now": now, "committed": {k: v for k, v in committed.items() if v}}
+
+
+def owed_handoffs(nodes, is_up, recovered: Optional[int] = None):
+    """(holder, owner) pairs that can be handed off now: both up, hints held.
+
+    With `recovered`, only pairs involving that node: hints others hold for it,
+    and hints it holds for nodes that are up.
+    """
+    pairs = []
+    for holder in nodes:
+        if not is_up(holder.node_id):
+            continue
+        for owner in holder.hints.owners():
+            if is_up(owner) and (recovered is None or recovered in (holder.node_id, owner)):
+                pairs.append((holder, owner))
+    return pairs
+

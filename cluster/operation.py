@@ -6,9 +6,10 @@ the wait. Quorum reads/writes, hint handoff and recovery sync all build on it.
 """
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Callable, Dict, Optional
 
-from models import Message, node_name
+from cluster.messages import Message
+from models import node_name
 
 
 class Operation:
@@ -24,12 +25,15 @@ class Operation:
         self.outstanding: Dict[int, str] = {}  # peer -> what we wait for
         self.silent: list = []  # peers that did not answer in time
         self._timer = None
+        # Whether this operation's client is answered as soon as it is decided (step mode), before
+        # the operation is over: the control plane knows, a node does not (ClusterCore.run sets it).
+        self.client_answered_early: Callable[[], bool] = lambda: False
         node.ops[op_id] = self
 
     @property
-    def events(self):
-        """The event log of the node running this operation."""
-        return self.node.events
+    def seam(self):
+        """The seam of the node running this operation: send, timers, time, events."""
+        return self.node.seam
 
     @property
     def timeout_ms(self) -> int:
@@ -39,7 +43,7 @@ class Operation:
     def send(self, msg: Message, waiting_for: str) -> None:
         """Send `msg` and remember that we wait for an answer from its destination."""
         self.outstanding[msg.dst] = waiting_for
-        self.node.network.send(msg)
+        self.seam.send(msg)
 
     def answered(self, peer: int) -> None:
         """Note an answer from `peer`; when nobody is outstanding, move on."""
@@ -52,8 +56,7 @@ class Operation:
         """Arm the timeout if anyone is outstanding, otherwise move on at once."""
         self._cancel_timer()
         if self.outstanding:
-            self._timer = self.node.network.set_timer(self.node.node_id, self.timeout_ms,
-                                                      self._timed_out)
+            self._timer = self.seam.set_timer(self.timeout_ms, self._timed_out)
         else:
             self.on_all_answered()
 
@@ -63,7 +66,7 @@ class Operation:
         silent = sorted(self.outstanding)
         self.outstanding.clear()
         self.silent.extend(silent)
-        self.events.emit("timeout",
+        self.seam.emit("timeout",
                          f"{self.node.name} gave up waiting {self.timeout_ms}ms for "
                          f"{', '.join(node_name(p) for p in silent)} ({self.describe()}){self.timeout_note()}",
                          [self.node.node_id, *silent], self.key, op_id=self.op_id)

@@ -13,17 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from models import (
-    Accepted,
-    Ballot,
-    Commit,
-    Committed,
-    Message,
-    Promise,
-    Propose,
-    Record,
-    preview,
-)
+from cluster.messages import Accepted, Commit, Committed, Message, Promise, Propose
+from models import Ballot, Record, preview
 
 
 @dataclass
@@ -92,7 +83,7 @@ def _refuses(node: Any, msg: Any, state: AcceptorState, phase: str) -> bool:
     """True (and narrated) when `msg`'s ballot is below the one this acceptor promised."""
     if state.promised is None or msg.ballot >= state.promised:
         return False
-    node.events.emit("paxos_refused", f"{node.name} refuses {phase} {msg.key} at ballot {msg.ballot}: "
+    node.seam.emit("paxos_refused", f"{node.name} refuses {phase} {msg.key} at ballot {msg.ballot}: "
                      f"it promised {state.promised}", [node.node_id, msg.src], msg.key,
                      ballot=str(msg.ballot), promised=str(state.promised))
     return True
@@ -106,7 +97,7 @@ def answer_prepare(node: Any, msg: Any) -> Message:
     state.promised = msg.ballot
     node.paxos.put(msg.key, state)
     held = (f"accepted v{state.record.version} at {state.accepted}" if state.record else "accepted nothing")
-    node.events.emit("paxos_promised", f"{node.name} promises ballot {msg.ballot} for {msg.key} "
+    node.seam.emit("paxos_promised", f"{node.name} promises ballot {msg.ballot} for {msg.key} "
                      f"({held}; last commit {state.committed or 'none'})", [node.node_id, msg.src], msg.key,
                      ballot=str(msg.ballot))
     return Promise(node.node_id, msg.src, msg.op_id, msg.key, msg.ballot, True, state.promised,
@@ -122,7 +113,7 @@ def answer_propose(node: Any, msg: Propose) -> Message:
     state.accepted, state.record = msg.ballot, msg.record
     node.paxos.put(msg.key, state)
     assert msg.record is not None
-    node.events.emit("paxos_accepted", f"{node.name} accepts {msg.key} v{msg.record.version} = "
+    node.seam.emit("paxos_accepted", f"{node.name} accepts {msg.key} v{msg.record.version} = "
                      f"{preview(msg.record.value)} at ballot {msg.ballot}", [node.node_id, msg.src], msg.key,
                      ballot=str(msg.ballot), version=str(msg.record.version))
     return Accepted(node.node_id, msg.src, msg.op_id, msg.key, msg.ballot, True, state.promised)
@@ -140,4 +131,4 @@ def answer_commit(node: Any, msg: Commit) -> Message:
 
 
 # Paxos requests and the function answering each (registered in node.py's ANSWERED_BY_MECHANISM).
-ANSWERS = {"paxos_prepare": answer_prepare, "paxos_accept": answer_propose, "paxos_commit": answer_commit}
+ANSWERS = {"paxos_prepare": answer_prepare, "paxos_propose": answer_propose, "paxos_commit": answer_commit}

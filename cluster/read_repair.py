@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Dict, List, Optional
 
 from cluster import siblings
-from models import Put, Record, node_name
+from cluster.messages import Put
+from models import Record, node_name
 
 
 def stale_replicas(node, replies: Dict[int, Optional[Record]], stands_for: Dict[int, Optional[int]],
@@ -28,7 +29,7 @@ def send_repairs(op, best: Record, stale: List[int]) -> None:
     node = op.node
     for peer in stale:
         had = op.replies[peer]
-        op.events.emit("read_repair", f"read repair: {node_name(peer)} had "
+        op.seam.emit("read_repair", f"read repair: {node_name(peer)} had "
                        f"{_label(node, had) if had else 'nothing'} for {op.key}, "
                        f"{node.name} sends it {_label(node, best)}", [node.node_id, peer],
                        op.key, op_id=op.op_id, had=str(had.version) if had else None,

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Dict, List
 
+from cluster.messages import STORED, Put, SyncReply, SyncRequest
 from cluster.operation import Operation
-from models import STORED, Put, SyncReply, SyncRequest, names, node_name
+from models import names, node_name
 
 
 def answer_sync_request(node, msg) -> SyncReply:
@@ -38,7 +39,7 @@ class SyncOp(Operation):
 
     def start(self) -> None:
         """Ask every peer for the records this node should hold."""
-        self.events.emit("sync_started", f"{self.node.name} asks {names(self.peers)} for the keys "
+        self.seam.emit("sync_started", f"{self.node.name} asks {names(self.peers)} for the keys "
                          f"it replicates, to catch up", [self.node.node_id, *self.peers], None,
                          op_id=self.op_id)
         for peer in self.peers:
@@ -57,7 +58,7 @@ class SyncOp(Operation):
         for key in self.node.store.keys():
             mine = self.node.store.get(key)
             if peer in self.ring.preference_list(key) and self.node.improves(mine, theirs.get(key)):
-                self.node.network.send(Put(self.node.node_id, peer, self.op_id, mine, None, "sync"))
+                self.seam.send(Put(self.node.node_id, peer, self.op_id, mine, None, "sync"))
                 pushes += 1
         self._pushes_left[peer] = pushes
         if pushes == 0:
@@ -74,7 +75,7 @@ class SyncOp(Operation):
         """Every peer answered or timed out: report the catch-up."""
         self.finish()
         pulled = sorted(set(self.pulled))
-        self.events.emit("sync_finished", f"{self.node.name} caught up: {len(pulled)} newer key(s) "
+        self.seam.emit("sync_finished", f"{self.node.name} caught up: {len(pulled)} newer key(s) "
                          f"from peers{': ' + ', '.join(pulled[:10]) if pulled else ''}"
                          f"{'...' if len(pulled) > 10 else ''}; pushed {sum(self.pushed.values())} "
                          f"back; {len(self.answered_by)} peer(s) answered, "

@@ -5,9 +5,10 @@ import tempfile
 import threading
 import unittest
 
+from cluster.messages import Prepare
 from cluster.paxos_acceptor import AcceptorState, answer_prepare
 from config import simulation_config
-from models import Ballot, Prepare, Record, Version, node_id_of
+from models import Ballot, Record, Version, node_id_of
 from replication import ReplicationManager
 from tests.helpers import make_app, write
 

@@ -73,17 +73,18 @@ class AntiEntropyOp(Operation):
         self.entries_exchanged = 0  # (key, version) pairs the peer sent for the differing buckets
         self.pushed: List[str] = []
         self.pulled: List[str] = []
-        self._waiting = 0  # acks and fetch replies still expected
 
     def start(self) -> None:
         """Offer our tree to the peer."""
         self.tree = shared_tree(self.node, self.peer)
         levels = tuple(tuple(level) for level in self.tree.levels)
-        self.send(TreeOffer(self.node.node_id, self.peer, self.op_id, levels), "merkle diff")
+        self.send(TreeOffer(self.node.node_id, self.peer, self.op_id, levels))
         self.wait()
 
     def on_tree_diff(self, msg: TreeDiff) -> None:
         """Push what we have newer, fetch what they have newer, in the differing buckets only."""
+        if not self.fresh(msg.src, "tree_diff"):
+            return  # a duplicate diff
         self.compared = msg.compared
         self.buckets_differing = len(msg.entries)
         theirs: Dict[str, tuple] = {}
@@ -98,30 +99,25 @@ class AntiEntropyOp(Operation):
         to_fetch = sorted(k for k in theirs if k not in mine or _ahead(self.node, theirs[k], mine[k]))
         to_push = sorted(k for k in mine if k not in theirs or _ahead(self.node, mine[k], theirs[k]))
         for key in to_push:
-            self.seam.send(Put(self.node.node_id, self.peer, self.op_id,
-                                       self.node.store.get(key), None, "anti-entropy"))
+            self.send(Put(self.node.node_id, self.peer, self.op_id, self.node.store.get(key), None, "anti-entropy"))
         if to_fetch:
-            self.seam.send(Fetch(self.node.node_id, self.peer, self.op_id, tuple(to_fetch)))
-        self._waiting = len(to_push) + (1 if to_fetch else 0)
-        self._maybe_done()
+            self.send(Fetch(self.node.node_id, self.peer, self.op_id, tuple(to_fetch)))
+        self.answered(msg.src)  # the diff; each push and the fetch expect their own answer
 
     def on_put_ack(self, msg) -> None:
         """The peer took a record we pushed."""
-        self.pushed.append(msg.key)
-        self._waiting -= 1
-        self._maybe_done()
+        if self.fresh(msg.src, ("put_ack", msg.key)):
+            self.pushed.append(msg.key)
+            self.answered(msg.src)
 
     def on_sync_reply(self, msg: SyncReply) -> None:
         """Records we fetched: keep those that are newer."""
+        if not self.fresh(msg.src, "sync_reply"):
+            return  # a duplicate reply
         for record in msg.records:
             if self.node.accept_put(record, None, purpose="anti-entropy") == STORED:
                 self.pulled.append(record.key)
-        self._waiting -= 1
-        self._maybe_done()
-
-    def _maybe_done(self) -> None:
-        if self._waiting == 0:
-            self.answered(self.peer)
+        self.answered(msg.src)
 
     def on_all_answered(self) -> None:
         """Report what was compared and what moved."""

@@ -35,20 +35,20 @@ class HandoffOp(Operation):
                          [self.node.node_id, self.owner], None, op_id=self.op_id,
                          keys=sorted(self.records))
         for record in self.records.values():
-            self.seam.send(Put(self.node.node_id, self.owner, self.op_id, record, None, "handoff"))
-        self.outstanding[self.owner] = "handoff acks"
+            self.send(Put(self.node.node_id, self.owner, self.op_id, record, None, "handoff"))
         self.wait()
 
     def on_put_ack(self, msg) -> None:
         """The owner has the record: the hint can go."""
+        if not self.fresh(msg.src, msg.key):
+            return  # a duplicate ack
         record = self.records.get(msg.key)
         if record is not None and self.node.hints.remove(self.owner, record):
             self.delivered.append(msg.key)
             self.seam.emit("hint_delivered", f"{node_name(self.owner)} now has {msg.key} "
                              f"v{record.version}; {self.node.name} drops its hint",
                              [self.node.node_id, self.owner], msg.key, op_id=self.op_id)
-        if len(self.delivered) == len(self.records):
-            self.answered(self.owner)
+        self.answered(msg.src)
 
     def on_all_answered(self) -> None:
         """Report hints that could not be handed back."""

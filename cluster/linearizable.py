@@ -62,11 +62,8 @@ class AbdOp(Operation):
                          f"{names(self.preference)} for their newest version, needs a majority of "
                          f"{self.needed} (no stand-ins)", [self.node.node_id], self.key, op_id=self.op_id)
         for replica in self.preference:
-            if replica == self.node.node_id:
-                self.replies[replica] = self.node.newest_local(self.key)
-            else:
-                self.send(Get(self.node.node_id, replica, self.op_id, self.key), "query")
-        self._maybe_advance()
+            self.send(Get(self.node.node_id, replica, self.op_id, self.key))
+        self.wait()
 
     def on_get_reply(self, msg) -> None:
         """A replica named its newest record."""
@@ -114,15 +111,8 @@ class AbdOp(Operation):
             return self._finish()
         assert self.record is not None  # a read with nothing to spread finished above
         for replica in self.preference:
-            if replica in holders:
-                continue
-            if replica == self.node.node_id:
-                self._ack(replica, self.node.accept_put(self.record, None, self._purpose()))
-            else:
-                self.send(Put(self.node.node_id, replica, self.op_id, self.record, None, self._purpose()),
-                          "propagate")
-        if len(self.acks) >= self.needed:
-            return self._finish()
+            if replica not in holders:
+                self.send(Put(self.node.node_id, replica, self.op_id, self.record, None, self._purpose()))
         self.wait()
 
     def _purpose(self) -> str:

@@ -31,7 +31,6 @@ from typing import Any, Dict, List, Optional, Set
 from cluster.errors import Conflict, NoQuorum
 from cluster.messages import Commit, Message, Prepare, Propose
 from cluster.operation import Operation
-from cluster.paxos_acceptor import ANSWERS
 from models import Ballot, Record, Version, names, newest, node_name, preview
 
 MAX_ROUNDS = 5  # prepares per CAS before giving up on contention
@@ -111,7 +110,6 @@ class PaxosOp(Operation):
         self.repaired: List[dict] = []
         self.outcome = ""
         self.attempts = 0
-        self._moves = 0  # bumped by every phase change, so a local answer can tell it moved on
         self.result: Optional[CasResult] = None
 
     @property
@@ -161,13 +159,11 @@ class PaxosOp(Operation):
                                                     self.ballot, record))
 
     def _send_phase(self, phase: str, make) -> None:
-        """Send this phase's message to every replica; the coordinator answers its own at once."""
+        """Send this phase's message to every replica (the coordinator's own acceptor too, through its seam)."""
         self._cancel_timer()
         self.outstanding.clear()
         self.replies = {}
         self.phase = phase
-        self._moves += 1
-        moves = self._moves
         entry: Dict[str, Any] = {"phase": phase, "ballot": str(self.ballot),
                                  "sent_to": [node_name(n) for n in self.replicas],
                                  "ok": [], "refused": [], "silent": [], "late": []}
@@ -175,17 +171,9 @@ class PaxosOp(Operation):
             entry["record_version"] = str(self.proposal.version)
             entry["purpose"] = "repair" if self.repairing else "new value"
         self.rounds.append(entry)
-        local = None
         for target in self.replicas:
-            msg = make(target)
-            if target == self.node.node_id:
-                local = msg
-            else:
-                self.send(msg, phase)
-        if local is not None:
-            self._reply(ANSWERS[local.kind](self.node, local), phase)
-        if moves == self._moves and not self.done:
-            self.wait()
+            self.send(make(target))
+        self.wait()
 
     # --- replies ------------------------------------------------------------------
 

@@ -74,10 +74,7 @@ class QuorumOp(Operation):
 
     def _contact(self, target: int, stands_for: Optional[int]) -> None:
         self.stands_for[target] = stands_for
-        if target == self.node.node_id:
-            self.handle_locally(stands_for)  # the coordinator answers itself without the network
-        else:
-            self.send(self.request(target, stands_for), self.name)
+        self.send(self.request(target, stands_for))  # the coordinator's own part comes back like any answer
 
     def on_timeout(self, silent) -> None:
         """Ask the next untried node clockwise to stand in for each silent replica."""
@@ -104,9 +101,6 @@ class QuorumOp(Operation):
         """The message asking `target` (a replica, or a stand-in for `stands_for`)."""
         raise NotImplementedError
 
-    def handle_locally(self, stands_for: Optional[int]) -> None:
-        """The coordinator's own part, done without the network."""
-        raise NotImplementedError
 
 
 @dataclass
@@ -155,11 +149,6 @@ class WriteOp(QuorumOp):
     def request(self, target: int, stands_for: Optional[int]) -> Put:
         """The Put sent to a replica or stand-in."""
         return Put(self.node.node_id, target, self.op_id, self.record, stands_for)
-
-    def handle_locally(self, stands_for: Optional[int]) -> None:
-        """The coordinator stores its own copy without the network."""
-        outcome = self.node.accept_put(self.record, stands_for)
-        self._ack(self.node.node_id, outcome, self.node.holds_durably(self.key, stands_for))
 
     def progress(self) -> dict:
         """Acks so far, for a client that stops waiting."""
@@ -254,10 +243,6 @@ class ReadOp(QuorumOp):
         """The Get sent to a replica or stand-in."""
         return Get(self.node.node_id, target, self.op_id, self.key)
 
-    def handle_locally(self, stands_for: Optional[int]) -> None:
-        """The coordinator reads its own copy without the network."""
-        self.replies[self.node.node_id] = self.node.newest_local(self.key)
-
     def progress(self) -> dict:
         """Answers so far, for a client that stops waiting."""
         return {**super().progress(),
@@ -284,7 +269,7 @@ class ReadOp(QuorumOp):
 
     def on_put_ack(self, msg) -> None:
         """A stale replica accepted the repair."""
-        if self.repairing:
+        if self.repairing and self.fresh(msg.src, "repair_ack"):
             self.repaired.append(msg.src)
             self.answered(msg.src)
 

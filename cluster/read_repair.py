@@ -25,7 +25,7 @@ def stale_replicas(node, replies: Dict[int, Optional[Record]], stands_for: Dict[
 
 
 def send_repairs(op, best: Record, stale: List[int]) -> None:
-    """Send `best` to each stale replica; the coordinator repairs its own copy at once."""
+    """Send `best` to each stale replica (the coordinator too: its own copy comes back as an ack)."""
     node = op.node
     for peer in stale:
         had = op.replies[peer]
@@ -34,11 +34,7 @@ def send_repairs(op, best: Record, stale: List[int]) -> None:
                        f"{node.name} sends it {_label(node, best)}", [node.node_id, peer],
                        op.key, op_id=op.op_id, had=str(had.version) if had else None,
                        newest=str(best.version))
-        if peer == node.node_id:
-            node.accept_put(best, None)
-            op.repaired.append(peer)
-        else:
-            op.send(Put(node.node_id, peer, op.op_id, best, None, "repair"), "repair")
+        op.send(Put(node.node_id, peer, op.op_id, best, None, "repair"))
 
 
 def _label(node, record: Record) -> str:

@@ -35,7 +35,6 @@ class SyncOp(Operation):
         self.pulled: List[str] = []
         self.pushed: Dict[int, int] = {}
         self.answered_by: List[int] = []
-        self._pushes_left: Dict[int, int] = {}
 
     def start(self) -> None:
         """Ask every peer for the records this node should hold."""
@@ -43,32 +42,29 @@ class SyncOp(Operation):
                          f"it replicates, to catch up", [self.node.node_id, *self.peers], None,
                          op_id=self.op_id)
         for peer in self.peers:
-            self.send(SyncRequest(self.node.node_id, peer, self.op_id), "sync reply")
+            self.send(SyncRequest(self.node.node_id, peer, self.op_id))
         self.wait()
 
     def on_sync_reply(self, msg) -> None:
         """Keep the peer's newer records, push back the peer's missing or older ones."""
         peer = msg.src
+        if not self.fresh(peer, "sync_reply"):
+            return  # a duplicate reply
         self.answered_by.append(peer)
         theirs = {rec.key: rec for rec in msg.records}
         for record in msg.records:
             if self.node.accept_put(record, None, purpose="sync") == STORED:
                 self.pulled.append(record.key)
-        pushes = 0
         for key in self.node.store.keys():
             mine = self.node.store.get(key)
             if peer in self.ring.preference_list(key) and self.node.improves(mine, theirs.get(key)):
-                self.seam.send(Put(self.node.node_id, peer, self.op_id, mine, None, "sync"))
-                pushes += 1
-        self._pushes_left[peer] = pushes
-        if pushes == 0:
-            self.answered(peer)
+                self.send(Put(self.node.node_id, peer, self.op_id, mine, None, "sync"))
+        self.answered(peer)  # the reply; each push expects its own ack
 
     def on_put_ack(self, msg) -> None:
         """A peer stored a record this node pushed."""
-        self.pushed[msg.src] = self.pushed.get(msg.src, 0) + 1
-        self._pushes_left[msg.src] -= 1
-        if self._pushes_left[msg.src] == 0:
+        if self.fresh(msg.src, ("put_ack", msg.key)):
+            self.pushed[msg.src] = self.pushed.get(msg.src, 0) + 1
             self.answered(msg.src)
 
     def on_all_answered(self) -> None:

@@ -172,7 +172,7 @@ class ReplicationManager:
 
     def _abd(self, node: ReplicaNode, key: str, needed: int, write: Optional[Record] = None):
         """Run one linearizable (ABD) read or write; NoQuorum when no majority answered."""
-        op = AbdOp(self.core.next_op_id(), node, key, self.ring, majority(self.config.rf, needed), write)
+        op = AbdOp(node.next_op_id(), node, key, self.ring, majority(self.config.rf, needed), write)
         result = self.core.run(op)
         if op.failure:
             what = "write" if write is not None else "read"
@@ -202,7 +202,7 @@ class ReplicationManager:
             else:
                 record = Record(key, None if deleted else value,
                                 Version(node.timestamp(), node.node_id), deleted)
-            result = self.core.run(WriteOp(self.core.next_op_id(), node, record, self.ring, needed))
+            result = self.core.run(WriteOp(node.next_op_id(), node, record, self.ring, needed))
             if not result.ok:
                 stored = [a["node"] for a in result.acks if a["applied"]]
                 raise NoQuorum(
@@ -223,7 +223,7 @@ class ReplicationManager:
             if mode == "linearizable":
                 result = self._abd(node, key, needed)
             else:
-                result = self.core.run(ReadOp(self.core.next_op_id(), node, key, self.ring, needed))
+                result = self.core.run(ReadOp(node.next_op_id(), node, key, self.ring, needed))
             if not result.ok:
                 raise NoQuorum(f"The read of {key!r} failed: only {len(result.answers)} of the "
                                f"{needed} answers needed (R={needed}) arrived. Recover nodes or "
@@ -299,9 +299,9 @@ class ReplicationManager:
                         "pulled_keys": [], "pushed_to_peers": {}, "peers_answered": [], "peers_silent": []}
             self.events.emit("node_recovered", f"{node.name} is back up after a {node.failure}; it "
                              "now catches up on what it missed", [node_id])
-            handoffs = [HandoffOp(self.core.next_op_id(), holder, owner)
+            handoffs = [HandoffOp(holder.next_op_id(), holder, owner)
                         for holder, owner in owed_handoffs(self.nodes, self.is_up, node_id)]
-            sync = SyncOp(self.core.next_op_id(), node,
+            sync = SyncOp(node.next_op_id(), node,
                           [p for p in range(len(self.nodes)) if p != node_id], self.ring)
             for op in handoffs:
                 op.start()

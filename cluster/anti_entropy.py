@@ -64,7 +64,7 @@ class AntiEntropyOp(Operation):
 
     name = "anti-entropy"
 
-    def __init__(self, op_id: int, node, peer: int):
+    def __init__(self, op_id: str, node, peer: int):
         super().__init__(op_id, node)
         self.peer = peer
         self.tree: Optional[MerkleTree] = None  # ours, built when the exchange starts

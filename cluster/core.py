@@ -8,10 +8,9 @@ messages, and (in step mode) wait in real time until a client can be answered.
 """
 from __future__ import annotations
 
-import itertools
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Iterator, List
+from typing import TYPE_CHECKING, Any, List
 
 from cluster.errors import GatewayTimeout, NodeNotFound, NoQuorum
 from cluster.event_log import EventLog
@@ -40,11 +39,6 @@ class ClusterCore:
         self.parked = 0  # requests waiting in step mode for their operation now
         self.waiting_ops: list = []  # their operations (one per waiting request)
         self.parks = 0  # how many times a request started waiting (only grows)
-        self._op_ids: Iterator[int] = itertools.count(1)
-
-    def next_op_id(self) -> int:
-        """A fresh operation id (ids are never reused, so late replies find nothing)."""
-        return next(self._op_ids)
 
     def node(self, node_id: int) -> ReplicaNode:
         """Return the node with this id, or raise NodeNotFound."""

@@ -20,7 +20,7 @@ class HandoffOp(Operation):
 
     name = "handoff"
 
-    def __init__(self, op_id: int, holder, owner: int):
+    def __init__(self, op_id: str, holder, owner: int):
         super().__init__(op_id, holder)
         self.owner = owner
         self.records = {rec.key: rec for rec in holder.hints.for_owner(owner)}

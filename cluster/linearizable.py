@@ -40,7 +40,7 @@ class AbdOp(Operation):
 
     key: str
 
-    def __init__(self, op_id: int, node, key: str, ring, needed: int, write: Optional[Record] = None):
+    def __init__(self, op_id: str, node, key: str, ring, needed: int, write: Optional[Record] = None):
         super().__init__(op_id, node)
         self.key = key
         self.needed = needed

@@ -26,7 +26,7 @@ class Maintenance:
     def retry_hints(self, now: int) -> dict:
         """Try to hand every hint back to its owner (both must be up; the network decides)."""
         with self.core.lock:
-            ops = [HandoffOp(self.core.next_op_id(), holder, owner)
+            ops = [HandoffOp(holder.next_op_id(), holder, owner)
                    for holder, owner in owed_handoffs(self.core.nodes, self.core.is_up)]
             for op in ops:
                 op.start()
@@ -43,7 +43,7 @@ class Maintenance:
                 raise BadRequest("Anti-entropy needs two different nodes.")
             if not self.core.is_up(node_id):
                 raise Conflict(f"{node.name} is down; it cannot start anti-entropy.")
-            op = AntiEntropyOp(self.core.next_op_id(), node, peer.node_id)
+            op = AntiEntropyOp(node.next_op_id(), node, peer.node_id)
             op.start()
             self.core.settle()
             return op.summary()

@@ -76,7 +76,7 @@ class Message:
 
     src: int
     dst: int
-    op_id: Any  # OpId text "node-N:n" (the coordinating node and its own counter); plain data on the wire
+    op_id: str  # "node-N:n": the node running the operation and that node's own counter (node.next_op_id)
     kind = "message"
 
     def summary(self) -> str:

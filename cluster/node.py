@@ -43,7 +43,7 @@ class ReplicaNode:
         self.ring = ring
         self.seam = seam
         self.timeout_ms = timeout_ms
-        self.ops: Dict[int, Operation] = {}  # running operations by op_id: replies find them here
+        self.ops: Dict[str, Operation] = {}  # running operations by op_id: replies find them here
         self.skew_ms = 0
         self.failure = None  # how the node last failed: stop, crash or wipe
         self.paxos: Any = None  # its Paxos acceptor state (paxos_acceptor.PaxosState), set by the manager
@@ -60,6 +60,16 @@ class ReplicaNode:
         writes would be stamped older than data on disk and silently lose.
         """
         self.last_raw = max((v.timestamp for v, _ in self.store.index.values()), default=0)
+
+    def next_op_id(self) -> str:
+        """A fresh id for an operation this node runs: "node-N:n", from this node's own counter.
+
+        Replies come back to the node that sent the request, so the counter
+        only has to be unique on this node; the name makes the id unique in
+        the cluster's event log too. Ids are never reused, so late replies find nothing.
+        """
+        self._op_numbers += 1
+        return f"{self.name}:{self._op_numbers}"
 
     def timestamp(self) -> int:
         """This node's clock reading for a new version: its hardware clock plus its skew.

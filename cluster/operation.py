@@ -22,7 +22,7 @@ class Operation:
 
     name = "operation"
 
-    def __init__(self, op_id: int, node):
+    def __init__(self, op_id: str, node):
         self.op_id = op_id
         self.node = node
         self.done = False

@@ -87,7 +87,7 @@ class PaxosOp(Operation):
     name = "cas"
     key: str
 
-    def __init__(self, op_id: int, node, key: str, expected: Optional[str], value: Any, ring,
+    def __init__(self, op_id: str, node, key: str, expected: Optional[str], value: Any, ring,
                  max_rounds: int = MAX_ROUNDS):
         super().__init__(op_id, node)
         self.key = key
@@ -329,7 +329,7 @@ class PaxosOp(Operation):
 
 def compare_and_set(core, node, key: str, expected: Optional[str], value: Any) -> CasResult:
     """Run one CAS coordinated by `node`; returns the applied result or raises Conflict/NoQuorum."""
-    op = PaxosOp(core.next_op_id(), node, key, expected, value, core.ring)
+    op = PaxosOp(node.next_op_id(), node, key, expected, value, core.ring)
     result: CasResult = core.run(op)
     data = result.fields()
     if result.outcome == "conflict":

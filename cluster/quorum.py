@@ -25,7 +25,7 @@ class QuorumOp(Operation):
 
     key: str
 
-    def __init__(self, op_id: int, node, key: str, ring, needed: int):
+    def __init__(self, op_id: str, node, key: str, ring, needed: int):
         super().__init__(op_id, node)
         self.key = key
         self.needed = needed

@@ -28,7 +28,7 @@ class SyncOp(Operation):
 
     name = "sync"
 
-    def __init__(self, op_id: int, node, peers: List[int], ring):
+    def __init__(self, op_id: str, node, peers: List[int], ring):
         super().__init__(op_id, node)
         self.peers = peers
         self.ring = ring

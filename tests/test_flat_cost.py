@@ -118,7 +118,7 @@ class DeliveryCopyTest(unittest.TestCase):
 
     def test_delivered_messages_are_decoded_copies(self):
         """What a receiver gets went through the JSON codec: equal to what was sent, sharing no value."""
-        nested = Put(0, 1, 7, Record("color", {"rgb": [0, 0, 255]}, Version(3, 0)), 2, "repair")
+        nested = Put(0, 1, "node-0:7", Record("color", {"rgb": [0, 0, 255]}, Version(3, 0)), 2, "repair")
         copied = round_trip(nested)
         self.assertEqual(copied, nested)
         self.assertIsNot(copied.record.value["rgb"], nested.record.value["rgb"])

@@ -26,6 +26,7 @@ from cluster.linearizable import CONSISTENCY_MODES, AbdOp, majority
 from cluster.maintenance import Maintenance, owed_handoffs
 from cluster.network import Network
 from cluster.node import ReplicaNode
+from cluster.node_handle import LocalNodeHandle, NodeHandle
 from cluster.paxos import CasResult, compare_and_set
 from cluster.paxos_acceptor import PaxosState
 from cluster.quorum import ReadOp, ReadResult, WriteOp, WriteResult
@@ -63,6 +64,8 @@ class ReplicationManager:
             remove_node_files(config.data_dir)
         self.nodes: List[ReplicaNode] = self.core.nodes
         self.nodes.extend(self._make_node(i) for i in range(config.nodes))
+        self.handles: List[NodeHandle] = self.core.handles
+        self.handles.extend(LocalNodeHandle(node) for node in self.nodes)
         stored = sum(n.store.live_count() for n in self.nodes)
         self.started_empty = stored == 0 and not any(len(n.hints) for n in self.nodes)
         self.events.emit("cluster_started", f"cluster started: {config.nodes} nodes, RF={config.rf}, "
@@ -197,11 +200,7 @@ class ReplicationManager:
             if mode == "linearizable":  # the version is chosen after the query phase
                 return self._abd(node, key, needed, Record(key, None if deleted else value,
                                                            Version(0, node.node_id), deleted))
-            if self.siblings_mode:
-                record = siblings.new_write(node, key, value, deleted, seen)
-            else:
-                record = Record(key, None if deleted else value,
-                                Version(node.timestamp(), node.node_id), deleted)
+            record = self.handles[node.node_id].new_record(key, value, deleted, seen)  # the coordinator stamps it
             result = self.core.run(WriteOp(node.next_op_id(), node, record, self.ring, needed))
             if not result.ok:
                 stored = [a["node"] for a in result.acks if a["applied"]]
@@ -278,8 +277,7 @@ class ReplicationManager:
             if not self.is_up(node_id):
                 raise Conflict(f"{node.name} is already down ({node.failure}).", node=node.name)
             self.network.down.add(node_id)
-            node.failure = mode
-            lost = crash.apply_failure(node, mode)
+            lost = self.handles[node_id].fail(mode)
             self.events.emit("node_failed", crash.describe(node, mode, lost), [node_id], mode=mode)
             self.settle()  # operations it coordinated may have been abandoned
             return {"node": node.summary(False), "lost": lost}
@@ -299,8 +297,8 @@ class ReplicationManager:
                         "pulled_keys": [], "pushed_to_peers": {}, "peers_answered": [], "peers_silent": []}
             self.events.emit("node_recovered", f"{node.name} is back up after a {node.failure}; it "
                              "now catches up on what it missed", [node_id])
-            handoffs = [HandoffOp(holder.next_op_id(), holder, owner)
-                        for holder, owner in owed_handoffs(self.nodes, self.is_up, node_id)]
+            handoffs = [HandoffOp(self.nodes[holder].next_op_id(), self.nodes[holder], owner)
+                        for holder, owner in owed_handoffs(self.handles, self.is_up, node_id)]
             sync = SyncOp(node.next_op_id(), node,
                           [p for p in range(len(self.nodes)) if p != node_id], self.ring)
             for op in handoffs:
@@ -318,7 +316,7 @@ class ReplicationManager:
     def nodes_view(self) -> List[dict]:
         """Every node's summary."""
         with self.lock:
-            return [n.summary(self.is_up(n.node_id)) for n in self.nodes]
+            return [h.summary(self.is_up(h.node_id)) for h in self.handles]
 
     def node_view(self, node_id: int) -> dict:
         """One node's records and hints."""
@@ -330,9 +328,9 @@ class ReplicationManager:
         """Every key any node holds, with its newest version and who holds it (no quorum)."""
         with self.lock:
             holders, versions = {}, {}
-            for node in self.nodes:
-                for key, (version, deleted) in node.store.index.items():
-                    holders.setdefault(key, []).append(node.node_id)
+            for handle in self.handles:
+                for key, (version, deleted) in handle.key_versions().items():
+                    holders.setdefault(key, []).append(handle.node_id)
                     if key not in versions or version > versions[key][0]:
                         versions[key] = (version, deleted)
             live = [{"key": k, "version": versions[k][0].to_dict(), "held_by": [node_name(n) for n in holders[k]]}

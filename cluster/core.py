@@ -20,6 +20,7 @@ from cluster.ring import Ring
 if TYPE_CHECKING:
     from cluster.clock import VirtualClock
     from cluster.node import ReplicaNode
+    from cluster.node_handle import NodeHandle
     from config import Config
 
 
@@ -33,7 +34,8 @@ class ClusterCore:
         self.events = events
         self.network = network
         self.ring = ring
-        self.nodes: List[ReplicaNode] = []
+        self.nodes: List[ReplicaNode] = []  # the protocol objects, for starting operations on them
+        self.handles: List[NodeHandle] = []  # what the control plane does to each node (node_handle.py)
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)  # notified whenever the network moved
         self.parked = 0  # requests waiting in step mode for their operation now

@@ -45,7 +45,7 @@ class ReplicaNode:
         self.timeout_ms = timeout_ms
         self.ops: Dict[str, Operation] = {}  # running operations by op_id: replies find them here
         self.skew_ms = 0
-        self.failure = None  # how the node last failed: stop, crash or wipe
+        self.failure: Optional[str] = None  # how the node last failed: stop, crash or wipe (set by its handle)
         self.paxos: Any = None  # its Paxos acceptor state (paxos_acceptor.PaxosState), set by the manager
         self.conflicts = "lww"  # lww | siblings (--conflicts), set by the manager
         self.issued: Dict[str, int] = {}  # siblings mode: the last dot counter this node gave each key

@@ -261,7 +261,7 @@ class ReplicationManager:
                            "write with the context of your read instead.", key=key)
         with self.lock, self.history.record("cas", key, [{"expected_version": expected}, value]) as outcome:
             node = self.coordinator_for(key, coordinator)
-            result = compare_and_set(self.core, node, key, expected, value)
+            result = compare_and_set(self.core.run, node, key, expected, value)
             outcome.details["compared_with"] = result.fields()["compared_with"]
             return result
 

@@ -15,7 +15,7 @@ from cluster.hints import HintStore
 from cluster.messages import ALREADY_HAD, KEPT_NEWER, STORED, GetReply, Message, PutAck
 from cluster.paxos_acceptor import ANSWERS as PAXOS_ANSWERS
 from cluster.ring import Ring
-from cluster.seam import NodeSeam
+from cluster.seam import Seam
 from db import NodeStore
 from models import Record, Version, newest, node_name, preview
 
@@ -35,7 +35,7 @@ class ReplicaNode:
     """One replica: its records, the hints it holds, and its message handlers."""
 
     def __init__(self, node_id: int, store: NodeStore, hints: HintStore, ring: Ring,
-                 seam: NodeSeam, timeout_ms: int):
+                 seam: Seam, timeout_ms: int):
         self.node_id = node_id
         self.name = node_name(node_id)
         self.store = store

@@ -26,7 +26,7 @@ apply to each phase.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Set
+from typing import Any, Callable, Dict, List, Optional, Set
 
 from cluster.errors import Conflict, NoQuorum
 from cluster.messages import Commit, Message, Prepare, Propose
@@ -327,10 +327,13 @@ class PaxosOp(Operation):
         return {**super().progress(), **self.snapshot().fields()}
 
 
-def compare_and_set(core, node, key: str, expected: Optional[str], value: Any) -> CasResult:
-    """Run one CAS coordinated by `node`; returns the applied result or raises Conflict/NoQuorum."""
-    op = PaxosOp(node.next_op_id(), node, key, expected, value, core.ring)
-    result: CasResult = core.run(op)
+def compare_and_set(run: Callable[[PaxosOp], Any], node, key: str, expected: Optional[str], value: Any) -> CasResult:
+    """Run one CAS coordinated by `node` with `run` (the control plane's: start it, wait for the result).
+
+    Returns the applied result or raises Conflict/NoQuorum.
+    """
+    op = PaxosOp(node.next_op_id(), node, key, expected, value, node.ring)
+    result: CasResult = run(op)
     data = result.fields()
     if result.outcome == "conflict":
         found = version_text(result.current) or "null (absent)"

@@ -12,11 +12,34 @@ other answer does, after the current handler returns.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional, Protocol
 
 from cluster.codec import round_trip
 from cluster.messages import Message
 from cluster.transport import Timer, Transport
+
+
+class Seam(Protocol):
+    """What a node may use of the world (NodeSeam here; tests/fakes.py's FakeSeam in role tests)."""
+
+    def attach(self, deliver: Callable[[Message], None]) -> None:
+        """Receive this node's messages through `deliver`."""
+
+    def send(self, msg: Message) -> None:
+        """Send `msg` (to a peer, or to this node itself)."""
+
+    def ask_self(self, msg: Message) -> None:
+        """Deliver `msg` to this node with zero delay."""
+
+    def set_timer(self, delay_ms: int, callback: Callable[[], None]) -> Timer:
+        """Call `callback` after `delay_ms` milliseconds, unless cancelled."""
+
+    def now(self) -> int:
+        """Milliseconds on the transport's clock."""
+
+    def emit(self, type_: str, text: str, nodes: Iterable[int] = (), key: Optional[str] = None,
+             **details: Any) -> None:
+        """Record one event."""
 
 
 class NodeSeam:

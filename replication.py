@@ -11,7 +11,7 @@ mechanism lives: docs/architecture.md.
 """
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from cluster import crash, siblings
 from cluster.clock import make_clock
@@ -231,9 +231,12 @@ class ReplicationManager:
                 why = (f"it was deleted (tombstone v{result.record.version})" if result.record
                        else "no replica that answered has it")
                 raise KeyNotFound(f"Key {key!r} not found: {why}.", result=result)
-            outcome.value = result.record.value
-            if self.siblings_mode:  # the history keeps what the client saw: the live values
-                outcome.value = [s.value for s in siblings.of(result.record).live]
+            record = result.record
+            assert record is not None  # found
+            outcome.value = record.value
+            sset = siblings.of(record) if self.siblings_mode else None
+            if sset is not None:  # the history keeps what the client saw: the live values
+                outcome.value = [s.value for s in sset.live]
             return result
 
     def delete(self, key: str, w: Optional[int] = None, r: Optional[int] = None,
@@ -248,8 +251,9 @@ class ReplicationManager:
             self._quorum("w", w)
             self._context(context)
             found = self.read(key, r, coordinator, consistency)
-            if self.siblings_mode and context is None:
-                context = siblings.encode_context(siblings.of(found.record).context)
+            sset = siblings.of(found.record) if self.siblings_mode else None
+            if sset is not None and context is None:
+                context = siblings.encode_context(sset.context)
             return found, self.write(key, None, w, deleted=True, coordinator=coordinator,
                                      consistency=consistency, context=context)
 
@@ -327,7 +331,8 @@ class ReplicationManager:
     def keys_view(self) -> dict:
         """Every key any node holds, with its newest version and who holds it (no quorum)."""
         with self.lock:
-            holders, versions = {}, {}
+            holders: Dict[str, List[int]] = {}
+            versions: Dict[str, Tuple[Version, bool]] = {}
             for handle in self.handles:
                 for key, (version, deleted) in handle.key_versions().items():
                     holders.setdefault(key, []).append(handle.node_id)
@@ -335,8 +340,8 @@ class ReplicationManager:
                         versions[key] = (version, deleted)
             live = [{"key": k, "version": versions[k][0].to_dict(), "held_by": [node_name(n) for n in holders[k]]}
                     for k in sorted(versions) if not versions[k][1]]
-            deleted = sorted(k for k in versions if versions[k][1])
-            return {"count": len(live), "keys": live, "deleted_keys": deleted}
+            gone = sorted(k for k in versions if versions[k][1])
+            return {"count": len(live), "keys": live, "deleted_keys": gone}
 
     def placement(self, key: str, rf: Optional[int] = None) -> dict:
         """Where `key` lives on the ring (or would with another RF), and who is up."""

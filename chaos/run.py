@@ -145,7 +145,7 @@ class ChaosRun:
                 return Outcome("fail", None, {"error": op.abandoned or "no_quorum"})
             p.meta["read_version"] = _version(result.record)
             self.seen[(p.client, p.key)] = version_text(result.record)
-            return Outcome("ok", result.record.value if result.found else None)
+            return Outcome("ok", result.record.value if result.found and result.record else None)
         if len(op.acks) >= op.needed and not op.abandoned:
             return Outcome("ok")
         return Outcome("info" if op.acks else "fail", None, {"error": op.abandoned or "no_quorum"})

@@ -11,7 +11,7 @@ proposal accepted twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Dict, Optional
 
 from cluster.messages import Accepted, Commit, Committed, Message, Promise, Propose
 from models import Ballot, Record, preview
@@ -89,7 +89,7 @@ def _refuses(node: Any, msg: Any, state: AcceptorState, phase: str) -> bool:
     return True
 
 
-def answer_prepare(node: Any, msg: Any) -> Message:
+def answer_prepare(node: Any, msg: Any) -> Promise:
     """Phase 1b: promise the ballot if it is the highest seen, with what was accepted."""
     state = node.paxos.get(msg.key)
     if _refuses(node, msg, state, "prepare"):
@@ -104,7 +104,7 @@ def answer_prepare(node: Any, msg: Any) -> Message:
                    state.accepted, state.record, state.committed, node.store.get(msg.key))
 
 
-def answer_propose(node: Any, msg: Propose) -> Message:
+def answer_propose(node: Any, msg: Propose) -> Accepted:
     """Phase 2b: accept the proposal unless a higher ballot was promised meanwhile."""
     state = node.paxos.get(msg.key)
     if _refuses(node, msg, state, "accept"):
@@ -119,7 +119,7 @@ def answer_propose(node: Any, msg: Propose) -> Message:
     return Accepted(node.node_id, msg.src, msg.op_id, msg.key, msg.ballot, True, state.promised)
 
 
-def answer_commit(node: Any, msg: Commit) -> Message:
+def answer_commit(node: Any, msg: Commit) -> Committed:
     """Phase 3: store the chosen record as a normal version (LWW) and note the commit."""
     assert msg.record is not None and msg.ballot is not None
     outcome = node.accept_put(msg.record, None, "paxos commit")
@@ -131,4 +131,5 @@ def answer_commit(node: Any, msg: Commit) -> Message:
 
 
 # Paxos requests and the function answering each (registered in node.py's ANSWERED_BY_MECHANISM).
-ANSWERS = {"paxos_prepare": answer_prepare, "paxos_propose": answer_propose, "paxos_commit": answer_commit}
+ANSWERS: Dict[str, Callable[[Any, Any], Message]] = {
+    "paxos_prepare": answer_prepare, "paxos_propose": answer_propose, "paxos_commit": answer_commit}

@@ -2,6 +2,7 @@
 import json
 import unittest
 from dataclasses import fields
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -78,7 +79,7 @@ class CodecTest(unittest.TestCase):
     def test_a_decoded_copy_shares_no_value_with_the_original(self):
         """The copy a receiver gets has its own nested lists and objects."""
         msg = messages.Put(0, 1, "node-0:1", Record("k", {"a": [1, {"b": 2}]}, Version(3, 0)))
-        copy = round_trip(msg)
+        copy: Any = round_trip(msg)
         self.assertEqual(copy, msg)
         self.assertIsNot(copy.record.value["a"][1], msg.record.value["a"][1])
 

@@ -1,6 +1,7 @@
 """A request's work does not grow with the server's age: story lookup, event paging, the scenario record."""
 import json
 import unittest
+from typing import Any
 
 from cluster.codec import round_trip
 from cluster.event_log import EventLog
@@ -119,6 +120,6 @@ class DeliveryCopyTest(unittest.TestCase):
     def test_delivered_messages_are_decoded_copies(self):
         """What a receiver gets went through the JSON codec: equal to what was sent, sharing no value."""
         nested = Put(0, 1, "node-0:7", Record("color", {"rgb": [0, 0, 255]}, Version(3, 0)), 2, "repair")
-        copied = round_trip(nested)
+        copied: Any = round_trip(nested)
         self.assertEqual(copied, nested)
         self.assertIsNot(copied.record.value["rgb"], nested.record.value["rgb"])

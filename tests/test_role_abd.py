@@ -54,7 +54,7 @@ class AbdRoleTest(unittest.TestCase):
         seam.deliver(GetReply(1, 1, op.op_id, KEY, None))
         seam.fire()
         self.assertEqual(seam.take(), [])
-        self.assertIn("query phase", op.failure)
+        self.assertIn("query phase", str(op.failure))
 
 
 if __name__ == "__main__":

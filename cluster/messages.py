@@ -69,6 +69,23 @@ WIRE_FIELDS: Dict[str, Tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
 }
 ENVELOPE_FIELDS = ("src", "dst")  # carried by the codec's envelope, not the body
 
+# The JSON types a plain field may hold, by its annotation (the other fields are WIRE_FIELDS).
+PLAIN_TYPES: Dict[str, Tuple[type, ...]] = {"str": (str,), "int": (int,), "bool": (bool,),
+                                            "Optional[int]": (int, type(None))}
+
+# One wire plan per message class, computed once: (field, to JSON, from JSON, JSON types or None).
+_PLANS: Dict[type, Tuple[Tuple[str, Any, Any, Any], ...]] = {}
+
+
+def wire_plan(cls: type) -> Tuple[Tuple[str, Any, Any, Any], ...]:
+    """How each body field of `cls` crosses the wire, in constructor order (cached: this is per message)."""
+    plan = _PLANS.get(cls)
+    if plan is None:
+        plan = tuple((f.name, *WIRE_FIELDS.get(f.name, (None, None)), PLAIN_TYPES.get(str(f.type)))
+                     for f in fields(cls) if f.name not in ENVELOPE_FIELDS)
+        _PLANS[cls] = plan
+    return plan
+
 
 @dataclass(frozen=True)
 class Message:
@@ -86,25 +103,16 @@ class Message:
     def to_dict(self) -> dict:
         """The message's own fields as JSON values (src, dst and kind go in the envelope)."""
         out = {}
-        for f in fields(self):
-            if f.name in ENVELOPE_FIELDS:
-                continue
-            value = getattr(self, f.name)
-            convert = WIRE_FIELDS.get(f.name)
-            out[f.name] = convert[0](value) if convert else value
+        for name, to_json, _, _ in wire_plan(type(self)):
+            value = getattr(self, name)
+            out[name] = to_json(value) if to_json else value
         return out
 
     @classmethod
     def from_dict(cls, src: int, dst: int, data: dict) -> Message:
         """Rebuild a message of this class from `to_dict` output (raises KeyError/TypeError/ValueError)."""
-        values: Dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name in ENVELOPE_FIELDS:
-                continue
-            raw = data[f.name]
-            convert = WIRE_FIELDS.get(f.name)
-            values[f.name] = convert[1](raw) if convert else raw
-        return cls(src, dst, **values)
+        values = [from_json(data[name]) if from_json else data[name] for name, _, from_json, _ in wire_plan(cls)]
+        return cls(src, dst, *values)
 
 
 @dataclass(frozen=True)

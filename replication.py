@@ -66,8 +66,8 @@ class ReplicationManager:
         self.nodes.extend(self._make_node(i) for i in range(config.nodes))
         self.handles: List[NodeHandle] = self.core.handles
         self.handles.extend(LocalNodeHandle(node) for node in self.nodes)
-        stored = sum(n.store.live_count() for n in self.nodes)
-        self.started_empty = stored == 0 and not any(len(n.hints) for n in self.nodes)
+        stored = sum(h.live_count() for h in self.handles)
+        self.started_empty = stored == 0 and not any(h.hint_count() for h in self.handles)
         self.events.emit("cluster_started", f"cluster started: {config.nodes} nodes, RF={config.rf}, "
                          f"R={config.r}, W={config.w}, seed {config.seed}, {config.clock} clock "
                          f"({stored} live records loaded)",
@@ -279,7 +279,7 @@ class ReplicationManager:
         with self.lock:
             node = self.node(node_id)
             if not self.is_up(node_id):
-                raise Conflict(f"{node.name} is already down ({node.failure}).", node=node.name)
+                raise Conflict(f"{node.name} is already down ({self.handles[node_id].failure()}).", node=node.name)
             self.network.down.add(node_id)
             lost = self.handles[node_id].fail(mode)
             self.events.emit("node_failed", crash.describe(node, mode, lost), [node_id], mode=mode)
@@ -294,12 +294,12 @@ class ReplicationManager:
                 raise Conflict(f"{node.name} is already up.", node=node.name)
             self.network.down.discard(node_id)
             if not catch_up:
-                self.events.emit("node_recovered", f"{node.name} is back up after a {node.failure}, "
+                self.events.emit("node_recovered", f"{node.name} is back up after a {self.handles[node_id].failure()}, "
                                  "quietly: no handoff, no sync. Hint retry, read repair and "
                                  "anti-entropy are left to catch it up", [node_id])
                 return {"node": node.summary(True), "hints_received": [], "hints_handed_off": {},
                         "pulled_keys": [], "pushed_to_peers": {}, "peers_answered": [], "peers_silent": []}
-            self.events.emit("node_recovered", f"{node.name} is back up after a {node.failure}; it "
+            self.events.emit("node_recovered", f"{node.name} is back up after a {self.handles[node_id].failure()}; it "
                              "now catches up on what it missed", [node_id])
             handoffs = [HandoffOp(self.nodes[holder].next_op_id(), self.nodes[holder], owner)
                         for holder, owner in owed_handoffs(self.handles, self.is_up, node_id)]
@@ -326,7 +326,7 @@ class ReplicationManager:
         """One node's records and hints."""
         with self.lock:
             node = self.node(node_id)
-            return node.detail(self.is_up(node_id))
+            return self.handles[node.node_id].detail(self.is_up(node_id))
 
     def keys_view(self) -> dict:
         """Every key any node holds, with its newest version and who holds it (no quorum)."""
@@ -357,9 +357,8 @@ class ReplicationManager:
     def close(self) -> None:
         """Flush every node's pending writes and close storage."""
         with self.lock:
-            for node in self.nodes:
-                node.close()
-                node.paxos.close()
+            for handle in self.handles:
+                handle.close()
             if self.data_lock is not None:
                 self.data_lock.release()
 

@@ -102,8 +102,8 @@ class FaultControl:
     def faults_view(self) -> dict:
         """Every active fault in one answer."""
         with self.core.lock:
-            return {"down": [{"node": n.name, "mode": n.failure} for n in self.core.nodes
-                             if not self.core.is_up(n.node_id)],
+            return {"down": [{"node": h.name, "mode": h.failure()} for h in self.core.handles
+                             if not self.core.is_up(h.node_id)],
                     **self.core.network.faults.describe(),
                     "clock_skew": [{"node": h.name, "skew_ms": h.skew()} for h in self.core.handles if h.skew()],
                     "paused": self.core.network.paused}

@@ -9,7 +9,7 @@ HTTP implementation, so the control plane does not change.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Protocol, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Protocol, Tuple
 
 from cluster import crash, siblings
 from models import Record
@@ -48,6 +48,18 @@ class NodeHandle(Protocol):
 
     def hint_count(self) -> int:
         """How many hints it holds."""
+
+    def live_count(self) -> int:
+        """How many live (not deleted) keys it holds."""
+
+    def failure(self) -> Optional[str]:
+        """How it last failed (stop, crash, wipe), or None."""
+
+    def detail(self, up: bool) -> dict:
+        """The node as /nodes/<id> shows it: every record and hint it holds."""
+
+    def close(self) -> None:
+        """Flush and close its storage (a clean shutdown)."""
 
     def summary(self, up: bool) -> dict:
         """The node as /nodes lists it."""
@@ -95,6 +107,24 @@ class LocalNodeHandle:
     def hint_count(self) -> int:
         """How many hints the node holds."""
         return len(self.node.hints)
+
+    def live_count(self) -> int:
+        """How many live keys the node holds."""
+        return self.node.store.live_count()
+
+    def failure(self) -> Optional[str]:
+        """How the node last failed."""
+        return self.node.failure
+
+    def detail(self, up: bool) -> dict:
+        """Every record and hint the node holds."""
+        return self.node.detail(up)
+
+    def close(self) -> None:
+        """Flush and close the node's storage and its Paxos state."""
+        self.node.close()
+        if self.node.paxos is not None:
+            self.node.paxos.close()
 
     def summary(self, up: bool) -> dict:
         """The node as /nodes lists it."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Optional
 
 from flask import Flask, current_app, jsonify, request
 from flask.json.provider import DefaultJSONProvider
@@ -42,7 +43,7 @@ class ReplicaLabFlask(Flask):
     json_provider_class = TerminalJSONProvider
 
 
-def create_app(config: Config = None) -> Flask:
+def create_app(config: Optional[Config] = None) -> Flask:
     """Build the app and its cluster; with no config, read REPLICALAB_* variables."""
     config = config.validate() if config else from_env().validate(env_sources())
     setup_console()
@@ -73,7 +74,8 @@ def http_error_message(error: HTTPException, limit: int) -> str:
     if error.code == 404:
         return not_found_message()
     if error.code == 405:
-        allowed = ", ".join(sorted(m for m in (error.valid_methods or []) if m not in ("HEAD", "OPTIONS")))
+        methods = getattr(error, "valid_methods", None) or []  # set by MethodNotAllowed
+        allowed = ", ".join(sorted(m for m in methods if m not in ("HEAD", "OPTIONS")))
         return f"{request.path} does not accept {request.method}; use {allowed}."
     if error.code == 413:
         return f"The request body is larger than the {limit} bytes this server accepts."

@@ -11,7 +11,7 @@ mechanism lives: docs/architecture.md.
 """
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from cluster import crash, siblings
 from cluster.clock import make_clock
@@ -19,19 +19,21 @@ from cluster.core import ClusterCore
 from cluster.errors import BadRequest, Conflict, KeyNotFound, NoQuorum
 from cluster.event_log import EventLog
 from cluster.fault_control import FaultControl
-from cluster.handoff import HandoffOp, owed_handoffs
+from cluster.handoff import HandoffOp
 from cluster.hints import HintStore
 from cluster.history import History
 from cluster.linearizable import CONSISTENCY_MODES, AbdOp, majority
-from cluster.maintenance import Maintenance
+from cluster.maintenance import Maintenance, owed_handoffs
 from cluster.network import Network
 from cluster.node import ReplicaNode
+from cluster.node_handle import LocalNodeHandle, NodeHandle
 from cluster.paxos import CasResult, compare_and_set
 from cluster.paxos_acceptor import PaxosState
 from cluster.quorum import ReadOp, ReadResult, WriteOp, WriteResult
 from cluster.recovery import SyncOp
 from cluster.ring import Ring
 from cluster.scenario import ScenarioRecord
+from cluster.seam import NodeSeam
 from cluster.step_mode import StepControl
 from config import Config
 from db import DataDirLock, LRUCache, NodeStore, open_backend, remove_node_files
@@ -62,8 +64,10 @@ class ReplicationManager:
             remove_node_files(config.data_dir)
         self.nodes: List[ReplicaNode] = self.core.nodes
         self.nodes.extend(self._make_node(i) for i in range(config.nodes))
-        stored = sum(n.store.live_count() for n in self.nodes)
-        self.started_empty = stored == 0 and not any(len(n.hints) for n in self.nodes)
+        self.handles: List[NodeHandle] = self.core.handles
+        self.handles.extend(LocalNodeHandle(node) for node in self.nodes)
+        stored = sum(h.live_count() for h in self.handles)
+        self.started_empty = stored == 0 and not any(h.hint_count() for h in self.handles)
         self.events.emit("cluster_started", f"cluster started: {config.nodes} nodes, RF={config.rf}, "
                          f"R={config.r}, W={config.w}, seed {config.seed}, {config.clock} clock "
                          f"({stored} live records loaded)",
@@ -75,7 +79,7 @@ class ReplicationManager:
         store = NodeStore(open_backend(cfg.storage, cfg.data_dir, f"{node_name(i)}.records"),
                           LRUCache(cfg.cache_items, cfg.cache_bytes), cfg.durability, cfg.batch_size)
         hints = HintStore(open_backend(cfg.storage, cfg.data_dir, f"{node_name(i)}.hints"))
-        node = ReplicaNode(i, store, hints, self.ring, self.network, self.events,
+        node = ReplicaNode(i, store, hints, self.ring, NodeSeam(i, self.network, self.events),
                            cfg.request_timeout_ms)
         node.conflicts = cfg.conflicts
         node.paxos = PaxosState(open_backend(cfg.storage, cfg.data_dir, f"{node_name(i)}.paxos"))
@@ -171,7 +175,7 @@ class ReplicationManager:
 
     def _abd(self, node: ReplicaNode, key: str, needed: int, write: Optional[Record] = None):
         """Run one linearizable (ABD) read or write; NoQuorum when no majority answered."""
-        op = AbdOp(self.core.next_op_id(), node, key, self.ring, majority(self.config.rf, needed), write)
+        op = AbdOp(node.next_op_id(), node, key, self.ring, majority(self.config.rf, needed), write)
         result = self.core.run(op)
         if op.failure:
             what = "write" if write is not None else "read"
@@ -196,12 +200,8 @@ class ReplicationManager:
             if mode == "linearizable":  # the version is chosen after the query phase
                 return self._abd(node, key, needed, Record(key, None if deleted else value,
                                                            Version(0, node.node_id), deleted))
-            if self.siblings_mode:
-                record = siblings.new_write(node, key, value, deleted, seen)
-            else:
-                record = Record(key, None if deleted else value,
-                                Version(node.timestamp(), node.node_id), deleted)
-            result = self.core.run(WriteOp(self.core.next_op_id(), node, record, self.ring, needed))
+            record = self.handles[node.node_id].new_record(key, value, deleted, seen)  # the coordinator stamps it
+            result = self.core.run(WriteOp(node.next_op_id(), node, record, self.ring, needed))
             if not result.ok:
                 stored = [a["node"] for a in result.acks if a["applied"]]
                 raise NoQuorum(
@@ -222,7 +222,7 @@ class ReplicationManager:
             if mode == "linearizable":
                 result = self._abd(node, key, needed)
             else:
-                result = self.core.run(ReadOp(self.core.next_op_id(), node, key, self.ring, needed))
+                result = self.core.run(ReadOp(node.next_op_id(), node, key, self.ring, needed))
             if not result.ok:
                 raise NoQuorum(f"The read of {key!r} failed: only {len(result.answers)} of the "
                                f"{needed} answers needed (R={needed}) arrived. Recover nodes or "
@@ -231,9 +231,12 @@ class ReplicationManager:
                 why = (f"it was deleted (tombstone v{result.record.version})" if result.record
                        else "no replica that answered has it")
                 raise KeyNotFound(f"Key {key!r} not found: {why}.", result=result)
-            outcome.value = result.record.value
-            if self.siblings_mode:  # the history keeps what the client saw: the live values
-                outcome.value = [s.value for s in siblings.of(result.record).live]
+            record = result.record
+            assert record is not None  # found
+            outcome.value = record.value
+            sset = siblings.of(record) if self.siblings_mode else None
+            if sset is not None:  # the history keeps what the client saw: the live values
+                outcome.value = [s.value for s in sset.live]
             return result
 
     def delete(self, key: str, w: Optional[int] = None, r: Optional[int] = None,
@@ -248,8 +251,9 @@ class ReplicationManager:
             self._quorum("w", w)
             self._context(context)
             found = self.read(key, r, coordinator, consistency)
-            if self.siblings_mode and context is None:
-                context = siblings.encode_context(siblings.of(found.record).context)
+            sset = siblings.of(found.record) if self.siblings_mode else None
+            if sset is not None and context is None:
+                context = siblings.encode_context(sset.context)
             return found, self.write(key, None, w, deleted=True, coordinator=coordinator,
                                      consistency=consistency, context=context)
 
@@ -261,7 +265,7 @@ class ReplicationManager:
                            "write with the context of your read instead.", key=key)
         with self.lock, self.history.record("cas", key, [{"expected_version": expected}, value]) as outcome:
             node = self.coordinator_for(key, coordinator)
-            result = compare_and_set(self.core, node, key, expected, value)
+            result = compare_and_set(self.core.run, node, key, expected, value)
             outcome.details["compared_with"] = result.fields()["compared_with"]
             return result
 
@@ -275,10 +279,9 @@ class ReplicationManager:
         with self.lock:
             node = self.node(node_id)
             if not self.is_up(node_id):
-                raise Conflict(f"{node.name} is already down ({node.failure}).", node=node.name)
+                raise Conflict(f"{node.name} is already down ({self.handles[node_id].failure()}).", node=node.name)
             self.network.down.add(node_id)
-            node.failure = mode
-            lost = crash.apply_failure(node, mode)
+            lost = self.handles[node_id].fail(mode)
             self.events.emit("node_failed", crash.describe(node, mode, lost), [node_id], mode=mode)
             self.settle()  # operations it coordinated may have been abandoned
             return {"node": node.summary(False), "lost": lost}
@@ -291,16 +294,16 @@ class ReplicationManager:
                 raise Conflict(f"{node.name} is already up.", node=node.name)
             self.network.down.discard(node_id)
             if not catch_up:
-                self.events.emit("node_recovered", f"{node.name} is back up after a {node.failure}, "
+                self.events.emit("node_recovered", f"{node.name} is back up after a {self.handles[node_id].failure()}, "
                                  "quietly: no handoff, no sync. Hint retry, read repair and "
                                  "anti-entropy are left to catch it up", [node_id])
                 return {"node": node.summary(True), "hints_received": [], "hints_handed_off": {},
                         "pulled_keys": [], "pushed_to_peers": {}, "peers_answered": [], "peers_silent": []}
-            self.events.emit("node_recovered", f"{node.name} is back up after a {node.failure}; it "
+            self.events.emit("node_recovered", f"{node.name} is back up after a {self.handles[node_id].failure()}; it "
                              "now catches up on what it missed", [node_id])
-            handoffs = [HandoffOp(self.core.next_op_id(), holder, owner)
-                        for holder, owner in owed_handoffs(self.nodes, self.is_up, node_id)]
-            sync = SyncOp(self.core.next_op_id(), node,
+            handoffs = [HandoffOp(self.nodes[holder].next_op_id(), self.nodes[holder], owner)
+                        for holder, owner in owed_handoffs(self.handles, self.is_up, node_id)]
+            sync = SyncOp(node.next_op_id(), node,
                           [p for p in range(len(self.nodes)) if p != node_id], self.ring)
             for op in handoffs:
                 op.start()
@@ -317,27 +320,28 @@ class ReplicationManager:
     def nodes_view(self) -> List[dict]:
         """Every node's summary."""
         with self.lock:
-            return [n.summary(self.is_up(n.node_id)) for n in self.nodes]
+            return [h.summary(self.is_up(h.node_id)) for h in self.handles]
 
     def node_view(self, node_id: int) -> dict:
         """One node's records and hints."""
         with self.lock:
             node = self.node(node_id)
-            return node.detail(self.is_up(node_id))
+            return self.handles[node.node_id].detail(self.is_up(node_id))
 
     def keys_view(self) -> dict:
         """Every key any node holds, with its newest version and who holds it (no quorum)."""
         with self.lock:
-            holders, versions = {}, {}
-            for node in self.nodes:
-                for key, (version, deleted) in node.store.index.items():
-                    holders.setdefault(key, []).append(node.node_id)
+            holders: Dict[str, List[int]] = {}
+            versions: Dict[str, Tuple[Version, bool]] = {}
+            for handle in self.handles:
+                for key, (version, deleted) in handle.key_versions().items():
+                    holders.setdefault(key, []).append(handle.node_id)
                     if key not in versions or version > versions[key][0]:
                         versions[key] = (version, deleted)
             live = [{"key": k, "version": versions[k][0].to_dict(), "held_by": [node_name(n) for n in holders[k]]}
                     for k in sorted(versions) if not versions[k][1]]
-            deleted = sorted(k for k in versions if versions[k][1])
-            return {"count": len(live), "keys": live, "deleted_keys": deleted}
+            gone = sorted(k for k in versions if versions[k][1])
+            return {"count": len(live), "keys": live, "deleted_keys": gone}
 
     def placement(self, key: str, rf: Optional[int] = None) -> dict:
         """Where `key` lives on the ring (or would with another RF), and who is up."""
@@ -353,9 +357,8 @@ class ReplicationManager:
     def close(self) -> None:
         """Flush every node's pending writes and close storage."""
         with self.lock:
-            for node in self.nodes:
-                node.close()
-                node.paxos.close()
+            for handle in self.handles:
+                handle.close()
             if self.data_lock is not None:
                 self.data_lock.release()
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import random
 import time
+from typing import Any, Optional
 
 from checker import check_history
 
@@ -29,27 +30,29 @@ def generate(ops: int, clients: int, keys: int, seed: int, info: float = 0.0) ->
     """A linearizable store history of `ops` operations as export-shaped event dicts."""
     rng = random.Random(seed)
     names = [f"k{i}" for i in range(keys)]
-    planned = []  # (invoke, effect, complete, process, f, key, value)
+    planned: list = []  # (invoke, effect, complete, process, f, key, value)
     clock = [0.0] * clients
     for n in range(ops):
         process = n % clients
         start = clock[process] + rng.uniform(0, 3)
-        effect = start + rng.uniform(0, 5)
-        end = effect + rng.uniform(0, 5)
+        due = start + rng.uniform(0, 5)
+        end = due + rng.uniform(0, 5)
         clock[process] = end
         f = rng.choices(["read", "write", "cas", "delete"], [50, 30, 15, 5])[0]
-        value = [rng.randrange(5), rng.randrange(5)] if f == "cas" else rng.randrange(5)
-        planned.append((start, effect, end, process, f, rng.choice(names), value))
+        drawn: Any = [rng.randrange(5), rng.randrange(5)] if f == "cas" else rng.randrange(5)
+        planned.append((start, due, end, process, f, rng.choice(names), drawn))
     state: dict = {}
     events = []
-    for start, effect, end, process, f, key, value in sorted(planned, key=lambda p: p[1]):
+    for start, planned_effect, end, process, f, key, planned_value in sorted(planned, key=lambda p: p[1]):
+        effect: Optional[float] = planned_effect
+        value = planned_value
         kind = "ok"
         lost = f != "read" and rng.random() < info
         if lost:
             kind = "info"
             if rng.random() < 0.5:
                 effect = None  # the request never reached the store
-        result = value
+        result: Any = value
         if f == "read":
             result = state.get(key)
         elif f == "write" and effect is not None:
@@ -84,13 +87,15 @@ def make_stale(events: list[dict], seed: int) -> list[dict]:
 
 def timed(label: str, events: list[dict], repeat: int, timeout: float) -> None:
     """Check a history `repeat` times and print the verdict and the best time."""
-    best, verdict = None, None
+    best: Optional[float] = None
+    verdict: Any = None
     for _ in range(repeat):
         started = time.perf_counter()
         verdict = check_history(events, model="store", timeout=timeout)
         took = time.perf_counter() - started
         best = took if best is None else min(best, took)
     ops = sum(1 for e in events if e["type"] == "invoke")
+    assert best is not None and verdict is not None, "repeat is at least 1"
     print(f"{label:<36} {ops:>6} ops  {verdict.result:<17} keys={verdict.keys_checked}  "
           f"best of {repeat}: {best * 1000:8.1f} ms  ({best / ops * 1e6:.1f} us/op)")
 

@@ -14,7 +14,7 @@ import http.client
 import json
 import sys
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from bench import servers
 from bench.measure import percentile
@@ -22,7 +22,7 @@ from bench.measure import percentile
 TARGET = 1.3
 
 
-def timed(port: int, method: str, path: str, body: bytes = None) -> float:
+def timed(port: int, method: str, path: str, body: Optional[bytes] = None) -> float:
     """Seconds for one request on a fresh connection (the development server closes each one)."""
     started = time.perf_counter()
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)

@@ -61,7 +61,10 @@ def _wrk(url: str, method: str, seconds: float, threads: int, connections: int) 
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if errors:
         raise RuntimeError(f"{errors.group(1)} requests failed:\n{output}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    found = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    if found is None:
+        raise RuntimeError(f"wrk printed no Requests/sec:\n{output}")
+    return float(found.group(1))
 
 
 def _own_client(url: str, method: str, seconds: float, threads: int, connections: int) -> float:
@@ -86,7 +89,7 @@ def _client_process(url: str, method: str, seconds: float, connections: int, see
 
 def _connection(url: str, method: str, deadline: float, offset: int) -> int:
     parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
     count = 0
     while time.monotonic() < deadline:
         body = write_body(offset * 1_000_000 + count) if method == "POST" else None

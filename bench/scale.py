@@ -53,7 +53,7 @@ def lag_and_catch_up(cluster: ReplicationManager, keys: int, node_id: int, fract
             compared += summary["tree_nodes_compared"]
     elapsed = time.perf_counter() - started
     store = cluster.nodes[node_id].store
-    caught_up = all(store.get(key) is not None and store.get(key).value == {"kwh": -1} for key in missed)
+    caught_up = all(getattr(store.get(key), "value", None) == {"kwh": -1} for key in missed)
     return {"held": len(mine), "missed": len(missed), "moved": moved, "compared": compared,
             "seconds": elapsed, "caught_up": caught_up}
 

@@ -48,7 +48,7 @@ class Server:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:  # waiting for a process to bind, not measuring
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited early: {' '.join(self.process.args)}")
+                raise RuntimeError(f"server exited early: {self.process.args!r}")
             try:
                 urllib.request.urlopen(self.url + "/health", timeout=1).close()
                 return

@@ -95,7 +95,7 @@ class ChaosRun:
         node = cluster.nodes[node_id]
         expected = self.seen.get((client, key))
         invoke = self.history.begin(client, f, key, [{"expected_version": expected}, value] if f == "cas" else value)
-        op_id = cluster.core.next_op_id()
+        op_id = node.next_op_id()
         if f == "cas":
             op: Any = PaxosOp(op_id, node, key, expected, value, cluster.ring)
         elif self.s.consistency == "linearizable":
@@ -145,7 +145,7 @@ class ChaosRun:
                 return Outcome("fail", None, {"error": op.abandoned or "no_quorum"})
             p.meta["read_version"] = _version(result.record)
             self.seen[(p.client, p.key)] = version_text(result.record)
-            return Outcome("ok", result.record.value if result.found else None)
+            return Outcome("ok", result.record.value if result.found and result.record else None)
         if len(op.acks) >= op.needed and not op.abandoned:
             return Outcome("ok")
         return Outcome("info" if op.acks else "fail", None, {"error": op.abandoned or "no_quorum"})
@@ -219,7 +219,7 @@ class ChaosRun:
             self.next_start[final] = 0
             invoke = self.history.begin(final, "read", key)
             node = self.cluster.coordinator_for(key)
-            op_id = self.cluster.core.next_op_id()
+            op_id = node.next_op_id()
             rf = self.cluster.config.rf
             op = (AbdOp(op_id, node, key, self.cluster.ring, rf) if self.s.consistency == "linearizable"
                   else ReadOp(op_id, node, key, self.cluster.ring, rf))

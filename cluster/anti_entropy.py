@@ -19,8 +19,9 @@ from typing import Dict, List, Optional
 
 from cluster import siblings
 from cluster.merkle import MerkleTree, compare
+from cluster.messages import STORED, Fetch, Put, SyncReply, TreeDiff, TreeOffer
 from cluster.operation import Operation
-from models import STORED, Fetch, Put, SyncReply, TreeDiff, TreeOffer, node_name
+from models import node_name
 
 
 def shared_tree(node, peer: int) -> MerkleTree:
@@ -63,7 +64,7 @@ class AntiEntropyOp(Operation):
 
     name = "anti-entropy"
 
-    def __init__(self, op_id: int, node, peer: int):
+    def __init__(self, op_id: str, node, peer: int):
         super().__init__(op_id, node)
         self.peer = peer
         self.tree: Optional[MerkleTree] = None  # ours, built when the exchange starts
@@ -72,17 +73,18 @@ class AntiEntropyOp(Operation):
         self.entries_exchanged = 0  # (key, version) pairs the peer sent for the differing buckets
         self.pushed: List[str] = []
         self.pulled: List[str] = []
-        self._waiting = 0  # acks and fetch replies still expected
 
     def start(self) -> None:
         """Offer our tree to the peer."""
         self.tree = shared_tree(self.node, self.peer)
         levels = tuple(tuple(level) for level in self.tree.levels)
-        self.send(TreeOffer(self.node.node_id, self.peer, self.op_id, levels), "merkle diff")
+        self.send(TreeOffer(self.node.node_id, self.peer, self.op_id, levels))
         self.wait()
 
     def on_tree_diff(self, msg: TreeDiff) -> None:
         """Push what we have newer, fetch what they have newer, in the differing buckets only."""
+        if not self.fresh(msg.src, "tree_diff"):
+            return  # a duplicate diff
         self.compared = msg.compared
         self.buckets_differing = len(msg.entries)
         theirs: Dict[str, tuple] = {}
@@ -97,37 +99,32 @@ class AntiEntropyOp(Operation):
         to_fetch = sorted(k for k in theirs if k not in mine or _ahead(self.node, theirs[k], mine[k]))
         to_push = sorted(k for k in mine if k not in theirs or _ahead(self.node, mine[k], theirs[k]))
         for key in to_push:
-            self.node.network.send(Put(self.node.node_id, self.peer, self.op_id,
-                                       self.node.store.get(key), None, "anti-entropy"))
+            self.send(Put(self.node.node_id, self.peer, self.op_id, self.node.store.get(key), None, "anti-entropy"))
         if to_fetch:
-            self.node.network.send(Fetch(self.node.node_id, self.peer, self.op_id, tuple(to_fetch)))
-        self._waiting = len(to_push) + (1 if to_fetch else 0)
-        self._maybe_done()
+            self.send(Fetch(self.node.node_id, self.peer, self.op_id, tuple(to_fetch)))
+        self.answered(msg.src)  # the diff; each push and the fetch expect their own answer
 
     def on_put_ack(self, msg) -> None:
         """The peer took a record we pushed."""
-        self.pushed.append(msg.key)
-        self._waiting -= 1
-        self._maybe_done()
+        if self.fresh(msg.src, ("put_ack", msg.key)):
+            self.pushed.append(msg.key)
+            self.answered(msg.src)
 
     def on_sync_reply(self, msg: SyncReply) -> None:
         """Records we fetched: keep those that are newer."""
+        if not self.fresh(msg.src, "sync_reply"):
+            return  # a duplicate reply
         for record in msg.records:
             if self.node.accept_put(record, None, purpose="anti-entropy") == STORED:
                 self.pulled.append(record.key)
-        self._waiting -= 1
-        self._maybe_done()
-
-    def _maybe_done(self) -> None:
-        if self._waiting == 0:
-            self.answered(self.peer)
+        self.answered(msg.src)
 
     def on_all_answered(self) -> None:
         """Report what was compared and what moved."""
         self.finish()
         moved = len(self.pushed) + len(self.pulled)
         silent = " (no answer: peer unreachable)" if self.silent else ""
-        self.events.emit("anti_entropy", f"anti-entropy {self.node.name} <-> {node_name(self.peer)}: "
+        self.seam.emit("anti_entropy", f"anti-entropy {self.node.name} <-> {node_name(self.peer)}: "
                          f"compared {self.compared} tree nodes, {self.buckets_differing} bucket(s) "
                          f"differ, moved {moved} key(s) ({len(self.pushed)} pushed, {len(self.pulled)} "
                          f"pulled){silent}", [self.node.node_id, self.peer], None, op_id=self.op_id,

@@ -8,10 +8,9 @@ messages, and (in step mode) wait in real time until a client can be answered.
 """
 from __future__ import annotations
 
-import itertools
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Iterator, List
+from typing import TYPE_CHECKING, Any, List
 
 from cluster.errors import GatewayTimeout, NodeNotFound, NoQuorum
 from cluster.event_log import EventLog
@@ -21,6 +20,7 @@ from cluster.ring import Ring
 if TYPE_CHECKING:
     from cluster.clock import VirtualClock
     from cluster.node import ReplicaNode
+    from cluster.node_handle import NodeHandle
     from config import Config
 
 
@@ -34,17 +34,13 @@ class ClusterCore:
         self.events = events
         self.network = network
         self.ring = ring
-        self.nodes: List[ReplicaNode] = []
+        self.nodes: List[ReplicaNode] = []  # the protocol objects, for starting operations on them
+        self.handles: List[NodeHandle] = []  # what the control plane does to each node (node_handle.py)
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)  # notified whenever the network moved
         self.parked = 0  # requests waiting in step mode for their operation now
         self.waiting_ops: list = []  # their operations (one per waiting request)
         self.parks = 0  # how many times a request started waiting (only grows)
-        self._op_ids: Iterator[int] = itertools.count(1)
-
-    def next_op_id(self) -> int:
-        """A fresh operation id (ids are never reused, so late replies find nothing)."""
-        return next(self._op_ids)
 
     def node(self, node_id: int) -> ReplicaNode:
         """Return the node with this id, or raise NodeNotFound."""
@@ -70,6 +66,7 @@ class ClusterCore:
         step mode the request waits (lock released) until the quorum is met or
         the op ends; whatever is still in flight finishes later, in the background.
         """
+        op.client_answered_early = lambda: self.network.paused  # step mode answers at the quorum
         op.start()
         self.settle()
         if not op.decided:

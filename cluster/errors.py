@@ -100,3 +100,9 @@ class GatewayTimeout(ReplicaLabError):
 
     status = 504
     code = "timeout"
+
+
+class BadMessage(BadRequest):
+    """A node-to-node message that cannot be decoded (cluster/codec.py): unknown kind, missing or wrong field."""
+
+    code = "bad_message"

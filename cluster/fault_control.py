@@ -92,7 +92,7 @@ class FaultControl:
                              f"-{MAX_SKEW_MS} and {MAX_SKEW_MS}, not {skew_ms!r}.", field="skew_ms")
         with self.core.lock:
             node = self.core.node(node_id)
-            node.skew_ms = skew_ms
+            self.core.handles[node_id].set_skew(skew_ms)
             where = "ahead of" if skew_ms > 0 else "behind"
             text = (f"{node.name}'s clock now runs {abs(skew_ms)} ms {where} the others" if skew_ms
                     else f"{node.name}'s clock is correct again")
@@ -102,10 +102,10 @@ class FaultControl:
     def faults_view(self) -> dict:
         """Every active fault in one answer."""
         with self.core.lock:
-            return {"down": [{"node": n.name, "mode": n.failure} for n in self.core.nodes
-                             if not self.core.is_up(n.node_id)],
+            return {"down": [{"node": h.name, "mode": h.failure()} for h in self.core.handles
+                             if not self.core.is_up(h.node_id)],
                     **self.core.network.faults.describe(),
-                    "clock_skew": [{"node": n.name, "skew_ms": n.skew_ms} for n in self.core.nodes if n.skew_ms],
+                    "clock_skew": [{"node": h.name, "skew_ms": h.skew()} for h in self.core.handles if h.skew()],
                     "paused": self.core.network.paused}
 
     def clear_faults(self) -> dict:
@@ -114,8 +114,8 @@ class FaultControl:
             before = self.faults_view()
             faults = self.core.network.faults
             faults.partition, faults.links, faults.network = None, {}, NetworkFault()
-            for node in self.core.nodes:
-                node.skew_ms = 0
+            for handle in self.core.handles:
+                handle.set_skew(0)
             self.core.events.emit("faults_cleared", "every network fault and clock skew cleared "
                              "(failed nodes stay down: recover them one by one)", range(len(self.core.nodes)))
             self.core.settle()

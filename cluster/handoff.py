@@ -8,10 +8,11 @@ with it. When the owner is back, the holder sends each hinted record home
 """
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import List
 
+from cluster.messages import Put
 from cluster.operation import Operation
-from models import Put, node_name
+from models import node_name
 
 
 class HandoffOp(Operation):
@@ -19,7 +20,7 @@ class HandoffOp(Operation):
 
     name = "handoff"
 
-    def __init__(self, op_id: int, holder, owner: int):
+    def __init__(self, op_id: str, holder, owner: int):
         super().__init__(op_id, holder)
         self.owner = owner
         self.records = {rec.key: rec for rec in holder.hints.for_owner(owner)}
@@ -29,48 +30,31 @@ class HandoffOp(Operation):
         """Send the hinted records to their owner and wait for its acks."""
         if not self.records:
             return self.finish()
-        self.events.emit("handoff_started", f"{self.node.name} hands {len(self.records)} hinted "
+        self.seam.emit("handoff_started", f"{self.node.name} hands {len(self.records)} hinted "
                          f"write(s) back to {node_name(self.owner)}: {', '.join(sorted(self.records))}",
                          [self.node.node_id, self.owner], None, op_id=self.op_id,
                          keys=sorted(self.records))
         for record in self.records.values():
-            self.node.network.send(Put(self.node.node_id, self.owner, self.op_id, record, None, "handoff"))
-        self.outstanding[self.owner] = "handoff acks"
+            self.send(Put(self.node.node_id, self.owner, self.op_id, record, None, "handoff"))
         self.wait()
 
     def on_put_ack(self, msg) -> None:
         """The owner has the record: the hint can go."""
+        if not self.fresh(msg.src, msg.key):
+            return  # a duplicate ack
         record = self.records.get(msg.key)
         if record is not None and self.node.hints.remove(self.owner, record):
             self.delivered.append(msg.key)
-            self.events.emit("hint_delivered", f"{node_name(self.owner)} now has {msg.key} "
+            self.seam.emit("hint_delivered", f"{node_name(self.owner)} now has {msg.key} "
                              f"v{record.version}; {self.node.name} drops its hint",
                              [self.node.node_id, self.owner], msg.key, op_id=self.op_id)
-        if len(self.delivered) == len(self.records):
-            self.answered(self.owner)
+        self.answered(msg.src)
 
     def on_all_answered(self) -> None:
         """Report hints that could not be handed back."""
         self.finish()
         kept = len(self.records) - len(self.delivered)
         if kept:
-            self.events.emit("handoff_incomplete", f"{self.node.name} still holds {kept} hint(s) for "
+            self.seam.emit("handoff_incomplete", f"{self.node.name} still holds {kept} hint(s) for "
                              f"{node_name(self.owner)}; they will be retried", [self.node.node_id, self.owner],
                              None, op_id=self.op_id)
-
-
-def owed_handoffs(nodes, is_up, recovered: Optional[int] = None):
-    """(holder, owner) pairs that can be handed off now: both up, hints held.
-
-    With `recovered`, only pairs involving that node: hints others hold for it,
-    and hints it holds for nodes that are up.
-    """
-    pairs = []
-    for holder in nodes:
-        if not is_up(holder.node_id):
-            continue
-        for owner in holder.hints.owners():
-            if is_up(owner) and (recovered is None or recovered in (holder.node_id, owner)):
-                pairs.append((holder, owner))
-    return pairs
-

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
+from cluster.messages import Get, Put
 from cluster.operation import Operation
 from cluster.quorum import ReadResult, WriteResult
-from models import Get, Put, Record, Version, names, newest, node_name
+from models import Record, names, newest, node_name
 
 QUERY, PROPAGATE = "query", "propagate"
 CONSISTENCY_MODES = ("eventual", "linearizable")
@@ -39,7 +40,7 @@ class AbdOp(Operation):
 
     key: str
 
-    def __init__(self, op_id: int, node, key: str, ring, needed: int, write: Optional[Record] = None):
+    def __init__(self, op_id: str, node, key: str, ring, needed: int, write: Optional[Record] = None):
         super().__init__(op_id, node)
         self.key = key
         self.needed = needed
@@ -57,15 +58,12 @@ class AbdOp(Operation):
 
     def start(self) -> None:
         """Ask every replica for its newest record."""
-        self.events.emit("abd_query", f"{self.node.name} starts a {self.name} of {self.key}: asks "
+        self.seam.emit("abd_query", f"{self.node.name} starts a {self.name} of {self.key}: asks "
                          f"{names(self.preference)} for their newest version, needs a majority of "
                          f"{self.needed} (no stand-ins)", [self.node.node_id], self.key, op_id=self.op_id)
         for replica in self.preference:
-            if replica == self.node.node_id:
-                self.replies[replica] = self.node.newest_local(self.key)
-            else:
-                self.send(Get(self.node.node_id, replica, self.op_id, self.key), "query")
-        self._maybe_advance()
+            self.send(Get(self.node.node_id, replica, self.op_id, self.key))
+        self.wait()
 
     def on_get_reply(self, msg) -> None:
         """A replica named its newest record."""
@@ -88,14 +86,11 @@ class AbdOp(Operation):
         self.outstanding.clear()
         self.phase = PROPAGATE
         if self.proposed is not None:
-            stamp = max(self.node.timestamp(), best.version.timestamp + 1 if best else 0)
-            # ABD needs every write's version to be unique: two concurrent writes coordinated
-            # here may see the same newest version, so the node's clock moves past this stamp.
-            self.node.last_raw = max(self.node.last_raw, stamp - self.node.skew_ms)
-            self.record = Record(self.key, self.proposed.value, Version(stamp, self.node.node_id),
-                                 self.proposed.deleted)
+            # ABD needs every write's version unique and above the newest a majority holds.
+            self.record = Record(self.key, self.proposed.value,
+                                 self.node.stamp_above(best.version if best else None), self.proposed.deleted)
             holders: List[int] = []
-            self.events.emit("abd_propagate", f"{self.node.name} saw newest "
+            self.seam.emit("abd_propagate", f"{self.node.name} saw newest "
                              f"{'v' + str(best.version) if best else 'nothing'} from "
                              f"{names(self.replies)}; writes v{self.record.version} above it",
                              [self.node.node_id], self.key, op_id=self.op_id,
@@ -109,22 +104,15 @@ class AbdOp(Operation):
                 self.acks[n] = {"node": node_name(n), "stands_in_for": None, "applied": True,
                                 "outcome": "already_had", "durable": True}
             if len(holders) < self.needed:
-                self.events.emit("abd_write_back", f"{self.node.name} read v{best.version} but only "
+                self.seam.emit("abd_write_back", f"{self.node.name} read v{best.version} but only "
                                  f"{names(holders)} hold it: writes it back before answering",
                                  [self.node.node_id], self.key, op_id=self.op_id, version=str(best.version))
         if len(self.acks) >= self.needed:
             return self._finish()
         assert self.record is not None  # a read with nothing to spread finished above
         for replica in self.preference:
-            if replica in holders:
-                continue
-            if replica == self.node.node_id:
-                self._ack(replica, self.node.accept_put(self.record, None, self._purpose()))
-            else:
-                self.send(Put(self.node.node_id, replica, self.op_id, self.record, None, self._purpose()),
-                          "propagate")
-        if len(self.acks) >= self.needed:
-            return self._finish()
+            if replica not in holders:
+                self.send(Put(self.node.node_id, replica, self.op_id, self.record, None, self._purpose()))
         self.wait()
 
     def _purpose(self) -> str:
@@ -172,7 +160,7 @@ class AbdOp(Operation):
         verdict = f"failed: {self.failure}" if self.failure else (
             f"done: a majority ({names(self.acks) or names(self.replies)}) holds "
             f"{'v' + str(self.record.version) if self.record else 'nothing'}")
-        self.events.emit("abd_failed" if self.failure else "abd_done", f"{self.name} {self.key} {verdict}",
+        self.seam.emit("abd_failed" if self.failure else "abd_done", f"{self.name} {self.key} {verdict}",
                          [self.node.node_id], self.key, op_id=self.op_id)
 
     @property

@@ -7,10 +7,12 @@ POST /scheduler/run/<job>, and a test can call it directly.
 """
 from __future__ import annotations
 
+from typing import Optional
+
 from cluster.anti_entropy import AntiEntropyOp
 from cluster.core import ClusterCore
 from cluster.errors import BadRequest, Conflict
-from cluster.handoff import HandoffOp, owed_handoffs
+from cluster.handoff import HandoffOp
 from models import node_name
 
 
@@ -24,13 +26,14 @@ class Maintenance:
     def retry_hints(self, now: int) -> dict:
         """Try to hand every hint back to its owner (both must be up; the network decides)."""
         with self.core.lock:
-            ops = [HandoffOp(self.core.next_op_id(), holder, owner)
-                   for holder, owner in owed_handoffs(self.core.nodes, self.core.is_up)]
+            nodes = self.core.nodes
+            ops = [HandoffOp(nodes[holder].next_op_id(), nodes[holder], owner)
+                   for holder, owner in owed_handoffs(self.core.handles, self.core.is_up)]
             for op in ops:
                 op.start()
             self.core.settle()
             delivered = {f"{op.node.name} -> {node_name(op.owner)}": op.delivered for op in ops if op.delivered}
-            left = sum(len(n.hints) for n in self.core.nodes)
+            left = sum(h.hint_count() for h in self.core.handles)
             return {"now": now, "handoffs_tried": len(ops), "delivered": delivered, "hints_left": left}
 
     def anti_entropy(self, node_id: int, peer_id: int) -> dict:
@@ -41,7 +44,7 @@ class Maintenance:
                 raise BadRequest("Anti-entropy needs two different nodes.")
             if not self.core.is_up(node_id):
                 raise Conflict(f"{node.name} is down; it cannot start anti-entropy.")
-            op = AntiEntropyOp(self.core.next_op_id(), node, peer.node_id)
+            op = AntiEntropyOp(node.next_op_id(), node, peer.node_id)
             op.start()
             self.core.settle()
             return op.summary()
@@ -60,10 +63,27 @@ class Maintenance:
     def flush_batches(self, now: int) -> dict:
         """Group-commit every up node's pending (batch-mode) writes."""
         with self.core.lock:
-            committed = {n.name: n.store.flush() for n in self.core.nodes if self.core.is_up(n.node_id)}
+            committed = {h.name: h.flush() for h in self.core.handles if self.core.is_up(h.node_id)}
             total = sum(committed.values())
             if total:
+                batching = [h.node_id for h in self.core.handles] if self.core.config.durability == "batch" else []
                 self.core.events.emit("group_commit", f"group commit: {total} pending write(s) reached the "
-                                 f"disk ({', '.join(f'{k}: {v}' for k, v in committed.items() if v)})",
-                                 [n.node_id for n in self.core.nodes if n.store.durability == "batch"])
+                                      f"disk ({', '.join(f'{k}: {v}' for k, v in committed.items() if v)})", batching)
             return {"now": now, "committed": {k: v for k, v in committed.items() if v}}
+
+
+def owed_handoffs(handles, is_up, recovered: Optional[int] = None):
+    """(holder id, owner id) pairs that can be handed off now: both up, hints held (the control plane's view).
+
+    With `recovered`, only pairs involving that node: hints others hold for it,
+    and hints it holds for nodes that are up.
+    """
+    pairs = []
+    for holder in handles:
+        if not is_up(holder.node_id):
+            continue
+        for owner in holder.owed_hints():
+            if is_up(owner) and (recovered is None or recovered in (holder.node_id, owner)):
+                pairs.append((holder.node_id, owner))
+    return pairs
+

@@ -1,6 +1,8 @@
-"""Network: the only path between nodes, and the simulation's scheduler.
+"""Network: the simulated transport — the only path between nodes, and the simulation's scheduler.
 
-Nodes never call each other. A node hands a Message to `send`; the Network
+It implements cluster/transport.py's Transport (register, send, set_timer,
+now); nodes reach it only through their seam (cluster/seam.py). Nodes never
+call each other. A node hands a Message to `send`; the Network
 alone decides whether and when it arrives — down nodes, partitions, link and
 network faults (faults.py) — using one seeded random.Random and one clock.
 Messages in flight and timers (a coordinator waiting for replicas) are two
@@ -18,27 +20,20 @@ import itertools
 import logging
 import random
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
+from cluster.codec import round_trip
 from cluster.errors import NotFound
 from cluster.faults import FaultSet, down_reason
-from models import Message, Record, node_name
+from cluster.messages import Message
+from models import node_name
 
 logger = logging.getLogger("replicalab")
 
 
-class Receiver(Protocol):
-    """What the Network delivers to: a node with an id and a handler."""
-
-    node_id: int
-
-    def receive(self, msg: Message) -> None:
-        """Handle one delivered message."""
-
-
 @dataclass
 class Timer:
-    """A wake-up call for one node at one simulated time; cancel() disarms it."""
+    """A wake-up call for one node at one simulated time; cancel() disarms it (a transport.Timer)."""
 
     node: int
     callback: Callable[[], None]
@@ -77,33 +72,36 @@ class Network:
         self.down: set = set()
         self.faults = FaultSet()
         self.paused = False
-        self._nodes: Dict[int, Receiver] = {}
+        self._nodes: Dict[int, Callable[[Message], None]] = {}
         self._messages: list = []  # heap of (deliver_at, order, InFlight)
         self._timers: list = []  # heap of (at, order, Timer)
         self._order = itertools.count()  # tie-breaker: equal times keep send order
         self._msg_ids = itertools.count(1)
 
-    def register(self, node: Receiver) -> None:
-        """Attach a node; it must have `node_id` and `receive(msg)`."""
-        self._nodes[node.node_id] = node
+    def register(self, node_id: int, deliver: Callable[[Message], None]) -> None:
+        """Hand the messages addressed to `node_id` to `deliver`."""
+        self._nodes[node_id] = deliver
+
+    def now(self) -> int:
+        """The simulated clock's milliseconds."""
+        return self.clock.now()
 
     # --- sending ----------------------------------------------------------
 
-    def send(self, msg: Message) -> Optional[int]:
-        """Put a message on the wire; returns its id, or None if it was dropped at once."""
+    def send(self, msg: Message) -> None:
+        """Put a message on the wire, or drop it at once (a fault, a down node)."""
         msg_id = next(self._msg_ids)
         now = self.clock.now()
         latency = self.rng.randint(*self.latency_ms)
         reason = self._blocked(msg) or self.faults.random_drop(msg.src, msg.dst, self.rng)
         if reason:
             self._event("message_dropped", "dropped message", msg_id, msg, reason=reason)
-            return None
+            return
         latency += self.faults.extra_delay(msg.src, msg.dst, self.rng)
         self._enqueue(InFlight(msg, now, now + latency, msg_id))
         self._event("message_sent", "sent message", msg_id, msg, latency_ms=latency)
         if self.faults.duplicated(self.rng):
             self.duplicate(msg_id, reason="the network duplicated it")
-        return msg_id
 
     def _blocked(self, msg: Message) -> Optional[str]:
         """Why `msg` cannot pass right now (down node, partition, link down), or None."""
@@ -186,7 +184,8 @@ class Network:
             return
         self._event("message_delivered", "delivered message", flight.msg_id, msg)
         try:
-            self._nodes[msg.dst].receive(private_copy(msg))
+            # Only a decoded copy crosses: the wire format is tested by every run, and nodes share nothing.
+            self._nodes[msg.dst](round_trip(msg, flight.msg_id))
         except Exception as error:  # noqa: BLE001 -- one bad message must not poison the queue
             # A bug, or data an older version stored: the message is lost like a dropped one,
             # its operation times out as usual, and the next request finds the queue clean.
@@ -264,44 +263,6 @@ class Network:
     def in_flight(self) -> int:
         """Number of messages on the wire (timers not counted)."""
         return len(self._messages)
-
-
-def private_copy(msg: Message) -> Message:
-    """The message as its receiver gets it: sender and receiver never share a mutable value.
-
-    Records are frozen; only a value that is a JSON object or array can be
-    changed in place, so only those are copied (a deepcopy of every message
-    was a tenth of a request's cost).
-    """
-    record = getattr(msg, "record", None)
-    copied: Dict[str, Any] = {}  # only Put, GetReply and SyncReply carry records
-    if record is not None and isinstance(record.value, (dict, list)):
-        copied["record"] = _copy_record(record)
-    records = getattr(msg, "records", None)
-    if records and any(isinstance(r.value, (dict, list)) for r in records):
-        copied["records"] = tuple(map(_copy_record, records))
-    if not copied:
-        return msg
-    # dataclasses.replace re-runs __init__ through introspection, several times slower than
-    # copying the frozen instance's fields and swapping the copied ones: this is per message.
-    clone = object.__new__(type(msg))
-    clone.__dict__.update(msg.__dict__, **copied)
-    return clone
-
-
-def _copy_record(record: Record) -> Record:
-    if not isinstance(record.value, (dict, list)):
-        return record
-    return Record(record.key, copy_json(record.value), record.version, record.deleted)
-
-
-def copy_json(value: Any) -> Any:
-    """A deep copy of a JSON value (dicts, lists and immutable scalars), faster than copy.deepcopy."""
-    if isinstance(value, dict):
-        return {key: copy_json(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [copy_json(item) for item in value]
-    return value
 
 
 def _key_of(msg: Message) -> Optional[str]:

@@ -1,6 +1,7 @@
 """ReplicaNode: one replica — its records, the hints it holds, its message handlers.
 
-A node only ever talks through the Network. It answers put and get itself;
+A node only ever talks through its seam (cluster/seam.py): send, timers,
+time and events; it never sees the transport under it. It answers put and get itself;
 the requests of recovery sync and anti-entropy are answered by functions in
 recovery.py and anti_entropy.py (ANSWERED_BY_MECHANISM); replies go to the
 Operation that is waiting for them (operation.py), found by the message's op_id.
@@ -10,25 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
 
 from cluster import anti_entropy, recovery, siblings
-from cluster.event_log import EventLog
 from cluster.hints import HintStore
-from cluster.network import Network
+from cluster.messages import ALREADY_HAD, KEPT_NEWER, STORED, GetReply, Message, PutAck
 from cluster.paxos_acceptor import ANSWERS as PAXOS_ANSWERS
 from cluster.ring import Ring
+from cluster.seam import Seam
 from db import NodeStore
-from models import (
-    ALREADY_HAD,
-    KEPT_NEWER,
-    STORED,
-    GetReply,
-    Message,
-    PutAck,
-    Record,
-    Version,
-    newest,
-    node_name,
-    preview,
-)
+from models import Record, Version, newest, node_name, preview
 
 if TYPE_CHECKING:
     from cluster.operation import Operation
@@ -46,23 +35,23 @@ class ReplicaNode:
     """One replica: its records, the hints it holds, and its message handlers."""
 
     def __init__(self, node_id: int, store: NodeStore, hints: HintStore, ring: Ring,
-                 network: Network, events: EventLog, timeout_ms: int):
+                 seam: Seam, timeout_ms: int):
         self.node_id = node_id
         self.name = node_name(node_id)
         self.store = store
         self.hints = hints
         self.ring = ring
-        self.network = network
-        self.events = events
+        self.seam = seam
         self.timeout_ms = timeout_ms
-        self.ops: Dict[int, Operation] = {}  # running operations by op_id: replies find them here
+        self.ops: Dict[str, Operation] = {}  # running operations by op_id: replies find them here
         self.skew_ms = 0
-        self.failure = None  # how the node last failed: stop, crash or wipe
+        self.failure: Optional[str] = None  # how the node last failed: stop, crash or wipe (set by its handle)
         self.paxos: Any = None  # its Paxos acceptor state (paxos_acceptor.PaxosState), set by the manager
         self.conflicts = "lww"  # lww | siblings (--conflicts), set by the manager
         self.issued: Dict[str, int] = {}  # siblings mode: the last dot counter this node gave each key
+        self._op_numbers = 0  # this node's own operation counter: op ids are (node, n)
         self.reset_clock()
-        network.register(self)
+        seam.attach(self.receive)
 
     def reset_clock(self) -> None:
         """Start the clock above every version held, as after a restart or a crash.
@@ -72,6 +61,16 @@ class ReplicaNode:
         """
         self.last_raw = max((v.timestamp for v, _ in self.store.index.values()), default=0)
 
+    def next_op_id(self) -> str:
+        """A fresh id for an operation this node runs: "node-N:n", from this node's own counter.
+
+        Replies come back to the node that sent the request, so the counter
+        only has to be unique on this node; the name makes the id unique in
+        the cluster's event log too. Ids are never reused, so late replies find nothing.
+        """
+        self._op_numbers += 1
+        return f"{self.name}:{self._op_numbers}"
+
     def timestamp(self) -> int:
         """This node's clock reading for a new version: its hardware clock plus its skew.
 
@@ -79,8 +78,21 @@ class ReplicaNode:
         still get distinct versions), but the skew is applied on top, so a node
         whose clock is set back really does stamp writes in the past.
         """
-        self.last_raw = max(self.network.clock.now(), self.last_raw + 1)
+        self.last_raw = max(self.seam.now(), self.last_raw + 1)
         return self.last_raw + self.skew_ms
+
+    def stamp_above(self, floor: Optional[Version]) -> Version:
+        """A new version of this node, above `floor` even if this node's clock runs behind it.
+
+        Paxos and ABD need it: their write must win over the newest version a
+        majority reported, and two writes coordinated here must never share a
+        version, so the clock moves past the stamp it gives.
+        """
+        stamp = self.timestamp()
+        if floor is not None and stamp <= floor.timestamp:
+            stamp = floor.timestamp + 1
+            self.last_raw = max(self.last_raw, stamp - self.skew_ms)
+        return Version(stamp, self.node_id)
 
     def newest_local(self, key: str) -> Optional[Record]:
         """The newest record this node has for `key`, own copy or hint (siblings mode: their merge)."""
@@ -111,12 +123,12 @@ class ReplicaNode:
             outcome = _outcome(record.version, current)
             if outcome == STORED:
                 self.hints.add(hint_for, record)
-                self.events.emit("hint_stored", f"{self.name} keeps {about} as a hint for "
+                self.seam.emit("hint_stored", f"{self.name} keeps {about} as a hint for "
                                  f"{node_name(hint_for)}", [self.node_id, hint_for], record.key,
                                  version=str(record.version))
             else:
                 held = about if outcome == ALREADY_HAD else f"a newer hint for {record.key}"
-                self.events.emit("hint_ignored", f"{self.name} already holds {held}",
+                self.seam.emit("hint_ignored", f"{self.name} already holds {held}",
                                  [self.node_id, hint_for], record.key, version=str(record.version))
             return outcome
         current = self.store.version(record.key)
@@ -124,12 +136,12 @@ class ReplicaNode:
         if outcome == STORED:
             self.store.put(record)
             value = "" if record.deleted else f" = {preview(record.value)}"
-            self.events.emit("replica_stored", f"{self.name} stored {about}{value}"
+            self.seam.emit("replica_stored", f"{self.name} stored {about}{value}"
                              + ("" if purpose == "write" else f" [{purpose}]"),
                              [self.node_id], record.key, version=str(record.version), purpose=purpose)
             return outcome
         verdict = "already had" if outcome == ALREADY_HAD else f"kept its newer v{current} over"
-        self.events.emit("replica_kept_newer", f"{self.name} {verdict} {about} [{purpose}]",
+        self.seam.emit("replica_kept_newer", f"{self.name} {verdict} {about} [{purpose}]",
                          [self.node_id], record.key, version=str(record.version), kept=str(current))
         return outcome
 
@@ -143,11 +155,11 @@ class ReplicaNode:
             return
         answer = ANSWERED_BY_MECHANISM.get(msg.kind)
         if answer is not None:
-            self.network.send(answer(self, msg))
+            self.seam.send(answer(self, msg))
             return
         op = self.ops.get(msg.op_id)
         if op is None:
-            self.events.emit("late_reply", f"{self.name} ignores a late {msg.kind} from "
+            self.seam.emit("late_reply", f"{self.name} ignores a late {msg.kind} from "
                              f"{node_name(msg.src)}: operation {msg.op_id} is already over",
                              [self.node_id, msg.src], getattr(msg, "key", None) or None)
             return
@@ -156,7 +168,7 @@ class ReplicaNode:
     def on_put(self, msg) -> None:
         """Store a write, repair, handoff or sync record, and acknowledge it."""
         outcome = self.accept_put(msg.record, msg.hint_for, msg.purpose)
-        self.network.send(PutAck(self.node_id, msg.src, msg.op_id, msg.record.key, outcome,
+        self.seam.send(PutAck(self.node_id, msg.src, msg.op_id, msg.record.key, outcome,
                                  msg.record.version, self.holds_durably(msg.record.key, msg.hint_for)))
 
     def holds_durably(self, key: str, hint_for: Optional[int] = None) -> bool:
@@ -167,7 +179,7 @@ class ReplicaNode:
 
     def on_get(self, msg) -> None:
         """Answer a read with the newest local record."""
-        self.network.send(GetReply(self.node_id, msg.src, msg.op_id, msg.key,
+        self.seam.send(GetReply(self.node_id, msg.src, msg.op_id, msg.key,
                                    self.newest_local(msg.key)))
 
     # --- views ---------------------------------------------------------------

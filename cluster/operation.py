@@ -1,14 +1,20 @@
 """Operation: something one node does that waits for replies from others.
 
 A node keeps its running operations by id; replies carrying that op_id are
-handed to the operation (on_<kind>), and a timer on the simulated clock ends
-the wait. Quorum reads/writes, hint handoff and recovery sync all build on it.
+handed to the operation (on_<kind>), and a timer ends the wait. Every
+operation waits one way: `send` (or `ask_self`, for the node's own part)
+counts one answer expected from the destination, a handler calls `answered`
+for each answer it takes, and when no answer is expected any more the
+operation moves on (`on_all_answered`). `fresh` lets a handler ignore a
+duplicate answer, which a network may deliver. Quorum reads/writes, Paxos,
+ABD, hint handoff, recovery sync and anti-entropy all build on it.
 """
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Callable, Dict, Hashable, Optional, Set, Tuple
 
-from models import Message, node_name
+from cluster.messages import Message
+from models import node_name
 
 
 class Operation:
@@ -16,33 +22,53 @@ class Operation:
 
     name = "operation"
 
-    def __init__(self, op_id: int, node):
+    def __init__(self, op_id: str, node):
         self.op_id = op_id
         self.node = node
         self.done = False
         self.abandoned: Optional[str] = None  # why the operation stopped before finishing, if it did
-        self.outstanding: Dict[int, str] = {}  # peer -> what we wait for
+        self.outstanding: Dict[int, int] = {}  # peer -> answers still expected from it
+        self._heard: Set[Tuple[int, Hashable]] = set()  # (peer, what) answers already taken
         self.silent: list = []  # peers that did not answer in time
         self._timer = None
+        # Whether this operation's client is answered as soon as it is decided (step mode), before
+        # the operation is over: the control plane knows, a node does not (ClusterCore.run sets it).
+        self.client_answered_early: Callable[[], bool] = lambda: False
         node.ops[op_id] = self
 
     @property
-    def events(self):
-        """The event log of the node running this operation."""
-        return self.node.events
+    def seam(self):
+        """The seam of the node running this operation: send, timers, time, events."""
+        return self.node.seam
 
     @property
     def timeout_ms(self) -> int:
         """How long to wait for peers, in simulated milliseconds."""
         return self.node.timeout_ms
 
-    def send(self, msg: Message, waiting_for: str) -> None:
-        """Send `msg` and remember that we wait for an answer from its destination."""
-        self.outstanding[msg.dst] = waiting_for
-        self.node.network.send(msg)
+    def send(self, msg: Message) -> None:
+        """Send `msg` and expect one more answer from its destination (this node itself included)."""
+        self.outstanding[msg.dst] = self.outstanding.get(msg.dst, 0) + 1
+        self.seam.send(msg)
+
+    def ask_self(self, msg: Message) -> None:
+        """Send `msg` to this operation's own node (zero delay, through the seam), expecting its answer."""
+        assert msg.dst == self.node.node_id, "ask_self sends to the operation's own node"
+        self.send(msg)
+
+    def fresh(self, peer: int, what: Hashable) -> bool:
+        """True the first time `peer` answers about `what`; False for a duplicate of that answer."""
+        if (peer, what) in self._heard:
+            return False
+        self._heard.add((peer, what))
+        return True
 
     def answered(self, peer: int) -> None:
-        """Note an answer from `peer`; when nobody is outstanding, move on."""
+        """Count one answer from `peer`; when no answer is expected from anyone, move on."""
+        left = self.outstanding.get(peer, 0)
+        if left > 1:
+            self.outstanding[peer] = left - 1
+            return
         self.outstanding.pop(peer, None)
         if not self.outstanding and not self.done:
             self._cancel_timer()
@@ -52,8 +78,7 @@ class Operation:
         """Arm the timeout if anyone is outstanding, otherwise move on at once."""
         self._cancel_timer()
         if self.outstanding:
-            self._timer = self.node.network.set_timer(self.node.node_id, self.timeout_ms,
-                                                      self._timed_out)
+            self._timer = self.seam.set_timer(self.timeout_ms, self._timed_out)
         else:
             self.on_all_answered()
 
@@ -63,7 +88,7 @@ class Operation:
         silent = sorted(self.outstanding)
         self.outstanding.clear()
         self.silent.extend(silent)
-        self.events.emit("timeout",
+        self.seam.emit("timeout",
                          f"{self.node.name} gave up waiting {self.timeout_ms}ms for "
                          f"{', '.join(node_name(p) for p in silent)} ({self.describe()}){self.timeout_note()}",
                          [self.node.node_id, *silent], self.key, op_id=self.op_id)

@@ -20,18 +20,18 @@ acceptors, cluster/paxos_acceptor.py), with a strict majority and no stand-ins:
 
 A refusal (a higher ballot was promised) means another proposer is running:
 start again with a higher ballot, a bounded number of times. Every message goes
-through the simulated network, so partitions, drops, duplicates and step mode
+through the node's seam (the simulated network by default), so partitions, drops, duplicates and step mode
 apply to each phase.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Set
+from typing import Any, Callable, Dict, List, Optional, Set
 
 from cluster.errors import Conflict, NoQuorum
+from cluster.messages import Commit, Message, Prepare, Propose
 from cluster.operation import Operation
-from cluster.paxos_acceptor import ANSWERS
-from models import Ballot, Commit, Message, Prepare, Propose, Record, Version, names, newest, node_name, preview
+from models import Ballot, Record, Version, names, newest, node_name, preview
 
 MAX_ROUNDS = 5  # prepares per CAS before giving up on contention
 
@@ -87,7 +87,7 @@ class PaxosOp(Operation):
     name = "cas"
     key: str
 
-    def __init__(self, op_id: int, node, key: str, expected: Optional[str], value: Any, ring,
+    def __init__(self, op_id: str, node, key: str, expected: Optional[str], value: Any, ring,
                  max_rounds: int = MAX_ROUNDS):
         super().__init__(op_id, node)
         self.key = key
@@ -110,7 +110,6 @@ class PaxosOp(Operation):
         self.repaired: List[dict] = []
         self.outcome = ""
         self.attempts = 0
-        self._moves = 0  # bumped by every phase change, so a local answer can tell it moved on
         self.result: Optional[CasResult] = None
 
     @property
@@ -133,7 +132,7 @@ class PaxosOp(Operation):
         self.ballot = Ballot(max((b.round for b in known), default=0) + 1, self.node.node_id)
         own.proposed = self.ballot  # on disk: a restarted coordinator still goes higher
         self.node.paxos.put(self.key, own)
-        self.events.emit("paxos_prepare", f"{self.node.name} starts Paxos round {self.attempts} for {self.key} "
+        self.seam.emit("paxos_prepare", f"{self.node.name} starts Paxos round {self.attempts} for {self.key} "
                          f"with ballot {self.ballot}: prepare to {names(self.replicas)} (majority "
                          f"{self.majority})", [self.node.node_id], self.key, op_id=self.op_id,
                          ballot=str(self.ballot))
@@ -142,7 +141,7 @@ class PaxosOp(Operation):
     def _accept(self, record: Record, repair: bool) -> None:
         self.proposal, self.repairing = record, repair
         why = "completing the in-progress proposal" if repair else f"expected {self.expected or 'absent'} matched"
-        self.events.emit("paxos_propose", f"{self.node.name} asks {names(self.replicas)} to accept {self.key} "
+        self.seam.emit("paxos_propose", f"{self.node.name} asks {names(self.replicas)} to accept {self.key} "
                          f"v{record.version} = {preview(record.value)} at ballot {self.ballot} ({why})",
                          [self.node.node_id], self.key, op_id=self.op_id, ballot=str(self.ballot),
                          version=str(record.version))
@@ -152,7 +151,7 @@ class PaxosOp(Operation):
     def _commit(self) -> None:
         assert self.proposal is not None
         accepted = [n for n, m in self.replies.items() if getattr(m, "ok", False)]
-        self.events.emit("paxos_chosen", f"{self.key} v{self.proposal.version} accepted at ballot {self.ballot} "
+        self.seam.emit("paxos_chosen", f"{self.key} v{self.proposal.version} accepted at ballot {self.ballot} "
                          f"by {names(sorted(accepted))}: a majority, so it is chosen; committing to "
                          f"{names(self.replicas)}", accepted, self.key, op_id=self.op_id, ballot=str(self.ballot))
         record = self.proposal
@@ -160,13 +159,11 @@ class PaxosOp(Operation):
                                                     self.ballot, record))
 
     def _send_phase(self, phase: str, make) -> None:
-        """Send this phase's message to every replica; the coordinator answers its own at once."""
+        """Send this phase's message to every replica (the coordinator's own acceptor too, through its seam)."""
         self._cancel_timer()
         self.outstanding.clear()
         self.replies = {}
         self.phase = phase
-        self._moves += 1
-        moves = self._moves
         entry: Dict[str, Any] = {"phase": phase, "ballot": str(self.ballot),
                                  "sent_to": [node_name(n) for n in self.replicas],
                                  "ok": [], "refused": [], "silent": [], "late": []}
@@ -174,17 +171,9 @@ class PaxosOp(Operation):
             entry["record_version"] = str(self.proposal.version)
             entry["purpose"] = "repair" if self.repairing else "new value"
         self.rounds.append(entry)
-        local = None
         for target in self.replicas:
-            msg = make(target)
-            if target == self.node.node_id:
-                local = msg
-            else:
-                self.send(msg, phase)
-        if local is not None:
-            self._reply(ANSWERS[local.kind](self.node, local), phase)
-        if moves == self._moves and not self.done:
-            self.wait()
+            self.send(make(target))
+        self.wait()
 
     # --- replies ------------------------------------------------------------------
 
@@ -248,7 +237,7 @@ class PaxosOp(Operation):
         open_ = [p for p in promises if p.accepted and (committed is None or p.accepted > committed)]
         self.current = newest(p.current for p in promises)
         found = f"v{self.current.version}" if self.current else "nothing"
-        self.events.emit("paxos_promises", f"ballot {self.ballot} for {self.key} promised by "
+        self.seam.emit("paxos_promises", f"ballot {self.ballot} for {self.key} promised by "
                          f"{names(sorted(p.src for p in promises))} (majority {self.majority}); their newest "
                          f"record: {found}", [p.src for p in promises], self.key, op_id=self.op_id,
                          ballot=str(self.ballot))
@@ -256,7 +245,7 @@ class PaxosOp(Operation):
             best = max(open_, key=lambda p: p.accepted)
             self.repaired.append({"version": str(best.record.version), "accepted_at": str(best.accepted),
                                   "found_on": node_name(best.src)})
-            self.events.emit("paxos_repair", f"{node_name(best.src)} had accepted {self.key} v{best.record.version} "
+            self.seam.emit("paxos_repair", f"{node_name(best.src)} had accepted {self.key} v{best.record.version} "
                              f"at ballot {best.accepted}, never committed: it may be chosen, so it is "
                              "completed before anything new", [self.node.node_id, best.src], self.key,
                              op_id=self.op_id)
@@ -285,7 +274,7 @@ class PaxosOp(Operation):
         self._prepare()  # a repair is done; now our own round, with a new ballot
 
     def _preempted(self) -> None:
-        self.events.emit("paxos_preempted", f"ballot {self.ballot} for {self.key} was refused by a majority: "
+        self.seam.emit("paxos_preempted", f"ballot {self.ballot} for {self.key} was refused by a majority: "
                          f"another proposer holds ballot {self.highest_seen}; trying again higher",
                          [self.node.node_id], self.key, op_id=self.op_id, ballot=str(self.ballot))
         self._prepare()
@@ -303,11 +292,7 @@ class PaxosOp(Operation):
 
     def _new_version(self) -> Version:
         """A version above the current one, so the commit wins under last-writer-wins."""
-        stamp = self.node.timestamp()
-        if self.current is not None and stamp <= self.current.version.timestamp:
-            stamp = self.current.version.timestamp + 1
-            self.node.last_raw = max(self.node.last_raw, stamp - self.node.skew_ms)
-        return Version(stamp, self.node.node_id)
+        return self.node.stamp_above(self.current.version if self.current is not None else None)
 
     # --- the end ----------------------------------------------------------------
 
@@ -327,7 +312,7 @@ class PaxosOp(Operation):
                                "minority); a later CAS may complete it",
             "contention": lambda: f"CAS {self.key} gave up after {self.attempts} rounds of contention",
         }
-        self.events.emit("cas_" + outcome, texts[outcome](), [self.node.node_id], self.key, op_id=self.op_id)
+        self.seam.emit("cas_" + outcome, texts[outcome](), [self.node.node_id], self.key, op_id=self.op_id)
         self.finish()
         self.result = self.snapshot(record)
 
@@ -342,10 +327,13 @@ class PaxosOp(Operation):
         return {**super().progress(), **self.snapshot().fields()}
 
 
-def compare_and_set(core, node, key: str, expected: Optional[str], value: Any) -> CasResult:
-    """Run one CAS coordinated by `node`; returns the applied result or raises Conflict/NoQuorum."""
-    op = PaxosOp(core.next_op_id(), node, key, expected, value, core.ring)
-    result: CasResult = core.run(op)
+def compare_and_set(run: Callable[[PaxosOp], Any], node, key: str, expected: Optional[str], value: Any) -> CasResult:
+    """Run one CAS coordinated by `node` with `run` (the control plane's: start it, wait for the result).
+
+    Returns the applied result or raises Conflict/NoQuorum.
+    """
+    op = PaxosOp(node.next_op_id(), node, key, expected, value, node.ring)
+    result: CasResult = run(op)
     data = result.fields()
     if result.outcome == "conflict":
         found = version_text(result.current) or "null (absent)"

@@ -11,19 +11,10 @@ proposal accepted twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Dict, Optional
 
-from models import (
-    Accepted,
-    Ballot,
-    Commit,
-    Committed,
-    Message,
-    Promise,
-    Propose,
-    Record,
-    preview,
-)
+from cluster.messages import Accepted, Commit, Committed, Message, Promise, Propose
+from models import Ballot, Record, preview
 
 
 @dataclass
@@ -92,13 +83,13 @@ def _refuses(node: Any, msg: Any, state: AcceptorState, phase: str) -> bool:
     """True (and narrated) when `msg`'s ballot is below the one this acceptor promised."""
     if state.promised is None or msg.ballot >= state.promised:
         return False
-    node.events.emit("paxos_refused", f"{node.name} refuses {phase} {msg.key} at ballot {msg.ballot}: "
+    node.seam.emit("paxos_refused", f"{node.name} refuses {phase} {msg.key} at ballot {msg.ballot}: "
                      f"it promised {state.promised}", [node.node_id, msg.src], msg.key,
                      ballot=str(msg.ballot), promised=str(state.promised))
     return True
 
 
-def answer_prepare(node: Any, msg: Any) -> Message:
+def answer_prepare(node: Any, msg: Any) -> Promise:
     """Phase 1b: promise the ballot if it is the highest seen, with what was accepted."""
     state = node.paxos.get(msg.key)
     if _refuses(node, msg, state, "prepare"):
@@ -106,14 +97,14 @@ def answer_prepare(node: Any, msg: Any) -> Message:
     state.promised = msg.ballot
     node.paxos.put(msg.key, state)
     held = (f"accepted v{state.record.version} at {state.accepted}" if state.record else "accepted nothing")
-    node.events.emit("paxos_promised", f"{node.name} promises ballot {msg.ballot} for {msg.key} "
+    node.seam.emit("paxos_promised", f"{node.name} promises ballot {msg.ballot} for {msg.key} "
                      f"({held}; last commit {state.committed or 'none'})", [node.node_id, msg.src], msg.key,
                      ballot=str(msg.ballot))
     return Promise(node.node_id, msg.src, msg.op_id, msg.key, msg.ballot, True, state.promised,
                    state.accepted, state.record, state.committed, node.store.get(msg.key))
 
 
-def answer_propose(node: Any, msg: Propose) -> Message:
+def answer_propose(node: Any, msg: Propose) -> Accepted:
     """Phase 2b: accept the proposal unless a higher ballot was promised meanwhile."""
     state = node.paxos.get(msg.key)
     if _refuses(node, msg, state, "accept"):
@@ -122,13 +113,13 @@ def answer_propose(node: Any, msg: Propose) -> Message:
     state.accepted, state.record = msg.ballot, msg.record
     node.paxos.put(msg.key, state)
     assert msg.record is not None
-    node.events.emit("paxos_accepted", f"{node.name} accepts {msg.key} v{msg.record.version} = "
+    node.seam.emit("paxos_accepted", f"{node.name} accepts {msg.key} v{msg.record.version} = "
                      f"{preview(msg.record.value)} at ballot {msg.ballot}", [node.node_id, msg.src], msg.key,
                      ballot=str(msg.ballot), version=str(msg.record.version))
     return Accepted(node.node_id, msg.src, msg.op_id, msg.key, msg.ballot, True, state.promised)
 
 
-def answer_commit(node: Any, msg: Commit) -> Message:
+def answer_commit(node: Any, msg: Commit) -> Committed:
     """Phase 3: store the chosen record as a normal version (LWW) and note the commit."""
     assert msg.record is not None and msg.ballot is not None
     outcome = node.accept_put(msg.record, None, "paxos commit")
@@ -140,4 +131,5 @@ def answer_commit(node: Any, msg: Commit) -> Message:
 
 
 # Paxos requests and the function answering each (registered in node.py's ANSWERED_BY_MECHANISM).
-ANSWERS = {"paxos_prepare": answer_prepare, "paxos_accept": answer_propose, "paxos_commit": answer_commit}
+ANSWERS: Dict[str, Callable[[Any, Any], Message]] = {
+    "paxos_prepare": answer_prepare, "paxos_propose": answer_propose, "paxos_commit": answer_commit}

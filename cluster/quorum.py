@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 from cluster import siblings
+from cluster.messages import KEPT_NEWER, Get, Message, Put
 from cluster.operation import Operation
 from cluster.read_repair import send_repairs, stale_replicas
-from models import KEPT_NEWER, Get, Message, Put, Record, names, node_name, preview
+from models import Record, names, node_name, preview
 
 
 class QuorumOp(Operation):
@@ -24,7 +25,7 @@ class QuorumOp(Operation):
 
     key: str
 
-    def __init__(self, op_id: int, node, key: str, ring, needed: int):
+    def __init__(self, op_id: str, node, key: str, ring, needed: int):
         super().__init__(op_id, node)
         self.key = key
         self.needed = needed
@@ -48,13 +49,13 @@ class QuorumOp(Operation):
         while other messages are still held: without this line the step that
         released it would tell nothing, and "confirmed" would only come at resume.
         """
-        if self._announced or self.done or not self.decided or not self.node.network.paused:
+        if self._announced or self.done or not self.decided or not self.client_answered_early():
             return
         self._announced = True
         have = self.answered_nodes()
         waiting = sorted(self.outstanding)
         rest = (f"; still waiting for {names(waiting)}, in the background" if waiting else "")
-        self.events.emit(f"{self.name}_answered", f"{self.describe()}: {self.quorum_text(have)} met, so the "
+        self.seam.emit(f"{self.name}_answered", f"{self.describe()}: {self.quorum_text(have)} met, so the "
                          f"waiting client is answered now{rest}", sorted(have), self.key, op_id=self.op_id,
                          waiting_for=waiting)
 
@@ -73,10 +74,7 @@ class QuorumOp(Operation):
 
     def _contact(self, target: int, stands_for: Optional[int]) -> None:
         self.stands_for[target] = stands_for
-        if target == self.node.node_id:
-            self.handle_locally(stands_for)  # the coordinator answers itself without the network
-        else:
-            self.send(self.request(target, stands_for), self.name)
+        self.send(self.request(target, stands_for))  # the coordinator's own part comes back like any answer
 
     def on_timeout(self, silent) -> None:
         """Ask the next untried node clockwise to stand in for each silent replica."""
@@ -85,10 +83,10 @@ class QuorumOp(Operation):
             owner = peer if owner is None else owner
             fallback = next((n for n in self._walk if n not in self.stands_for), None)
             if fallback is None:
-                self.events.emit("no_fallback", f"no node left to stand in for {node_name(owner)} "
+                self.seam.emit("no_fallback", f"no node left to stand in for {node_name(owner)} "
                                  f"({self.describe()})", [owner], self.key, op_id=self.op_id)
                 continue
-            self.events.emit("fallback", f"{self.node.name} asks {node_name(fallback)} to stand in "
+            self.seam.emit("fallback", f"{self.node.name} asks {node_name(fallback)} to stand in "
                              f"for silent {node_name(owner)} ({self.describe()})",
                              [self.node.node_id, fallback, owner], self.key, op_id=self.op_id)
             self._contact(fallback, owner)
@@ -103,9 +101,6 @@ class QuorumOp(Operation):
         """The message asking `target` (a replica, or a stand-in for `stands_for`)."""
         raise NotImplementedError
 
-    def handle_locally(self, stands_for: Optional[int]) -> None:
-        """The coordinator's own part, done without the network."""
-        raise NotImplementedError
 
 
 @dataclass
@@ -145,7 +140,7 @@ class WriteOp(QuorumOp):
         what = "delete (tombstone)" if self.record.deleted else f"write {self.key}={preview(self.record.value)}"
         if self.node.conflicts == "siblings":
             what = f"{'delete' if self.record.deleted else 'write'} {self.key} as {siblings.narrate(self.record)}"
-        self.events.emit("write_started", f"{what} coordinated by {self.node.name}: version "
+        self.seam.emit("write_started", f"{what} coordinated by {self.node.name}: version "
                          f"{self.record.version}, replicas {names(self.preference)}, needs W={self.needed}",
                          [self.node.node_id], self.key, op_id=self.op_id,
                          version=str(self.record.version), replicas=self.preference, w=self.needed)
@@ -154,11 +149,6 @@ class WriteOp(QuorumOp):
     def request(self, target: int, stands_for: Optional[int]) -> Put:
         """The Put sent to a replica or stand-in."""
         return Put(self.node.node_id, target, self.op_id, self.record, stands_for)
-
-    def handle_locally(self, stands_for: Optional[int]) -> None:
-        """The coordinator stores its own copy without the network."""
-        outcome = self.node.accept_put(self.record, stands_for)
-        self._ack(self.node.node_id, outcome, self.node.holds_durably(self.key, stands_for))
 
     def progress(self) -> dict:
         """Acks so far, for a client that stops waiting."""
@@ -202,11 +192,11 @@ class WriteOp(QuorumOp):
         self.result = self.snapshot()
         acked = names(self.acks)
         if self.result.ok:
-            self.events.emit("write_succeeded", f"write {self.key} v{self.record.version} confirmed: "
+            self.seam.emit("write_succeeded", f"write {self.key} v{self.record.version} confirmed: "
                              f"{len(self.acks)} acks ({acked}), W={self.needed} met",
                              sorted(self.acks), self.key, op_id=self.op_id, acks=len(self.acks))
         else:
-            self.events.emit("write_failed", f"write {self.key} v{self.record.version} NOT confirmed: "
+            self.seam.emit("write_failed", f"write {self.key} v{self.record.version} NOT confirmed: "
                              f"{len(self.acks)} of W={self.needed} acks; the value stays on {acked}",
                              sorted(self.acks), self.key, op_id=self.op_id, acks=len(self.acks))
 
@@ -253,10 +243,6 @@ class ReadOp(QuorumOp):
         """The Get sent to a replica or stand-in."""
         return Get(self.node.node_id, target, self.op_id, self.key)
 
-    def handle_locally(self, stands_for: Optional[int]) -> None:
-        """The coordinator reads its own copy without the network."""
-        self.replies[self.node.node_id] = self.node.newest_local(self.key)
-
     def progress(self) -> dict:
         """Answers so far, for a client that stops waiting."""
         return {**super().progress(),
@@ -283,7 +269,7 @@ class ReadOp(QuorumOp):
 
     def on_put_ack(self, msg) -> None:
         """A stale replica accepted the repair."""
-        if self.repairing:
+        if self.repairing and self.fresh(msg.src, "repair_ack"):
             self.repaired.append(msg.src)
             self.answered(msg.src)
 
@@ -333,13 +319,13 @@ class ReadOp(QuorumOp):
         self.result = self.snapshot()
         best = self.result.record
         if not self.result.ok:
-            self.events.emit("read_failed", f"read {self.key} failed: {len(self.replies)} of "
+            self.seam.emit("read_failed", f"read {self.key} failed: {len(self.replies)} of "
                              f"R={self.needed} answers ({names(self.replies)})", sorted(self.replies),
                              self.key, op_id=self.op_id)
             return
         outcome = (f"v{best.version}" + (" (deleted)" if best.deleted else "")) if best else "not found"
         if best is not None and self.node.conflicts == "siblings":
             outcome = siblings.narrate(best)
-        self.events.emit("read_succeeded", f"read {self.key}: {outcome}, from {len(self.replies)} "
+        self.seam.emit("read_succeeded", f"read {self.key}: {outcome}, from {len(self.replies)} "
                          f"answers ({names(self.replies)}), R={self.needed} met",
                          sorted(self.replies), self.key, op_id=self.op_id)

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Dict, List, Optional
 
 from cluster import siblings
-from models import Put, Record, node_name
+from cluster.messages import Put
+from models import Record, node_name
 
 
 def stale_replicas(node, replies: Dict[int, Optional[Record]], stands_for: Dict[int, Optional[int]],
@@ -24,20 +25,16 @@ def stale_replicas(node, replies: Dict[int, Optional[Record]], stands_for: Dict[
 
 
 def send_repairs(op, best: Record, stale: List[int]) -> None:
-    """Send `best` to each stale replica; the coordinator repairs its own copy at once."""
+    """Send `best` to each stale replica (the coordinator too: its own copy comes back as an ack)."""
     node = op.node
     for peer in stale:
         had = op.replies[peer]
-        op.events.emit("read_repair", f"read repair: {node_name(peer)} had "
+        op.seam.emit("read_repair", f"read repair: {node_name(peer)} had "
                        f"{_label(node, had) if had else 'nothing'} for {op.key}, "
                        f"{node.name} sends it {_label(node, best)}", [node.node_id, peer],
                        op.key, op_id=op.op_id, had=str(had.version) if had else None,
                        newest=str(best.version))
-        if peer == node.node_id:
-            node.accept_put(best, None)
-            op.repaired.append(peer)
-        else:
-            op.send(Put(node.node_id, peer, op.op_id, best, None, "repair"), "repair")
+        op.send(Put(node.node_id, peer, op.op_id, best, None, "repair"))
 
 
 def _label(node, record: Record) -> str:

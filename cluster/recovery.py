@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Dict, List
 
+from cluster.messages import STORED, Put, SyncReply, SyncRequest
 from cluster.operation import Operation
-from models import STORED, Put, SyncReply, SyncRequest, names, node_name
+from models import names, node_name
 
 
 def answer_sync_request(node, msg) -> SyncReply:
@@ -27,54 +28,50 @@ class SyncOp(Operation):
 
     name = "sync"
 
-    def __init__(self, op_id: int, node, peers: List[int], ring):
+    def __init__(self, op_id: str, node, peers: List[int], ring):
         super().__init__(op_id, node)
         self.peers = peers
         self.ring = ring
         self.pulled: List[str] = []
         self.pushed: Dict[int, int] = {}
         self.answered_by: List[int] = []
-        self._pushes_left: Dict[int, int] = {}
 
     def start(self) -> None:
         """Ask every peer for the records this node should hold."""
-        self.events.emit("sync_started", f"{self.node.name} asks {names(self.peers)} for the keys "
+        self.seam.emit("sync_started", f"{self.node.name} asks {names(self.peers)} for the keys "
                          f"it replicates, to catch up", [self.node.node_id, *self.peers], None,
                          op_id=self.op_id)
         for peer in self.peers:
-            self.send(SyncRequest(self.node.node_id, peer, self.op_id), "sync reply")
+            self.send(SyncRequest(self.node.node_id, peer, self.op_id))
         self.wait()
 
     def on_sync_reply(self, msg) -> None:
         """Keep the peer's newer records, push back the peer's missing or older ones."""
         peer = msg.src
+        if not self.fresh(peer, "sync_reply"):
+            return  # a duplicate reply
         self.answered_by.append(peer)
         theirs = {rec.key: rec for rec in msg.records}
         for record in msg.records:
             if self.node.accept_put(record, None, purpose="sync") == STORED:
                 self.pulled.append(record.key)
-        pushes = 0
         for key in self.node.store.keys():
             mine = self.node.store.get(key)
             if peer in self.ring.preference_list(key) and self.node.improves(mine, theirs.get(key)):
-                self.node.network.send(Put(self.node.node_id, peer, self.op_id, mine, None, "sync"))
-                pushes += 1
-        self._pushes_left[peer] = pushes
-        if pushes == 0:
-            self.answered(peer)
+                self.send(Put(self.node.node_id, peer, self.op_id, mine, None, "sync"))
+        self.answered(peer)  # the reply; each push expects its own ack
 
     def on_put_ack(self, msg) -> None:
         """A peer stored a record this node pushed."""
-        self.pushed[msg.src] = self.pushed.get(msg.src, 0) + 1
-        self._pushes_left[msg.src] -= 1
-        if self._pushes_left[msg.src] == 0:
+        if self.fresh(msg.src, ("put_ack", msg.key)):
+            self.pushed[msg.src] = self.pushed.get(msg.src, 0) + 1
             self.answered(msg.src)
 
     def on_all_answered(self) -> None:
         """Every peer answered or timed out: report the catch-up."""
         self.finish()
         pulled = sorted(set(self.pulled))
-        self.events.emit("sync_finished", f"{self.node.name} caught up: {len(pulled)} newer key(s) "
+        self.seam.emit("sync_finished", f"{self.node.name} caught up: {len(pulled)} newer key(s) "
                          f"from peers{': ' + ', '.join(pulled[:10]) if pulled else ''}"
                          f"{'...' if len(pulled) > 10 else ''}; pushed {sum(self.pushed.values())} "
                          f"back; {len(self.answered_by)} peer(s) answered, "

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable, List, Optional, Tuple
 
 import cluster.version_vectors as vv
-from models import ALREADY_HAD, STORED, Record, Version, node_name, preview
+from cluster.messages import ALREADY_HAD, STORED
+from models import Record, Version, node_name, preview
 
 MAX_CONTEXT_CHARS = 8192
 MAX_CLIENT_COUNTER = 2 ** 31  # a client's context may not push counters toward vv.MAX_COUNTER
@@ -150,7 +151,7 @@ def accept(node, record: Record, hint_for: Optional[int], purpose: str) -> str:
     current = of(held)
     merged = incoming if current is None else merge(current, incoming)
     if merged == current:
-        node.events.emit("replica_kept_newer", f"{node.name} already knew everything in {record.key} "
+        node.seam.emit("replica_kept_newer", f"{node.name} already knew everything in {record.key} "
                          f"{vv.readable(incoming.context)} [{purpose}]", [node.node_id], record.key,
                          version=str(record.version), kept=str(held.version if held else None))
         return ALREADY_HAD
@@ -161,7 +162,7 @@ def accept(node, record: Record, hint_for: Optional[int], purpose: str) -> str:
         node.store.put(stored)
     where = f" as a hint for {node_name(hint_for)}" if as_hint and hint_for is not None else ""
     tail = "" if purpose == "write" else f" [{purpose}]"
-    node.events.emit("hint_stored" if as_hint else "replica_stored",
+    node.seam.emit("hint_stored" if as_hint else "replica_stored",
                      f"{node.name} merged {record.key}{where}: {describe(merged)}"
                      + (f" — {why(merged)}" if len(merged.siblings) > 1 else "") + tail,
                      [node.node_id], record.key, version=str(stored.version), purpose=purpose,

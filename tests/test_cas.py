@@ -5,9 +5,10 @@ import tempfile
 import threading
 import unittest
 
+from cluster.messages import Prepare
 from cluster.paxos_acceptor import AcceptorState, answer_prepare
 from config import simulation_config
-from models import Ballot, Prepare, Record, Version, node_id_of
+from models import Ballot, Record, Version, node_id_of
 from replication import ReplicationManager
 from tests.helpers import make_app, write
 
@@ -100,8 +101,8 @@ class CasBasicsTest(unittest.TestCase):
         """After promising ballot 5, a prepare at ballot 4 is refused and told about 5."""
         cluster = self.app.extensions["replicalab"]
         node = cluster.nodes[0]
-        self.assertTrue(answer_prepare(node, Prepare(1, 0, 1, "k", Ballot(5, 1))).ok)
-        refusal = answer_prepare(node, Prepare(2, 0, 2, "k", Ballot(4, 2)))
+        self.assertTrue(answer_prepare(node, Prepare(1, 0, "node-1:1", "k", Ballot(5, 1))).ok)
+        refusal = answer_prepare(node, Prepare(2, 0, "node-2:1", "k", Ballot(4, 2)))
         self.assertFalse(refusal.ok)
         self.assertEqual(refusal.promised, Ballot(5, 1))
 
@@ -274,7 +275,7 @@ class CasVisibleToReadsTest(unittest.TestCase):
         cluster = make_cluster()
         key = "drone:d9"
         first = cluster.ring.preference_list(key)[0]
-        op = PaxosOp(cluster.core.next_op_id(), cluster.nodes[first], key, None, "mine", cluster.ring)
+        op = PaxosOp(cluster.nodes[first].next_op_id(), cluster.nodes[first], key, None, "mine", cluster.ring)
         with cluster.lock:
             op.start()
             while op.phase != "commit" and cluster.network.step():

@@ -21,6 +21,9 @@ def report(consistency, seed=1, ops=OPS):
 class ChaosPromisesTest(unittest.TestCase):
     """Linearizable keeps its promise under faults; eventual shows and names its anomalies."""
 
+    linearizable: dict  # the report of one run per mode, made once in setUpClass
+    eventual: dict
+
     @classmethod
     def setUpClass(cls):
         """One run per mode, shared by the tests (the runs are deterministic)."""

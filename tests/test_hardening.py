@@ -209,18 +209,18 @@ class OldBadDataTest(unittest.TestCase):
         app, client = make_app()
         manager = app.extensions["replicalab"]
         victim = manager.ring.preference_list("k")[1]
-        original = manager.nodes[victim].receive
+        original = manager.nodes[victim].on_put
 
         def broken(msg):
             raise RecursionError("simulated bug")
 
-        manager.nodes[victim].receive = broken
+        manager.nodes[victim].on_put = broken
         answer = write(client, "k", "v")
         self.assertEqual(answer.status_code, 200)  # the stand-in replaced the silent replica
         self.assertEqual(manager.network.in_flight, 0)
         dropped = [e for e in manager.events.page(0, 10 ** 6) if "could not handle it" in e.text]
         self.assertTrue(dropped)
-        manager.nodes[victim].receive = original
+        manager.nodes[victim].on_put = original
         self.assertEqual(write(client, "k2", "v2").status_code, 200)
 
 

@@ -242,7 +242,7 @@ class ConcurrentAbdWritesTest(unittest.TestCase):
         cluster.faults.set_skew(0, 60_000)  # node-0 stamps far ahead: the others write above it
         cluster.write("k", "ahead", coordinator=0)
         node = cluster.nodes[1]
-        ops = [AbdOp(cluster.core.next_op_id(), node, "k", cluster.ring, 2, Record("k", v, Version(0, 1)))
+        ops = [AbdOp(node.next_op_id(), node, "k", cluster.ring, 2, Record("k", v, Version(0, 1)))
                for v in ("one", "two")]
         with cluster.lock:
             for op in ops:

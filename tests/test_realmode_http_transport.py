@@ -12,7 +12,7 @@ from realmode.demo_node import Ping
 from realmode.fault_table import FaultTable, LiveFaults
 from realmode.http_transport import HttpSettings, HttpTransport
 from realmode.node_server import NodeServer, create_node_app
-from tests.transport_contract import TransportContractMixin
+from tests.real_transport_contract import TransportContractMixin
 
 FAST = HttpSettings(connect_timeout_s=0.2, read_timeout_s=0.3, retries=2, retry_backoff_s=0.01)
 

@@ -48,7 +48,7 @@ class ResetTest(unittest.TestCase):
         """A write parked on a paused network gets its answer from the old cluster instead of hanging."""
         cluster = self.app.extensions["replicalab"]
         self.client.post("/network/pause")
-        answer = {}
+        answer: dict = {}
         thread = threading.Thread(target=lambda: answer.update(
             status=write(self.app.test_client(), "color", "blue").status_code))
         thread.start()

@@ -12,7 +12,7 @@ class StepStoryTest(unittest.TestCase):
         self.app, self.client = make_app(client_timeout_ms=10_000)
         self.cluster = self.app.extensions["replicalab"]
         self.client.post("/network/pause")
-        self.answer = {}
+        self.answer: dict = {}
 
         def run():
             response = write(self.app.test_client(), "color", "blue")

@@ -17,7 +17,7 @@ class StepModeTest(unittest.TestCase):
 
     def start_write(self, key="color", value="blue"):
         """POST /write on another thread; returns (thread, dict filled with the answer)."""
-        answer = {}
+        answer: dict = {}
 
         def run():
             response = write(self.app.test_client(), key, value)
@@ -126,7 +126,7 @@ class StepModeTest(unittest.TestCase):
             self.assertTrue(body["message"])
 
 
-class ImpatientClientTest(StepModeTest.__bases__[0]):
+class ImpatientClientTest(unittest.TestCase):
     """A client whose patience runs out gets 504 with the acks so far; the write goes on."""
 
     def test_504_with_acks_so_far_and_the_write_finishes_later(self):

@@ -15,7 +15,7 @@ contexts = st.builds(lambda vector, extra: vv.make(vector, extra),
 
 def history(writes):
     """Replicas' sibling sets from a list of writes: (dot, value, which earlier writes it saw)."""
-    made = []
+    made: list = []
     for i, (seen, value) in enumerate(writes):
         ctx = vv.EMPTY
         for j in seen:

@@ -16,7 +16,9 @@ bp = Blueprint("cas", __name__)
 CAS_EXAMPLE = '{"key": "drone:d1", "expected": null, "value": {"status": "idle"}}'
 
 
-VERSION_TEXT = re.compile(r"v?(\d+)@node-(\d+)")
+# Bounded digit counts: int() refuses texts past 4,300 digits (a 500), and no clock reaches
+# 20 digits of milliseconds nor a cluster a million nodes.
+VERSION_TEXT = re.compile(r"v?(\d{1,20})@node-(\d{1,6})")
 
 
 def parse_expected(expected, nodes: int):

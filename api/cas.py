@@ -52,5 +52,8 @@ def cas():
     result, story = with_story(manager().cas, key, expected, data["value"], coordinator_param(data))
     fields = result.fields()
     repaired = f" after completing {len(result.repaired)} in-progress proposal(s)" if result.repaired else ""
+    durable = (" Durable: each replica commits it to disk before acknowledging the commit, in batch "
+               "mode too." if manager().config.durability == "batch" else "")
     return success(f"CAS applied{repaired}: {key!r} is now v{fields['version']['text']}, chosen by a majority "
-                   f"of {result.majority} at ballot {fields['ballot']}.", value=data["value"], **fields, **story)
+                   f"of {result.majority} at ballot {fields['ballot']}.{durable}", value=data["value"],
+                   **fields, **story)

@@ -41,8 +41,8 @@ workers = 1  # one cluster = one process; never raise this
 worker_class = JSONErrorThreadWorker  # gthread, with JSON instead of HTML for malformed requests
 timeout = 120
 # gunicorn 25.1+ opens a control socket at one path per user ($HOME/.gunicorn/gunicorn.ctl): two
-# class servers (or a test's) would take it from each other, and a master stopping while
-# another held it hung past 30 s on SIGINT. ReplicaLab needs none (older versions ignore this).
+# servers (a class's and a test's) would take it from each other, and the first to stop deletes
+# the other's. ReplicaLab needs none (older versions ignore this setting).
 control_socket_disable = True
 accesslog = "-"
 # Any key the app accepts (512 characters, up to 12 bytes each percent-encoded) fits in the

@@ -12,6 +12,7 @@ import json
 from typing import Tuple
 
 from gunicorn import util as gunicorn_util
+from gunicorn.workers.base import Worker
 from gunicorn.workers.gthread import ThreadWorker
 from werkzeug.serving import WSGIRequestHandler
 
@@ -64,7 +65,21 @@ def write_json_error(sock, status_int: int, reason: str, mesg: str) -> None:
 
 
 class JSONErrorThreadWorker(ThreadWorker):
-    """gunicorn's threaded (gthread) worker, answering its own request errors in JSON."""
+    """gunicorn's threaded (gthread) worker, answering its own request errors in JSON.
+
+    It also stops on SIGINT/SIGQUIT without deadlocking: gthread's handler calls
+    `tpool.shutdown()`, which takes the thread pool's shutdown lock; when the
+    signal lands while the main thread is inside `tpool.submit()`, which holds
+    that lock, the worker hung until the master's SIGKILL after graceful_timeout
+    (30 s), and batched writes never reached the disk. Ours is the base worker's
+    handler, which takes no lock and exits; gunicorn then calls worker_exit
+    (gunicorn.conf.py), which commits and closes the nodes' files. (SIGTERM's
+    handler only puts on a SimpleQueue, which is safe in a signal handler.)
+    """
+
+    def handle_quit(self, sig, frame) -> None:
+        """SIGINT/SIGQUIT: exit now (worker_exit still flushes), without taking the pool's lock."""
+        Worker.handle_quit(self, sig, frame)
 
     def init_process(self) -> None:
         """Swap gunicorn's HTML error writer for ours in this worker process, then serve.

@@ -10,9 +10,13 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 import time
 import unittest
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
+from api.server_errors import JSONErrorThreadWorker
 from tests.processes import ServerProcess, alive
 
 SURVIVES = {"write": "v1", "delete": None, "cas": "claimed"}  # what a read finds when each op survived
@@ -133,6 +137,40 @@ class GunicornDurabilityTableTest(DurabilityTableTest):
         self.assertNotEqual(server.cluster_pid(), worker)
         keys = server.get("/keys").json()
         self.assertEqual(keys["count"], 20, keys)
+
+
+class WorkerSignalTest(unittest.TestCase):
+    """Our gunicorn worker's SIGINT handler takes no lock the interrupted main thread may hold."""
+
+    def run_handler(self, handler_name: str, held_lock) -> tuple:
+        """Call a handler on another thread while `held_lock` is held; returns (finished, raised, alive)."""
+        worker = JSONErrorThreadWorker.__new__(JSONErrorThreadWorker)  # no fork, no sockets
+        worker.alive = True
+        worker.cfg = SimpleNamespace(worker_int=lambda w: None)
+        worker.tpool = ThreadPoolExecutor(1)
+        self.addCleanup(worker.tpool.shutdown, False)
+        raised = []
+
+        def call():
+            try:
+                getattr(worker, handler_name)(signal.SIGINT, None)
+            except SystemExit as exit_:
+                raised.append(exit_.code)
+
+        lock = held_lock(worker)
+        with lock:  # as when the signal lands inside tpool.submit() on the main thread
+            thread = threading.Thread(target=call, daemon=True)
+            thread.start()
+            thread.join(5)
+            finished = not thread.is_alive()
+        thread.join(5)
+        return finished, raised, worker.alive
+
+    def test_sigint_exits_while_the_pool_lock_is_held(self):
+        """SIGINT/SIGQUIT during tpool.submit() exits at once instead of waiting on the pool's lock."""
+        finished, raised, alive = self.run_handler("handle_quit", lambda w: w.tpool._shutdown_lock)
+        self.assertTrue(finished, "handle_quit blocked on the thread pool's lock")
+        self.assertEqual((raised, alive), ([0], False))
 
 
 if __name__ == "__main__":

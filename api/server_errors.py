@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Tuple
 
+from flask import current_app, request
 from gunicorn import util as gunicorn_util
 from gunicorn.workers.base import Worker
 from gunicorn.workers.gthread import ThreadWorker
@@ -54,6 +55,21 @@ class JSONErrorRequestHandler(WSGIRequestHandler):
         self.end_headers()
         if self.command != "HEAD" and code >= 200 and code not in (204, 304):
             self.wfile.write(body)
+
+
+def drain_unread_body(response):
+    """Read the rest of a body the route did not need (within the size limit) before answering.
+
+    gunicorn drains at most 64 KiB of an unread body after sending a kept-alive
+    answer; past that it closes the connection without saying so, and the
+    client's next request on it (a browser's, a requests.Session's) fails with
+    no answer at all. A body within MAX_CONTENT_LENGTH is read here instead,
+    so the connection stays usable; a larger one was already refused (413).
+    """
+    length = request.content_length
+    if length and length <= current_app.config["MAX_CONTENT_LENGTH"]:
+        request.get_data()  # cached: free when the route already read it
+    return response
 
 
 def write_json_error(sock, status_int: int, reason: str, mesg: str) -> None:

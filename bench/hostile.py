@@ -36,6 +36,8 @@ FOREIGN_HOSTS = ["127.0.0.1:5000@evil.example", "localhost@evil.example", "127.0
                  "127.0.0.1:5000/evil.example", "127.0.0.1 evil.example", "127.0.0.1,evil.example",
                  "[::1]evil.example", "[evil.example]", "127.0.0.1:5000:80", "127.0.0.1:x", "127.0.0.1\tevil"]
 BIG_VALUE = "x" * (512 * 1024 - 2)  # its JSON encoding is 512 KiB
+NO_ANSWER = 599  # the connection closed without an answer (counted with the 5xx)
+CLUSTER_OUTCOMES = (503, 504)  # no quorum / timeout: answers about the cluster, not server errors
 # An answer (status, content type, text), or None when the client library refused to send it.
 Send = Callable[[str, str, Optional[bytes], Dict[str, str]], Optional[Tuple[int, str, str]]]
 
@@ -92,9 +94,9 @@ def big_values(count: int) -> Iterator[tuple]:
 
 
 def problem(method: str, path: str, status: int, content_type: str, text: str) -> Optional[str]:
-    """Why an answer is wrong (5xx, or not strict JSON), or None."""
-    if status >= 500:
-        return f"{status} for {method} {path[:60]}"
+    """Why an answer is wrong (a 5xx other than the cluster's 503/504, or not strict JSON), or None."""
+    if status >= 500 and status not in CLUSTER_OUTCOMES:
+        return f"{status} for {method} {path[:60]}" + (f" ({text[:120]})" if status == NO_ANSWER else "")
     if method == "HEAD" or (status == 200 and path.startswith("/metrics")):
         return None  # no body; Prometheus text by design
     if not content_type.startswith("application/json"):
@@ -117,6 +119,8 @@ def run(send: Send, rss: Callable[[], float], methods: int, big: int) -> int:
     rss_before = rss()
     counts: Counter = Counter()
     server_errors, not_json, foreign_accepted, problems = 0, 0, 0, []
+    outcomes: Counter = Counter()
+    outcome_lines: List[str] = []
     started = time.perf_counter()
     series = []  # /metrics lines after each half of the invented methods: new names must add none
     for source in (invented_methods(methods // 2), "scrape", invented_methods(methods, methods // 2), "scrape",
@@ -137,6 +141,9 @@ def run(send: Send, rss: Callable[[], float], methods: int, big: int) -> int:
                 problems.append(why)
                 server_errors += status >= 500
                 not_json += status < 500
+            if status in CLUSTER_OUTCOMES:
+                outcomes[status] += 1
+                outcome_lines.append(f"{status} {method} {path[:40]}: {text_of(answer)[:400]}")
             if kind == "hosts" and status != 403:
                 foreign_accepted += 1
                 problems.append(f"foreign Host {headers['Host']!r} accepted ({status}) on {method} {path}")
@@ -146,7 +153,10 @@ def run(send: Send, rss: Callable[[], float], methods: int, big: int) -> int:
     rss_after = rss()
     total = sum(n for kind, n in counts.items() if not kind.startswith("not sent"))
     print(f"requests: {total} in {elapsed:.1f} s ({', '.join(f'{k}: {n}' for k, n in counts.items())})")
-    print(f"answers 5xx: {server_errors}")
+    print(f"answers 5xx: {server_errors} (besides the cluster's own outcomes, 503 no quorum / 504 timeout: "
+          f"{dict(outcomes) or 0})")
+    for line in outcome_lines[:3]:
+        print("  cluster outcome:", line)
     print(f"answers not strict JSON: {not_json}")
     print(f"foreign Hosts accepted: {foreign_accepted} of {counts['hosts']} sent")
     print(f"/metrics: {metrics_before / 1000:.1f} kB before, {metrics_after / 1000:.1f} kB after (new routes "
@@ -192,6 +202,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             """One request to the server; None when requests refuses a header (a tab in Host)."""
             try:
                 answer = session.request(method, server.url + path, data=body, headers=headers, timeout=60)
+            except requests.ConnectionError as error:  # an answer that never came is a problem too
+                return NO_ANSWER, "", f"no answer: {error}"
             except ValueError:  # requests.exceptions.InvalidHeader
                 return None
             return answer.status_code, answer.headers.get("Content-Type", ""), answer.text

@@ -2,8 +2,11 @@
 import json
 import unittest
 
+import requests
+
 from api.guards import host_name
 from tests.helpers import make_app, write
+from tests.processes import ServerProcess
 
 HUGE = "9" * 5000  # past int()'s 4,300-digit limit
 
@@ -111,6 +114,24 @@ class StrictHostTest(unittest.TestCase):
         self.assertEqual(host_name("[::1]:80"), "::1")
         self.assertIsNone(host_name("127.0.0.1:5000@evil.example"))
         self.assertIsNone(host_name("[not-an-ip]"))
+
+
+class UnreadBodyTest(unittest.TestCase):
+    """A large body a route does not read leaves a kept-alive connection usable (real gunicorn)."""
+
+    def test_the_next_request_on_the_connection_is_answered(self):
+        """Three DELETEs carrying 512 KiB bodies, then a GET, on one keep-alive session: all answered."""
+        server = ServerProcess("gunicorn", {"REPLICALAB_STORAGE": "memory", "REPLICALAB_FRESH": "0"})
+        self.addCleanup(server.log.close)
+        self.addCleanup(server.kill)
+        session = requests.Session()
+        self.addCleanup(session.close)
+        body = json.dumps({"key": "k", "value": "x" * (512 * 1024)})
+        statuses = []
+        for _ in range(3):
+            statuses.append(session.delete(server.url + "/delete/k", data=body, timeout=30).status_code)
+        statuses.append(session.get(server.url + "/health", timeout=30).status_code)
+        self.assertEqual(statuses, [404, 404, 404, 200])
 
 
 if __name__ == "__main__":

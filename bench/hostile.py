@@ -1,6 +1,6 @@
 """The hostile run, round two, as a bench: what every route answers to a hostile client.
 
-    python -m bench.hostile [--server run|gunicorn] [--methods 300] [--big 200] [--in-process]
+    python -m bench.hostile [--server run|gunicorn] [--methods 300] [--big 200] [--in-process] [--quick]
 
 Starts `python run.py` (or gunicorn) with default settings on a free loopback
 port, or uses the Flask test client with --in-process, and sends every route:
@@ -54,19 +54,23 @@ def invented_methods(stop: int, start: int = 0) -> Iterator[tuple]:
         yield "methods", f"QX{i}", path_of(template), None, {}
 
 
-def huge_numbers() -> Iterator[tuple]:
-    """Every path id, query and body field with numbers and version texts far too long."""
+def huge_numbers(quick: bool = False) -> Iterator[tuple]:
+    """Every path id, query and body field with numbers and version texts far too long.
+
+    `quick` sends one number and one version text per field instead of all seven forms.
+    """
+    forms = [HUGE, json.dumps(VERSIONS[0])] if quick else NUMBERS + [json.dumps(v) for v in VERSIONS]
     for method, template in ENDPOINTS:
         if "{node" in template or "{msg" in template:
             for number in (HUGE, "9" * 4000):
                 yield "numbers", method, path_of(template, number), None, {}
         if method == "GET":
             for name in QUERIES:
-                for number in NUMBERS[:2]:
+                for number in NUMBERS[:1 if quick else 2]:
                     yield "numbers", method, f"{path_of(template)}?{name}={number}", None, {}
         else:
             for name in BODY_FIELDS:
-                for raw in NUMBERS + [json.dumps(v) for v in VERSIONS]:
+                for raw in forms:
                     body = f'{{"key": "k1", "value": 1, "{name}": {raw}}}'.encode() if name != "key" else \
                         f'{{"key": {raw}, "value": 1}}'.encode()
                     yield "numbers", method, path_of(template), body, {}
@@ -113,7 +117,7 @@ def text_of(answer) -> str:
     return answer[2] if answer else ""
 
 
-def run(send: Send, rss: Callable[[], float], methods: int, big: int) -> int:
+def run(send: Send, rss: Callable[[], float], methods: int, big: int, quick: bool = False) -> int:
     """Send everything, print the counts; returns the exit status."""
     metrics_before = len(text_of(send("GET", "/metrics", None, {})))
     rss_before = rss()
@@ -124,7 +128,7 @@ def run(send: Send, rss: Callable[[], float], methods: int, big: int) -> int:
     started = time.perf_counter()
     series = []  # /metrics lines after each half of the invented methods: new names must add none
     for source in (invented_methods(methods // 2), "scrape", invented_methods(methods, methods // 2), "scrape",
-                   huge_numbers(), odd_hosts(), big_values(big)):
+                   huge_numbers(quick), odd_hosts(), big_values(big)):
         if source == "scrape":
             send("GET", "/metrics", None, {})  # a scrape counts itself after answering: scrape twice
             series.append(len(text_of(send("GET", "/metrics", None, {})).splitlines()))
@@ -177,6 +181,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--methods", type=int, default=300, help="invented methods to send")
     parser.add_argument("--big", type=int, default=200, help="512 KiB writes and CAS after the field sweep")
     parser.add_argument("--in-process", action="store_true", help="the Flask test client, no server")
+    parser.add_argument("--quick", action="store_true", help="two number forms per field instead of seven")
     args = parser.parse_args(argv)
     if args.in_process:
         from tests.helpers import make_app
@@ -187,7 +192,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             answer = client.open(path, method=method, data=body, headers=headers)
             return answer.status_code, answer.content_type or "", answer.get_data(as_text=True)
         print("target: in-process test client (simulation settings)")
-        return run(send_local, rss_mib, args.methods, args.big)
+        return run(send_local, rss_mib, args.methods, args.big, args.quick)
 
     import requests
 
@@ -208,7 +213,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 return None
             return answer.status_code, answer.headers.get("Content-Type", ""), answer.text
         print(f"target: {args.server} with default settings on {server.url}")
-        return run(send_http, lambda: rss_mib(pid), args.methods, args.big)
+        return run(send_http, lambda: rss_mib(pid), args.methods, args.big, args.quick)
     finally:
         server.stop()
 

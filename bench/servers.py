@@ -52,7 +52,7 @@ class Server:
             try:
                 urllib.request.urlopen(self.url + "/health", timeout=1).close()
                 return
-            except (urllib.error.URLError, ConnectionError):
+            except OSError:  # URLError, a refused connection, or a read that timed out while it boots
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError("server did not answer within 30 s")

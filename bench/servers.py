@@ -42,7 +42,11 @@ class Server:
         self.log = tempfile.TemporaryFile()
         argv = [arg.replace("{port}", str(self.port)) for arg in command]
         self.process = subprocess.Popen(argv, cwd=ROOT, env=full_env, stdout=self.log, stderr=self.log)
-        self._wait_until_up()
+        try:
+            self._wait_until_up()
+        except BaseException:  # whatever stopped the wait (Ctrl+C too), the server must not outlive it
+            self.stop()
+            raise
 
     def _wait_until_up(self) -> None:
         deadline = time.monotonic() + 30

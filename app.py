@@ -18,6 +18,7 @@ from api.guards import register_guards
 from api.lifecycle import install
 from api.pretty import pretty_json
 from api.results import error_body
+from api.server_errors import drain_unread_body
 from cluster.errors import ReplicaLabError
 from config import Config, env_sources, from_env
 from scheduler import should_start
@@ -56,6 +57,7 @@ def create_app(config: Optional[Config] = None) -> Flask:
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     app.after_request(answer_options_in_json)
+    app.after_request(drain_unread_body)
     return app
 
 

@@ -6,6 +6,7 @@ sentence, not a traceback.
 """
 from __future__ import annotations
 
+import signal
 import socket
 import sqlite3
 import sys
@@ -50,6 +51,24 @@ def port_problem(host: str, port: int):
         except OSError as error:
             return error.strerror or str(error)
     return None
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM stop the server as Ctrl+C does, so `main`'s finally block flushes and closes.
+
+    Python's default SIGTERM ends the process at once: batched writes that were
+    acknowledged would never reach the disk. Werkzeug's server loop ends quietly
+    on KeyboardInterrupt, so SIGTERM raises that.
+    """
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def ignore_stop_signals() -> None:
+    """While shutting down, a second Ctrl+C or SIGTERM must not cut the flush short."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def main(argv=None) -> int:
@@ -99,11 +118,18 @@ def main(argv=None) -> int:
     if config.exposure_warning():
         print(f"replicalab: warning: {config.exposure_warning()}", file=sys.stderr, flush=True)
     from api.server_errors import JSONErrorRequestHandler
+    stop_on_sigterm()
     try:
         app.run(host=config.host, port=config.port, threaded=True, use_reloader=False,
                 request_handler=JSONErrorRequestHandler)
+    except KeyboardInterrupt:
+        pass  # a signal that arrived before the server loop took over: stop as cleanly
     finally:
+        ignore_stop_signals()
         shutdown(app)
+        kept = (f"every acknowledged write, delete and CAS is on disk in {config.data_dir}"
+                if config.storage == "sqlite" else "memory storage: the data ended with the server")
+        print(f"replicalab: stopped; {kept}.", file=sys.stderr, flush=True)
     return 0
 
 

@@ -16,7 +16,9 @@ bp = Blueprint("cas", __name__)
 CAS_EXAMPLE = '{"key": "drone:d1", "expected": null, "value": {"status": "idle"}}'
 
 
-VERSION_TEXT = re.compile(r"v?(\d+)@node-(\d+)")
+# Bounded digit counts: int() refuses texts past 4,300 digits (a 500), and no clock reaches
+# 20 digits of milliseconds nor a cluster a million nodes.
+VERSION_TEXT = re.compile(r"v?(\d{1,20})@node-(\d{1,6})")
 
 
 def parse_expected(expected, nodes: int):
@@ -50,5 +52,8 @@ def cas():
     result, story = with_story(manager().cas, key, expected, data["value"], coordinator_param(data))
     fields = result.fields()
     repaired = f" after completing {len(result.repaired)} in-progress proposal(s)" if result.repaired else ""
+    durable = (" Durable: each replica commits it to disk before acknowledging the commit, in batch "
+               "mode too." if manager().config.durability == "batch" else "")
     return success(f"CAS applied{repaired}: {key!r} is now v{fields['version']['text']}, chosen by a majority "
-                   f"of {result.majority} at ballot {fields['ballot']}.", value=data["value"], **fields, **story)
+                   f"of {result.majority} at ballot {fields['ballot']}.{durable}", value=data["value"],
+                   **fields, **story)

@@ -12,6 +12,7 @@ localhost, or a name in --allowed-hosts.
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Optional
 from urllib.parse import urlsplit
 
@@ -23,12 +24,25 @@ from config import Config
 LOCAL_NAMES = {"localhost", "localhost.localdomain"}
 
 
-def host_name(host_header: str) -> str:
-    """The name part of a Host header: 'example.org:5000' -> 'example.org', '[::1]:80' -> '::1'."""
-    host = host_header.strip().lower()
-    if host.startswith("["):
-        return host[1:].split("]", 1)[0]
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+# RFC 9110's Host: a name or IPv4 address, or an IPv6 literal in brackets, then an optional
+# port, and nothing else: no user part ("127.0.0.1:5000@evil.example"), path, space or comma.
+HOST_FORM = re.compile(r"(?:\[(?P<literal>[0-9a-z:.%_-]{2,60})\]|(?P<name>[a-z0-9_.-]{1,253}))(?::\d{0,5})?")
+
+
+def host_name(host_header: str) -> Optional[str]:
+    """The name part of a Host header, or None when it is not host[:port].
+
+    'example.org:5000' -> 'example.org', '[::1]:80' -> '::1', 'localhost.' -> 'localhost';
+    '127.0.0.1:5000@evil.example' -> None: a browser would have asked evil.example.
+    """
+    match = HOST_FORM.fullmatch(host_header.lower())
+    if match is None:
+        return None
+    if match.group("literal") is not None:
+        literal = match.group("literal")
+        return literal if is_ip(literal) else None
+    name = match.group("name")
+    return name[:-1] if name.endswith(".") and len(name) > 1 else name
 
 
 def is_ip(name: str) -> bool:
@@ -42,9 +56,15 @@ def is_ip(name: str) -> bool:
 
 def host_refusal(config: Config, host_header: str) -> Optional[str]:
     """Why a request with this Host header is refused, or None to serve it."""
+    if not host_header:
+        return None  # an HTTP/1.0 client sends none; browsers always do
     name = host_name(host_header)
+    if name is None:
+        return (f"This server does not answer to the Host header {host_header[:80]!r}: it must be a host "
+                "name or IP address with an optional port (host or host:port) and nothing else. "
+                "curl and browsers send it by themselves; check a script that sets it.")
     allowed = config.hosts()
-    if not name or is_ip(name) or name in LOCAL_NAMES or "*" in allowed or name in allowed:
+    if is_ip(name) or name in LOCAL_NAMES or "*" in allowed or name in allowed:
         return None
     return (f"This server does not answer to the host name {name!r}: only IP addresses, localhost "
             "and the names in --allowed-hosts. That stops other web sites from reaching it by "
@@ -71,7 +91,8 @@ def register_guards(app: Flask, config: Config) -> None:
     @app.before_request
     def refuse_cross_site():
         """Refuse requests from other web sites and under unknown host names."""
-        why = host_refusal(config, request.host) or origin_refusal(
-            config, request.headers.get("Origin"), request.host)
+        # The raw header: Werkzeug's request.host turns a malformed one into "", which says nothing.
+        host = request.headers.get("Host", "")
+        why = host_refusal(config, host) or origin_refusal(config, request.headers.get("Origin"), host)
         if why:
-            raise Forbidden(why, origin=request.headers.get("Origin"), host=request.host)
+            raise Forbidden(why, origin=request.headers.get("Origin"), host=host[:200])

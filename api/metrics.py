@@ -21,6 +21,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 bp = Blueprint("metrics", __name__)
 
+# Every label comes from a closed set, so no client can add series (each is kept for the
+# life of the process): routes are URL rules, methods are these or "other".
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+NO_ROUTE = "(no route)"
 OPERATIONS = {"kv.write": "write", "kv.read": "read", "kv.delete": "delete"}
 OUTCOMES = {200: "ok", 404: "not_found", 503: "no_quorum", 504: "timeout"}  # other 4xx: "rejected"
 MESSAGE_FATES = {"message_sent": "sent", "message_delivered": "delivered",
@@ -168,9 +172,9 @@ def _count(response):
         rule = request.url_rule
         metrics = current_app.extensions["replicalab_metrics"]
         metrics.follow_cluster()  # after a POST /reset, count the new cluster's events from now on
-        metrics.observe(
-            request.endpoint, rule.rule if rule is not None else "(no route)", request.method,
-            response.status_code, time.perf_counter() - started)
+        method = request.method if request.method in METHODS else "other"
+        metrics.observe(request.endpoint if rule is not None else None, rule.rule if rule is not None else NO_ROUTE,
+                        method, response.status_code, time.perf_counter() - started)
     return response
 
 

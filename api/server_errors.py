@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 from typing import Tuple
 
+from flask import current_app, request
 from gunicorn import util as gunicorn_util
+from gunicorn.workers.base import Worker
 from gunicorn.workers.gthread import ThreadWorker
 from werkzeug.serving import WSGIRequestHandler
 
@@ -55,6 +57,21 @@ class JSONErrorRequestHandler(WSGIRequestHandler):
             self.wfile.write(body)
 
 
+def drain_unread_body(response):
+    """Read the rest of a body the route did not need (within the size limit) before answering.
+
+    gunicorn drains at most 64 KiB of an unread body after sending a kept-alive
+    answer; past that it closes the connection without saying so, and the
+    client's next request on it (a browser's, a requests.Session's) fails with
+    no answer at all. A body within MAX_CONTENT_LENGTH is read here instead,
+    so the connection stays usable; a larger one was already refused (413).
+    """
+    length = request.content_length
+    if length and length <= current_app.config["MAX_CONTENT_LENGTH"]:
+        request.get_data()  # cached: free when the route already read it
+    return response
+
+
 def write_json_error(sock, status_int: int, reason: str, mesg: str) -> None:
     """gunicorn's error writer, with a JSON body instead of an HTML page."""
     _, body = json_error(status_int, reason, mesg)
@@ -64,7 +81,21 @@ def write_json_error(sock, status_int: int, reason: str, mesg: str) -> None:
 
 
 class JSONErrorThreadWorker(ThreadWorker):
-    """gunicorn's threaded (gthread) worker, answering its own request errors in JSON."""
+    """gunicorn's threaded (gthread) worker, answering its own request errors in JSON.
+
+    It also stops on SIGINT/SIGQUIT without deadlocking: gthread's handler calls
+    `tpool.shutdown()`, which takes the thread pool's shutdown lock; when the
+    signal lands while the main thread is inside `tpool.submit()`, which holds
+    that lock, the worker hung until the master's SIGKILL after graceful_timeout
+    (30 s), and batched writes never reached the disk. Ours is the base worker's
+    handler, which takes no lock and exits; gunicorn then calls worker_exit
+    (gunicorn.conf.py), which commits and closes the nodes' files. (SIGTERM's
+    handler only puts on a SimpleQueue, which is safe in a signal handler.)
+    """
+
+    def handle_quit(self, sig, frame) -> None:
+        """SIGINT/SIGQUIT: exit now (worker_exit still flushes), without taking the pool's lock."""
+        Worker.handle_quit(self, sig, frame)
 
     def init_process(self) -> None:
         """Swap gunicorn's HTML error writer for ours in this worker process, then serve.

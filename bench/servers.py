@@ -42,7 +42,11 @@ class Server:
         self.log = tempfile.TemporaryFile()
         argv = [arg.replace("{port}", str(self.port)) for arg in command]
         self.process = subprocess.Popen(argv, cwd=ROOT, env=full_env, stdout=self.log, stderr=self.log)
-        self._wait_until_up()
+        try:
+            self._wait_until_up()
+        except BaseException:  # whatever stopped the wait (Ctrl+C too), the server must not outlive it
+            self.stop()
+            raise
 
     def _wait_until_up(self) -> None:
         deadline = time.monotonic() + 30
@@ -52,7 +56,7 @@ class Server:
             try:
                 urllib.request.urlopen(self.url + "/health", timeout=1).close()
                 return
-            except (urllib.error.URLError, ConnectionError):
+            except OSError:  # URLError, a refused connection, or a read that timed out while it boots
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError("server did not answer within 30 s")

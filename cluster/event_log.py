@@ -8,6 +8,13 @@ contiguous, so the event numbered `seq` sits in slot `(seq - 1) % max_events`:
 finding a request's story or a page of /events costs as many steps as events
 returned, however long the server has run.
 
+The ring also has a budget in bytes (`max_bytes`, 48 MiB by default, of
+estimated size: see `event_bytes`): events with long keys or long details
+(512-character keys, a crash listing the keys it lost) would otherwise let
+100,000 events take hundreds of MiB. Past the budget the oldest events are
+forgotten first, exactly as past `max_events`; `first_seq` says where the log
+starts. Events never carry values, only previews of at most 40 characters.
+
 Narration is buffered: the lines of one request go to the console in one write
 when the network settles (ClusterCore.settle) or the request ends (`flush`),
 instead of one logging call and one system call per event.
@@ -26,16 +33,41 @@ logger = logging.getLogger("replicalab")
 MESSAGE_EVENTS = frozenset({"message_sent", "message_delivered", "message_dropped"})
 # A long network run (a recovery sync) prints its lines in chunks of this many.
 NARRATION_BATCH = 256
+MAX_BYTES = 48 * 1024 * 1024  # the whole log, estimated by event_bytes
+EVENT_OVERHEAD = 200  # the Event object, its slots, the shared tuples, the text's header
+
+
+def detail_bytes(value) -> int:
+    """A detail value's estimated size: strings by length, containers by their items."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return 8 * len(value) + sum(detail_bytes(item) for item in value)
+    if isinstance(value, dict):
+        return 16 * len(value) + sum(detail_bytes(k) + detail_bytes(v) for k, v in value.items())
+    return 8
+
+
+def event_bytes(text: str, key: Optional[str], details: dict) -> int:
+    """An event's estimated size in memory: its text, key and details plus a fixed overhead."""
+    size = EVENT_OVERHEAD + len(text) + (len(key) if key else 0)
+    for value in details.values():
+        size += detail_bytes(value)
+    return size
 
 
 class EventLog:
     """Append-only, bounded log of Events with paging and console narration."""
 
-    def __init__(self, clock, max_events: int = 100_000, narrate: str = "all"):
+    def __init__(self, clock, max_events: int = 100_000, narrate: str = "all", max_bytes: int = MAX_BYTES):
         self._clock = clock
         self._capacity = max(1, max_events)
         self._slots: list = []  # grows to capacity, then each new event overwrites the oldest
+        self._sizes: list = []  # event_bytes of the event in the same slot
         self._next_seq = 1
+        self._first = 1  # the oldest event kept; older slots hold forgotten events (or None)
+        self.bytes = 0
+        self.max_bytes = max_bytes
         self._lock = threading.Lock()
         self._listeners: List[Callable[[Event], None]] = []
         self._node_tuples: Dict[tuple, tuple] = {}
@@ -56,11 +88,19 @@ class EventLog:
             if len(nodes) <= 2:  # one shared tuple per node or pair: most events are messages
                 nodes = self._node_tuples.setdefault(nodes, nodes)
             event = Event(seq, time_ms, type, text, nodes, key, details)
+            size = event_bytes(text, key, details)
             self._next_seq = seq + 1
             if len(self._slots) < self._capacity:
                 self._slots.append(event)
+                self._sizes.append(size)
             else:
+                if self._first <= seq - self._capacity:  # the slot's event is still counted: forget it
+                    self._forget_oldest()
                 self._slots[(seq - 1) % self._capacity] = event
+                self._sizes[(seq - 1) % self._capacity] = size
+            self.bytes += size
+            while self.bytes > self.max_bytes and self._first < seq:
+                self._forget_oldest()
             listeners = self._listeners
             if self.narrate == "all" or (self.narrate == "ops" and type not in MESSAGE_EVENTS):
                 self._unnarrated.append(f"[t={event.time_ms:6d}ms #{seq}] {text}")
@@ -75,6 +115,14 @@ class EventLog:
         with self._lock:
             self._flush_locked()
 
+    def _forget_oldest(self) -> None:
+        """Drop the oldest kept event (its slot is reused or stays empty)."""
+        slot = (self._first - 1) % self._capacity
+        self.bytes -= self._sizes[slot]
+        self._sizes[slot] = 0
+        self._slots[slot] = None
+        self._first += 1
+
     def _flush_locked(self) -> None:
         if self._unnarrated:
             lines, self._unnarrated = self._unnarrated, []
@@ -88,13 +136,13 @@ class EventLog:
     def page(self, since: int = 0, limit: int = 100) -> List[Event]:
         """Return up to `limit` events whose seq is greater than `since`, oldest first."""
         with self._lock:
-            first = max(since + 1, self._next_seq - len(self._slots))
+            first = max(since + 1, self._first)
             return self._range(first, min(first + limit, self._next_seq))
 
     def since(self, seq: int) -> List[Event]:
         """Return every retained event after `seq` (used to tell what a request caused)."""
         with self._lock:
-            return self._range(max(seq + 1, self._next_seq - len(self._slots)), self._next_seq)
+            return self._range(max(seq + 1, self._first), self._next_seq)
 
     def _range(self, first: int, stop: int) -> List[Event]:
         """Events numbered first..stop-1 (all retained): one or two slices of the ring."""
@@ -109,7 +157,7 @@ class EventLog:
     def first_seq(self) -> int:
         """Sequence number of the oldest event still kept (older ones were forgotten)."""
         with self._lock:
-            return self._next_seq - len(self._slots)
+            return self._first
 
     def subscribe(self, listener: Callable[[Event], None]) -> Callable[[], None]:
         """Call `listener` for each new event; returns a function that unsubscribes."""

@@ -7,13 +7,19 @@ a 504) line when the client learns the outcome, with the cluster clock's time.
 A linearizability checker (the `checker` package) then asks whether some
 sequential order explains them.
 
-The history is bounded (`--max-history` operations, a deque: O(1) per
-operation) and says how many older operations it dropped. A request names
+The history is bounded twice, and says how many older operations it dropped:
+at most `--max-history` operations (a deque: O(1) per operation) and at most
+`max_bytes` (16 MiB) of estimated size. A value whose JSON encoding is longer
+than VALUE_BYTES (1 KiB) is kept as its digest and length,
+`{"digest": "sha256:...", "bytes": N}`: the checker compares values only for
+equality, and equal values have equal digests, so verdicts do not change,
+while 10,000 writes of 512 KiB values cost kilobytes, not gigabytes. A request names
 its client with `X-Client-Id`; the id is kept per thread because a parked
 step-mode request releases the cluster lock while another thread records.
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import threading
@@ -25,6 +31,31 @@ from typing import Any, Deque, Dict, Iterator, List, Optional
 from cluster.errors import Conflict, GatewayTimeout, KeyNotFound, NoQuorum, ReplicaLabError
 
 ANONYMOUS = "anonymous"
+VALUE_BYTES = 1024  # a longer value is kept as its digest and length
+MAX_BYTES = 16 * 1024 * 1024  # the whole history, estimated (see event_bytes)
+EVENT_OVERHEAD = 400  # a dict of seven fields and its small values, roughly
+
+
+def kept_value(value: Any) -> Any:
+    """`value` itself when its JSON is at most VALUE_BYTES long, else its digest and length."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str) and len(value) <= VALUE_BYTES // 4:
+        return value  # at most 4 bytes a character, escapes aside: short enough, skip the encoding
+    encoded = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    if len(encoded) <= VALUE_BYTES:
+        return value
+    data = encoded.encode("utf-8", "surrogatepass")
+    return {"digest": "sha256:" + hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+
+def event_bytes(event: dict) -> int:
+    """A history event's estimated size: its key and kept value (at most VALUE_BYTES) plus overhead."""
+    value = event["value"]
+    size = len(value) if isinstance(value, str) else 0
+    if isinstance(value, (list, dict)):
+        size = len(json.dumps(value, ensure_ascii=False))  # kept values are small
+    return EVENT_OVERHEAD + len(event["key"]) + len(str(event["process"])) + size
 
 
 @dataclass
@@ -39,10 +70,13 @@ class Outcome:
 class History:
     """The last `limit` client operations, as invocation and completion events."""
 
-    def __init__(self, clock, limit: int):
+    def __init__(self, clock, limit: int, max_bytes: int = MAX_BYTES):
         self.clock = clock
         self.limit = limit
+        self.max_bytes = max_bytes
         self.events: Deque[dict] = deque(maxlen=2 * limit)  # two events per operation
+        self._sizes: Deque[int] = deque(maxlen=2 * limit)  # event_bytes of each event, in step
+        self.bytes = 0
         self.dropped_ops = 0
         self.recorded_ops = 0
         self._op_ids: Iterator[int] = itertools.count(1)
@@ -105,7 +139,7 @@ class History:
         value = invoke["value"]
         if "compared_with" in outcome.details and isinstance(value, list):
             # a cas names the value it compared with once it knows it (see error_outcome)
-            invoke["value"] = [outcome.details.pop("compared_with"), value[1]]
+            invoke["value"] = [kept_value(outcome.details.pop("compared_with")), value[1]]
         # Jepsen repeats a write's value in its completion; a read's completion carries what it saw
         f = invoke["f"]
         shown = invoke["value"] if outcome.type == "ok" and f in ("write", "cas") else outcome.value
@@ -115,23 +149,39 @@ class History:
         return done
 
     def _append(self, op_id: int, process: Any, type_: str, f: str, key: str, value: Any) -> dict:
-        if len(self.events) == self.events.maxlen and self.events[0]["type"] == "invoke":
-            self.dropped_ops += 1  # the oldest operation leaves with its invocation
+        if len(self.events) == self.events.maxlen:
+            self._drop_oldest()  # the deque would push it out; count it first
         # Consecutive requests often share one millisecond of the virtual clock, and the
         # checker reads equal times as overlapping; events are recorded in their real
         # order (under the lock), so a thousandth of a ms keeps that order visible.
         now = self.clock.now()
         self._last_time = now if now > self._last_time else round(self._last_time + 0.001, 3)
+        if f == "cas" and isinstance(value, list) and len(value) == 2:
+            value = [kept_value(value[0]), kept_value(value[1])]  # [expected, new] stays a pair
+        else:
+            value = kept_value(value)
         event = {"index": op_id, "process": process, "type": type_, "f": f, "key": key,
                  "value": value, "time": self._last_time}
+        size = event_bytes(event)
         self.events.append(event)
+        self._sizes.append(size)
+        self.bytes += size
+        while self.bytes > self.max_bytes and len(self.events) > 1:
+            self._drop_oldest()
         return event
+
+    def _drop_oldest(self) -> None:
+        """Forget the oldest event; the operation counts as dropped when its invocation leaves."""
+        if self.events.popleft()["type"] == "invoke":
+            self.dropped_ops += 1
+        self.bytes -= self._sizes.popleft()
 
     def clear(self) -> dict:
         """Forget every recorded operation; returns how many there were."""
         count = self.recorded_ops
         self.events.clear()
-        self.dropped_ops = self.recorded_ops = 0
+        self._sizes.clear()
+        self.dropped_ops = self.recorded_ops = self.bytes = 0
         return {"forgotten_ops": count}
 
     # --- reading ---------------------------------------------------------------
@@ -150,6 +200,7 @@ class History:
                 "events": shown, "next_offset": offset + limit if offset + limit < len(events) else None,
                 "max_history": self.limit, "recorded_ops": self.recorded_ops,
                 "dropped_ops": self.dropped_ops, "in_progress": len(self._open),
+                "bytes": self.bytes, "max_bytes": self.max_bytes,
                 "truncated": self.dropped_ops > 0}
 
 

@@ -51,6 +51,19 @@ def check_wipe(ctx, answer):
     expect(answer["lost"]["keys_lost"] >= 1, "the wipe lost every key on the node, committed or not")
 
 
+def check_cas_durable(ctx, answer):
+    """A CAS answers only once it is on disk, even in batch mode."""
+    expect("not_yet_durable" not in answer and "Durable" in answer["message"],
+           "the CAS answer says it is durable: each replica committed it before acknowledging")
+
+
+def check_crash_keeps_cas(ctx, answer):
+    """The crashes find nothing uncommitted: the CAS was committed on every replica."""
+    answers = answer if isinstance(answer, list) else [answer]  # one answer per replica crashed
+    expect(all(a["lost"]["uncommitted_writes_lost"] == [] for a in answers),
+           "the crashes lost nothing: the CAS was on disk")
+
+
 LAB = Lab(6, "Durability and crash kinds", "lab6_durability",
           settings={"durability": "batch", "batch_size": 100}, server={"scheduler": "off"}, steps=[
     Step("Check the durability mode", "GET", "/config",
@@ -84,4 +97,14 @@ LAB = Lab(6, "Durability and crash kinds", "lab6_durability",
          check=check_wipe, notice="wipe: memory and disk both gone, like a replaced machine."),
     Step("Recover it: rebuilt from its peers", "POST", lambda ctx: f"/recover/{replica(ctx, 1)}",
          check=check_recovered_from_peers),
+    Step("Read color before a CAS", "GET", "/read/color", save="before_cas"),
+    Step("CAS color=red", "POST", "/cas", check=check_cas_durable,
+         body=lambda ctx: {"key": "color", "expected": ctx["before_cas"]["version"]["text"], "value": "red"},
+         notice="a CAS commits each replica's pending group before it acknowledges: no not_yet_durable."),
+    Step("Crash all three replicas again", "POST", lambda ctx, n: f"/fail/{n}?mode=crash", each=replicas,
+         check=check_crash_keeps_cas),
+    Step("Recover all three again", "POST", lambda ctx, n: f"/recover/{n}", each=replicas),
+    Step("Read color after the crashes", "GET", "/read/color",
+         check=lambda ctx, a: expect(a["value"] == "red", "color is red: the CAS survived every replica's crash"),
+         notice="unlike the plain write of step 3, the CAS outlived the crash of every replica."),
 ])

@@ -16,6 +16,7 @@ import re
 from collections import OrderedDict
 from typing import Dict, Iterator, Optional, Tuple
 
+from sortedcontainers import SortedList
 from sqlitedict import SqliteDict
 
 from models import Record, Version
@@ -161,6 +162,8 @@ class NodeStore:
 
     The index (key -> version, tombstone flag) lets a node list and compare its
     keys without reading values from disk; it is rebuilt from the backend on start.
+    `sorted_keys` holds the same keys in order, so listing the keys under a prefix
+    costs O(log n + matching keys), not a scan (`keys_with_prefix`).
     """
 
     def __init__(self, backend, cache: LRUCache, durability: str = "sync", batch_size: int = 16):
@@ -171,6 +174,8 @@ class NodeStore:
         self.pending: Dict[str, Record] = {}  # acknowledged, not yet committed (batch mode)
         self.commits = 0
         self.index: Dict[str, Tuple[Version, bool]] = {}
+        self.sorted_keys: SortedList = SortedList()
+        self.prefix_examined = 0  # keys a prefix listing looked at, ever (tests count it)
         self._load_index()
 
     def _load_index(self) -> None:
@@ -178,6 +183,7 @@ class NodeStore:
         for key, data in self.backend.items():
             record = Record.from_dict(data)
             self.index[key] = (record.version, record.deleted)
+        self.sorted_keys = SortedList(self.index)
 
     def crash(self) -> Dict[str, Record]:
         """Lose memory: the cache and every uncommitted write; returns the writes lost."""
@@ -194,6 +200,7 @@ class NodeStore:
         self.cache.clear()
         self.backend.clear()
         self.index = {}
+        self.sorted_keys = SortedList()
         return held
 
     def get(self, key: str) -> Optional[Record]:
@@ -218,6 +225,8 @@ class NodeStore:
 
     def put(self, record: Record) -> None:
         """Store `record`; in sync mode it is on disk when this returns."""
+        if record.key not in self.index:
+            self.sorted_keys.add(record.key)
         self.index[record.key] = (record.version, record.deleted)
         self.cache.put(record)
         if self.durability == "sync":
@@ -240,7 +249,19 @@ class NodeStore:
 
     def keys(self):
         """Return every key held, tombstones included, sorted."""
-        return sorted(self.index)
+        return list(self.sorted_keys)
+
+    def keys_with_prefix(self, prefix: str) -> Iterator[Tuple[str, Version, bool]]:
+        """Yield (key, version, tombstone) for every key starting with `prefix`, in order.
+
+        A bisection into the sorted keys, then only the matching ones: O(log n + matching).
+        """
+        for key in self.sorted_keys.irange(minimum=prefix):
+            if not key.startswith(prefix):
+                return
+            self.prefix_examined += 1
+            version, deleted = self.index[key]
+            yield key, version, deleted
 
     def live_count(self) -> int:
         """Number of keys held that are not tombstones."""

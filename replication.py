@@ -339,6 +339,19 @@ class ReplicationManager:
             deleted = sorted(k for k in versions if versions[k][1])
             return {"count": len(live), "keys": live, "deleted_keys": deleted}
 
+    def live_keys(self, prefix: str) -> List[str]:
+        """The keys under `prefix` whose newest copy on any node is not a tombstone, sorted.
+
+        Reads each node's sorted key index, so it costs what matches, not what the store holds.
+        """
+        with self.lock:
+            newest: dict = {}
+            for node in self.nodes:
+                for key, version, deleted in node.store.keys_with_prefix(prefix):
+                    if key not in newest or version > newest[key][0]:
+                        newest[key] = (version, deleted)
+            return sorted(k for k, (_, deleted) in newest.items() if not deleted)
+
     def placement(self, key: str, rf: Optional[int] = None) -> dict:
         """Where `key` lives on the ring (or would with another RF), and who is up."""
         if rf is not None and not 1 <= rf <= len(self.nodes):

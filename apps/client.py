@@ -79,8 +79,9 @@ class StoreClient:
         self.manager.events.emit(f"app_{what}", text, (), key)
 
     def keys(self, prefix: str) -> List[str]:
-        """Every live key starting with `prefix`, sorted (a listing of the nodes, not a quorum read)."""
-        return [k["key"] for k in self.manager.keys_view()["keys"] if k["key"].startswith(prefix)]
+        """Every live key starting with `prefix`, sorted (a listing of the nodes' key indexes, not
+        a quorum read): it costs the keys that match, not the keys the store holds."""
+        return self.manager.live_keys(prefix)
 
     def read_prefix(self, prefix: str, fields: Tuple[str, ...] = ()) -> List[Entry]:
         """Quorum-read every key starting with `prefix` (keys no reachable replica holds, or whose

@@ -73,7 +73,8 @@ class ReplicationManager:
     def _make_node(self, i: int) -> ReplicaNode:
         cfg = self.config
         store = NodeStore(open_backend(cfg.storage, cfg.data_dir, f"{node_name(i)}.records"),
-                          LRUCache(cfg.cache_items, cfg.cache_bytes), cfg.durability, cfg.batch_size)
+                          LRUCache(cfg.cache_items, cfg.cache_bytes), cfg.durability, cfg.batch_size,
+                          self.ring.preference_list)
         hints = HintStore(open_backend(cfg.storage, cfg.data_dir, f"{node_name(i)}.hints"))
         node = ReplicaNode(i, store, hints, self.ring, self.network, self.events,
                            cfg.request_timeout_ms)

@@ -17,8 +17,7 @@ from models import STORED, Put, SyncReply, SyncRequest, names, node_name
 
 def answer_sync_request(node, msg) -> SyncReply:
     """A peer's side: every record whose preference list includes the requester."""
-    records = tuple(node.store.get(k) for k in node.store.keys()
-                    if msg.src in node.ring.preference_list(k))
+    records = tuple(node.store.get(k) for k in node.store.keys_replicated_by(msg.src))
     return SyncReply(node.node_id, msg.src, msg.op_id, records)
 
 
@@ -54,9 +53,9 @@ class SyncOp(Operation):
             if self.node.accept_put(record, None, purpose="sync") == STORED:
                 self.pulled.append(record.key)
         pushes = 0
-        for key in self.node.store.keys():
+        for key in self.node.store.keys_replicated_by(peer):
             mine = self.node.store.get(key)
-            if peer in self.ring.preference_list(key) and self.node.improves(mine, theirs.get(key)):
+            if self.node.improves(mine, theirs.get(key)):
                 self.node.network.send(Put(self.node.node_id, peer, self.op_id, mine, None, "sync"))
                 pushes += 1
         self._pushes_left[peer] = pushes

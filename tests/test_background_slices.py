@@ -4,44 +4,10 @@ import unittest
 
 from apps.client import SLICE_RECORDS
 from apps.registry import build
+from bench.measure import meter_lock
 from config import simulation_config
 from replication import ReplicationManager
 from scheduler import Scheduler
-
-
-class CountingLock:
-    """The cluster's re-entrant lock, counting how often it is taken while nobody holds it."""
-
-    def __init__(self, inner):
-        self.inner = inner
-        self.depth = 0
-        self.holds = 0  # acquisitions from free: each one is a new lock hold
-
-    def acquire(self, *args, **kwargs):
-        """Take the lock; a first level counts as a new hold."""
-        got = self.inner.acquire(*args, **kwargs)
-        if got:
-            self.depth += 1
-            self.holds += self.depth == 1
-        return got
-
-    def release(self):
-        """Give one level back."""
-        self.depth -= 1
-        self.inner.release()
-
-    def __enter__(self):
-        return self.acquire()
-
-    def __exit__(self, *exc):
-        self.release()
-
-
-def counted(manager) -> CountingLock:
-    """Put a counting lock in front of the manager's lock (every part that takes it)."""
-    lock = CountingLock(manager.lock)
-    manager.lock = manager.core.lock = lock
-    return lock
 
 
 class SlicedJobsTest(unittest.TestCase):
@@ -51,7 +17,7 @@ class SlicedJobsTest(unittest.TestCase):
         """A round on 5 nodes takes the lock for its start, each of the 5 exchanges and its report."""
         manager = ReplicationManager(simulation_config(nodes=5))
         manager.write("k", 1)
-        lock = counted(manager)
+        lock = meter_lock(manager)
         result = manager.jobs.anti_entropy_round(0)
         self.assertEqual(result["slices"], 5)
         self.assertEqual(lock.holds, 1 + 5 + 1)
@@ -61,7 +27,7 @@ class SlicedJobsTest(unittest.TestCase):
     def test_a_round_run_under_the_lock_is_one_hold(self):
         """POST /scheduler/run holds the lock around the job: the round is then one hold, as before."""
         manager = ReplicationManager(simulation_config(nodes=5))
-        lock = counted(manager)
+        lock = meter_lock(manager)
         with lock:
             manager.jobs.anti_entropy_round(0)
         self.assertEqual(lock.holds, 1)
@@ -75,7 +41,7 @@ class SlicedJobsTest(unittest.TestCase):
             apps.dispatch.add_drone(f"d{i:02d}", 0, i)
             apps.dispatch.create_delivery({"id": f"p{i:02d}", "pickup": [100, i], "dropoff": [0, 0]})
         apps.dispatch.assign()
-        lock = counted(manager)
+        lock = meter_lock(manager)
         result = apps.dispatch.move(manager.clock.now())
         slices = -(-drones // SLICE_RECORDS)
         self.assertEqual((len(result["moved"]), result["slices"]), (drones, slices))
@@ -86,7 +52,7 @@ class SlicedJobsTest(unittest.TestCase):
         holds = {}
         for clock in ("wall", "virtual"):
             manager = ReplicationManager(simulation_config(nodes=4, clock=clock))
-            lock = counted(manager)
+            lock = meter_lock(manager)
             worker = threading.Thread(target=Scheduler(manager, build(manager))._scheduled, args=["anti_entropy"])
             worker.start()
             worker.join(timeout=30)

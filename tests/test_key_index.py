@@ -8,7 +8,7 @@ from apps.registry import build
 from chaos.run import ChaosRun, ChaosSettings
 from cluster.errors import KeyNotFound
 from config import simulation_config
-from db import LRUCache, NodeStore, SqliteStorage
+from db import LRUCache, MemoryStorage, NodeStore, SqliteStorage
 from models import Record, Version
 from replication import ReplicationManager
 
@@ -31,7 +31,7 @@ class IndexAgreesWithScanTest(unittest.TestCase):
     """After crashes, wipes, hints, repair and anti-entropy the index is what a full scan finds."""
 
     def assert_index_is_scan(self, manager):
-        """Every node's sorted keys and versions equal a scan of its storage, for every prefix."""
+        """Every node's sorted keys, versions and replica groups equal a scan of its storage."""
         for node in manager.nodes:
             scan = full_scan(node.store)
             self.assertEqual(list(node.store.sorted_keys), sorted(scan), node.name)
@@ -40,6 +40,9 @@ class IndexAgreesWithScanTest(unittest.TestCase):
                 listed = [(k, v, d) for k, v, d in node.store.keys_with_prefix(prefix)]
                 expected = [(k, *scan[k]) for k in sorted(scan) if k.startswith(prefix)]
                 self.assertEqual(listed, expected, (node.name, prefix))
+            for peer in range(len(manager.nodes)):
+                shared = [k for k in sorted(scan) if {peer, node.node_id} <= set(manager.ring.preference_list(k))]
+                self.assertEqual(node.store.keys_replicated_by(peer, node.node_id), shared, (node.name, peer))
         for prefix in PREFIXES:
             live = [k["key"] for k in manager.keys_view()["keys"] if k["key"].startswith(prefix)]
             self.assertEqual(manager.live_keys(prefix), live, prefix)
@@ -79,6 +82,21 @@ class IndexAgreesWithScanTest(unittest.TestCase):
         self.addCleanup(reopened.close)
         self.assertEqual(list(reopened.keys_with_prefix("drone:")), before)
         self.assertEqual([k for k, _, _ in before], ["drone:a", "drone:b", "drone:c"])
+
+
+class ForgetTest(unittest.TestCase):
+    """A forgotten key leaves every index and the disk, as if it never arrived."""
+
+    def test_forget_removes_the_key_from_every_index(self):
+        """After forget, the key is in no listing, no replica group, not on disk and not readable."""
+        store = NodeStore(MemoryStorage(), LRUCache(10, 10_000), placement=lambda key: (0, len(key) % 3 + 1))
+        for key in ("a", "bb", "ccc"):
+            store.put(Record(key, key, Version(1, 0)))
+        store.forget("bb")
+        self.assertIsNone(store.get("bb"))
+        self.assertEqual([k for k, _, _ in store.keys_with_prefix("")], ["a", "ccc"])
+        self.assertEqual(store.keys_replicated_by(0), ["a", "ccc"])
+        self.assertEqual(sorted(dict(store.backend.items())), ["a", "ccc"])
 
 
 class JobCostTest(unittest.TestCase):

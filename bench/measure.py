@@ -34,8 +34,9 @@ class HoldMeter:
         self.inner = inner
         self.depth = 0
         self.holds = 0  # acquisitions while nobody held the lock: each starts a new hold
-        self.longest = 0.0  # seconds, the longest hold so far
-        self._since = 0.0
+        self.longest = 0.0  # seconds, the longest hold so far (wall time: what a waiting request sees)
+        self.longest_cpu = 0.0  # the same hold in this thread's CPU time (without other processes' turns)
+        self._since = self._since_cpu = 0.0
 
     def acquire(self, *args, **kwargs) -> bool:
         """Take the lock; a first level starts a hold."""
@@ -44,7 +45,7 @@ class HoldMeter:
             self.depth += 1
             if self.depth == 1:
                 self.holds += 1
-                self._since = time.perf_counter()
+                self._since, self._since_cpu = time.perf_counter(), time.thread_time()
         return got
 
     def release(self) -> None:
@@ -52,11 +53,12 @@ class HoldMeter:
         self.depth -= 1
         if self.depth == 0:
             self.longest = max(self.longest, time.perf_counter() - self._since)
+            self.longest_cpu = max(self.longest_cpu, time.thread_time() - self._since_cpu)
         self.inner.release()
 
     def reset(self) -> None:
         """Forget the holds counted so far."""
-        self.holds, self.longest = 0, 0.0
+        self.holds, self.longest, self.longest_cpu = 0, 0.0, 0.0
 
     def __enter__(self) -> bool:
         return self.acquire()

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
 from typing import Dict, List, Optional
 
@@ -52,7 +51,7 @@ class Server:
             try:
                 urllib.request.urlopen(self.url + "/health", timeout=1).close()
                 return
-            except (urllib.error.URLError, ConnectionError):
+            except OSError:  # refused, reset, or a busy machine's 1 s read timeout: not up yet
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError("server did not answer within 30 s")

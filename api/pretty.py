@@ -9,10 +9,7 @@ import json
 import math
 from json.encoder import c_make_encoder, encode_basestring, encode_basestring_ascii
 
-import orjson
-
 WIDTH = 100
-_ORJSON_INDENT = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
 _CONSTANTS = {None: "null", True: "true", False: "false"}
 # By ascii_only: how strings are written, and a strict (allow_nan=False) encoder.
 _STRING = {False: encode_basestring, True: encode_basestring_ascii}
@@ -33,48 +30,11 @@ def pretty_json(value, indent: int = 2, width: int = WIDTH) -> str:
     escaped ("\\ud800") and a non-finite number as a string ("NaN").
     """
     try:
-        return _fast(value, indent, width)
-    except (TypeError, ValueError):  # orjson's JSONEncodeError is a TypeError: a lone surrogate, a huge int
-        pass
-    try:
         text = _render(value, 0, indent, width, False)
         text.encode("utf-8")
         return text
     except (ValueError, UnicodeEncodeError):
         return _render(_finite(value), 0, indent, width, True)
-
-
-def _fast(value, indent: int, width: int) -> str:
-    """The same layout from orjson's fully indented text, folding each container that fits.
-
-    orjson writes every container over several lines and never a raw newline inside a
-    string, so a line ending in { or [ opens a container and a line of only } or ]
-    (and a comma) closes one; joining the lines between gives the one-line form. It
-    writes NaN as null, so the strict C encoder first refuses non-finite numbers
-    (ValueError: the slow path names them), which costs less than the layout it saves.
-    """
-    if indent != 2:
-        raise ValueError("orjson indents by 2 only")
-    if isinstance(value, (dict, list)) and _C[False] is not None:
-        _C[False](value, 0)
-    lines = orjson.dumps(value, option=_ORJSON_INDENT).decode().split("\n")
-    out: list = []
-    opened: list = []  # where each open container's first line is in `out`
-    for line in lines:
-        if line[-1] in "{[":
-            opened.append(len(out))
-            out.append(line)
-            continue
-        stripped = line.lstrip(" ")
-        if stripped[0] in "}]" and len(stripped) <= 2:
-            start = opened.pop()
-            first = out[start]
-            flat = first[-1] + " ".join(item.lstrip(" ") for item in out[start + 1:]) + stripped[0]
-            if len(flat) <= width - (len(line) - len(stripped)):
-                out[start:] = [first[:-1] + flat + stripped[1:]]
-                continue
-        out.append(line)
-    return "\n".join(out)
 
 
 def compact_json(value) -> str:

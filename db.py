@@ -14,8 +14,9 @@ import json
 import os
 import re
 from collections import OrderedDict
-from typing import Dict, Iterator, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
+from sortedcontainers import SortedList
 from sqlitedict import SqliteDict
 
 from models import Record, Version
@@ -161,9 +162,12 @@ class NodeStore:
 
     The index (key -> version, tombstone flag) lets a node list and compare its
     keys without reading values from disk; it is rebuilt from the backend on start.
+    `sorted_keys` holds the same keys in order, so listing the keys under a prefix
+    costs O(log n + matching keys), not a scan (`keys_with_prefix`).
     """
 
-    def __init__(self, backend, cache: LRUCache, durability: str = "sync", batch_size: int = 16):
+    def __init__(self, backend, cache: LRUCache, durability: str = "sync", batch_size: int = 16,
+                 placement: Optional[Callable[[str], Sequence[int]]] = None):
         self.backend = backend
         self.cache = cache
         self.durability = durability
@@ -171,6 +175,12 @@ class NodeStore:
         self.pending: Dict[str, Record] = {}  # acknowledged, not yet committed (batch mode)
         self.commits = 0
         self.index: Dict[str, Tuple[Version, bool]] = {}
+        self.sorted_keys: SortedList = SortedList()
+        self.prefix_examined = 0  # keys a prefix listing looked at, ever (tests count it)
+        # The keys grouped by the nodes that replicate them (the ring's preference list), so
+        # anti-entropy and sync find the keys two nodes share without scanning the store.
+        self.placement = placement
+        self.by_replicas: Dict[Tuple[int, ...], Set[str]] = {}
         self._load_index()
 
     def _load_index(self) -> None:
@@ -178,6 +188,14 @@ class NodeStore:
         for key, data in self.backend.items():
             record = Record.from_dict(data)
             self.index[key] = (record.version, record.deleted)
+        self.sorted_keys = SortedList(self.index)
+        self.by_replicas = {}
+        for key in self.index:
+            self._place(key)
+
+    def _place(self, key: str) -> None:
+        if self.placement is not None:
+            self.by_replicas.setdefault(tuple(self.placement(key)), set()).add(key)
 
     def crash(self) -> Dict[str, Record]:
         """Lose memory: the cache and every uncommitted write; returns the writes lost."""
@@ -194,6 +212,8 @@ class NodeStore:
         self.cache.clear()
         self.backend.clear()
         self.index = {}
+        self.sorted_keys = SortedList()
+        self.by_replicas = {}
         return held
 
     def get(self, key: str) -> Optional[Record]:
@@ -218,6 +238,9 @@ class NodeStore:
 
     def put(self, record: Record) -> None:
         """Store `record`; in sync mode it is on disk when this returns."""
+        if record.key not in self.index:
+            self.sorted_keys.add(record.key)
+            self._place(record.key)
         self.index[record.key] = (record.version, record.deleted)
         self.cache.put(record)
         if self.durability == "sync":
@@ -227,6 +250,17 @@ class NodeStore:
             self.pending[record.key] = record
             if len(self.pending) >= self.batch_size:
                 self.flush()
+
+    def forget(self, key: str) -> None:
+        """Drop `key` from memory and disk as if it had never arrived (tests make a replica miss a key)."""
+        if self.index.pop(key, None) is None:
+            return
+        self.sorted_keys.remove(key)
+        if self.placement is not None:
+            self.by_replicas[tuple(self.placement(key))].discard(key)
+        self.pending.pop(key, None)
+        self.cache.discard(key)
+        self.backend.delete(key)
 
     def flush(self) -> int:
         """Commit every pending write in one group; returns how many were committed."""
@@ -240,7 +274,33 @@ class NodeStore:
 
     def keys(self):
         """Return every key held, tombstones included, sorted."""
-        return sorted(self.index)
+        return list(self.sorted_keys)
+
+    def keys_with_prefix(self, prefix: str) -> Iterator[Tuple[str, Version, bool]]:
+        """Yield (key, version, tombstone) for every key starting with `prefix`, in order.
+
+        A bisection into the sorted keys, then only the matching ones: O(log n + matching).
+        """
+        for key in self.sorted_keys.irange(minimum=prefix):
+            if not key.startswith(prefix):
+                return
+            self.prefix_examined += 1
+            version, deleted = self.index[key]
+            yield key, version, deleted
+
+    def keys_replicated_by(self, *node_ids: int) -> List[str]:
+        """The keys held here whose replicas include every one of `node_ids`, sorted.
+
+        Costs the replica sets this node holds keys of, plus the keys that match.
+        """
+        if self.placement is None:
+            raise ValueError("this store was opened without a placement; it cannot group keys by replica")
+        wanted = set(node_ids)
+        found: List[str] = []
+        for replicas, keys in self.by_replicas.items():
+            if wanted.issubset(replicas):
+                found.extend(keys)
+        return sorted(found)
 
     def live_count(self) -> int:
         """Number of keys held that are not tombstones."""

@@ -77,7 +77,8 @@ class ReplicationManager:
     def _make_node(self, i: int) -> ReplicaNode:
         cfg = self.config
         store = NodeStore(open_backend(cfg.storage, cfg.data_dir, f"{node_name(i)}.records"),
-                          LRUCache(cfg.cache_items, cfg.cache_bytes), cfg.durability, cfg.batch_size)
+                          LRUCache(cfg.cache_items, cfg.cache_bytes), cfg.durability, cfg.batch_size,
+                          self.ring.preference_list)
         hints = HintStore(open_backend(cfg.storage, cfg.data_dir, f"{node_name(i)}.hints"))
         node = ReplicaNode(i, store, hints, self.ring, NodeSeam(i, self.network, self.events),
                            cfg.request_timeout_ms)
@@ -342,6 +343,19 @@ class ReplicationManager:
                     for k in sorted(versions) if not versions[k][1]]
             gone = sorted(k for k in versions if versions[k][1])
             return {"count": len(live), "keys": live, "deleted_keys": gone}
+
+    def live_keys(self, prefix: str) -> List[str]:
+        """The keys under `prefix` whose newest copy on any node is not a tombstone, sorted.
+
+        Reads each node's sorted key index, so it costs what matches, not what the store holds.
+        """
+        with self.lock:
+            newest: dict = {}
+            for node in self.nodes:
+                for key, version, deleted in node.store.keys_with_prefix(prefix):
+                    if key not in newest or version > newest[key][0]:
+                        newest[key] = (version, deleted)
+            return sorted(k for k, (_, deleted) in newest.items() if not deleted)
 
     def placement(self, key: str, rf: Optional[int] = None) -> dict:
         """Where `key` lives on the ring (or would with another RF), and who is up."""

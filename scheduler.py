@@ -62,11 +62,16 @@ class Scheduler:
         return self._aps is not None
 
     def _scheduled(self, name: str) -> None:
-        with self.manager.lock:  # recorded in the same order it acts, for scenario replays
+        with self.manager.lock:  # recorded in the order it starts acting, for scenario replays
             if name in APP_JOBS and self.manager.network.paused:
                 return  # an application's request would wait for a student's steps; skip this turn
             self.manager.record({"job": name})
-            self.run(name)
+            if self.manager.config.clock == "virtual":
+                self.run(name)  # whole, so that a replay (which runs it whole) gives the same log
+                return
+        # Outside the lock: each job takes it per slice (docs/architecture.md, "Background jobs"),
+        # so a request waits behind one slice, never behind a whole job.
+        self.run(name)
 
     def run(self, name: str) -> dict:
         """Run one job now; returns what it did."""

@@ -86,15 +86,23 @@ class Alerts:
     # --- evaluation (the rules job) --------------------------------------------------
 
     def evaluate(self, now: int) -> dict:
-        """Evaluate every rule on the readings it has not seen; fire on each crossing."""
-        with self.store.lock:
-            fired, errors = [], []
-            for rule in self.rules():
+        """Evaluate every rule on the readings it has not seen; fire on each crossing.
+
+        The rules are found through the key index and evaluated SLICE_RECORDS per lock hold.
+        """
+        fired, errors, slices = [], [], 0
+        for keys in self.store.in_slices(self.store.keys(RULE)):
+            slices += 1
+            for key in keys:
+                found = self.store.read(key, RULE_FIELDS)
+                if found is None:
+                    continue
+                rule = found.value
                 try:
                     fired.extend(self._evaluate(rule, now))
                 except (NoQuorum, Conflict) as error:
                     errors.append({"rule": rule["id"], "error": error.code, "why": error.message})
-            return {"now": now, "fired": fired, "errors": errors}
+        return {"now": now, "fired": fired, "errors": errors, "slices": slices}
 
     def _evaluate(self, rule: dict, now: int) -> List[str]:
         value = self.sensors.readings(rule["sensor"])
@@ -145,13 +153,18 @@ class Alerts:
     # --- the outbox (the delivery job) ---------------------------------------------------
 
     def deliver(self, now: int) -> dict:
-        """Send every pending alert through the breaker; retry failed ones on the next run."""
-        with self.store.lock:
-            sent, failed, held = [], [], []
-            for entry in self.store.read_prefix(OUTBOX, OUTBOX_FIELDS):
-                item = entry.value
-                if item["status"] != "pending":
+        """Send every pending alert through the breaker; retry failed ones on the next run.
+
+        The outbox is found through the key index and handled SLICE_RECORDS entries per lock hold.
+        """
+        sent, failed, held, slices = [], [], [], 0
+        for keys in self.store.in_slices(self.store.keys(OUTBOX)):
+            slices += 1
+            for key in keys:
+                entry = self.store.read(key, OUTBOX_FIELDS)
+                if entry is None or entry.value["status"] != "pending":
                     continue
+                item = entry.value
                 seen = self.breaker.moves
                 allowed = self.breaker.allow(now)
                 self._narrate_breaker(seen)
@@ -170,11 +183,11 @@ class Alerts:
                           "status": "delivered" if ok else "pending"}
                 self.store.write(OUTBOX + item["id"], update)
                 (sent if ok else failed).append({"id": item["id"], "attempt": update["attempts"], "result": what})
-            if held:
-                self.store.narrate("breaker_held", f"outbox: the circuit breaker is {self.breaker.state}, so "
-                                   f"{len(held)} alert(s) wait without calling the notifier: {', '.join(held)}")
-            return {"now": now, "sent": sent, "failed": failed, "held_by_breaker": held,
-                    "breaker": self.breaker.state}
+        if held:
+            self.store.narrate("breaker_held", f"outbox: the circuit breaker is {self.breaker.state}, so "
+                               f"{len(held)} alert(s) wait without calling the notifier: {', '.join(held)}")
+        return {"now": now, "sent": sent, "failed": failed, "held_by_breaker": held,
+                "breaker": self.breaker.state, "slices": slices}
 
     def _narrate_breaker(self, seen: int) -> None:
         """One console line per breaker transition since the `seen`-th."""

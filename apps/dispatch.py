@@ -201,11 +201,16 @@ class Dispatch:
     # --- the movement job -------------------------------------------------------------
 
     def move(self, now: int) -> dict:
-        """Move every busy drone one step toward its target; pick up and deliver on arrival."""
-        with self.store.lock:
-            moved, arrived, errors = {}, [], []
-            for drone in self.store.read_prefix(DRONE, DRONE_FIELDS):
-                if drone.value["status"] != "busy" or not drone.value["target"]:
+        """Move every busy drone one step toward its target; pick up and deliver on arrival.
+
+        The drones are found through the key index and handled SLICE_RECORDS per lock hold.
+        """
+        moved, arrived, errors, slices = {}, [], [], 0
+        for keys in self.store.in_slices(self.store.keys(DRONE)):
+            slices += 1
+            for key in keys:
+                drone = self.store.read(key, DRONE_FIELDS)
+                if drone is None or drone.value["status"] != "busy" or not drone.value["target"]:
                     continue
                 try:
                     moved[drone.value["id"]], event = self._move_one(drone)
@@ -213,7 +218,7 @@ class Dispatch:
                         arrived.append(event)
                 except (Conflict, NoQuorum, NotFound) as error:
                     errors.append({"drone": drone.value["id"], "error": error.code, "why": error.message})
-            return {"now": now, "moved": moved, "arrived": arrived, "errors": errors}
+        return {"now": now, "moved": moved, "arrived": arrived, "errors": errors, "slices": slices}
 
     def _move_one(self, drone: Entry) -> Tuple[list, Optional[str]]:
         d = drone.value

@@ -35,7 +35,12 @@ def seed_key(url: str) -> None:
 def measure(method: str, path: str, durability: str, seconds: float, rounds: int, narrate: str):
     """Requests per second of the bare app and of ReplicaLab, round by round."""
     env = {"REPLICALAB_DURABILITY": durability, "REPLICALAB_NARRATE": narrate}
-    bare, ours = servers.gunicorn(True, env), servers.gunicorn(False, env)
+    bare = servers.gunicorn(True, env)
+    try:
+        ours = servers.gunicorn(False, env)
+    except Exception:
+        bare.stop()  # no orphan when ours fails to start
+        raise
     try:
         seed_key(ours.url)
         results = []

@@ -27,13 +27,12 @@ from models import node_name
 def shared_tree(node, peer: int) -> MerkleTree:
     """The node's Merkle tree over the keys whose preference list holds both it and `peer`."""
     entries = {}
-    for key, (version, deleted) in node.store.index.items():
-        replicas = node.ring.preference_list(key)
-        if peer in replicas and node.node_id in replicas:
-            if node.conflicts == "siblings":  # equal sets hash equal, whatever their version
-                entries[key] = (siblings.digest(node.store.get(key)), 0, deleted)
-            else:
-                entries[key] = (version.timestamp, version.node, deleted)
+    for key in node.store.keys_replicated_by(peer, node.node_id):  # the store's replica index, no scan
+        version, deleted = node.store.index[key]
+        if node.conflicts == "siblings":  # equal sets hash equal, whatever their version
+            entries[key] = (siblings.digest(node.store.get(key)), 0, deleted)
+        else:
+            entries[key] = (version.timestamp, version.node, deleted)
     return MerkleTree(entries)
 
 

@@ -50,15 +50,28 @@ class Maintenance:
             return op.summary()
 
     def anti_entropy_round(self, now: int) -> dict:
-        """Every up node runs anti-entropy with one peer, a different peer each round."""
+        """Every up node runs anti-entropy with one peer, a different peer each round.
+
+        One exchange (one node pair's trees) per lock hold: requests run between
+        two exchanges. A caller that already holds the lock runs the round whole.
+        """
         with self.core.lock:
             count = len(self.core.nodes)
             self._rounds += 1
-            offset = 1 + (self._rounds - 1) % max(1, count - 1)
-            exchanges = [self.anti_entropy(n.node_id, (n.node_id + offset) % count)
-                         for n in self.core.nodes if self.core.is_up(n.node_id) and count > 1]
-            return {"now": now, "round": self._rounds, "exchanges": exchanges,
-                    "keys_transferred": sum(e["keys_transferred"] for e in exchanges)}
+            number, offset = self._rounds, 1 + (self._rounds - 1) % max(1, count - 1)
+        exchanges = []
+        for node in self.core.nodes if count > 1 else ():
+            with self.core.lock:  # a slice; the node may have gone down since the last one
+                if self.core.is_up(node.node_id):
+                    exchanges.append(self.anti_entropy(node.node_id, (node.node_id + offset) % count))
+        moved = sum(e["keys_transferred"] for e in exchanges)
+        with self.core.lock:
+            self.core.events.emit("anti_entropy_round", f"anti-entropy round {number}: {len(exchanges)} "
+                                  f"exchange(s) in {len(exchanges)} slice(s) of one node pair each (the lock "
+                                  f"is free between two), {moved} key(s) moved", [], None, round=number,
+                                  slices=len(exchanges), keys_transferred=moved)
+        return {"now": now, "round": number, "exchanges": exchanges, "slices": len(exchanges),
+                "keys_transferred": moved}
 
     def flush_batches(self, now: int) -> dict:
         """Group-commit every up node's pending (batch-mode) writes."""

@@ -18,8 +18,7 @@ from models import names, node_name
 
 def answer_sync_request(node, msg) -> SyncReply:
     """A peer's side: every record whose preference list includes the requester."""
-    records = tuple(node.store.get(k) for k in node.store.keys()
-                    if msg.src in node.ring.preference_list(k))
+    records = tuple(node.store.get(k) for k in node.store.keys_replicated_by(msg.src))
     return SyncReply(node.node_id, msg.src, msg.op_id, records)
 
 
@@ -55,9 +54,9 @@ class SyncOp(Operation):
         for record in msg.records:
             if self.node.accept_put(record, None, purpose="sync") == STORED:
                 self.pulled.append(record.key)
-        for key in self.node.store.keys():
+        for key in self.node.store.keys_replicated_by(peer):
             mine = self.node.store.get(key)
-            if peer in self.ring.preference_list(key) and self.node.improves(mine, theirs.get(key)):
+            if self.node.improves(mine, theirs.get(key)):
                 self.send(Put(self.node.node_id, peer, self.op_id, mine, None, "sync"))
         self.answered(peer)  # the reply; each push expects its own ack
 

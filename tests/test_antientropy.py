@@ -54,7 +54,7 @@ class AntiEntropyTest(unittest.TestCase):
         """A newer key on each side and a key missing on one side: exactly three keys move."""
         self.a.put(Record("k1", "a-newer", Version(10**9, 0)))
         self.b.put(Record("k2", "b-newer", Version(10**9, 1)))
-        self.b.index.pop("k3")
+        self.b.forget("k3")
         summary = self.cluster.jobs.anti_entropy(0, 1)
         self.assertEqual(summary["keys_pushed"], ["k1", "k3"])
         self.assertEqual(summary["keys_pulled"], ["k2"])
@@ -80,8 +80,8 @@ class AntiEntropyTest(unittest.TestCase):
 
     def test_round_heals_every_pair_over_rounds(self):
         """Rounds rotate peers: after N-1 rounds every replica has every key."""
-        self.b.index.pop("k9")
-        self.cluster.nodes[2].store.index.pop("k10")
+        self.b.forget("k9")
+        self.cluster.nodes[2].store.forget("k10")
         for _ in range(2):
             self.cluster.jobs.anti_entropy_round(0)
         for node in self.cluster.nodes:

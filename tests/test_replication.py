@@ -245,7 +245,7 @@ class ReadRepairTest(unittest.TestCase):
         cluster = make_cluster()
         replicas = cluster.ring.preference_list("k")
         cluster.write("k", "v")
-        cluster.nodes[replicas[0]].store.index.pop("k")
+        cluster.nodes[replicas[0]].store.forget("k")
         cluster.nodes[replicas[0]].store.cache.discard("k")
         self.assertIsNone(cluster.nodes[replicas[0]].store.get("k"))
         cluster.read("k", r=3)

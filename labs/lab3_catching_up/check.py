@@ -58,6 +58,15 @@ def check_anti_entropy(ctx, answer):
     expect(answer["buckets_differing"] == 1, "one bucket of the Merkle tree differed")
 
 
+def check_round(ctx, answer):
+    """A whole round: one exchange per up node, each its own slice, narrated with the slice size."""
+    result = answer["result"]
+    expect(result["slices"] == len(result["exchanges"]) == 5, "every one of the 5 nodes ran one exchange, "
+           "each in its own slice")
+    expect(any("slice(s) of one node pair each" in line for line in answer["story"]),
+           "the story says how much work one slice (one hold of the cluster lock) does")
+
+
 def look_at_b(title, value, why, notice=""):
     """A step that shows B's copy of color and checks it holds `value`."""
     return Step(title, "GET", lambda ctx: f"/nodes/{lagging(ctx)}", check=check_value_on_b(value, why),
@@ -111,4 +120,8 @@ LAB = Lab(3, "Catching up: hinted handoff, read repair, anti-entropy", "lab3_cat
          lambda ctx: f"/anti-entropy/{replica(ctx, 0)}/{lagging(ctx)}", check=check_anti_entropy,
          notice="the two nodes compared Merkle trees top-down and copied only the bucket that differed."),
     look_at_b("B caught up by anti-entropy", "purple", "B now holds purple"),
+    Step("A whole anti-entropy round, one node pair per slice", "POST", "/scheduler/run/anti_entropy",
+         check=check_round,
+         notice="the scheduler runs this every 30 s; between two exchanges it lets go of the cluster lock, "
+                "so requests never wait behind a whole round (run by hand, it holds the lock throughout)."),
 ])

@@ -8,6 +8,7 @@ Command line: `python -m checker FILE [--model register|kv|store] [--json]`.
 """
 from __future__ import annotations
 
+from . import more_models  # noqa: F401  (registers mutex, set and fifo-queue)
 from .check import Verdict, Violation, check_history
 from .formats import FORMATS, detect_format, parse_history
 from .history import UNKNOWN, Event, HistoryError, Op, pair

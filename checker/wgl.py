@@ -13,27 +13,32 @@ from __future__ import annotations
 
 import gc
 import math
+import sys
 import time
 from dataclasses import dataclass, field
-from typing import Hashable
+from typing import Any, Hashable
 
 from .history import Op
-from .models import Model
+from .models import DEFAULT, Model
 
-__all__ = ["KeyResult", "check_ops"]
+__all__ = ["KeyResult", "check_ops", "DEFAULT_MEMORY_MB"]
 
-_DEADLINE_EVERY = 2048  # loop turns between clock reads: cheap enough, still prompt
+_CHECK_EVERY = 256        # loop turns between clock and memory checks: a few ms at most
+DEFAULT_MEMORY_MB = 300   # what one key's search may hold before its answer is unknown
+_STATE_BITS = 24          # cache keys pack (linearized set, state number) into one int
 
 
 @dataclass
 class KeyResult:
     """The verdict on one key; on a violation, the deepest partial linearization found."""
 
-    linearizable: bool | None  # None: the deadline passed first
-    prefix: list[Op] = field(default_factory=list)
+    linearizable: bool | None  # None: a budget ran out first (see reason)
+    prefix: list[Op] = field(default_factory=list)  # the whole order when linearizable
     state: Hashable = None
     blocking: Op | None = None
     pending: list[Op] = field(default_factory=list)
+    reason: str | None = None  # "deadline" or "memory" when linearizable is None
+    explored: int = 0          # search steps taken (for nodes per second)
 
 
 class _Entry:
@@ -90,80 +95,182 @@ def _unlift(entry: _Entry) -> None:
     entry.next.prev = entry
 
 
-def check_ops(model: Model, ops: list[Op], deadline: float | None = None) -> KeyResult:
-    """Is this one key's history linearizable under `model`? `deadline` is time.monotonic()."""
+def check_ops(model: Model, ops: list[Op], deadline: float | None = None,
+              memory_mb: float | None = DEFAULT_MEMORY_MB, initial: Any = DEFAULT) -> KeyResult:
+    """Is this one key's history linearizable under `model`?
+
+    `deadline` is a time.monotonic() instant; `memory_mb` bounds what the
+    search's caches may hold (an estimate of their bytes, checked with the
+    clock); `initial` is a JSON value for the model's starting state.
+    """
     if not ops:
         return KeyResult(True)
-    # gc would walk the cache's millions of tuples again and again for nothing
+    # gc would walk the cache's millions of objects again and again for nothing
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _search(model, ops, deadline)
+        return _Search(model, ops, deadline, memory_mb, initial).run()
     finally:
         if was_enabled:
             gc.enable()
 
 
-def _search(model: Model, ops: list[Op], deadline: float | None) -> KeyResult:
-    """The Wing & Gong loop; see the module docstring and _info_order for the pruning."""
-    head = _build(model, ops)
-    after = _info_order(ops, head)
-    info_mask = sum(1 << i for i, op in enumerate(ops) if op.status == "info")
-    ok_mask = ((1 << len(ops)) - 1) & ~info_mask
-    ok_left = len(ops) - bin(info_mask).count("1")
-    step = model.step
-    state = model.init()
-    linearized = 0
-    cache = {(0, state)}
-    # (ok ops linearized, state) -> info sets from which the search failed
-    failed: dict[tuple, list[int]] = {}
-    calls: list[tuple[_Entry, Hashable]] = []
-    best: list[int] = []
-    best_state, best_blocking, best_pending = state, None, []
-    entry = head.next
-    turns = 0
-    while ok_left:
-        turns += 1
-        if deadline is not None and turns % _DEADLINE_EVERY == 0 and time.monotonic() > deadline:
-            return KeyResult(None)
-        if entry.match is not None:
-            earlier = after[entry.id]
-            if earlier < 0 or (linearized >> earlier) & 1:
-                ok, new_state = step(state, entry.input, entry.output)
-                if ok:
-                    new_linearized = linearized | (1 << entry.id)
-                    seen = (new_linearized, new_state)
-                    if seen not in cache and not (
-                            failed and _dominated(failed, new_linearized, new_state,
-                                                  ok_mask, info_mask)):
-                        cache.add(seen)
-                        calls.append((entry, state))
-                        state, linearized = new_state, new_linearized
-                        _lift(entry)
-                        if not info_mask >> entry.id & 1:
-                            ok_left -= 1
-                        entry = head.next
-                        continue
-            entry = entry.next
-            continue
-        # A return entry: its operation had to be placed by now and was not.
-        if len(calls) > len(best) or best_blocking is None:
-            best = [e.id for e, _ in calls]
-            best_state, best_blocking = state, entry.id
-            best_pending = _pending_before(head, entry)
-        if not calls:
-            return KeyResult(False, [ops[i] for i in best], best_state, ops[best_blocking],
-                             [ops[i] for i in best_pending if i != best_blocking])
-        if info_mask:
-            # Exhausted: remember it so configurations it dominates are not searched again.
-            failed.setdefault((linearized & ok_mask, state), []).append(linearized & info_mask)
-        top, state = calls.pop()
-        linearized &= ~(1 << top.id)
-        if not info_mask >> top.id & 1:
-            ok_left += 1
-        _unlift(top)
-        entry = top.next
-    return KeyResult(True)
+class _Failed:
+    """Exhausted configurations: (ok ops placed, state) -> the info sets it failed with.
+
+    Info ops may be left out, so having placed fewer of them is never worse: a
+    failed configuration proves that every one with the same ok ops and state
+    and a superset of its info ops fails too. Each entry keeps only the minimal
+    info sets (an antichain), and a question is answered by whichever is
+    cheaper: scanning those sets or looking up every subset of the info ops
+    placed. This index replaces the linear scan over every failure recorded.
+    """
+
+    __slots__ = ("sets", "count")
+
+    def __init__(self):
+        self.sets: dict[int, list[int]] = {}
+        self.count = 0
+
+    def add(self, where: int, info: int) -> None:
+        """Record that the search failed from `where` with the info ops `info` placed."""
+        tried = self.sets.get(where)
+        if tried is None:
+            self.sets[where] = [info]
+            self.count += 1
+            return
+        kept = [t for t in tried if t & ~info]  # drop the supersets this one dominates
+        kept.append(info)
+        self.count += len(kept) - len(tried)
+        self.sets[where] = kept
+
+    def dominates(self, where: int, info: int) -> bool:
+        """Did the search already fail from `where` with a subset of `info` placed?"""
+        tried = self.sets.get(where)
+        if not tried:
+            return False
+        bits = bin(info).count("1")
+        if bits < 16 and (1 << bits) < len(tried):
+            members = set(tried)
+            return any(sub in members for sub in _subsets(info))
+        return any(not earlier & ~info for earlier in tried)
+
+
+def _subsets(mask: int):
+    """Every subset of the bits of `mask` (mask itself included)."""
+    sub = mask
+    while True:
+        yield sub
+        if sub == 0:
+            return
+        sub = (sub - 1) & mask
+
+
+class _Search:
+    """One key's Wing & Gong search with its caches and budgets."""
+
+    def __init__(self, model: Model, ops: list[Op], deadline: float | None,
+                 memory_mb: float | None, initial: Any):
+        self.model, self.ops, self.deadline = model, ops, deadline
+        self.initial = model.init(initial)
+        self.head = _build(model, ops)
+        # the bytes one cache entry costs: an int of len(ops)+24 bits plus a set slot
+        self.entry_bytes = 28 + 4 * ((len(ops) + _STATE_BITS) // 30 + 1) + 56
+        self.budget = None if memory_mb is None else memory_mb * 1024 * 1024
+        self.states: dict[Hashable, int] = {}
+        self.state_bytes = 0
+
+    def state_id(self, state: Hashable) -> int:
+        """A small number for a state, so a cache key is one int rather than a tuple."""
+        sid = self.states.get(state)
+        if sid is None:
+            sid = self.states[state] = len(self.states)
+            self.state_bytes += sys.getsizeof(state) + 100
+            if sid >> _STATE_BITS:
+                raise MemoryError  # 16 million states: far past any memory budget anyway
+        return sid
+
+    def over_budget(self, cache_size: int, failed: _Failed) -> str | None:
+        """'deadline' or 'memory' when a budget has run out, else None."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            return "deadline"
+        if self.budget is not None:
+            used = (cache_size + 2 * failed.count) * self.entry_bytes + self.state_bytes
+            if used > self.budget:
+                return "memory"
+        return None
+
+    def run(self) -> KeyResult:
+        """The Wing & Gong loop; see the module docstring and _info_order for the pruning."""
+        try:
+            return self._loop()
+        except MemoryError:
+            return KeyResult(None, reason="memory")
+
+    def _loop(self) -> KeyResult:
+        ops, head = self.ops, self.head
+        after = _info_order(ops, head)
+        info_mask = sum(1 << i for i, op in enumerate(ops) if op.status == "info")
+        ok_mask = ((1 << len(ops)) - 1) & ~info_mask
+        ok_left = len(ops) - bin(info_mask).count("1")
+        step, state_id = self.model.step, self.state_id
+        state = self.initial
+        linearized = 0
+        cache = {state_id(state)}
+        failed = _Failed()
+        calls: list[tuple[_Entry, Hashable]] = []
+        best: list[int] = []
+        best_state, best_blocking, best_pending = state, None, []
+        entry = head.next
+        turns = 0
+        while ok_left:
+            turns += 1
+            if turns % _CHECK_EVERY == 0:
+                reason = self.over_budget(len(cache), failed)
+                if reason:
+                    return KeyResult(None, reason=reason, explored=turns)
+            if entry.match is not None:
+                earlier = after[entry.id]
+                if earlier < 0 or (linearized >> earlier) & 1:
+                    ok, new_state = step(state, entry.input, entry.output)
+                    if ok:
+                        new_linearized = linearized | (1 << entry.id)
+                        sid = state_id(new_state)
+                        seen = new_linearized << _STATE_BITS | sid
+                        if seen not in cache and not (
+                                failed.count and failed.dominates(
+                                    (new_linearized & ok_mask) << _STATE_BITS | sid,
+                                    new_linearized & info_mask)):
+                            cache.add(seen)
+                            calls.append((entry, state))
+                            state, linearized = new_state, new_linearized
+                            _lift(entry)
+                            if not info_mask >> entry.id & 1:
+                                ok_left -= 1
+                            entry = head.next
+                            continue
+                entry = entry.next
+                continue
+            # A return entry: its operation had to be placed by now and was not.
+            if len(calls) > len(best) or best_blocking is None:
+                best = [e.id for e, _ in calls]
+                best_state, best_blocking = state, entry.id
+                best_pending = _pending_before(head, entry)
+            if not calls:
+                return KeyResult(False, [ops[i] for i in best], best_state, ops[best_blocking],
+                                 [ops[i] for i in best_pending if i != best_blocking],
+                                 explored=turns)
+            if info_mask:
+                # Exhausted: remember it so configurations it dominates are not searched again.
+                failed.add((linearized & ok_mask) << _STATE_BITS | state_id(state),
+                           linearized & info_mask)
+            top, state = calls.pop()
+            linearized &= ~(1 << top.id)
+            if not info_mask >> top.id & 1:
+                ok_left += 1
+            _unlift(top)
+            entry = top.next
+        return KeyResult(True, [ops[e.id] for e, _ in calls], state, explored=turns)
 
 
 def _info_order(ops: list[Op], head: _Entry) -> list[int]:
@@ -171,8 +278,8 @@ def _info_order(ops: list[Op], head: _Entry) -> list[int]:
 
     Info ops with equal inputs are interchangeable (same effect, any output,
     return at infinity), so only orders that linearize them in invocation
-    order need exploring. And with the exhausted-configuration check in
-    _dominated this keeps many pending info ops from multiplying the search.
+    order need exploring. And with the exhausted-configuration index
+    (_Failed) this keeps many pending info ops from multiplying the search.
     """
     after = [-1] * len(ops)
     last: dict = {}
@@ -183,20 +290,6 @@ def _info_order(ops: list[Op], head: _Entry) -> list[int]:
             last[entry.input] = entry.id
         entry = entry.next
     return after
-
-
-def _dominated(failed: dict, linearized: int, state: Hashable, ok_mask: int,
-               info_mask: int) -> bool:
-    """Did the search already fail from the same ok ops and state with fewer info ops placed?
-
-    Info ops may be left out, so having placed fewer of them is never worse:
-    such a failed configuration proves this one fails too.
-    """
-    tried = failed.get((linearized & ok_mask, state))
-    if not tried:
-        return False
-    info = linearized & info_mask
-    return any(not (earlier & ~info) for earlier in tried)
 
 
 def _pending_before(head: _Entry, stop: _Entry) -> list[int]:

@@ -62,8 +62,10 @@ def linearizable_histories(draw):
         free[process:process + 1] = [end]
         events.append({"process": process, "type": "invoke", "f": f, "key": key,
                        "value": value, "time": start})
-        events.append({"process": process, "type": kind, "f": f, "key": key,
-                       "value": out, "time": end})
+        done = {"process": process, "type": kind, "f": f, "key": key, "value": out, "time": end}
+        if kind == "fail":
+            done["observed"] = None  # ReplicaLab's 409: the compare happened and lost
+        events.append(done)
     events.sort(key=lambda e: (e["time"], e["type"] != "invoke"))
     return events
 
@@ -78,9 +80,11 @@ def random_histories(draw):
         kind = draw(st.sampled_from(["ok", "ok", "ok", "info", "fail"]))
         out = draw(st.one_of(st.none(), VALUES)) if f == "read" else value
         process = draw(st.integers(0, 2))
+        done = {"process": process, "type": kind, "f": f, "key": key, "value": out}
+        if kind == "fail" and draw(st.booleans()):
+            done["observed"] = None  # half the fails say the compare happened (ReplicaLab)
         streams.setdefault(process, []).extend([
-            {"process": process, "type": "invoke", "f": f, "key": key, "value": value},
-            {"process": process, "type": kind, "f": f, "key": key, "value": out}])
+            {"process": process, "type": "invoke", "f": f, "key": key, "value": value}, done])
     events = []
     while any(streams.values()):
         process = draw(st.sampled_from(sorted(p for p, s in streams.items() if s)))

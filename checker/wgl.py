@@ -121,12 +121,13 @@ class _Failed:
     Info ops may be left out, so having placed fewer of them is never worse: a
     failed configuration proves that every one with the same ok ops and state
     and a superset of its info ops fails too. Each entry keeps only the minimal
-    info sets (an antichain), and a question is answered by whichever is
-    cheaper: scanning those sets or looking up every subset of the info ops
-    placed. This index replaces the linear scan over every failure recorded.
+    info sets (an antichain) and at most WIDTH of them, so a question costs a
+    dict lookup and a few mask tests; this index replaces the linear scan over
+    every failure ever recorded there.
     """
 
     __slots__ = ("sets", "count")
+    WIDTH = 8  # minimal sets kept per configuration: past that, scanning costs more than it saves
 
     def __init__(self):
         self.sets: dict[int, list[int]] = {}
@@ -140,6 +141,8 @@ class _Failed:
             self.count += 1
             return
         kept = [t for t in tried if t & ~info]  # drop the supersets this one dominates
+        if len(kept) >= self.WIDTH:
+            return  # forgetting a failure is sound: the search only prunes less
         kept.append(info)
         self.count += len(kept) - len(tried)
         self.sets[where] = kept
@@ -149,21 +152,7 @@ class _Failed:
         tried = self.sets.get(where)
         if not tried:
             return False
-        bits = bin(info).count("1")
-        if bits < 16 and (1 << bits) < len(tried):
-            members = set(tried)
-            return any(sub in members for sub in _subsets(info))
         return any(not earlier & ~info for earlier in tried)
-
-
-def _subsets(mask: int):
-    """Every subset of the bits of `mask` (mask itself included)."""
-    sub = mask
-    while True:
-        yield sub
-        if sub == 0:
-            return
-        sub = (sub - 1) & mask
 
 
 class _Search:

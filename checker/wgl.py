@@ -214,7 +214,7 @@ class _Search:
         turns = 0
         while ok_left:
             turns += 1
-            if turns % _CHECK_EVERY == 0:
+            if turns % _CHECK_EVERY == 1:  # the first turn too: a spent budget stops at once
                 reason = self.over_budget(len(cache), failed)
                 if reason:
                     return KeyResult(None, reason=reason, explored=turns)

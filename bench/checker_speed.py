@@ -1,28 +1,41 @@
-"""Benchmark: how long does the linearizability checker take on 10,000 operations?
+"""Benchmark: the linearizability checker beside a plain reference WGL and Porcupine.
 
-Generates seeded store histories (read/write/cas/delete over a handful of keys,
-many concurrent clients, small values so many orders are plausible) by
-simulating a linearizable store: every operation takes effect at a random
-instant inside its interval. Then times `checker.check_history` on:
+1. Speed. Seeded store histories of 10,000 operations (read/write/cas/delete,
+   many concurrent clients, small values so many orders are plausible, made by
+   simulating a linearizable store), with and without `info` updates, on 5 keys
+   and on one key; and, with --porcupine DIR (a checkout of
+   github.com/anishathalye/porcupine), its 102 Jepsen etcd logs and 6.5840 kv
+   files. Each is checked by `checker` and by bench/reference_wgl.py (plain
+   Wing & Gong + Lowe's cache, no pruning), side by side, with search steps
+   per second; Porcupine's own time (Go) when `go` is installed.
+2. Budgets. One hard key with several failing easy keys (the answer must name
+   an easy key within 1 s), and the hard key alone under --deadline, run by
+   `python -m checker` in a child process: wall time against the deadline
+   (target: within 10 %) and peak RSS against the memory budget.
 
-* a linearizable history;
-* the same with some writes, deletes and cas left `info` (half of them took
-  effect, half never did);
-* a non-linearizable one: the same history with one read returning a value
-  nobody wrote, without and with info ops (the hard case: to prove a violation
-  the search must exhaust every order of the prefix, and each pending info op
-  multiplies them; --timeout bounds it and the verdict is then "unknown").
+    python -m bench.checker_speed [--ops 10000] [--porcupine DIR] [--deadline 5]
 
-    python -m bench.checker_speed [--ops 10000] [--clients 10] [--keys 5] [--seed 0]
-                                     [--repeat 3] [--timeout 60]
+Prints figures and ratios; exits 1 when a target is missed.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 
-from checker import check_history
+from bench.reference_wgl import reference_check
+from checker import MODELS, check_history, parse_history
+from checker.formats import detect_format
+from checker.history import Event, by_key, event_from_mapping, pair
+from checker.wgl import DEFAULT_MEMORY_MB
 
 
 def generate(ops: int, clients: int, keys: int, seed: int, info: float = 0.0) -> list[dict]:
@@ -82,42 +95,201 @@ def make_stale(events: list[dict], seed: int) -> list[dict]:
     return events
 
 
-def timed(label: str, events: list[dict], repeat: int, timeout: float) -> None:
-    """Check a history `repeat` times and print the verdict and the best time."""
-    best, verdict = None, None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        verdict = check_history(events, model="store", timeout=timeout)
-        took = time.perf_counter() - started
-        best = took if best is None else min(best, took)
-    ops = sum(1 for e in events if e["type"] == "invoke")
-    print(f"{label:<36} {ops:>6} ops  {verdict.result:<17} keys={verdict.keys_checked}  "
-          f"best of {repeat}: {best * 1000:8.1f} ms  ({best / ops * 1e6:.1f} us/op)")
+def side_by_side(label: str, events: list, model: str, timeout: float) -> tuple[float, float]:
+    """Time the checker and the reference on one history; print a row; return both times."""
+    started = time.perf_counter()
+    verdict = check_history(events, model, timeout=timeout, stop_at_first=False)
+    ours = time.perf_counter() - started
+    started = time.perf_counter()  # the reference pays for pairing too, as the checker does
+    ops = by_key(pair([e if isinstance(e, Event) else event_from_mapping(e) for e in events]))
+    deadline = time.monotonic() + timeout
+    ref_steps, ref_results = 0, []
+    for key_ops in ops.values():
+        result, steps = reference_check(MODELS[model], key_ops, deadline)
+        ref_steps += steps
+        ref_results.append(result)
+    theirs = time.perf_counter() - started
+    if None in ref_results:
+        ref_verdict = "gave up"
+    else:
+        ref_verdict = "linearizable" if all(ref_results) else "not_linearizable"
+    agree = "" if ref_verdict in (verdict.result, "gave up") or verdict.result == "unknown" \
+        else "  DISAGREE"
+    n = sum(len(v) for v in ops.values())
+    print(f"{label:<38} {n:>6} ops  {verdict.result:<16} {ours * 1000:8.1f} ms "
+          f"{verdict.explored / max(ours, 1e-9) / 1000:7.0f}k steps/s | reference "
+          f"{ref_verdict:<16} {theirs * 1000:8.1f} ms {ref_steps / max(theirs, 1e-9) / 1000:6.0f}k "
+          f"steps/s | ratio {ours / max(theirs, 1e-9):5.2f}{agree}")
+    return ours, theirs
+
+
+def events_of(path: str) -> tuple[list, str]:
+    """A Porcupine test file's events and the model it needs (kv files: kv; etcd logs: register)."""
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    events = parse_history(text, detect_format(text))
+    return events, "kv" if path.endswith(".txt") else "register"
+
+
+def porcupine_files(root: str) -> list[str]:
+    """The etcd logs and kv histories of a Porcupine checkout."""
+    out = []
+    for sub in ("test_data/jepsen", "test_data/kv"):
+        folder = os.path.join(root, sub)
+        if os.path.isdir(folder):
+            out += [os.path.join(folder, f) for f in sorted(os.listdir(folder))
+                    if f.endswith((".log", ".txt"))
+                    and os.path.getsize(os.path.join(folder, f))]  # etcd_095 is empty
+    return out
+
+
+def porcupine_go_times(root: str | None) -> dict:
+    """Porcupine's own per-test times (go test -v), or {} with the reason printed."""
+    if shutil.which("go") is None:
+        print("Porcupine (Go): skipped - `go` is not installed on this machine "
+              "(apt-get install golang-go), so Porcupine's own times cannot be measured here.")
+        return {}
+    if not root:
+        print("Porcupine (Go): skipped - pass --porcupine DIR (a checkout of "
+              "github.com/anishathalye/porcupine) to run its tests beside ours.")
+        return {}
+    run = subprocess.run(["go", "test", "-run", "^(TestEtcdJepsen|TestKv)", "-count=1", "-v", "."],
+                         cwd=root, capture_output=True, text=True, timeout=900)
+    times = {m.group(1): float(m.group(2))
+             for m in re.finditer(r"--- (?:PASS|FAIL): (\w+) \(([\d.]+)s\)", run.stdout)}
+    print(f"Porcupine (Go): {len(times)} tests timed, total {sum(times.values()):.2f} s")
+    return times
+
+
+def speed(args) -> bool:
+    """Part 1: ours against the reference, slowest hard history within 2x; True when met."""
+    print("== speed: checker vs a plain reference WGL (same models, same paired operations) ==")
+    rows = []
+    plain = generate(args.ops, args.clients, args.keys, args.seed)
+    rows.append(side_by_side("linearizable, 5 keys", plain, "store", args.timeout))
+    for share in (0.05, 0.2):
+        lossy = generate(args.ops, args.clients, args.keys, args.seed, info=share)
+        rows.append(side_by_side(f"5 keys, {share:.0%} of updates info", lossy, "store",
+                                 args.timeout))
+    rows.append(side_by_side("one bad read, 5 keys", make_stale(plain, args.seed), "store",
+                             args.timeout))
+    one_key = generate(args.ops, args.clients, 1, args.seed)
+    hard = [side_by_side("linearizable, all on one key", one_key, "store", args.timeout)]
+    hard.append(side_by_side("one key, 5% of updates info",
+                             generate(args.ops, args.clients, 1, args.seed, info=0.05), "store",
+                             args.timeout))
+    go = porcupine_go_times(args.porcupine)
+    if args.porcupine:
+        files = porcupine_files(args.porcupine)
+        total_ours = total_ref = 0.0
+        slowest = (0.0, 0.0, "")
+        for path in files:
+            events, model = events_of(path)
+            with open(os.devnull, "w") as quiet:
+                stdout, sys.stdout = sys.stdout, quiet
+                try:
+                    ours, theirs = side_by_side(os.path.basename(path), events, model, args.timeout)
+                finally:
+                    sys.stdout = stdout
+            total_ours, total_ref = total_ours + ours, total_ref + theirs
+            slowest = max(slowest, (ours, theirs, os.path.basename(path)))
+        print(f"Porcupine's {len(files)} test histories: checker {total_ours:.2f} s, reference "
+              f"{total_ref:.2f} s in all; slowest for the checker: {slowest[2]} "
+              f"{slowest[0] * 1000:.0f} ms vs reference {slowest[1] * 1000:.0f} ms"
+              + (f", Porcupine {go_time(go, slowest[2])}" if go else ""))
+        hard.append(slowest[:2])
+    slow = max(hard)
+    ratio = slow[0] / max(slow[1], 1e-9)
+    print(f"slowest hard history: {slow[0] * 1000:.0f} ms vs reference {slow[1] * 1000:.0f} ms: "
+          f"{ratio:.2f}x (target <= 2x): {'met' if ratio <= 2 else 'MISSED'}")
+    return ratio <= 2
+
+
+def go_time(times: dict, name: str) -> str:
+    """Porcupine's time for a test file, by its test's name."""
+    match = re.match(r"etcd_(\d+)\.log", name)
+    test = f"TestEtcdJepsen{int(match.group(1)):03d}" if match else None
+    return f"{times[test] * 1000:.0f} ms" if test in times else "n/a"
+
+
+def child_check(path: str, *flags: str) -> tuple[float, int, dict]:
+    """Run `python -m checker PATH --json FLAGS` in a child: (wall s, peak RSS MiB, verdict)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.monotonic()
+    run = subprocess.run([sys.executable, "-m", "checker", path, "--json", *flags],
+                         capture_output=True, text=True, timeout=600)
+    wall = time.monotonic() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return wall, max(peak, before) // 1024, json.loads(run.stdout)
+
+
+def budgets(args) -> bool:
+    """Part 2: early stop on easy keys, the hard key's deadline and memory; True when met."""
+    print("\n== budgets: one hard key, easy failing keys, deadline and memory ==")
+    hard = make_stale(generate(args.ops, args.clients, 1, args.seed, info=0.05), args.seed)
+    for e in hard:
+        e["key"] = "hard"
+    easy = []
+    for i in range(4):
+        part = make_stale(generate(60, 4, 1, args.seed + i), args.seed + i)
+        for e in part:
+            e["key"] = f"easy{i}"
+            e["process"] = f"e{i}-{e['process']}"
+        easy += part
+    mixed = sorted(hard + easy, key=lambda e: (e["time"], e["type"] != "invoke"))
+    started = time.perf_counter()
+    verdict = check_history(mixed, "store", timeout=args.deadline)
+    took = time.perf_counter() - started
+    named = verdict.violations[0].key if verdict.violations else None
+    early = verdict.result == "not_linearizable" and str(named).startswith("easy") and took < 1
+    print(f"hard key + 4 failing easy keys: {verdict.result}, first violation on key {named!r} "
+          f"in {took * 1000:.0f} ms (target: an easy key, < 1 s): {'met' if early else 'MISSED'}")
+    ok = early
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "hard.json")
+        with open(path, "w") as fh:
+            json.dump(hard, fh)
+        tiny = os.path.join(tmp, "tiny.json")
+        with open(tiny, "w") as fh:
+            json.dump(generate(10, 2, 1, 0), fh)
+        base_wall, base_rss, _ = child_check(tiny)
+        print(f"(a child checking a 10-op history: {base_wall:.2f} s wall, {base_rss} MiB RSS: "
+              f"the interpreter's own share)")
+        for deadline, memory in ((args.deadline, 100_000), (args.deadline, DEFAULT_MEMORY_MB),
+                                 (args.deadline, 100)):
+            wall, rss, answer = child_check(path, "--timeout", str(deadline), "--memory", str(memory))
+            reasons = [r["reason"] for r in answer.get("unknown_reasons", [])]
+            within_time = wall <= deadline * 1.1 + base_wall
+            within_memory = memory >= 100_000 or rss - base_rss <= memory * 1.15
+            ok = ok and within_time and within_memory
+            print(f"hard key alone, --timeout {deadline} --memory {memory}: {answer['result']} "
+                  f"({', '.join(reasons) or '-'}) after {wall:.2f} s wall (child start-up "
+                  f"~{base_wall:.2f} s; target <= {deadline * 1.1:.2f} s + start-up: "
+                  f"{'met' if within_time else 'MISSED'}), peak RSS {rss} MiB "
+                  f"(+{rss - base_rss} MiB over start-up; budget "
+                  f"{'none' if memory >= 100_000 else f'{memory} MB'}: "
+                  f"{'met' if within_memory else 'MISSED'})")
+    return ok
 
 
 def main() -> None:
-    """Parse flags, generate the histories, time the checker on each."""
+    """Parse flags, run both parts, exit 1 when a target is missed."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--ops", type=int, default=10_000)
     p.add_argument("--clients", type=int, default=10)
     p.add_argument("--keys", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds per verdict")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds per speed verdict")
+    p.add_argument("--deadline", type=float, default=5.0, help="the hard key's --timeout")
+    p.add_argument("--porcupine", metavar="DIR", help="a checkout of anishathalye/porcupine")
+    p.add_argument("--only", choices=("speed", "budgets"), help="run one part")
     args = p.parse_args()
-    run = {"repeat": args.repeat, "timeout": args.timeout}
-    plain = generate(args.ops, args.clients, args.keys, args.seed)
-    timed("linearizable", plain, **run)
-    for share in (0.05, 0.2):
-        lossy = generate(args.ops, args.clients, args.keys, args.seed, info=share)
-        timed(f"linearizable, {share:.0%} of updates info", lossy, **run)
-    timed("one bad read (not linearizable)", make_stale(plain, args.seed), **run)
-    one_key = generate(args.ops, args.clients, 1, args.seed)
-    timed("linearizable, all on one key", one_key, **run)
-    timed("one bad read, all on one key", make_stale(one_key, args.seed), **run)
-    lossy = generate(args.ops, args.clients, args.keys, args.seed, info=0.05)
-    timed("one bad read, 5% of updates info", make_stale(lossy, args.seed),
-          repeat=1, timeout=args.timeout)
+    met = True
+    if args.only != "budgets":
+        met = speed(args) and met
+    if args.only != "speed":
+        met = budgets(args) and met
+    sys.exit(0 if met else 1)
 
 
 if __name__ == "__main__":

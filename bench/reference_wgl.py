@@ -10,6 +10,7 @@ operations as the checker, so both answer the same question.
 from __future__ import annotations
 
 import math
+import time
 
 from checker.history import Op
 from checker.models import Model
@@ -17,8 +18,13 @@ from checker.models import Model
 __all__ = ["reference_check"]
 
 
-def reference_check(model: Model, ops: list[Op]) -> tuple[bool, int]:
-    """(linearizable?, search steps) for one key's operations."""
+def reference_check(model: Model, ops: list[Op], deadline: float | None = None,
+                    max_cache: int = 3_000_000) -> tuple[bool | None, int]:
+    """(linearizable?, search steps) for one key's operations; None when it gave up.
+
+    It gives up at `deadline` (time.monotonic()) or when its cache reaches
+    `max_cache` entries, so a benchmark on a hard history still ends.
+    """
     if not ops:
         return True, 0
     prepared = [model.prepare(op) for op in ops]
@@ -64,6 +70,9 @@ def reference_check(model: Model, ops: list[Op]) -> tuple[bool, int]:
     steps = 0
     while placed_ok < must:
         steps += 1
+        if steps % 1024 == 0 and ((deadline is not None and time.monotonic() > deadline)
+                                  or len(seen) > max_cache):
+            return None, steps
         if pos >= n:
             return False, steps  # cannot happen: a return entry is met first
         _, kind, i = timeline[pos]

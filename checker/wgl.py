@@ -12,7 +12,6 @@ the histories real systems produce.
 from __future__ import annotations
 
 import gc
-import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -25,7 +24,6 @@ __all__ = ["KeyResult", "check_ops", "DEFAULT_MEMORY_MB"]
 
 _CHECK_EVERY = 256        # loop turns between clock and memory checks: a few ms at most
 DEFAULT_MEMORY_MB = 300   # what one key's search may hold before its answer is unknown
-_STATE_BITS = 24          # cache keys pack (linearized set, state number) into one int
 
 
 @dataclass
@@ -44,7 +42,7 @@ class KeyResult:
 class _Entry:
     """A call (match = its return entry) or a return (match = None) in the list."""
 
-    __slots__ = ("id", "input", "output", "match", "prev", "next")
+    __slots__ = ("id", "input", "output", "match", "prev", "next", "bit", "info", "need")
 
     def __init__(self, id_, input_=None, output=None, match=None):
         self.id = id_
@@ -53,22 +51,28 @@ class _Entry:
         self.match = match
         self.prev = None
         self.next = None
+        self.bit = 0        # its bit in the ok set, or in the info set when `info`
+        self.info = False   # outcome unknown: it may be left out
+        self.need = 0       # info-set bit of the equal info op that must be placed first
 
 
 def _build(model: Model, ops: list[Op]) -> _Entry:
     """The linked list of entries in real-time order, behind a head sentinel."""
-    events = []
+    order, entries = [], []
     for i, op in enumerate(ops):
         op_input, output = model.prepare(op)
         ret = _Entry(i)
         call = _Entry(i, op_input, output, ret)
-        events.append((op.call, 0, i, call))
+        order.append((op.call, 0, i, len(entries)))
+        entries.append(call)
         # Unknown completions (info) all sit at the end, after every known event.
-        events.append((op.ret if not math.isinf(op.ret) else math.inf, 1, i, ret))
-    events.sort(key=lambda e: e[:3])
+        order.append((op.ret, 1, i, len(entries)))
+        entries.append(ret)
+    order.sort()
     head = _Entry(-1)
     last = head
-    for *_, entry in events:
+    for *_, at in order:
+        entry = entries[at]
         last.next = entry
         entry.prev = last
         last = entry
@@ -130,10 +134,10 @@ class _Failed:
     WIDTH = 8  # minimal sets kept per configuration: past that, scanning costs more than it saves
 
     def __init__(self):
-        self.sets: dict[int, list[int]] = {}
+        self.sets: dict[tuple, list[int]] = {}
         self.count = 0
 
-    def add(self, where: int, info: int) -> None:
+    def add(self, where: tuple, info: int) -> None:
         """Record that the search failed from `where` with the info ops `info` placed."""
         tried = self.sets.get(where)
         if tried is None:
@@ -147,7 +151,7 @@ class _Failed:
         self.count += len(kept) - len(tried)
         self.sets[where] = kept
 
-    def dominates(self, where: int, info: int) -> bool:
+    def dominates(self, where: tuple, info: int) -> bool:
         """Did the search already fail from `where` with a subset of `info` placed?"""
         tried = self.sets.get(where)
         if not tried:
@@ -163,27 +167,30 @@ class _Search:
         self.model, self.ops, self.deadline = model, ops, deadline
         self.initial = model.init(initial)
         self.head = _build(model, ops)
-        # the bytes one cache entry costs: an int of len(ops)+24 bits plus a set slot
-        self.entry_bytes = 28 + 4 * ((len(ops) + _STATE_BITS) // 30 + 1) + 56
+        self.entry_bytes = 0  # the largest cost of one cache entry seen so far (sampled)
         self.budget = None if memory_mb is None else memory_mb * 1024 * 1024
         self.states: dict[Hashable, int] = {}
         self.state_bytes = 0
 
     def state_id(self, state: Hashable) -> int:
-        """A small number for a state, so a cache key is one int rather than a tuple."""
+        """A small number for a state: cache keys hold it, so a big state is stored once."""
         sid = self.states.get(state)
         if sid is None:
             sid = self.states[state] = len(self.states)
             self.state_bytes += sys.getsizeof(state) + 100
-            if sid >> _STATE_BITS:
-                raise MemoryError  # 16 million states: far past any memory budget anyway
         return sid
 
-    def over_budget(self, cache_size: int, failed: _Failed) -> str | None:
-        """'deadline' or 'memory' when a budget has run out, else None."""
+    def over_budget(self, cache_size: int, failed: _Failed, key: tuple) -> str | None:
+        """'deadline' or 'memory' when a budget has run out, else None.
+
+        Memory is estimated from the size of the current cache key (its tuple,
+        its ints, a set slot), the largest seen so far, times the entries held.
+        """
         if self.deadline is not None and time.monotonic() > self.deadline:
             return "deadline"
         if self.budget is not None:
+            cost = sys.getsizeof(key) + sum(sys.getsizeof(part) for part in key) + 56
+            self.entry_bytes = max(self.entry_bytes, cost)
             used = (cache_size + 2 * failed.count) * self.entry_bytes + self.state_bytes
             if used > self.budget:
                 return "memory"
@@ -196,45 +203,80 @@ class _Search:
         except MemoryError:
             return KeyResult(None, reason="memory")
 
+    def _number(self) -> int:
+        """Number ok ops and info ops apart, in call order; returns the ok count.
+
+        An ok op's `bit` is its number; an info op's is its bit in the info set.
+        """
+        after = _info_order(self.ops, self.head)
+        counts = [0, 0]
+        calls = {}
+        entry = self.head.next
+        while entry is not None:
+            if entry.match is not None:
+                entry.info = self.ops[entry.id].status == "info"
+                entry.bit = (1 << counts[1]) if entry.info else counts[0]
+                counts[entry.info] += 1
+                calls[entry.id] = entry
+            entry = entry.next
+        for op_id, earlier in enumerate(after):
+            if earlier >= 0:
+                calls[op_id].need = calls[earlier].bit
+        return counts[0]
+
     def _loop(self) -> KeyResult:
+        """The search. The set of ok ops placed is kept compact, as (low, high).
+
+        Ops are numbered in call order and the search places them roughly in
+        that order, so the set is "all of 0..low-1" plus a few bits of `high`
+        above low (bit j: op low+j): small ints rather than one bit per op of
+        the history, in the cache key and in every step.
+        """
         ops, head = self.ops, self.head
-        after = _info_order(ops, head)
-        info_mask = sum(1 << i for i, op in enumerate(ops) if op.status == "info")
-        ok_mask = ((1 << len(ops)) - 1) & ~info_mask
-        ok_left = len(ops) - bin(info_mask).count("1")
-        step, state_id = self.model.step, self.state_id
+        ok_left = self._number()
+        step, states, state_id = self.model.step, self.states, self.state_id
         state = self.initial
-        linearized = 0
-        cache = {state_id(state)}
+        sid = state_id(state)
+        low = high = info_set = 0
+        cache = {(0, 0, 0, sid)}
         failed = _Failed()
-        calls: list[tuple[_Entry, Hashable]] = []
-        best: list[int] = []
+        calls: list[tuple[_Entry, Hashable, int]] = []
+        best: list[tuple[_Entry, Hashable, int]] = []
         best_state, best_blocking, best_pending = state, None, []
+        has_info = any(op.status == "info" for op in ops)
         entry = head.next
         turns = 0
         while ok_left:
             turns += 1
             if turns % _CHECK_EVERY == 1:  # the first turn too: a spent budget stops at once
-                reason = self.over_budget(len(cache), failed)
+                reason = self.over_budget(len(cache), failed, (low, high, info_set, sid))
                 if reason:
                     return KeyResult(None, reason=reason, explored=turns)
             if entry.match is not None:
-                earlier = after[entry.id]
-                if earlier < 0 or (linearized >> earlier) & 1:
+                if not entry.need or info_set & entry.need:
                     ok, new_state = step(state, entry.input, entry.output)
                     if ok:
-                        new_linearized = linearized | (1 << entry.id)
-                        sid = state_id(new_state)
-                        seen = new_linearized << _STATE_BITS | sid
-                        if seen not in cache and not (
-                                failed.count and failed.dominates(
-                                    (new_linearized & ok_mask) << _STATE_BITS | sid,
-                                    new_linearized & info_mask)):
+                        new_sid = states.get(new_state)
+                        if new_sid is None:
+                            new_sid = state_id(new_state)
+                        new_low, new_high, new_info = low, high, info_set
+                        if entry.info:
+                            new_info |= entry.bit
+                        elif entry.bit == low:
+                            new_low, new_high = low + 1, high >> 1
+                            while new_high & 1:
+                                new_low, new_high = new_low + 1, new_high >> 1
+                        else:
+                            new_high |= 1 << (entry.bit - low)
+                        seen = (new_low, new_high, new_info, new_sid)
+                        if seen not in cache and not (failed.count and failed.dominates(
+                                (new_low, new_high, new_sid), new_info)):
                             cache.add(seen)
-                            calls.append((entry, state))
-                            state, linearized = new_state, new_linearized
+                            calls.append((entry, state, sid))
+                            state, sid = new_state, new_sid
+                            low, high, info_set = new_low, new_high, new_info
                             _lift(entry)
-                            if not info_mask >> entry.id & 1:
+                            if not entry.info:
                                 ok_left -= 1
                             entry = head.next
                             continue
@@ -242,24 +284,30 @@ class _Search:
                 continue
             # A return entry: its operation had to be placed by now and was not.
             if len(calls) > len(best) or best_blocking is None:
-                best = [e.id for e, _ in calls]
+                best = calls[:]  # a shallow copy is cheap; ids are read once, at the end
                 best_state, best_blocking = state, entry.id
                 best_pending = _pending_before(head, entry)
             if not calls:
-                return KeyResult(False, [ops[i] for i in best], best_state, ops[best_blocking],
+                return KeyResult(False, [ops[e.id] for e, _, _ in best], best_state,
+                                 ops[best_blocking],
                                  [ops[i] for i in best_pending if i != best_blocking],
                                  explored=turns)
-            if info_mask:
+            if has_info:
                 # Exhausted: remember it so configurations it dominates are not searched again.
-                failed.add((linearized & ok_mask) << _STATE_BITS | state_id(state),
-                           linearized & info_mask)
-            top, state = calls.pop()
-            linearized &= ~(1 << top.id)
-            if not info_mask >> top.id & 1:
+                failed.add((low, high, sid), info_set)
+            top, state, sid = calls.pop()
+            if top.info:
+                info_set &= ~top.bit
+            elif top.bit >= low:
+                high &= ~(1 << (top.bit - low))
+            else:  # it was inside the full run: the run now ends just before it
+                gap = low - top.bit
+                low, high = top.bit, (high << gap) | ((1 << gap) - 2)
+            if not top.info:
                 ok_left += 1
             _unlift(top)
             entry = top.next
-        return KeyResult(True, [ops[e.id] for e, _ in calls], state, explored=turns)
+        return KeyResult(True, [ops[e.id] for e, _, _ in calls], state, explored=turns)
 
 
 def _info_order(ops: list[Op], head: _Entry) -> list[int]:

@@ -24,7 +24,6 @@ import json
 import os
 import random
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -212,15 +211,26 @@ def go_time(times: dict, name: str) -> str:
     return f"{times[test] * 1000:.0f} ms" if test in times else "n/a"
 
 
+CHILD = ("import sys\n"
+         "from checker.__main__ import main\n"
+         "code = main(sys.argv[1:])\n"
+         "peak = [ln for ln in open('/proc/self/status') if ln.startswith('VmHWM')]\n"
+         "sys.stderr.write(peak[0] if peak else '')\n"
+         "sys.exit(code)\n")
+
+
 def child_check(path: str, *flags: str) -> tuple[float, int, dict]:
-    """Run `python -m checker PATH --json FLAGS` in a child: (wall s, peak RSS MiB, verdict)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Run the checker CLI on PATH in a child: (wall s, its own peak RSS in MiB, verdict).
+
+    The peak is the child's VmHWM, read by the child itself: a forked child's
+    ru_maxrss would count the parent's pages it shared before exec.
+    """
     started = time.monotonic()
-    run = subprocess.run([sys.executable, "-m", "checker", path, "--json", *flags],
+    run = subprocess.run([sys.executable, "-c", CHILD, path, "--json", *flags],
                          capture_output=True, text=True, timeout=600)
     wall = time.monotonic() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, max(peak, before) // 1024, json.loads(run.stdout)
+    match = re.search(r"VmHWM:\s+(\d+) kB", run.stderr)
+    return wall, int(match.group(1)) // 1024 if match else -1, json.loads(run.stdout)
 
 
 def budgets(args) -> bool:
@@ -256,7 +266,7 @@ def budgets(args) -> bool:
         print(f"(a child checking a 10-op history: {base_wall:.2f} s wall, {base_rss} MiB RSS: "
               f"the interpreter's own share)")
         for deadline, memory in ((args.deadline, 100_000), (args.deadline, DEFAULT_MEMORY_MB),
-                                 (args.deadline, 100)):
+                                 (args.deadline, 100), (2 * args.deadline, DEFAULT_MEMORY_MB)):
             wall, rss, answer = child_check(path, "--timeout", str(deadline), "--memory", str(memory))
             reasons = [r["reason"] for r in answer.get("unknown_reasons", [])]
             within_time = wall <= deadline * 1.1 + base_wall

@@ -8,6 +8,7 @@ Command line: `python -m checker FILE [--model NAME] [--initial JSON] [--json] [
 """
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from . import more_models  # noqa: F401  (registers mutex, set and fifo-queue)
@@ -45,8 +46,11 @@ def check_text(text: str, model: str | None = None, fmt: str | None = None,
     The model is `model`, else the document's own, else the format's default;
     the initial state is `initial`, else the document's, else the model's.
     """
+    started = time.monotonic()  # reading the history counts against the timeout too
     fmt = fmt or detect_format(text)
     events, meta = parse_document(text, fmt, independent)
+    if timeout is not None:
+        timeout = max(0.0, timeout - (time.monotonic() - started))
     chosen = model or meta.get("model") or default_model(fmt, events)
     start = initial if initial is not DEFAULT else meta.get("initial", DEFAULT)
     return check_history(events, chosen, timeout, memory_mb, start, stop_at_first)

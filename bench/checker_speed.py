@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Any
 
 from bench.reference_wgl import reference_check
 from checker import MODELS, check_history, parse_history
@@ -41,16 +42,16 @@ def generate(ops: int, clients: int, keys: int, seed: int, info: float = 0.0) ->
     """A linearizable store history of `ops` operations as export-shaped event dicts."""
     rng = random.Random(seed)
     names = [f"k{i}" for i in range(keys)]
-    planned = []  # (invoke, effect, complete, process, f, key, value)
+    planned: list[tuple] = []  # (invoke, effect, complete, process, f, key, value)
     clock = [0.0] * clients
     for n in range(ops):
         process = n % clients
         start = clock[process] + rng.uniform(0, 3)
-        effect = start + rng.uniform(0, 5)
-        end = effect + rng.uniform(0, 5)
+        effect: float | None = start + rng.uniform(0, 5)
+        end = (effect or 0.0) + rng.uniform(0, 5)
         clock[process] = end
         f = rng.choices(["read", "write", "cas", "delete"], [50, 30, 15, 5])[0]
-        value = [rng.randrange(5), rng.randrange(5)] if f == "cas" else rng.randrange(5)
+        value: Any = [rng.randrange(5), rng.randrange(5)] if f == "cas" else rng.randrange(5)
         planned.append((start, effect, end, process, f, rng.choice(names), value))
     state: dict = {}
     events = []
@@ -100,7 +101,8 @@ def side_by_side(label: str, events: list, model: str, timeout: float) -> tuple[
     verdict = check_history(events, model, timeout=timeout, stop_at_first=False)
     ours = time.perf_counter() - started
     started = time.perf_counter()  # the reference pays for pairing too, as the checker does
-    ops = by_key(pair([e if isinstance(e, Event) else event_from_mapping(e) for e in events]))
+    paired = [e if isinstance(e, Event) else event_from_mapping(e) for e in events]
+    ops = by_key(pair([e for e in paired if e is not None]))
     deadline = time.monotonic() + timeout
     ref_steps, ref_results = 0, []
     for key_ops in ops.values():

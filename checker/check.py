@@ -102,8 +102,10 @@ def check_history(events: Iterable[Event | dict], model: str = "store",
         if ev is not None:
             evs.append(ev)
     groups = by_key(pair(evs))
-    violations, unknown, checked, count, explored = [], {}, 0, 0, 0
-    reports = []
+    violations: list[Violation] = []
+    unknown: dict = {}
+    checked = count = explored = 0
+    reports: list[KeyReport] = []
     for key in sorted(groups, key=lambda k: _difficulty(k, groups[k])):
         ops = groups[key]
         if violations and stop_at_first:
@@ -142,6 +144,7 @@ def _difficulty(key: Hashable, ops: list[Op]) -> tuple:
 def _violation(model: str, key: Hashable, result: KeyResult) -> Violation:
     """A Violation with a one-sentence explanation of the first operation that cannot fit."""
     blocking = result.blocking
+    assert blocking is not None  # a violation always has the operation that could not be placed
     unplaceable = [blocking] + [op for op in result.pending if op.status == "ok"]
     message = describe_violation(model, key, result.prefix, result.state, blocking)
     return Violation(key, result.prefix, unplaceable, result.state, message)

@@ -162,7 +162,7 @@ def pair(events: Iterable[Event]) -> list[Op]:
     ops: list[Op] = []
     pending: dict[Hashable, tuple[float, Event]] = {}
     for position, ev in enumerate(events):
-        when = ev.time if use_time else position
+        when: float = ev.time if use_time and ev.time is not None else position
         if ev.type == "invoke":
             if ev.process in pending:
                 raise HistoryError(f"process {ev.process!r} invokes again before its "

@@ -14,7 +14,7 @@ from .models import Model, freeze, register
 __all__ = ["MUTEX", "SET", "FIFO_QUEUE"]
 
 
-def _mutex_step(locked: bool, op_input: tuple, output: Any) -> tuple:
+def _mutex_step(locked: Any, op_input: tuple, output: Any) -> tuple:
     """acquire needs it free and takes it; release needs it held and frees it (no owners, as Knossos)."""
     if op_input[0] == "acquire":
         return not locked, True
@@ -28,7 +28,7 @@ def _load_mutex(value: Any) -> Hashable:
     raise ValueError("the mutex model's initial state is true (held) or false (free)")
 
 
-def _set_step(members: frozenset, op_input: tuple, output: Any) -> tuple:
+def _set_step(members: Any, op_input: tuple, output: Any) -> tuple:
     """add puts an element in; read returns every element added so far."""
     f, arg = op_input
     if f == "add":
@@ -46,7 +46,7 @@ def _load_set(value: Any) -> Hashable:
     raise ValueError("the set model's initial state is a list of elements, e.g. [] or [1, 2]")
 
 
-def _queue_step(queue: tuple, op_input: tuple, output: Any) -> tuple:
+def _queue_step(queue: Any, op_input: tuple, output: Any) -> tuple:
     """enqueue appends; dequeue takes the head (null when empty, as Knossos's peek of nothing)."""
     f, arg = op_input
     if f == "enqueue":

@@ -52,8 +52,8 @@ class _Entry:
         self.input = input_
         self.output = output
         self.match = match
-        self.prev = None
-        self.next = None
+        self.prev: Any = None  # an _Entry; None only past the ends
+        self.next: Any = None
         self.bit = 0        # its bit in the ok set, or in the info set when `info`
         self.info = False   # outcome unknown: it may be left out
         self.need = 0       # info-set bit of the equal info op that must be placed first
@@ -61,7 +61,8 @@ class _Entry:
 
 def _build(model: Model, ops: list[Op]) -> _Entry:
     """The linked list of entries in real-time order, behind a head sentinel."""
-    order, entries = [], []
+    order: list[tuple] = []
+    entries: list[_Entry] = []
     for i, op in enumerate(ops):
         op_input, output = model.prepare(op)
         ret = _Entry(i)

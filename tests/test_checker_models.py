@@ -133,6 +133,7 @@ class InitialStateTest(unittest.TestCase):
         kv = "\n".join(["{:process 0, :type :invoke, :f :get, :key \"a\", :value nil}",
                         "{:process 0, :type :ok, :f :get, :key \"a\", :value \"\"}"])
         self.assertEqual(check_text(kv).model, "kv")
+        self.assertTrue(check_text(kv).linearizable)  # Porcupine: an unwritten key reads ""
         lock = "\n".join(["{:process 0, :type :invoke, :f :acquire, :value nil}",
                           "{:process 0, :type :ok, :f :acquire, :value nil}"])
         self.assertEqual(check_text(lock).model, "mutex")

@@ -111,7 +111,8 @@ def history():
                f"{page['max_history']})." if page["dropped_ops"] else "")
     return success(f"{len(page['events'])} of {page['total_events']} history event(s)"
                    f"{' for ' + repr(key) if key else ''}: an invoke when a client asked, then ok "
-                   f"(happened), fail (did not) or info (unknown).{dropped}", **page)
+                   f"(happened), fail (did not; a cas fail with 'observed' compared and saw another "
+                   f"value) or info (unknown).{dropped}", **page)
 
 
 @bp.delete("/history")

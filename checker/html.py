@@ -236,6 +236,9 @@ _PAGE = """<!doctype html>
 <body>
 <h1 id=headline>{headline}</h1>
 <p class=summary>{summary}</p>
+<p class=note>Meaning (Jepsen's): ok happened; fail did not happen and is left out; info may
+or may not have happened. A fail cas that carries "observed" (ReplicaLab's 409) compared and
+saw another value: it happened and did not apply.</p>
 <p class=note>One lane per client; each bar runs from invocation to completion (a striped bar
 never completed: info). Green bars are numbered in the order the search placed them; red
 bars cannot be placed. Hover a bar for the partial linearization that ends with it.</p>

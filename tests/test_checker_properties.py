@@ -6,6 +6,7 @@ import unittest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench.reference_wgl import reference_check
 from checker import check_history
 from checker.formats import parse_history
 from checker.history import by_key, pair
@@ -138,6 +139,18 @@ class PropertyTest(unittest.TestCase):
         """On tiny random histories the verdict equals exhaustive enumeration's."""
         self.assertEqual(check_history(events, "store").linearizable, brute_force(events),
                          events)
+
+    @SETTINGS
+    @given(linearizable_histories(), st.integers(0, 10 ** 6), st.sampled_from([None, 0, 1, 2, 7]))
+    def test_search_agrees_with_the_plain_reference_wgl(self, events, pick, wrong):
+        """With one read's answer changed, the optimised search and a plain WGL agree key by key."""
+        reads = [e for e in events if e["f"] == "read" and e["type"] == "ok"]
+        if reads:
+            reads[pick % len(reads)]["value"] = wrong
+        for ops in by_key(pair(parse_history(json.dumps(events), "json"))).values():
+            expected, _ = reference_check(MODELS["store"], ops)
+            verdict = check_history([dict(e) for e in events if e["key"] == ops[0].key], "store")
+            self.assertEqual(verdict.linearizable, expected, events)
 
     def test_brute_force_sees_both_verdicts(self):
         """The brute-force oracle itself says yes and no where it should."""

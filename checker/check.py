@@ -13,7 +13,7 @@ from .wgl import DEFAULT_MEMORY_MB, KeyResult, check_ops
 __all__ = ["Verdict", "Violation", "KeyReport", "check_history"]
 
 LINEARIZABLE, NOT_LINEARIZABLE, UNKNOWN_RESULT = "linearizable", "not_linearizable", "unknown"
-_SEARCH_SHARE = 0.95
+_SEARCH_SHARE = 0.9
 
 
 @dataclass

@@ -4,15 +4,20 @@ Every write, read, delete and cas is recorded as an invocation and a
 completion (cluster/history.py); `X-Client-Id` names the client. GET /check
 runs the checker (the `checker` package) on the recorded history, POST /check
 on a history sent in the body (Jepsen EDN, jepsen.util log lines or our JSON).
+GET/POST /check/view answer the same check as a self-contained HTML picture.
+Every check runs outside the cluster lock, within CHECK_TIMEOUT_S and
+CHECK_MEMORY_MB, one at a time.
 """
 from __future__ import annotations
 
+import json
 import threading
 from contextlib import contextmanager, suppress
 
 from flask import Blueprint, Response, request
 
-from checker import MODELS, HistoryError, check_history, check_text
+from checker import DEFAULT, MODELS, HistoryError, check_history, check_text
+from checker.html import CONTENT_SECURITY_POLICY, render_html
 from cluster.errors import BadRequest, TooManyRequests
 from cluster.history import to_edn
 
@@ -26,6 +31,7 @@ MAX_CLIENT_ID = 64
 # The search is CPU-bound and holds the GIL: on a shared class server one check at a time, for a
 # few seconds at most, so that a pathological history cannot slow everyone else's requests.
 CHECK_TIMEOUT_S = 5
+CHECK_MEMORY_MB = 200  # per key's search; past it the key is "unknown" (memory)
 _CHECKING = threading.BoundedSemaphore(1)
 
 
@@ -74,6 +80,18 @@ def _model() -> str:
     return model
 
 
+def _initial():
+    """?initial= as a JSON value (the state every key starts in), or the model's own."""
+    raw = request.args.get("initial")
+    if raw is None:
+        return DEFAULT
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise BadRequest(f"?initial= must be JSON, for example ?initial=0 or ?initial=%22%22 (the "
+                         f"empty string), not {raw[:40]!r}.", field="initial") from None
+
+
 @bp.get("/history")
 @example(path="/history?key=color&offset=0&limit=100 (or ?format=edn)")
 def history():
@@ -93,7 +111,8 @@ def history():
                f"{page['max_history']})." if page["dropped_ops"] else "")
     return success(f"{len(page['events'])} of {page['total_events']} history event(s)"
                    f"{' for ' + repr(key) if key else ''}: an invoke when a client asked, then ok "
-                   f"(happened), fail (did not) or info (unknown).{dropped}", **page)
+                   f"(happened), fail (did not; a cas fail with 'observed' compared and saw another "
+                   f"value) or info (unknown).{dropped}", **page)
 
 
 @bp.delete("/history")
@@ -112,8 +131,10 @@ def _answer(verdict, source: str):
         message = (f"Linearizable: one sequential order explains all {data['ops_checked']} operation(s) "
                    f"on {data['keys_checked']} key(s) ({source}, model {data['model']}).")
     elif verdict.linearizable is None:
-        message = (f"Undecided: the checker ran out of time on {len(data['unknown_keys'])} key(s) "
-                   f"({source}).")
+        reasons = sorted({r["reason"] for r in data["unknown_reasons"]})
+        message = (f"Undecided: the checker's {' and '.join(reasons)} budget ({CHECK_TIMEOUT_S} s, "
+                   f"{CHECK_MEMORY_MB} MB per key) ran out on {len(data['unknown_keys'])} key(s) "
+                   f"({source}); no violation found so far, and a verdict is never guessed.")
     else:
         first = data["violations"][0]
         message = (f"NOT linearizable: {len(data['violations'])} key(s) have no sequential order that "
@@ -121,31 +142,35 @@ def _answer(verdict, source: str):
     return success(message, **data)
 
 
-@bp.get("/check")
-@example(path="/check?model=store&key=color")
-def check_recorded():
-    """Check the recorded history for linearizability (?model=store|register|kv, ?key=)."""
-    model = _model()
+def _recorded():
+    """Check the recorded history (?model=, ?key=, ?initial=); (verdict, source)."""
+    model, initial = _model(), _initial()
     key = request.args.get("key")
     cluster = manager()
     with cluster.lock:  # copy under the lock, check outside it: the search may take a while
         events = cluster.history.complete_events(key)
         dropped = cluster.history.dropped_ops
-    verdict = checked(lambda: check_history(events, model, CHECK_TIMEOUT_S))
+    verdict = checked(lambda: check_history(events, model, CHECK_TIMEOUT_S, CHECK_MEMORY_MB, initial))
     note = f"the last {len(events) // 2} recorded operations" if dropped else "the recorded history"
-    return _answer(verdict, note)
+    return verdict, note
+
+
+@bp.get("/check")
+@example(path="/check?model=store&key=color")
+def check_recorded():
+    """Check the recorded history for linearizability (?model=store|register|kv|..., ?key=, ?initial=)."""
+    return _answer(*_recorded())
 
 
 CHECK_EXAMPLE = '{"history": [{"process": 0, "type": "invoke", "f": "write", "key": "x", "value": 1}, ...]}'
 
 
-@bp.post("/check")
-@example(body=CHECK_EXAMPLE + ", or the EDN / jepsen.util text itself; ?model=, ?format=")
-def check_posted():
-    """Check a history in the body: our JSON, Jepsen EDN or jepsen.util log lines (model store by default)."""
+def _posted():
+    """Check the history in the body (?model=, ?format=, ?initial=); (verdict, source)."""
     model = request.args.get("model")
     if model is not None:
         model = _model()
+    initial = _initial()
     fmt = request.args.get("format")
     raw = request.get_data(cache=True)
     try:
@@ -162,7 +187,39 @@ def check_posted():
             raise BadRequest(f"\"history\" must be a list of events, for example {CHECK_EXAMPLE}.",
                              field="history")
         chosen = model or data.get("model") or "store"
-        verdict = checked(lambda: check_history(events, chosen, CHECK_TIMEOUT_S))
+        if initial is DEFAULT:
+            initial = data.get("initial", DEFAULT)
+        verdict = checked(lambda: check_history(events, chosen, CHECK_TIMEOUT_S, CHECK_MEMORY_MB, initial))
     else:
-        verdict = checked(lambda: check_text(text, model or "store", fmt, timeout=CHECK_TIMEOUT_S))
-    return _answer(verdict, "the posted history")
+        verdict = checked(lambda: check_text(text, model or "store", fmt, timeout=CHECK_TIMEOUT_S,
+                                             memory_mb=CHECK_MEMORY_MB, initial=initial))
+    return verdict, "the posted history"
+
+
+@bp.post("/check")
+@example(body=CHECK_EXAMPLE + ", or the EDN / jepsen.util text itself; ?model=, ?format=, ?initial=")
+def check_posted():
+    """Check a history in the body: our JSON, Jepsen EDN or jepsen.util log lines (model store by default)."""
+    return _answer(*_posted())
+
+
+def _page(verdict, source: str) -> Response:
+    """The verdict's picture as a self-contained HTML page (the dashboard links to or embeds it)."""
+    response = Response(render_html(verdict, f"Linearizability of {source}"), mimetype="text/html")
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["Cache-Control"] = "no-store"  # each load checks the history as it is now
+    return response
+
+
+@bp.get("/check/view")
+@example(path="/check/view?model=store&key=color (open it in a browser)")
+def view_recorded():
+    """GET /check as a picture: one lane per client, the linearization, the ops that cannot be placed."""
+    return _page(*_recorded())
+
+
+@bp.post("/check/view")
+@example(body="the same body as POST /check; answers the HTML picture")
+def view_posted():
+    """POST /check as a picture of the verdict (HTML)."""
+    return _page(*_posted())

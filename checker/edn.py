@@ -116,7 +116,7 @@ class _Reader:
 
     def sequence(self, pos: int, closer: str):
         """Read forms up to `closer`; return (list, position after the closer)."""
-        items = []
+        items: list = []
         start = pos - 1
         while True:
             pos = skip_space(self.text, pos)

@@ -5,10 +5,10 @@ import json
 import math
 from typing import Any, Hashable
 
-from .history import READS, UNKNOWN, Op, jsonable
+from .history import RETURNS, UNKNOWN, Op, jsonable
 from .models import thaw
 
-__all__ = ["describe_op", "describe_violation", "render_text"]
+__all__ = ["action", "describe_op", "describe_violation", "render_text"]
 
 PREFIX_SHOWN = 10  # the end of a long prefix is what explains the failure
 
@@ -32,23 +32,23 @@ def _when(op: Op) -> str:
     return f"invoked {start}, completed {'never (info)' if math.isinf(op.ret) else end}"
 
 
-def _action(op: Op) -> str:
+def action(op: Op) -> str:
     """What the operation did, e.g. 'read -> 3' or 'cas 1->4 (did not apply)'."""
-    if op.f in READS:
-        return f"{op.f} -> {_show(op.output)}"
+    if op.f in RETURNS:
+        return f"{op.f} -> " + ("unknown" if op.output is UNKNOWN else _show(op.output))
     if op.f == "cas":
         expected, new = op.value
         outcome = {True: "applied", False: "did not apply"}.get(op.output, "outcome unknown")
         return f"cas {_show(expected)}->{_show(new)} ({outcome})"
-    if op.f == "delete":
-        return "delete" + (" (outcome unknown)" if op.output is UNKNOWN else "")
+    if op.value is None:  # delete, acquire, release
+        return op.f + (" (outcome unknown)" if op.output is UNKNOWN else "")
     return f"{op.f} {_show(op.value)}" + (" (outcome unknown)" if op.output is UNKNOWN else "")
 
 
 def describe_op(op: Op) -> str:
     """One line: process, action, key and when it ran."""
     key = "" if op.key is None else f" key {_show(op.key)}"
-    return f"process {op.process}: {_action(op)}{key}  [{_when(op)}; line {op.line}]"
+    return f"process {op.process}: {action(op)}{key}  [{_when(op)}; line {op.line}]"
 
 
 def describe_violation(model: str, key: Hashable, prefix: list[Op], state: Hashable,
@@ -57,7 +57,7 @@ def describe_violation(model: str, key: Hashable, prefix: list[Op], state: Hasha
     name = "the history" if key is None else f"key {_show(key)}"
     return (f"{name} is not linearizable under the {model} model: after the "
             f"{len(prefix)} operations of the longest linearizable prefix the value is "
-            f"{_state(state)}, and process {blocking.process}'s {_action(blocking)} "
+            f"{_state(state)}, and process {blocking.process}'s {action(blocking)} "
             f"cannot be placed before it completed")
 
 
@@ -68,8 +68,8 @@ def render_text(verdict) -> str:
         lines.append(f"linearizable: {verdict.keys_checked} key(s), {verdict.ops_checked} "
                      f"operation(s), {verdict.model} model, {verdict.elapsed_ms:.0f} ms")
     elif verdict.result == "unknown":
-        lines.append(f"unknown: the timeout passed before "
-                     f"{len(verdict.unknown_keys)} key(s) were decided")
+        lines.append(f"unknown: a budget ran out before {len(verdict.unknown_keys)} key(s) "
+                     f"were decided ({_reasons(verdict)}); no violation found so far")
     else:
         lines.append(f"NOT linearizable: {len(verdict.violations)} of "
                      f"{verdict.keys_checked} key(s), {verdict.model} model, "
@@ -85,5 +85,17 @@ def render_text(verdict) -> str:
         lines.append("  cannot be placed next:")
         lines.extend("    " + describe_op(op) for op in v.unplaceable)
     if verdict.unknown_keys and verdict.violations:
-        lines.append(f"\n{len(verdict.unknown_keys)} key(s) left undecided by the timeout")
+        lines.append(f"\n{len(verdict.unknown_keys)} key(s) left undecided ({_reasons(verdict)})")
     return "\n".join(lines)
+
+
+_REASONS = {"deadline": "the --timeout passed", "memory": "the --memory budget was used up",
+            "skipped": "not checked: the check stops at the first violation (--all goes on)"}
+
+
+def _reasons(verdict) -> str:
+    """Which budget left how many keys undecided, in words."""
+    counts: dict = {}
+    for reason in verdict.unknown_reasons.values():
+        counts[reason] = counts.get(reason, 0) + 1
+    return "; ".join(f"{n} key(s): {_REASONS.get(r, r)}" for r, n in counts.items())

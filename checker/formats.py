@@ -12,7 +12,7 @@ import re
 from .edn import EDNError, read_form, skip_space
 from .history import TYPES, Event, HistoryError, event_from_mapping
 
-__all__ = ["FORMATS", "detect_format", "parse_history"]
+__all__ = ["FORMATS", "detect_format", "parse_history", "parse_document"]
 
 FORMATS = ("edn", "jepsen-log", "json")
 
@@ -38,7 +38,43 @@ def detect_format(text: str) -> str:
 
 def parse_history(text: str, fmt: str | None = None, independent: bool = False) -> list[Event]:
     """Events from a history in any supported format (`fmt` None: detect it)."""
+    return parse_document(text, fmt, independent)[0]
+
+
+def parse_document(text: str, fmt: str | None = None,
+                   independent: bool = False) -> tuple[list[Event], dict]:
+    """Events plus what the document says about itself (`model`, `initial`).
+
+    Only the JSON object form `{"history": [...], "model": ..., "initial": ...}`
+    carries such fields; EDN and log lines leave them to the command line.
+    """
     fmt = fmt or detect_format(text)
+    if fmt == "json" and text.lstrip("\ufeff \t\r\n").startswith("{"):
+        try:
+            whole = json.loads(text)
+        except json.JSONDecodeError:
+            whole = None  # JSON lines: one object per line
+        if isinstance(whole, dict) and "history" in whole:
+            return _read_document(whole, independent)
+    return _parse(text, fmt, independent), {}
+
+
+def _read_document(whole: dict, independent: bool) -> tuple[list[Event], dict]:
+    """The events of a `{"history": [...]}` object and its `model` / `initial` fields."""
+    items = whole["history"]
+    if not isinstance(items, list):
+        raise HistoryError('"history" must be a list of events')
+    events: list[Event] = []
+    for item in items:
+        _keep(events, event_from_mapping(item, None, None, independent))
+    meta = {k: whole[k] for k in ("model", "initial") if k in whole}
+    if "model" in meta and not isinstance(meta["model"], str):
+        raise HistoryError('"model" must be the name of a model, e.g. "store"')
+    return events, meta
+
+
+def _parse(text: str, fmt: str, independent: bool) -> list[Event]:
+    """Events from a list-shaped history in `fmt`."""
     if fmt == "json":
         return _read_json(text, independent)
     if fmt == "edn":

@@ -5,9 +5,11 @@ matches each invocation with its process's next completion and decides what
 the operation means for the search:
 
 * `ok`: it happened between invocation and completion.
-* `fail`: it certainly did not happen and is dropped, except a `cas` whose
-  compare did not match (Jepsen's `:fail :cas`, HTTP 409): that cas happened and
-  saw another value, so it becomes an `ok` cas whose output is False.
+* `fail`: it certainly did not happen and says nothing else (Jepsen, Knossos):
+  it is dropped, whatever its kind. One exception is written in the history
+  itself: a `cas` completion that carries `observed` (ReplicaLab's export of an
+  HTTP 409, "compared and saw another value") happened, so it becomes an `ok`
+  cas whose output is False. Jepsen histories never carry it.
 * `info` (or no completion at all): unknown. A read constrains nothing and is
   dropped; any other operation may take effect at any point after its
   invocation or never, so its return is +infinity and its output UNKNOWN.
@@ -18,11 +20,12 @@ import math
 from dataclasses import dataclass
 from typing import Any, Hashable, Iterable
 
-__all__ = ["UNKNOWN", "HistoryError", "Event", "Op", "READS", "pair", "by_key",
+__all__ = ["UNKNOWN", "HistoryError", "Event", "Op", "READS", "RETURNS", "pair", "by_key",
            "event_from_mapping", "jsonable"]
 
 TYPES = ("invoke", "ok", "fail", "info")
-READS = frozenset({"read", "get"})
+READS = frozenset({"read", "get"})          # no effect: an info one is dropped
+RETURNS = READS | frozenset({"dequeue"})    # the completion's value is the output
 
 
 class _Unknown:
@@ -58,6 +61,7 @@ class Event:
     key: Hashable = None
     time: float | None = None
     line: int | None = None
+    observed: bool = False  # a fail cas that compared and saw another value (ReplicaLab's 409)
 
     def to_dict(self) -> dict:
         """The event in ReplicaLab's JSON export shape."""
@@ -142,7 +146,8 @@ def event_from_mapping(m: dict, line: int | None = None, text: str | None = None
     time = m.get("time")
     if time is not None and not isinstance(time, (int, float)):
         raise HistoryError("time must be a number", line, text)
-    return Event(process, kind, str(m["f"]), value, key, time, line)
+    observed = kind == "fail" and "observed" in m
+    return Event(process, kind, str(m["f"]), value, key, time, line, observed)
 
 
 def pair(events: Iterable[Event]) -> list[Op]:
@@ -157,7 +162,7 @@ def pair(events: Iterable[Event]) -> list[Op]:
     ops: list[Op] = []
     pending: dict[Hashable, tuple[float, Event]] = {}
     for position, ev in enumerate(events):
-        when = ev.time if use_time else position
+        when: float = ev.time if use_time and ev.time is not None else position
         if ev.type == "invoke":
             if ev.process in pending:
                 raise HistoryError(f"process {ev.process!r} invokes again before its "
@@ -188,13 +193,13 @@ def pair(events: Iterable[Event]) -> list[Op]:
 def _complete(inv: Event, call: float, done: Event, ret: float) -> Op | None:
     """The operation an invocation and its completion stand for, or None to drop it."""
     f, kind = inv.f, done.type
-    if kind == "fail" and f != "cas":
+    if kind == "fail" and not (f == "cas" and done.observed):
         return None
     if kind == "info" and f in READS:
         return None
     value = inv.value if inv.value is not None else done.value
-    if f in READS:
-        value, output = None, done.value
+    if f in RETURNS:
+        value, output = None, UNKNOWN if kind == "info" else done.value
     elif f == "cas":
         output = {"ok": True, "fail": False, "info": UNKNOWN}[kind]
     else:

@@ -1,4 +1,4 @@
-"""Sequential specifications: a model is `init()` plus a pure `step`.
+"""Sequential specifications: a model is an initial state plus a pure `step`.
 
 `step(state, op_input, op_output) -> (ok, new_state)` says whether the
 operation, applied to `state`, could have produced `op_output`, and the state
@@ -8,15 +8,22 @@ Every model describes one key: histories are split per key before the search.
 
 An output of UNKNOWN (an `info` operation) is accepted whatever the state,
 because nobody saw the result.
+
+Each model states its initial state (`initial`, a JSON value) and can start
+elsewhere: `model.init(value)` turns a JSON value (from `--initial`, or the
+`"initial"` field of a JSON history) into a state, refusing one the model
+cannot hold. To add a model, write `step` (and `load` when the state is not
+the frozen JSON value itself), then `register(Model(...))`; more_models.py
+adds mutex, set and fifo-queue exactly that way.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable
 
-from .history import READS, UNKNOWN, HistoryError, Op
+from .history import RETURNS, UNKNOWN, HistoryError, Op
 
-__all__ = ["Model", "MODELS", "get_model", "freeze", "thaw"]
+__all__ = ["Model", "MODELS", "DEFAULT", "get_model", "register", "freeze", "thaw"]
 
 _MAP = "\0map"    # tags keep a frozen dict or bool apart from a tuple or int
 _BOOL = "\0bool"
@@ -48,15 +55,23 @@ def thaw(value):
     return value
 
 
+DEFAULT = object()  # "the model's own initial state"
+
+
 @dataclass(frozen=True)
 class Model:
-    """A named sequential specification of one key."""
+    """A named sequential specification of one key, with the state every key starts in."""
 
     name: str
     fs: frozenset
-    init: Callable[[], Hashable]
     step: Callable[[Hashable, tuple, Any], tuple]
     doc: str
+    initial: Any = None                       # JSON value; a history or --initial may change it
+    load: Callable[[Any], Hashable] = freeze  # JSON value -> state; ValueError if it cannot be one
+
+    def init(self, initial: Any = DEFAULT) -> Hashable:
+        """The starting state: the model's own, or `initial` (a JSON value) when given."""
+        return self.load(self.initial if initial is DEFAULT else initial)
 
     def prepare(self, op: Op) -> tuple:
         """The frozen (input, output) of an operation; rejects operations the model lacks."""
@@ -67,7 +82,7 @@ class Model:
             if not (isinstance(op.value, (list, tuple)) and len(op.value) == 2):
                 raise HistoryError("a cas value must be [expected, new]", op.line)
             return (op.f, freeze(op.value)), op.output
-        if op.f in READS:
+        if op.f in RETURNS:
             return (op.f, None), freeze(op.output)
         return (op.f, freeze(op.value)), op.output
 
@@ -116,19 +131,23 @@ def _kv_step(state, op_input, output):
     return _register_step(state, (_AS_REGISTER[f], arg), output)
 
 
-def _none():
-    """The initial state of every model: no value (Jepsen's registers start at nil)."""
-    return None
+MODELS: dict[str, Model] = {}
 
 
-MODELS = {
-    "register": Model("register", frozenset({"read", "write", "cas"}), _none, _register_step,
-                      "a register: read, write, cas [expected new]; starts at nil"),
-    "kv": Model("kv", frozenset({"get", "put", "append"}), _none, _kv_step,
-                "a key-value map, per key: get, put, append; absent reads as null"),
-    "store": Model("store", frozenset({"read", "write", "delete", "cas"}), _none, _store_step,
-                   "ReplicaLab's store: read, write, delete, cas; absent/deleted reads as null"),
-}
+def register(model: Model) -> Model:
+    """Make a model known to the CLI, the API and `get_model` by its name."""
+    MODELS[model.name] = model
+    return model
+
+
+register(Model("register", frozenset({"read", "write", "cas"}), _register_step,
+               "a register: read, write, cas [expected new]; starts at nil (Knossos's "
+               "cas-register), or --initial"))
+register(Model("kv", frozenset({"get", "put", "append"}), _kv_step,
+               "a key-value map, per key: get, put, append; every key starts at \"\" "
+               "(Porcupine's kv model and 6.5840's kv service)", initial=""))
+register(Model("store", frozenset({"read", "write", "delete", "cas"}), _store_step,
+               "ReplicaLab's store: read, write, delete, cas; absent/deleted reads as null"))
 
 
 def get_model(name: str) -> Model:

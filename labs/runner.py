@@ -54,6 +54,8 @@ class InProcessClient:
         """Send one request (from any thread); returns (status code, parsed JSON)."""
         data = json.dumps(body) if body is not None else None
         response = self.app.test_client().open(path, method=method, data=data)
+        if not response.is_json:  # a page (GET /check/view): the same shape HttpClient gives
+            return response.status_code, {"raw": response.get_data(as_text=True)}
         return response.status_code, response.get_json()
 
 

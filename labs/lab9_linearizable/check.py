@@ -1,4 +1,6 @@
 """Lab 9 — is it linearizable? Record a history under a partition, check it, then pay for linearizability."""
+import re
+
 from labs.placement import names, replica, stand_in
 from labs.steps import Lab, Step, expect
 
@@ -21,6 +23,18 @@ def check_violation(ctx, answer):
     message = answer["violations"][0]["message"]
     expect("read -> \"blue\"" in message and "cannot be placed" in message,
            "the explanation names the read that returned blue after left was acknowledged")
+
+
+def check_picture(ctx, answer):
+    """The HTML view draws the read of blue as the one operation that cannot be placed."""
+    page = answer.get("raw", "")
+    red = re.findall(r'<div class="op [^"]*unplaceable[^"]*"[^>]*>([^<]*)</div>', page)
+    expect(red == ["read -&gt; &quot;blue&quot;"],
+           "the picture highlights exactly one bar, the read that returned blue")
+    placed = re.findall(r'<div class="op [^"]*placed[^"]*"[^>]*>([^<]*)</div>', page)
+    expect(placed == ["1. write &quot;blue&quot;", "2. write &quot;left&quot;"],
+           "the longest linearizable prefix is numbered: write blue, then write left")
+    expect("cannot be placed" in page, "the page says why the read cannot be placed")
 
 
 def check_history_events(ctx, answer):
@@ -90,6 +104,9 @@ LAB = Lab(9, "Is it linearizable?", "lab9_linearizable", steps=[
          notice="every operation is an invoke and a completion, with the cluster clock's time."),
     Step("Ask the checker", "GET", "/check", check=check_violation,
          notice="no sequential order puts the read of blue after the acknowledged write of left."),
+    Step("See the picture", "GET", "/check/view?key=color", check=check_picture,
+         notice="open http://localhost:5000/check/view in a browser: one lane per client, the read of "
+                "blue in red, hover a bar for the order that ends with it."),
     Step("Empty the history again", "DELETE", "/history"),
     Step("A's side tries a linearizable write", "POST", "/write", status=503,
          body=lambda ctx: {"key": "color", "value": "strict-left", "coordinator": replica(ctx, 0),

@@ -5,7 +5,8 @@ import {api, getToken, notify, onControlDone, setToken} from "./api.js";
 import {setupControls} from "./controls.js";
 import {inspectedKey, refreshInspector, renderOperations, setupInspector} from "./inspector.js";
 import {addLogEvents, setupLog} from "./log.js";
-import {addMessageEvents, setupMessages} from "./messages.js";
+import {addSpacetimeEvents, setupSpacetime} from "./spacetime.js";
+import {setupExport} from "./spacetime_export.js";
 import {renderPlacementLine, renderRing} from "./ring.js";
 import {renderHeld, setupStep, stepEvents} from "./step.js";
 import {follow} from "./stream.js";
@@ -92,7 +93,7 @@ function flush() {
   frameRequested = false;
   const batch = queue.splice(0, queue.length);
   addLogEvents(batch);
-  addMessageEvents(batch);
+  addSpacetimeEvents(batch);
   stepEvents(batch);
   const key = inspectedKey();
   if (batch.some((e) => !MESSAGE_TYPES.has(e.type))) refreshCluster();
@@ -175,7 +176,8 @@ async function start() {
     `${c.nodes} nodes · RF ${c.rf} · R ${c.r} · W ${c.w} · seed ${c.seed} · ${c.clock} clock · ` +
     `scheduler ${c.scheduler}` + (c.admin_token ? " · admin token required" : "");
   setupToken(c);
-  setupMessages(c.nodes);
+  setupSpacetime(c.nodes, c.latency_max_ms);
+  setupExport();
   setupLog(c.nodes);
   onControlDone(refreshAll);
   setupStep();

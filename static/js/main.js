@@ -3,7 +3,12 @@
 // views (nodes, faults, held messages, the inspected key) when events say they changed.
 import {api, getToken, notify, onControlDone, setToken} from "./api.js";
 import {setupControls} from "./controls.js";
-import {inspectedKey, refreshInspector, renderOperations, setupInspector} from "./inspector.js";
+import {setupAlerts} from "./alerts.js";
+import {setupDispatch} from "./dispatch.js";
+import {setupHistory} from "./history.js";
+import {inspectedKey, refreshInspector, renderOperations, setConflictMode, setupInspector} from "./inspector.js";
+import {fillNodePickers, onPanelRequest} from "./panel_util.js";
+import {setupSiblings} from "./siblings.js";
 import {addLogEvents, setupLog} from "./log.js";
 import {addSpacetimeEvents, setupSpacetime} from "./spacetime.js";
 import {setupExport} from "./spacetime_export.js";
@@ -161,10 +166,10 @@ function setupToken(config) {
 }
 
 async function start() {
-  let config, jobs, last;
+  let config, jobs, last, index;
   try {
-    [config, jobs, last] = await Promise.all([api("GET", "/config"), api("GET", "/scheduler/jobs"),
-                                              api("GET", "/events?limit=1")]);
+    [config, jobs, last, index] = await Promise.all([api("GET", "/config"), api("GET", "/scheduler/jobs"),
+                                                     api("GET", "/events?limit=1"), api("GET", "/")]);
   } catch (error) {
     setConnection(`Cannot load the cluster: ${error.message} Retrying…`, "down");
     setTimeout(start, HEALTH_EVERY_MS);
@@ -183,6 +188,13 @@ async function start() {
   setupStep();
   setupControls(c.nodes, jobs.jobs, refreshAll);
   setupInspector(c.nodes, showPlacement);
+  setConflictMode(c.conflicts);
+  fillNodePickers(c.nodes);
+  onPanelRequest(refreshAll);
+  setupDispatch();
+  setupAlerts();
+  setupHistory(index.endpoints);
+  setupSiblings();
   follow(Math.max(0, last.last_seq - BACKLOG_EVENTS), {onEvents, onStatus: onStreamStatus});
   // A live stream proves the server is there; polling /health only while it is
   // not keeps the server console (the students' narration) free of access lines.

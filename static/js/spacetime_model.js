@@ -4,6 +4,8 @@
 // answers at the left edge, squeezed quiet times and time labels. Everything is bounded (LIMITS): the oldest arrows and
 // marks are forgotten, so 100k events cost no more memory than a few thousand.
 
+import {nodeId} from "./util.js";
+
 export const LIMITS = {arrows: 1500, marks: 600, ops: 2000};
 export const PX_PER_MS = 4;      // a 1..10 ms flight is a 4..40 px slope
 export const MAX_GAP = 44;       // a longer quiet time is squeezed to this and marked as a break
@@ -18,7 +20,6 @@ const LANE_MARKS = {node_failed: "fail", node_recovered: "recover", clock_skew: 
 const WIDE_MARKS = new Set(["partition", "partition_healed", "network_paused", "network_resumed", "link_fault",
                             "link_repaired", "network_fault", "faults_cleared", "tick", "cluster_reset"]);
 
-const nodeNumber = (name) => Number(String(name).replace("node-", ""));
 
 /** The diagram's model: feed it events in order with add(); it says what changed. */
 export class Timeline {
@@ -70,7 +71,7 @@ export class Timeline {
     if (event.type.startsWith("message_")) return this.message(event, d);
     const base = {seq: event.seq, time: event.time_ms, type: event.type, text: event.text, key: event.key, op: d.op_id};
     if (STARTS.has(event.type) && d.op_id !== undefined && !this.ops.has(d.op_id)) {
-      return this.request(event, d.op_id, nodeNumber(event.nodes[0]));
+      return this.request(event, d.op_id, nodeId(event.nodes[0]));
     }
     if (ANSWERS.has(event.type) && this.ops.has(d.op_id)) {
       const op = this.ops.get(d.op_id);
@@ -80,7 +81,7 @@ export class Timeline {
                         ok: !/failed|conflict|no_quorum|unknown|contention/.test(event.type)});
     }
     if (LANE_MARKS[event.type]) {
-      const lane = nodeNumber(event.nodes[0]);
+      const lane = nodeId(event.nodes[0]);
       const mark = this.mark({...base, kind: LANE_MARKS[event.type], lane, y: this.yAt(event.time_ms, true),
                               mode: d.mode, skew: d.skew_ms});
       if (event.type === "node_failed") this.down.set(lane, mark);
@@ -117,11 +118,11 @@ export class Timeline {
     let arrow = this.arrows.get(id);
     if (!arrow) {
       if (event.type === "message_delivered") return null;  // sent before the page was looking
-      const from = nodeNumber(event.nodes[0]);
+      const from = nodeId(event.nodes[0]);
       // A read has no "started" event: its first get is the client's request reaching the coordinator.
       const asks = d.op_id !== undefined && !this.ops.has(d.op_id) && (d.kind === "get" || d.kind === "prepare");
       if (asks) this.request(event, d.op_id, from);
-      arrow = {id, from, to: nodeNumber(event.nodes[1]), kind: d.kind, key: event.key, op: d.op_id,
+      arrow = {id, from, to: nodeId(event.nodes[1]), kind: d.kind, key: event.key, op: d.op_id,
                sentAt: event.time_ms, y0: this.yAt(event.time_ms, false), y1: null, deliveredAt: null,
                status: "flight", latency: d.latency_ms, copyOf: d.original_id, events: []};
       this.arrows.set(id, arrow);

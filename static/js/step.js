@@ -42,7 +42,8 @@ export function renderHeld(view) {
     return el("li", {class: "held", "data-msg-id": what},
       el("span", {class: "held-text",
                   text: `#${msg.id} ${msg.from} → ${msg.to}: ${msg.summary}` +
-                        (msg.op_id ? ` (op ${msg.op_id})` : "") + ` · due in ${msg.due_in_ms} ms`}),
+                        (msg.op_id ? ` (op ${msg.op_id})` : "") + ` · due in ${msg.due_in_ms} ms` +
+                        (msg.context_vector ? ` · context ${msg.context_vector}, siblings ${msg.siblings.join("; ")}` : "")}),
       el("span", {class: "held-buttons"}, button("deliver", "deliver"), button("drop", "drop"),
          button("duplicate", "duplicate")));
   }));

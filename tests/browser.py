@@ -63,11 +63,13 @@ class LiveServer:
 class BrowserCase(unittest.TestCase):
     """A fresh server and browser page per test (subclasses add @skipIf(BROWSER_MISSING))."""
 
+    browser_args: list = []  # extra Chromium flags for a subclass's browser
+
     @classmethod
     def setUpClass(cls):
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request in the test output
         cls.playwright = sync_playwright().start()
-        cls.browser = cls.playwright.chromium.launch(executable_path=CHROMIUM)
+        cls.browser = cls.playwright.chromium.launch(executable_path=CHROMIUM, args=cls.browser_args)
         os.makedirs(SHOTS, exist_ok=True)
 
     @classmethod

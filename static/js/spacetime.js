@@ -4,6 +4,7 @@
 // animation frame, and nothing while the view is paused (the model still follows).
 import {LIMITS, Timeline} from "./spacetime_model.js";
 import {showArrow, showMark} from "./spacetime_detail.js";
+import {Layers} from "./spacetime_layers.js";
 import {el} from "./util.js";
 
 const CLIENT_X = 30;  // the clients' edge
@@ -15,32 +16,34 @@ let laneCount = 0;
 let width = 600;
 let paused = false;
 let unseen = 0;
-let svg, world, lanesGroup, marksGroup, arrowsGroup;
+let layers;
 const arrowEls = new Map();  // msg_id -> <g>
 const markEls = new Map();   // mark.n -> <g>
 const openEls = new Set();   // arrows in flight and open down bands: they grow with time
 let drawnMarks = 0;
+let following = true;         // at the bottom: new arrows scroll into view (known from scroll events,
+                              // so drawing never has to measure the page)
 
 const laneX = (lane) => (laneCount < 2 ? LEFT : LEFT + lane * (width - LEFT - RIGHT) / (laneCount - 1));
 const svgEl = (tag, attrs, ...children) => el(`svg:${tag}`, attrs, ...children);
 
-/** The model behind the diagram (tests and the export read it). */
+/** The model behind the diagram (tests read it). */
 export function timeline() { return model; }
+
+/** The containers of the drawn shapes (the SVG export reads them). */
+export function drawing() { return layers; }
 
 /** Build the empty diagram for `count` nodes; `latencyMaxMs` tells a delayed message. */
 export function setupSpacetime(count, latencyMaxMs) {
   laneCount = count;
   model = new Timeline(latencyMaxMs);
-  svg = document.getElementById("spacetime");
-  world = svgEl("g", {id: "st-world"});
-  lanesGroup = svgEl("g", {class: "st-lanes"});
-  marksGroup = svgEl("g", {class: "st-marks"});
-  arrowsGroup = svgEl("g", {class: "st-arrows"});
-  world.append(lanesGroup, marksGroup, arrowsGroup);
-  svg.replaceChildren(defs(), world);
+  layers = new Layers(document.getElementById("spacetime"), defs());
   document.getElementById("msg-pause").addEventListener("click", togglePause);
   document.getElementById("msg-clear").addEventListener("click", () => { model.clear(); redrawAll(); });
   const scroller = document.getElementById("msg-scroll");
+  scroller.addEventListener("scroll", () => {
+    following = scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 40;
+  }, {passive: true});
   new ResizeObserver(() => {
     if (Math.abs(scroller.clientWidth - width) > 4) redrawAll();
   }).observe(scroller);
@@ -86,8 +89,7 @@ function redrawAll() {
   arrowEls.clear();
   markEls.clear();
   openEls.clear();
-  arrowsGroup.replaceChildren();
-  marksGroup.replaceChildren();
+  layers.reset(width, [CLIENT_X, ...Array.from({length: laneCount}, (_, i) => laneX(i))]);
   drawnMarks = 0;
   model.evicted.length = 0;
   model.arrows.forEach((arrow, id) => model.dirty.add(id));
@@ -110,8 +112,8 @@ function drawLaneHeads() {
 /** Draw what changed: new and updated arrows and marks, forgotten ones removed. */
 function draw(force = false) {
   const scroller = document.getElementById("msg-scroll");
-  const atBottom = force || scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 40;
-  const oldTop = Number(world.dataset.top || 0);
+  const atBottom = force || following;
+  const oldBase = layers.base;
   for (const id of model.evicted) { const g = arrowEls.get(id); if (g) { g.remove(); arrowEls.delete(id); openEls.delete(g); } }
   model.evicted.length = 0;
   const firstKept = model.marks.length ? model.marks[0].n : Infinity;
@@ -119,44 +121,29 @@ function draw(force = false) {
     if (n >= firstKept) break;
     g.remove(); markEls.delete(n); openEls.delete(g);
   }
-  const fresh = [];
   for (const id of model.dirty) {
-    const g = drawArrow(model.arrows.get(id));
+    const arrow = model.arrows.get(id);
+    const g = drawArrow(arrow);
     const old = arrowEls.get(id);
-    if (old) { old.replaceWith(g); openEls.delete(old); } else fresh.push(g);
+    if (old) { old.replaceWith(g); openEls.delete(old); } else layers.place(g, arrow.y0);
     arrowEls.set(id, g);
   }
   model.dirty.clear();
-  if (fresh.length) arrowsGroup.append(...fresh);
-  const newMarks = [];
   for (const mark of model.marks) {
-    if (mark.n > drawnMarks) newMarks.push(drawMark(mark));
-    else if (mark.redraw) {
+    if (mark.n > drawnMarks) {
+      layers.place(drawMark(mark), mark.y);
+    } else if (mark.redraw) {
       mark.redraw = false;
       const old = markEls.get(mark.n);
       if (old) { openEls.delete(old); old.replaceWith(drawMark(mark)); }
     }
   }
   if (model.marks.length) drawnMarks = model.marks[model.marks.length - 1].n;
-  if (newMarks.length) marksGroup.append(...newMarks);
   const bottom = model.lastY + PAD / 2;
   for (const g of openEls) g.grow(bottom);
-  const top = model.top() - PAD;
-  world.dataset.top = String(top);
-  world.setAttribute("transform", `translate(0 ${-top})`);
-  svg.setAttribute("width", String(width));
-  svg.setAttribute("height", String(Math.max(120, bottom + PAD - top)));
-  drawLanes(top, bottom + PAD);
-  if (atBottom) scroller.scrollTop = scroller.scrollHeight;
-  else if (top !== oldTop) scroller.scrollTop -= top - oldTop;  // forgotten arrows must not move the view
-}
-
-function drawLanes(top, bottom) {
-  const lines = [svgEl("line", {class: "st-lane st-lane-client", x1: CLIENT_X, x2: CLIENT_X, y1: top, y2: bottom})];
-  for (let i = 0; i < laneCount; i++) {
-    lines.push(svgEl("line", {class: "st-lane", x1: laneX(i), x2: laneX(i), y1: top, y2: bottom}));
-  }
-  lanesGroup.replaceChildren(...lines);
+  layers.layout(model.top() - PAD, bottom + PAD);
+  if (atBottom) scroller.scrollTop = 1e9;  // the browser stops at the bottom
+  else if (layers.base !== oldBase) scroller.scrollTop -= layers.base - oldBase;  // forgotten arrows must not move the view
 }
 
 function arrowClass(a) {

@@ -67,7 +67,8 @@ class PageSteps:
         return self.submit(f"!{button}", box, expected)
 
     def shoot(self, selector, name):
-        """A screenshot of one panel."""
+        """A screenshot of one panel (without the notices floating over it)."""
+        self.page.locator("#notices").evaluate("(box) => box.replaceChildren()")
         self.page.locator(selector).screenshot(path=os.path.join(SHOTS, name))
 
 

@@ -105,6 +105,9 @@ class SpacetimeBrowserTest(BrowserCase):
         self.assertEqual(self.errors, [])
 
     def shoot_diagram(self, page, name):
+        """The Messages panel scrolled to the run's beginning (the skew, the partition, the crash)."""
+        page.locator("#notices").evaluate("(box) => box.replaceChildren()")
+        page.locator("#msg-scroll").evaluate("(box) => { box.scrollTop = 0; }")
         page.locator("#messages-panel").screenshot(path=os.path.join(SHOTS, name))
 
     def test_exports_svg_and_shiviz_log(self):

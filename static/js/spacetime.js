@@ -217,13 +217,13 @@ function drawMark(m) {
              svgEl("text", {class: "st-client-label", x: CLIENT_X + 6, y: m.y - 3, text: what}));
   } else if (m.kind === "wide") {
     g.append(svgEl("line", {class: "st-wide-line", x1: CLIENT_X + 14, x2: width - RIGHT / 2, y1: m.y, y2: m.y}),
-             svgEl("text", {class: "st-wide-label", x: LEFT - 8, y: m.y - 3, text: wideLabel(m)}));
+             svgEl("text", {class: "st-wide-label", x: CLIENT_X + 16, y: m.y - 3, text: wideLabel(m)}));
     if (m.groups) {
       m.groups.forEach((group, side) => group.forEach((node) => g.append(svgEl("text", {
         class: "st-side", x: laneX(node) + 5, y: m.y + 12, text: "ABC"[side] || "?"}))));
     }
   } else {
-    const text = m.kind === "fail" ? `✕ ${m.mode || "down"}` : m.kind === "recover" ? "↺ up" : `⏱ ${m.skew} ms`;
+    const text = m.kind === "fail" ? `✕ ${m.mode || "down"}` : m.kind === "recover" ? "↺ up" : `clock ${m.skew > 0 ? "+" : ""}${m.skew} ms`;
     g.append(svgEl("circle", {class: "st-dot", cx: x, cy: m.y, r: 4}),
              svgEl("text", {class: "st-lane-label", x: x + 7, y: m.y + 4, text}));
     if (m.kind === "fail") {

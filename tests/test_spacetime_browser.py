@@ -166,7 +166,7 @@ class SpacetimeBrowserTest(BrowserCase):
         self.assertGreater(rate, 150)
 
     def test_memory_stays_bounded_over_100k_events(self):
-        """100,000 events fed to the diagram keep at most 1,500 arrows in memory and in the DOM.
+        """100,000 events fed to the diagram keep at most 1,500 arrows in memory and in the DOM, paused or not.
 
         Prints the JS heap after 20,000 and after 100,000 events (after garbage collection).
         """
@@ -199,6 +199,12 @@ class SpacetimeBrowserTest(BrowserCase):
             sizes.forgotten = st.timeline().forgotten;
             sizes.dom = document.querySelectorAll('#spacetime *').length;
             sizes.drawn = document.querySelectorAll('#spacetime .arrow').length;
+            document.getElementById('msg-pause').click();  // paused, the model follows and stays bounded
+            for (let n = 0; n < 40; n++) batch();
+            sizes.pendingWhilePaused = st.timeline().evicted.length;
+            document.getElementById('msg-pause').click();
+            sizes.drawnAfterResume = document.querySelectorAll('#spacetime .arrow').length;
+            sizes.newestDrawn = document.querySelectorAll(`#spacetime .arrow[data-msg-id="${id}"]`).length;
             return sizes;
         }""")
         print(f"\nspace-time diagram memory: JS heap {figures['heap20k'] / 2**20:.1f} MiB after 20,000 events, "
@@ -209,6 +215,8 @@ class SpacetimeBrowserTest(BrowserCase):
         self.assertGreaterEqual(figures["forgotten"], 48500)
         self.assertLessEqual(figures["marks"], 600)
         self.assertLess(figures["dom"], 1500 * 5 + 600 * 4 + 50)
+        self.assertLessEqual(figures["pendingWhilePaused"], 1500)
+        self.assertEqual((figures["drawnAfterResume"], figures["newestDrawn"]), (1500, 1))
         self.assertEqual(self.errors, [])
 
 

@@ -31,7 +31,7 @@ export function setupHistory(endpoints) {
   });
   // The checker's HTML verdict view, when this server has one: link it rather than build another.
   const page = Object.keys(endpoints || {}).find((e) => e.startsWith("GET /check") && e !== "GET /check" ||
-                                                        /verdict/i.test(e));
+                                                        /verdict|html/i.test(e));
   if (page) {
     const link = document.getElementById("history-verdict-link");
     link.href = page.replace(/^GET /, "").replace(/<[^>]+>/g, "");

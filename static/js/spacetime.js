@@ -111,6 +111,11 @@ function drawLaneHeads() {
 
 /** Draw what changed: new and updated arrows and marks, forgotten ones removed. */
 function draw(force = false) {
+  if (model.overflowed) {
+    model.overflowed = false;
+    redrawAll();
+    return;
+  }
   const scroller = document.getElementById("msg-scroll");
   const atBottom = force || following;
   const oldBase = layers.base;

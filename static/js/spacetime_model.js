@@ -37,6 +37,7 @@ export class Timeline {
     this.forgotten = 0;        // arrows dropped to stay bounded
     this.dirty = new Set();    // arrow ids to (re)draw; the renderer empties it
     this.evicted = [];         // arrow ids forgotten since the last draw
+    this.overflowed = false;   // more were forgotten than `evicted` holds: redraw everything
     this.markCount = 0;        // marks ever made: mark.n numbers them
   }
 
@@ -152,8 +153,10 @@ export class Timeline {
       const oldest = this.arrows.keys().next().value;
       this.arrows.delete(oldest);
       this.dirty.delete(oldest);
-      this.evicted.push(oldest);
       this.forgotten++;
+      // Unread while the view is paused: past a screenful the renderer redraws everything instead.
+      if (this.evicted.length < LIMITS.arrows) this.evicted.push(oldest);
+      else this.overflowed = true;
     }
   }
 

@@ -1,4 +1,4 @@
-"""Labs 7, 8, 9 and 10 done from the dashboard alone: clicks and forms, no HTTP call from the test.
+"""Labs 7, 8, 9 and 10 (and lab 5's diagram step) done from the dashboard alone: clicks and forms only.
 
 Each test follows its lab's README step by step in headless Chromium and checks on the
 page what the step asks the student to notice. Screenshots of the panels go to
@@ -79,6 +79,48 @@ class LabsFromThePageTest(BrowserCase):
     def script_errors(self):
         """Console errors other than Chromium's line for each refused request (a lab's 409s and 503s)."""
         return [error for error in self.errors if not error.startswith("Failed to load resource")]
+
+    def test_lab5_step_8_on_the_space_time_diagram(self):
+        """Lab 5 by clicks on the diagram: a put and its dotted copy delivered, one dropped with a cross,
+        two acks in flight; delivering an ack from the diagram answers the waiting write."""
+        page = self.open(1280, 900, scheduler="off")
+        s = PageSteps(page)
+        page.click("#net-pause")                                                  # 1
+        expect(page.locator("#step-status")).to_contain_text("paused", timeout=WAIT_MS)
+        s.fill(kv_key="color", kv_value="blue")
+        page.click("#kv-write")                                                   # 2: it waits
+        puts = page.locator("#spacetime .msg-kind-put")
+        expect(puts).to_have_count(2, timeout=WAIT_MS)                            # 3: two puts in flight
+        expect(page.locator("#spacetime .msg-kind-put.msg-flight")).to_have_count(2)
+
+        def act(arrow, verb):
+            arrow.dispatch_event("click")
+            page.click(f"#msg-detail .st-{verb}")
+            expect(page.locator("#control-result")).not_to_contain_text("Fail, recover", timeout=WAIT_MS)
+
+        first, second = puts.nth(0), puts.nth(1)
+        first_id, second_id = first.get_attribute("data-msg-id"), second.get_attribute("data-msg-id")
+        act(first, "duplicate")                                                   # 4
+        copy = page.locator("#spacetime .msg-kind-put.msg-dup")
+        expect(copy).to_have_count(1, timeout=WAIT_MS)
+        act(page.locator(f'#spacetime .arrow[data-msg-id="{first_id}"]'), "deliver")  # 5
+        expect(page.locator("#control-result")).to_contain_text("stored", timeout=WAIT_MS)
+        act(copy, "deliver")                                                      # 6
+        expect(page.locator("#control-result")).to_contain_text("already had", timeout=WAIT_MS)
+        act(page.locator(f'#spacetime .arrow[data-msg-id="{second_id}"]'), "drop")  # 7
+        dropped = page.locator(f'#spacetime .arrow[data-msg-id="{second_id}"]')
+        expect(dropped).to_have_attribute("data-status", "dropped", timeout=WAIT_MS)
+        expect(dropped.locator(".died")).to_have_count(1)
+        acks = page.locator("#spacetime .msg-kind-put_ack.msg-flight")           # 8: two acks in flight
+        expect(acks).to_have_count(2, timeout=WAIT_MS)
+        expect(page.locator("#spacetime .msg-kind-put.msg-delivered")).to_have_count(2)
+        self.assertEqual(page.locator("#spacetime .msg-kind-put.msg-dup").get_attribute("data-status"), "delivered")
+        act(acks.first, "deliver")                                                # step 9's delivery, from the diagram
+        expect(page.locator("#pending-list li").first).to_contain_text("done", timeout=WAIT_MS)
+        expect(page.locator("#spacetime .st-answer")).to_have_count(1, timeout=WAIT_MS)  # the client's answer
+        page.click("#net-resume")
+        expect(page.locator("#spacetime .msg-flight")).to_have_count(0, timeout=WAIT_MS)
+        self.assertEqual(self.script_errors(), [])
 
     def test_lab7_double_booking_from_the_page(self):
         """Lab 7: read-write claims double-book d1 across a partition; CAS books d2 once; a plain write slips past."""

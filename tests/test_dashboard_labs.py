@@ -105,6 +105,9 @@ class LabsFromThePageTest(BrowserCase):
         expect(copy).to_have_count(1, timeout=WAIT_MS)
         act(page.locator(f'#spacetime .arrow[data-msg-id="{first_id}"]'), "deliver")  # 5
         expect(page.locator("#control-result")).to_contain_text("stored", timeout=WAIT_MS)
+        page.locator(f'#spacetime .arrow[data-msg-id="{first_id}"]').dispatch_event("click")
+        expect(page.locator("#msg-detail dl")).to_contain_text("messageput color v")  # its fields
+        expect(page.locator("#msg-detail")).to_contain_text("Story of operation")
         act(copy, "deliver")                                                      # 6
         expect(page.locator("#control-result")).to_contain_text("already had", timeout=WAIT_MS)
         act(page.locator(f'#spacetime .arrow[data-msg-id="{second_id}"]'), "drop")  # 7
@@ -178,6 +181,11 @@ class LabsFromThePageTest(BrowserCase):
         self.assertRegex(version, r"^\d+@node-\d$")
         s.kv("write", "drone:d2", '{"id":"d2","x":100,"y":100,"status":"maintenance"}')  # 18
         expect(page.locator("#op-result")).to_contain_text("Stored 'drone:d2'")
+        s.inspect("drone:d1")  # a whole drone record: too long for the table, it expands
+        whole = page.locator("#replica-table details.value").first
+        expect(whole).to_be_visible(timeout=WAIT_MS)
+        whole.locator("summary").click()
+        expect(whole.locator("pre")).to_contain_text('"delivery": "p')
         s.fill(cas_key="drone:d2", cas_expected=version, cas_value='{"id":"d2","x":100,"y":100,"status":"idle"}')
         refused = s.submit("cas-form", box, "409")                                # 19
         expect(refused).to_contain_text("conflict")

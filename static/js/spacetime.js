@@ -187,7 +187,7 @@ function drawArrow(a) {
       const x = x0 + (x1 - x0) * 0.7;
       place(x, y);
       tag.setAttribute("x", x);
-      tag.setAttribute("y", y + 12);
+      tag.setAttribute("y", y + 12 + (a.id % 2) * 10);  // two held arrows often end side by side
     };
     g.grow(model.lastY + PAD / 2);
     openEls.add(g);

@@ -18,6 +18,14 @@ function fields(pairs) {
     .flatMap(([label, value]) => [el("dt", {text: label}), el("dd", {text: String(value)})]));
 }
 
+/** The message's fields as the network summarised them ("put color v3@node-1"), from its first event. */
+function summaryOf(a) {
+  const text = a.events[0].text;
+  const summary = text.slice(text.indexOf(": ") + 2);
+  const reason = a.events[0].details.reason;
+  return reason && summary.endsWith(` (${reason})`) ? summary.slice(0, -reason.length - 3) : summary;
+}
+
 /** Show one arrow's message in the detail box under the diagram. */
 export async function showArrow(a) {
   const box = document.getElementById("msg-detail");
@@ -25,7 +33,8 @@ export async function showArrow(a) {
     : a.status === "dropped" ? `dropped at t=${a.deliveredAt} ms: ${a.reason}` : "in flight (held)";
   const parts = [
     el("h3", {text: `Message ${a.id}: ${a.kind}${a.key ? " " + a.key : ""}`}),
-    fields([["from → to", `node-${a.from} → node-${a.to}`], ["sent", `t=${a.sentAt} ms`], ["status", status],
+    fields([["message", summaryOf(a)], ["from → to", `node-${a.from} → node-${a.to}`], ["sent", `t=${a.sentAt} ms`],
+            ["status", status],
             ["latency drawn", a.latency !== undefined ? `${a.latency} ms${a.delayed ? " (delayed by a fault)" : ""}` : ""],
             ["copy of", a.copyOf !== undefined ? `message ${a.copyOf}` : ""],
             ["operation", a.op !== undefined ? `operation ${a.op}` : "none (a background job)"]]),

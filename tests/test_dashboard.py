@@ -2,6 +2,8 @@
 
 The browser tests need Playwright and Debian's Chromium (tests/browser.py says how).
 """
+import os
+import re
 import signal
 import subprocess
 import sys
@@ -31,6 +33,18 @@ class DashboardRouteTest(unittest.TestCase):
         self.assertNotIn("http", "".join(
             line for line in html.splitlines() if "src=" in line or "href=" in line))
         self.assertIn("GET /dashboard", client.get("/").get_json()["endpoints"])
+
+    def test_every_module_the_page_imports_is_served(self):
+        """Each static/js module's imports name files that the app serves (no build step resolves them)."""
+        app, client = make_app()
+        folder = os.path.join(ROOT, "static", "js")
+        imported = set()
+        for name in sorted(os.listdir(folder)):
+            with open(os.path.join(folder, name), encoding="utf-8") as handle:
+                for target in re.findall(r'^import .* from "\./([\w.]+)";$', handle.read(), re.M):
+                    self.assertEqual(client.get(f"/static/js/{target}").status_code, 200, f"{name} imports {target}")
+                    imported.add(target)
+        self.assertGreaterEqual(len(imported), 10)  # the pattern found the imports
 
     def test_start_banner_prints_the_dashboard_url(self):
         """python run.py's banner names the dashboard's address on the configured host and port."""

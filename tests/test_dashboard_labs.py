@@ -8,7 +8,7 @@ import os
 import re
 import unittest
 
-from tests.browser import BROWSER_MISSING, SHOTS, WAIT_MS, BrowserCase, expect
+from tests.browser import BROWSER_MISSING, SHOTS, WAIT_MS, BrowserCase, LiveServer, expect
 
 
 class PageSteps:
@@ -306,6 +306,23 @@ class LabsFromThePageTest(BrowserCase):
         times = [float(t) for t in page.locator("#history-table tbody td:nth-child(7)").all_inner_texts()]
         self.assertTrue(times[1] > times[0] and times[3] > times[2], times)  # each write took some time
         self.assertEqual(self.script_errors(), [])
+
+    def test_history_panel_links_a_verdict_page_when_the_server_has_one(self):
+        """A server listing GET /check/view gets a Verdict picture link for the key typed; one without, none."""
+        page = self.open()
+        expect(page.locator("#history-verdict-link")).to_be_hidden()
+        self.context.close()
+        self.server.stop()
+        self.server = LiveServer()
+        self.server.app.add_url_rule("/check/view", "check_view", lambda: "a picture")
+        self.context = self.browser.new_context()
+        page = self.context.new_page()
+        page.goto(self.server.url + "/dashboard")
+        expect(page.locator("body")).to_have_attribute("data-ready", "true", timeout=WAIT_MS)
+        link = page.locator("#history-verdict-link")
+        expect(link).to_be_visible()
+        page.fill("#history-key", "color")
+        expect(link).to_have_attribute("href", "/check/view?key=color")
 
     def test_lab10_shopping_cart_from_the_page(self):
         """Lab 10: concurrent carts become siblings with dots, a write-back with the context merges them."""

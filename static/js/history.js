@@ -34,7 +34,10 @@ export function setupHistory(endpoints) {
                                                         /verdict|html/i.test(e));
   if (page) {
     const link = document.getElementById("history-verdict-link");
-    link.href = page.replace(/^GET /, "").replace(/<[^>]+>/g, "");
+    const path = page.replace(/^GET /, "").replace(/<[^>]+>/g, "");
+    const point = () => { link.href = `${path}${query()}`; };  // the picture of the key being looked at
+    document.getElementById("history-key").addEventListener("input", point);
+    point();
     link.hidden = false;
   }
 }

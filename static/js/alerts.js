@@ -59,7 +59,8 @@ export async function refreshNotifier() {
 }
 
 function showNotifier({notifier, breaker}) {
-  const wait = breaker.opens_in_ms !== null && breaker.opens_in_ms !== undefined ? ` · a trial in ${breaker.opens_in_ms} ms` : "";
+  const trialIn = breaker.half_open_in_ms ?? breaker.opens_in_ms;  // the newer name says what it counts down to
+  const wait = trialIn !== null && trialIn !== undefined ? ` · half-open (a trial call) in ${trialIn} ms` : "";
   const box = document.getElementById("breaker-state");
   box.className = `breaker breaker-${breaker.state}`;
   box.textContent = `Breaker: ${breaker.state} · ${breaker.consecutive_failures} consecutive failure(s) of ` +

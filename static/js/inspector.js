@@ -2,7 +2,7 @@
 // the hints held for it, and the last operations on it with their stories.
 import {api, notifyError} from "./api.js";
 import {keptEvents} from "./log.js";
-import {wholeValue} from "./panel_util.js";
+import {dotText, wholeValue} from "./panel_util.js";
 import {MESSAGE_TYPES, el, fill} from "./util.js";
 
 const MAX_OPS = 5;
@@ -21,7 +21,7 @@ function valueCell(record) {
   const set = record.value;
   if (!siblingsMode || !set || !Array.isArray(set.siblings)) return wholeValue(record.value);
   return el("ul", {class: "sibling-list inspector-siblings"}, ...set.siblings.map((sib) => el("li", {class: "sibling"},
-    el("strong", {class: "sibling-dot", text: `${sib.vector} `}), sib.deleted ? "(deleted)" : wholeValue(sib.value, 30))));
+    el("strong", {class: "sibling-dot", text: `${dotText(sib)} `}), sib.deleted ? "(deleted)" : wholeValue(sib.value, 30))));
 }
 
 /** The key being inspected ("" when none). */

@@ -57,3 +57,8 @@ export function on(id, handler) {
     handler();
   });
 }
+
+/** A sibling's dot as text ({node-1: 2}), whether an answer gives it as text or as [node, counter] beside `vector`. */
+export function dotText(sibling) {
+  return typeof sibling.dot === "string" ? sibling.dot : sibling.vector;
+}

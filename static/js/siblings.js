@@ -2,7 +2,7 @@
 // context to write back with, why they are siblings, and a write-back form (which a
 // merge-by-union button fills).
 import {onKeyAnswer, parseValue, send} from "./controls.js";
-import {wholeValue} from "./panel_util.js";
+import {dotText, wholeValue} from "./panel_util.js";
 import {el, fill} from "./util.js";
 
 const value = (id) => document.getElementById(id).value.trim();
@@ -38,8 +38,8 @@ export function showSiblings(answer) {
   document.getElementById("siblings-summary").textContent =
     `${write ? "Write" : "Read"} of '${answer.key}': ${answer.siblings.length} sibling(s); context ${answer.context_vector}` +
     (write ? `; dot ${answer.dot}; supersedes ${answer.supersedes}` : "");
-  fill(document.getElementById("sibling-list"), answer.siblings.map((s) => el("li", {class: "sibling", "data-dot": s.vector},
-    el("strong", {class: "sibling-dot", text: `dot ${s.vector}`}), " ", s.deleted ? el("em", {text: "(deleted)"}) : wholeValue(s.value),
+  fill(document.getElementById("sibling-list"), answer.siblings.map((s) => el("li", {class: "sibling", "data-dot": dotText(s)},
+    el("strong", {class: "sibling-dot", text: `dot ${dotText(s)}`}), " ", s.deleted ? el("em", {text: "(deleted)"}) : wholeValue(s.value),
     el("span", {class: "muted", text: ` written at t=${s.at} ms`}))));
   document.getElementById("siblings-conflict").textContent = answer.conflict || "";
   document.getElementById("wb-key").value = answer.key;

@@ -41,12 +41,15 @@ export function wholeValue(value, limit = 60) {
             el("pre", {text: JSON.stringify(value, null, 1)}));
 }
 
-/** Add label/value lines (dt/dd) under a panel's result box. */
+/** Add label/value lines (dt/dd) to a panel's result box, under its sentence and above the story. */
 export function addFacts(boxId, pairs) {
   const rows = pairs.filter(([, v]) => v !== undefined && v !== null && v !== "");
   if (!rows.length) return;
-  document.getElementById(boxId).append(el("dl", {class: "facts app-facts"},
-    ...rows.flatMap(([label, value]) => [el("dt", {text: label}), el("dd", {text: String(value)})])));
+  const facts = el("dl", {class: "facts app-facts"},
+    ...rows.flatMap(([label, value]) => [el("dt", {text: label}), el("dd", {text: String(value)})]));
+  const box = document.getElementById(boxId);
+  const head = box.querySelector(":scope > p");
+  if (head) head.after(facts); else box.prepend(facts);
 }
 
 /** Run `handler` on a form's submit or a button's click, without reloading the page. */

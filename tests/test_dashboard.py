@@ -11,7 +11,16 @@ import unittest
 
 import requests
 
-from tests.browser import BROWSER_MISSING, WAIT_MS, BrowserCase, LiveServer, expect
+# CHROMIUM and sync_playwright are unused here: other tests reuse this module's set-up by name.
+from tests.browser import (  # noqa: F401
+    BROWSER_MISSING,
+    CHROMIUM,
+    WAIT_MS,
+    BrowserCase,
+    LiveServer,
+    expect,
+    sync_playwright,
+)
 from tests.helpers import ROOT, make_app
 from tests.test_server import Server
 

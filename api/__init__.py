@@ -15,8 +15,9 @@ from . import (
                scenario,
                scheduler,
                sensors,
+               spacetime,
 )
 
 BLUEPRINTS = [kv.bp, overview.bp, faults.bp, network.bp, scheduler.bp, events.bp, scenario.bp,
               cas.bp, dispatch.bp, sensors.bp, alerts.bp, dashboard.bp, lifecycle.bp, metrics.bp,
-              history.bp]
+              history.bp, spacetime.bp]

@@ -27,7 +27,7 @@ function numberOrNull(id) {
 }
 
 /** The value field as JSON when it parses (42, {"a":1}, true), else as plain text. */
-function parseValue(raw) {
+export function parseValue(raw) {
   try { return JSON.parse(raw); } catch (error) { return raw; }
 }
 
@@ -79,7 +79,13 @@ export function showResult(answer, error, what = "", boxId = "op-result") {
 // the clicks that would deliver their messages could not be sent at all.
 const MAX_WAITING = 3;
 
-function send(kind, key, description, method, path, body) {
+const keyAnswerListeners = [];
+
+/** Call `listener(answer)` with every successful write, read or delete answer (the siblings panel). */
+export function onKeyAnswer(listener) { keyAnswerListeners.push(listener); }
+
+/** Send a key request, follow it while it waits (step mode) and show its answer. */
+export function send(kind, key, description, method, path, body) {
   if (waitingCount() >= MAX_WAITING) {
     notify(`${MAX_WAITING} requests from this page are still waiting for their quorum: deliver or ` +
            "drop their messages (or resume the network) before sending another.", "error");
@@ -88,7 +94,10 @@ function send(kind, key, description, method, path, body) {
   const promise = api(method, path, body);
   trackRequest(kind, key, description, promise);
   // Not awaited by the caller: in step mode a write blocks until its quorum is met.
-  promise.then((answer) => showResult(answer, null), (error) => showResult(null, error)).finally(changed);
+  promise.then((answer) => {
+    showResult(answer, null);
+    keyAnswerListeners.forEach((listener) => listener(answer));
+  }, (error) => showResult(null, error)).finally(changed);
 }
 
 function setupKeyValue() {
@@ -100,6 +109,8 @@ function setupKeyValue() {
     if (quorum !== null) params.set(name, quorum);
     const coordinator = document.getElementById("kv-coordinator").value;
     if (coordinator) params.set("coordinator", coordinator);
+    const consistency = document.getElementById("kv-consistency").value;
+    if (consistency) params.set("consistency", consistency);
     const text = params.toString();
     return text ? `?${text}` : "";
   };
@@ -110,6 +121,8 @@ function setupKeyValue() {
     if (w !== null) body.w = w;
     const coordinator = document.getElementById("kv-coordinator").value;
     if (coordinator) body.coordinator = Number(coordinator);
+    const consistency = document.getElementById("kv-consistency").value;
+    if (consistency) body.consistency = consistency;
     send("write", body.key, `write ${body.key}=${JSON.stringify(body.value)}${w ? ` (W=${w})` : ""}`,
          "POST", "/write", body);
   });

@@ -2,13 +2,27 @@
 // the hints held for it, and the last operations on it with their stories.
 import {api, notifyError} from "./api.js";
 import {keptEvents} from "./log.js";
-import {MESSAGE_TYPES, el, fill, preview} from "./util.js";
+import {dotText, wholeValue} from "./panel_util.js";
+import {MESSAGE_TYPES, el, fill} from "./util.js";
 
 const MAX_OPS = 5;
 
 let current = "";
 let count = 0;
 let onPlacement = () => {};
+let siblingsMode = false;
+
+/** Tell the inspector the cluster's --conflicts mode: in siblings mode a value is a sibling set. */
+export function setConflictMode(mode) { siblingsMode = mode === "siblings"; }
+
+/** A replica's value: whole (expandable when long), and a sibling set as its siblings. */
+function valueCell(record) {
+  if (record.deleted) return "(deleted)";
+  const set = record.value;
+  if (!siblingsMode || !set || !Array.isArray(set.siblings)) return wholeValue(record.value);
+  return el("ul", {class: "sibling-list inspector-siblings"}, ...set.siblings.map((sib) => el("li", {class: "sibling"},
+    el("strong", {class: "sibling-dot", text: `${dotText(sib)} `}), sib.deleted ? "(deleted)" : wholeValue(sib.value, 30))));
+}
 
 /** The key being inspected ("" when none). */
 export function inspectedKey() {
@@ -69,7 +83,7 @@ export async function refreshInspector() {
       el("td", {text: role}),
       // A break opportunity before "@": 13-digit wall-clock stamps wrap as "1795501867456 / @node-1".
       el("td", {class: "replica-version", text: record ? record.version.text.replace("@", "\u200b@") : "–"}),
-      el("td", {class: "replica-value", text: record ? (record.deleted ? "(deleted)" : preview(record.value)) : "–"}),
+      el("td", {class: "replica-value"}, record ? valueCell(record) : "–"),
       el("td", {class: "replica-state", text: state}));
   }).filter(Boolean);
   fill(document.querySelector("#replica-table tbody"), rows);

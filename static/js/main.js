@@ -3,9 +3,15 @@
 // views (nodes, faults, held messages, the inspected key) when events say they changed.
 import {api, getToken, notify, onControlDone, setToken} from "./api.js";
 import {setupControls} from "./controls.js";
-import {inspectedKey, refreshInspector, renderOperations, setupInspector} from "./inspector.js";
+import {setupAlerts} from "./alerts.js";
+import {setupDispatch} from "./dispatch.js";
+import {setupHistory} from "./history.js";
+import {inspectedKey, refreshInspector, renderOperations, setConflictMode, setupInspector} from "./inspector.js";
+import {fillNodePickers, onPanelRequest} from "./panel_util.js";
+import {setupSiblings} from "./siblings.js";
 import {addLogEvents, setupLog} from "./log.js";
-import {addMessageEvents, setupMessages} from "./messages.js";
+import {addSpacetimeEvents, setupSpacetime} from "./spacetime.js";
+import {setupExport} from "./spacetime_export.js";
 import {renderPlacementLine, renderRing} from "./ring.js";
 import {renderHeld, setupStep, stepEvents} from "./step.js";
 import {follow} from "./stream.js";
@@ -92,7 +98,7 @@ function flush() {
   frameRequested = false;
   const batch = queue.splice(0, queue.length);
   addLogEvents(batch);
-  addMessageEvents(batch);
+  addSpacetimeEvents(batch);
   stepEvents(batch);
   const key = inspectedKey();
   if (batch.some((e) => !MESSAGE_TYPES.has(e.type))) refreshCluster();
@@ -160,10 +166,10 @@ function setupToken(config) {
 }
 
 async function start() {
-  let config, jobs, last;
+  let config, jobs, last, index;
   try {
-    [config, jobs, last] = await Promise.all([api("GET", "/config"), api("GET", "/scheduler/jobs"),
-                                              api("GET", "/events?limit=1")]);
+    [config, jobs, last, index] = await Promise.all([api("GET", "/config"), api("GET", "/scheduler/jobs"),
+                                                     api("GET", "/events?limit=1"), api("GET", "/")]);
   } catch (error) {
     setConnection(`Cannot load the cluster: ${error.message} Retrying…`, "down");
     setTimeout(start, HEALTH_EVERY_MS);
@@ -175,12 +181,20 @@ async function start() {
     `${c.nodes} nodes · RF ${c.rf} · R ${c.r} · W ${c.w} · seed ${c.seed} · ${c.clock} clock · ` +
     `scheduler ${c.scheduler}` + (c.admin_token ? " · admin token required" : "");
   setupToken(c);
-  setupMessages(c.nodes);
+  setupSpacetime(c.nodes, c.latency_max_ms);
+  setupExport();
   setupLog(c.nodes);
   onControlDone(refreshAll);
   setupStep();
   setupControls(c.nodes, jobs.jobs, refreshAll);
   setupInspector(c.nodes, showPlacement);
+  setConflictMode(c.conflicts);
+  fillNodePickers(c.nodes);
+  onPanelRequest(refreshAll);
+  setupDispatch();
+  setupAlerts();
+  setupHistory(index.endpoints);
+  setupSiblings();
   follow(Math.max(0, last.last_seq - BACKLOG_EVENTS), {onEvents, onStatus: onStreamStatus});
   // A live stream proves the server is there; polling /health only while it is
   // not keeps the server console (the students' narration) free of access lines.

@@ -21,6 +21,11 @@ export function setupStep() {
   });
 }
 
+/** A held put's sibling: the server's own short text, or its value and dot. */
+function siblingText(sibling) {
+  return typeof sibling === "string" ? sibling : `${JSON.stringify(sibling.value)} ${sibling.dot}`;
+}
+
 /** Show GET /network/messages: paused or not, held messages, requests waiting. */
 export function renderHeld(view) {
   const status = document.getElementById("step-status");
@@ -42,7 +47,8 @@ export function renderHeld(view) {
     return el("li", {class: "held", "data-msg-id": what},
       el("span", {class: "held-text",
                   text: `#${msg.id} ${msg.from} → ${msg.to}: ${msg.summary}` +
-                        (msg.op_id ? ` (op ${msg.op_id})` : "") + ` · due in ${msg.due_in_ms} ms`}),
+                        (msg.op_id ? ` (op ${msg.op_id})` : "") + ` · due in ${msg.due_in_ms} ms` +
+                        (msg.context_vector ? ` · context ${msg.context_vector}, siblings ${msg.siblings.map(siblingText).join("; ")}` : "")}),
       el("span", {class: "held-buttons"}, button("deliver", "deliver"), button("drop", "drop"),
          button("duplicate", "duplicate")));
   }));

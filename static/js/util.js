@@ -54,12 +54,6 @@ export const nodeName = (id) => `node-${id}`;
 /** The id in "node-3" (or the number itself). */
 export const nodeId = (name) => Number(String(name).replace("node-", ""));
 
-/** A short JSON rendering for tables. */
-export function preview(value, limit = 40) {
-  const text = value === undefined ? "" : JSON.stringify(value);
-  return text.length <= limit ? text : text.slice(0, limit - 1) + "…";
-}
-
 /** Options for node selects: node-0 … node-(n-1). */
 export function nodeOptions(count, first = []) {
   const options = first.map(([value, label]) => el("option", {value, text: label}));

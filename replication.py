@@ -16,7 +16,7 @@ from typing import List, Optional, Tuple
 from cluster import crash, siblings
 from cluster.clock import make_clock
 from cluster.core import ClusterCore
-from cluster.errors import BadRequest, Conflict, KeyNotFound, NoQuorum
+from cluster.errors import BadRequest, Conflict, KeyNotFound, NeedsLww, NoQuorum
 from cluster.event_log import EventLog
 from cluster.fault_control import FaultControl
 from cluster.handoff import HandoffOp, owed_handoffs
@@ -256,7 +256,7 @@ class ReplicationManager:
     def cas(self, key: str, expected: Optional[str], value, coordinator: Optional[int] = None) -> CasResult:
         """Compare-and-set by single-decree Paxos over the key's replicas (cluster/paxos.py)."""
         if self.siblings_mode:
-            raise Conflict("Compare-and-set cannot run with --conflicts siblings: it compares one "
+            raise NeedsLww("Compare-and-set needs --conflicts lww: it compares one "
                            "version, and a key here may hold several concurrent siblings. Use a "
                            "write with the context of your read instead.", key=key)
         with self.lock, self.history.record("cas", key, [{"expected_version": expected}, value]) as outcome:

@@ -192,6 +192,8 @@ def request_entry() -> dict:
 def story_fields(manager, start: int) -> dict:
     """The 'story' and 'events' fields for events after seq `start`."""
     events = manager.events.since(start)
+    last = manager.events.last_seq
+    # A request that caused nothing has no range: null, never a backwards one like 2..1.
+    span = {"first": start + 1, "last": last} if last > start else {"first": None, "last": None}
     return {"story": [e.text for e in events if e.type not in MESSAGE_EVENTS],
-            "events": {"first": start + 1, "last": manager.events.last_seq,
-                       "see": f"/events?since={start}"}}
+            "events": {**span, "count": last - start, "see": f"/events?since={start}"}}

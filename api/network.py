@@ -52,8 +52,9 @@ def with_message_story(action, *args):
     """
     result, story = with_story(action, *args)
     span = story["events"]
-    events = manager().events.since(span["first"] - 1)
-    story["story"] = [e.text for e in events if e.seq <= span["last"]]
+    if span["count"]:
+        events = manager().events.since(span["first"] - 1)
+        story["story"] = [e.text for e in events if e.seq <= span["last"]]
     return result, story
 
 

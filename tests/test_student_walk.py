@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import unittest
 
+from chaos import analysis, report
 from tests.helpers import make_app
 
 
@@ -29,6 +30,50 @@ class AppsInSiblingsModeTest(unittest.TestCase):
         _, client = make_app()
         response = client.post("/dispatch/drones", data=json.dumps({"id": "d1", "x": 0, "y": 0}))
         self.assertEqual(response.status_code, 201)
+
+
+class ChaosAndCasWordingTest(unittest.TestCase):
+    """The chaos report names deletes as deletes; /cas in siblings mode says it needs lww."""
+
+    def op(self, f, value, inv, ret, output=None, process=0):
+        """One completed operation of a chaos history."""
+        return {"f": f, "key": "k", "value": value, "type": "ok", "inv": inv, "ret": ret,
+                "output": output, "process": process}
+
+    def test_a_stale_read_after_a_delete_says_the_delete(self):
+        """A read that still sees a value after an acknowledged delete is printed as 'after the delete of k'."""
+        ops = [self.op("write", "a", 0, 1), self.op("delete", None, 2, 3),
+               self.op("read", None, 4, 5, output="a", process=1)]
+        found = analysis.stale_reads(ops)
+        self.assertEqual(len(found), 1)
+        line = report.stale_read_line(found[0])
+        self.assertIn("after the delete of k was acknowledged", line)
+        self.assertNotIn("None", line)
+
+    def test_a_lost_delete_says_the_delete(self):
+        """An acknowledged delete whose key ends with a value is printed as 'the delete of k', never None."""
+        ops = [self.op("write", "a", 0, 1), self.op("delete", None, 2, 3)]
+        lost = analysis.lost_writes(ops, {"k": "a"})
+        self.assertEqual(len(lost), 1)
+        line = report.lost_write_line(lost[0])
+        self.assertIn("the delete of k acknowledged", line)
+        self.assertNotIn("None", line)
+
+    def test_cas_in_siblings_mode_needs_lww_and_has_no_backwards_event_range(self):
+        """/cas with --conflicts siblings answers 409 needs_lww, and its empty event range is null, not 2..1."""
+        _, client = make_app(conflicts="siblings")
+        answer = client.post("/cas", data=json.dumps({"key": "k", "expected": None, "value": 1})).get_json()
+        self.assertEqual(answer["error"], "needs_lww")
+        self.assertEqual(answer["events"]["count"], 0)
+        self.assertIsNone(answer["events"]["first"])
+        self.assertIsNone(answer["events"]["last"])
+
+    def test_a_request_that_caused_events_has_a_forward_range(self):
+        """A write's events range runs forward and counts its events."""
+        _, client = make_app()
+        span = client.post("/write", data=json.dumps({"key": "k", "value": 1})).get_json()["events"]
+        self.assertLessEqual(span["first"], span["last"])
+        self.assertEqual(span["count"], span["last"] - span["first"] + 1)
 
 
 if __name__ == "__main__":

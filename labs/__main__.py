@@ -1,8 +1,9 @@
-"""python -m labs list | run N | check N|all | replay FILE | answers N | report N --url URL | grade FILE"""
+"""python -m labs list | run N [--url URL --token T] | check N|all | replay FILE | answers N | report N | grade FILE"""
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from labs import runner
@@ -17,6 +18,7 @@ def main(argv=None) -> int:
     run.add_argument("number", type=int)
     run.add_argument("--url", help="a running server, e.g. http://127.0.0.1:5000 "
                                    "(default: a fresh in-process cluster)")
+    add_token_option(run)
     run.add_argument("--no-pause", action="store_true", help="do not wait for Enter between steps")
     run.add_argument("--anyway", action="store_true",
                      help="run on a --url server even if it lacks the lab's flags")
@@ -33,6 +35,7 @@ def main(argv=None) -> int:
     report.add_argument("--url", required=True, help="the student's server, e.g. http://127.0.0.1:5000")
     report.add_argument("--out", help="the report file (default: labN-report.json)")
     report.add_argument("--student", help="a name to put in the report")
+    add_token_option(report)
     grade = sub.add_parser("grade", help="check a report file against the lab's observations")
     grade.add_argument("file")
     args = parser.parse_args(argv)
@@ -49,7 +52,8 @@ def main(argv=None) -> int:
             return 0
         if args.command == "run":
             lab = runner.find(args.number)
-            client = runner.HttpClient(args.url) if args.url else runner.InProcessClient(lab.settings)
+            client = (runner.HttpClient(args.url, args.token) if args.url
+                      else runner.InProcessClient(lab.settings))
             if args.url and not args.anyway:
                 problem = runner.server_mismatch(lab, client)
                 if problem:
@@ -78,6 +82,13 @@ def main(argv=None) -> int:
         return 2
 
 
+def add_token_option(parser) -> None:
+    """--token: the server's admin token (default: $REPLICALAB_ADMIN_TOKEN), sent with every request."""
+    parser.add_argument("--token", default=os.environ.get("REPLICALAB_ADMIN_TOKEN") or None,
+                        help="the server's admin token, if it was started with one "
+                             "(default: $REPLICALAB_ADMIN_TOKEN)")
+
+
 def teacher_command(args) -> int:
     """answers, report and grade (labs/teacher.py); returns the exit code."""
     from labs import teacher
@@ -87,7 +98,7 @@ def teacher_command(args) -> int:
             return 0
         if args.command == "report":
             lab = runner.find(args.number)
-            client = runner.HttpClient(args.url)
+            client = runner.HttpClient(args.url, args.token)
             problem = runner.server_mismatch(lab, client, rerun_hint=False)
             if problem:
                 print(f"note: {problem} Recording anyway; the report names the missing flags.", file=sys.stderr)

@@ -58,17 +58,19 @@ class InProcessClient:
 
 
 class HttpClient:
-    """Requests against a running ReplicaLab server."""
+    """Requests against a running ReplicaLab server (with its admin token, if it has one)."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, token: Optional[str] = None):
         import requests
         self._requests = requests
         self.url = url.rstrip("/")
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     def request(self, method: str, path: str, body=None):
         """Send one request (from any thread); returns (status code, parsed JSON)."""
         data = json.dumps(body) if body is not None else None
-        response = self._requests.request(method, self.url + path, data=data, timeout=60)
+        response = self._requests.request(method, self.url + path, data=data, headers=self.headers,
+                                          timeout=60)
         try:
             return response.status_code, response.json()
         except ValueError:
@@ -243,13 +245,18 @@ def guided(lab: Lab, client, pause: bool = True, out: TextIO = sys.stdout,
         show(f"--- Step {number}/{len(lab.steps)}: {step.title} ---")
         if step.explain:
             show(step.explain)
+        outcome: dict = {}
         try:
-            run_step(client, step, ctx, show)
+            outcome = perform(client, step, ctx, show)
+            verify(step, ctx, outcome)
             verdict = "(observed as expected)" if step.check else ""
         except ObservationFailed as failure:
             what = str(failure).rstrip(". ")  # the failure may end a sentence of its own
             verdict = f"(!) this run did not show what the lab expects: {what}."
-            if ok:  # the likely cause once, not after every step that follows from it
+            if 401 in outcome.get("statuses", ()):  # the cause is known: no --fresh to blame
+                verdict += (" The server has an admin token: pass it with --token TOKEN (or set "
+                            "REPLICALAB_ADMIN_TOKEN) and run the lab again.")
+            elif ok:  # the likely cause once, not after every step that follows from it
                 verdict += (f" Was the server started with `{server_command(lab)}`, as "
                             f"labs/{lab.folder}/README.md says?")
             ok = False

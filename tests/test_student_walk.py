@@ -1,10 +1,15 @@
 """Defects a student walk through every lab found (issue 22), one test class each."""
 from __future__ import annotations
 
+import io
 import json
+import os
 import unittest
+from unittest import mock
 
 from chaos import analysis, report
+from labs import runner
+from labs.__main__ import main as labs_main
 from tests.helpers import make_app
 
 
@@ -74,6 +79,55 @@ class ChaosAndCasWordingTest(unittest.TestCase):
         span = client.post("/write", data=json.dumps({"key": "k", "value": 1})).get_json()["events"]
         self.assertLessEqual(span["first"], span["last"])
         self.assertEqual(span["count"], span["last"] - span["first"] + 1)
+
+
+class FlaskAsRequests:
+    """Stands in for the requests module: sends HttpClient's requests to an in-process app, headers included."""
+
+    def __init__(self, app):
+        self.client = app.test_client()
+
+    def request(self, method, url, data=None, headers=None, timeout=None):
+        """Answer like requests.request, from the Flask test client."""
+        path = "/" + url.split("://", 1)[1].split("/", 1)[1]  # http://host:port/path -> /path
+        response = self.client.open(path, method=method, data=data, headers=headers or {})
+        return mock.Mock(status_code=response.status_code, json=response.get_json)
+
+
+class LabRunnerTokenTest(unittest.TestCase):
+    """`labs run N --url` can send the admin token, and a 401 is blamed on the token, not on --fresh."""
+
+    def guided_output(self, token):
+        """Lab 2, guided without pauses through HttpClient against a token-protected server."""
+        lab = runner.find(2)
+        app, _ = make_app(admin_token="s3cret", **lab.settings)
+        client = runner.HttpClient("http://127.0.0.1:5000", token)
+        client._requests = FlaskAsRequests(app)
+        out = io.StringIO()
+        return runner.guided(lab, client, pause=False, out=out), out.getvalue()
+
+    def test_with_the_token_every_step_holds(self):
+        """With --token the lab's fault steps are authorized and every observation holds."""
+        ok, text = self.guided_output("s3cret")
+        self.assertTrue(ok, text[-2000:])
+
+    def test_without_the_token_the_runner_names_the_token_not_fresh(self):
+        """Without the token the 401 is explained with --token and REPLICALAB_ADMIN_TOKEN, and --fresh is not blamed."""
+        ok, text = self.guided_output(None)
+        self.assertFalse(ok)
+        self.assertIn("--token", text)
+        self.assertIn("REPLICALAB_ADMIN_TOKEN", text)
+        self.assertNotIn("--fresh", text)
+
+    def test_the_token_comes_from_the_flag_or_the_environment(self):
+        """`labs run N --url` passes --token, or else $REPLICALAB_ADMIN_TOKEN, to its HTTP client."""
+        for argv, env, expected in ((["--token", "t1"], {}, "t1"), ([], {"REPLICALAB_ADMIN_TOKEN": "t2"}, "t2")):
+            with self.subTest(argv=argv), mock.patch.dict(os.environ, env), \
+                    mock.patch.object(runner, "HttpClient") as client, \
+                    mock.patch.object(runner, "server_mismatch", return_value=None), \
+                    mock.patch.object(runner, "guided", return_value=True):
+                labs_main(["run", "2", "--url", "http://127.0.0.1:5000", "--no-pause", *argv])
+                client.assert_called_once_with("http://127.0.0.1:5000", expected)
 
 
 if __name__ == "__main__":

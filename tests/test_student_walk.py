@@ -10,7 +10,7 @@ from unittest import mock
 from chaos import analysis, report
 from labs import runner
 from labs.__main__ import main as labs_main
-from tests.helpers import make_app
+from tests.helpers import ROOT, make_app
 
 
 class AppsInSiblingsModeTest(unittest.TestCase):
@@ -128,6 +128,19 @@ class LabRunnerTokenTest(unittest.TestCase):
                     mock.patch.object(runner, "guided", return_value=True):
                 labs_main(["run", "2", "--url", "http://127.0.0.1:5000", "--no-pause", *argv])
                 client.assert_called_once_with("http://127.0.0.1:5000", expected)
+
+
+class QuickStartTest(unittest.TestCase):
+    """The README's quick start says to use a virtualenv before it installs anything."""
+
+    def test_the_virtualenv_comes_before_the_install_and_two_commands_stay(self):
+        """The virtualenv is mentioned before `pip install`, and the quick start keeps its two commands."""
+        with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
+            quick = handle.read().split("## Quick start", 1)[1].split("\n## ", 1)[0]
+        self.assertLess(quick.index("venv"), quick.index("pip install"))
+        blocks = quick.split("```")[1::2]
+        self.assertEqual([b.strip() for b in blocks],
+                         ["pip install -r requirements.txt && python run.py", "python -m pytest"])
 
 
 if __name__ == "__main__":

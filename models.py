@@ -204,7 +204,7 @@ class SyncReply(Message):
 
     def summary(self) -> str:
         """One phrase for the event log."""
-        return f"sync reply with {len(self.records)} records"
+        return f"sync reply (records: {len(self.records)})"
 
 
 @dataclass(frozen=True)
@@ -229,7 +229,7 @@ class TreeDiff(Message):
 
     def summary(self) -> str:
         """One phrase for the event log."""
-        return f"merkle diff: {len(self.entries)} bucket(s) differ after comparing {self.compared} tree nodes"
+        return f"merkle diff (buckets differing: {len(self.entries)}, tree nodes compared: {self.compared})"
 
 
 @dataclass(frozen=True)
@@ -241,7 +241,7 @@ class Fetch(Message):
 
     def summary(self) -> str:
         """One phrase for the event log."""
-        return f"fetch {len(self.keys)} key(s)"
+        return f"fetch (keys: {len(self.keys)})"
 
 
 # --- Paxos (compare-and-set, cluster/paxos.py) ------------------------------
@@ -254,7 +254,7 @@ class Ballot:
     node: int
 
     def to_dict(self) -> dict:
-        """The JSON form a student sees: both fields plus 'round.node-N'."""
+        """The JSON form a student sees: both fields plus '(round, node-N)'."""
         return {"round": self.round, "node": node_name(self.node), "text": str(self)}
 
     @classmethod
@@ -266,7 +266,7 @@ class Ballot:
         return cls(int(data["round"]), node_id_of(node) if isinstance(node, str) else int(node))
 
     def __str__(self) -> str:
-        return f"{self.round}.{node_name(self.node)}"
+        return f"({self.round}, {node_name(self.node)})"  # a ballot is (round, node), as lab 7 defines it
 
 
 @dataclass(frozen=True)

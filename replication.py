@@ -36,6 +36,7 @@ from cluster.step_mode import StepControl
 from config import Config
 from db import DataDirLock, LRUCache, NodeStore, open_backend, remove_node_files
 from models import Record, Version, node_id_of, node_name, node_ref
+from wording import plural
 
 
 class ReplicationManager:
@@ -225,7 +226,7 @@ class ReplicationManager:
                 result = self.core.run(ReadOp(self.core.next_op_id(), node, key, self.ring, needed))
             if not result.ok:
                 raise NoQuorum(f"The read of {key!r} failed: only {len(result.answers)} of the "
-                               f"{needed} answers needed (R={needed}) arrived. Recover nodes or "
+                               f"{plural(needed, 'answer')} needed (R={needed}) arrived. Recover nodes or "
                                "read with a smaller ?r=.", result=result)
             if not result.found:
                 why = (f"it was deleted (tombstone v{result.record.version})" if result.record

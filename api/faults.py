@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from cluster.errors import BadRequest
+from wording import plural
 
 from .common import admin_only, example, json_fields, manager, parse_node_id, success, with_story
 
@@ -41,7 +42,7 @@ def recover(raw_id):
         message = (f"Node {node_id} recovered without catching up (catch_up=none): it holds only what "
                    "it had, until hint retry, read repair or anti-entropy bring it the rest.")
     else:
-        message = (f"Node {node_id} recovered and caught up on {len(caught_up)} key(s)"
+        message = (f"Node {node_id} recovered and caught up on {plural(len(caught_up), 'key')}"
                    + (f": {', '.join(caught_up[:10])}." if caught_up else ": it missed nothing."))
     return success(message, caught_up_keys=caught_up, **result, **story)
 

@@ -15,6 +15,7 @@ from flask import Blueprint, Response, request
 from checker import MODELS, HistoryError, check_history, check_text
 from cluster.errors import BadRequest, TooManyRequests
 from cluster.history import to_edn
+from wording import agrees, plural
 
 from .common import admin_only, example, json_body, manager, query_int, success
 from .validation import MAX_VALUE_DEPTH
@@ -89,9 +90,10 @@ def history():
         if fmt == "edn":
             return Response(to_edn(cluster.history.complete_events(key)), mimetype="application/edn")
         page = cluster.history.page(key, query_int("offset", 0, 0, 10**9), query_int("limit", 200, 1, 10_000))
-    dropped = (f" {page['dropped_ops']} older operation(s) were dropped (--max-history "
+    dropped = (f" {plural(page['dropped_ops'], 'older operation')} {agrees(page['dropped_ops'], 'was', 'were')} "
+               f"dropped (--max-history "
                f"{page['max_history']})." if page["dropped_ops"] else "")
-    return success(f"{len(page['events'])} of {page['total_events']} history event(s)"
+    return success(f"{len(page['events'])} of {plural(page['total_events'], 'history event')}"
                    f"{' for ' + repr(key) if key else ''}: an invoke when a client asked, then ok "
                    f"(happened), fail (did not) or info (unknown).{dropped}", **page)
 
@@ -103,21 +105,23 @@ def clear_history():
     cluster = manager()
     with cluster.lock:
         result = cluster.history.clear()
-    return success(f"History cleared: {result['forgotten_ops']} operation(s) forgotten.", **result)
+    return success(f"History cleared: {plural(result['forgotten_ops'], 'operation')} forgotten.", **result)
 
 
 def _answer(verdict, source: str):
     data = verdict.to_dict()
     if verdict.linearizable:
-        message = (f"Linearizable: one sequential order explains all {data['ops_checked']} operation(s) "
-                   f"on {data['keys_checked']} key(s) ({source}, model {data['model']}).")
+        message = (f"Linearizable: one sequential order explains all {plural(data['ops_checked'], 'operation')} "
+                   f"on {plural(data['keys_checked'], 'key')} ({source}, model {data['model']}).")
     elif verdict.linearizable is None:
-        message = (f"Undecided: the checker ran out of time on {len(data['unknown_keys'])} key(s) "
+        message = (f"Undecided: the checker ran out of time on {plural(len(data['unknown_keys']), 'key')} "
                    f"({source}).")
     else:
         first = data["violations"][0]
-        message = (f"NOT linearizable: {len(data['violations'])} key(s) have no sequential order that "
-                   f"explains them ({source}). First, key {first['key']!r}: {first['message']}")
+        message = (f"NOT linearizable: {plural(len(data['violations']), 'key')} "
+                   f"{agrees(len(data['violations']), 'has', 'have')} no sequential order that "
+                   f"explains {agrees(len(data['violations']), 'it', 'them')} ({source}). "
+                   f"First, key {first['key']!r}: {first['message']}")
     return success(message, **data)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from cluster.errors import BadRequest
+from wording import plural
 
 from .common import admin_only, example, json_fields, manager, success, with_story
 
@@ -40,7 +41,7 @@ def resume():
 def messages():
     """Messages in flight, in the order the network would deliver them."""
     view = manager().steps.messages_view()
-    return success(f"{len(view['messages'])} message(s) in flight"
+    return success(f"{plural(len(view['messages']), 'message')} in flight"
                    + (" (network paused)." if view["paused"] else "."), **view)
 
 

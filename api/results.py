@@ -9,6 +9,7 @@ from cluster import version_vectors as vv
 from cluster.errors import ReplicaLabError
 from cluster.quorum import ReadResult, WriteResult
 from models import node_name
+from wording import agrees, plural
 
 
 def result_fields(result: ReadResult | WriteResult) -> dict:
@@ -86,9 +87,10 @@ def write_summary(key: str, result: WriteResult) -> str:
         return (f"{key!r} was acknowledged but stored nowhere: every replica that answered already "
                 f"held a newer version (outcome kept_newer), so this write lost under last-writer-wins. "
                 + quorum)
-    newer = (f"; {kept} node(s) kept the newer version they already held (outcome kept_newer)"
+    newer = (f"; {plural(kept, 'node')} kept the newer version "
+             f"{agrees(kept, 'it', 'they')} already held (outcome kept_newer)"
              if kept else "")
-    return f"Stored {key!r} on {len(stored)} node(s){hints}{newer}. {quorum}{still_waiting(result)}"
+    return f"Stored {key!r} on {plural(len(stored), 'node')}{hints}{newer}. {quorum}{still_waiting(result)}"
 
 
 def still_waiting(result: ReadResult | WriteResult) -> str:

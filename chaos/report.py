@@ -5,6 +5,8 @@ from collections import Counter
 from dataclasses import asdict
 from typing import Any, Dict
 
+from wording import agrees, plural
+
 from . import analysis
 from .run import ChaosRun, ChaosSettings
 
@@ -62,8 +64,8 @@ def render(report: Dict[str, Any]) -> str:
         lines.append("anomalies by mechanism: " + ", ".join(f"{k} {v}" for k, v in
                                                             report["anomalies_by_mechanism"].items()))
     lin = report["linearizability"]
-    lines.append(f"linearizability ({lin['ops_checked']} ops on {lin['keys_checked']} keys checked in "
-                 f"{lin['elapsed_ms'] / 1000:.2f} s): {lin['result']}")
+    lines.append(f"linearizability ({plural(lin['ops_checked'], 'op')} on {plural(lin['keys_checked'], 'key')} "
+                 f"checked in {lin['elapsed_ms'] / 1000:.2f} s): {lin['result']}")
     for key, verdict in sorted(lin["per_key"].items()):
         lines.append(f"  key {key}: {verdict}")
     for v in lin["violations"][:EXAMPLES]:
@@ -71,7 +73,9 @@ def render(report: Dict[str, Any]) -> str:
         lines.append(f"  first violation on {v['key']}{why}: {v['message']}")
     conv = report["convergence"]
     lines.append(f"converged after healing: {'yes' if report['converged'] else 'no'}"
-                 + (f" ({len(conv.get('diverged_keys', []))} keys differ, {conv.get('hints_left')} hints left)"
+                 + (f" ({plural(len(conv.get('diverged_keys', [])), 'key')} "
+                    f"{agrees(len(conv.get('diverged_keys', [])), 'differs', 'differ')}, "
+                    f"{plural(conv.get('hints_left') or 0, 'hint')} left)"
                     if report["converged"] is False else ""))
     return "\n".join(lines)
 

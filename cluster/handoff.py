@@ -12,6 +12,7 @@ from typing import List, Optional
 
 from cluster.operation import Operation
 from models import Put, node_name
+from wording import plural
 
 
 class HandoffOp(Operation):
@@ -29,8 +30,9 @@ class HandoffOp(Operation):
         """Send the hinted records to their owner and wait for its acks."""
         if not self.records:
             return self.finish()
-        self.events.emit("handoff_started", f"{self.node.name} hands {len(self.records)} hinted "
-                         f"write(s) back to {node_name(self.owner)}: {', '.join(sorted(self.records))}",
+        self.events.emit("handoff_started", f"{self.node.name} hands "
+                         f"{plural(len(self.records), 'hinted write')} back to {node_name(self.owner)}: "
+                         f"{', '.join(sorted(self.records))}",
                          [self.node.node_id, self.owner], None, op_id=self.op_id,
                          keys=sorted(self.records))
         for record in self.records.values():
@@ -54,7 +56,7 @@ class HandoffOp(Operation):
         self.finish()
         kept = len(self.records) - len(self.delivered)
         if kept:
-            self.events.emit("handoff_incomplete", f"{self.node.name} still holds {kept} hint(s) for "
+            self.events.emit("handoff_incomplete", f"{self.node.name} still holds {plural(kept, 'hint')} for "
                              f"{node_name(self.owner)}; they will be retried", [self.node.node_id, self.owner],
                              None, op_id=self.op_id)
 

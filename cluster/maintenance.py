@@ -12,6 +12,7 @@ from cluster.core import ClusterCore
 from cluster.errors import BadRequest, Conflict
 from cluster.handoff import HandoffOp, owed_handoffs
 from models import node_name
+from wording import plural
 
 
 class Maintenance:
@@ -63,7 +64,7 @@ class Maintenance:
             committed = {n.name: n.store.flush() for n in self.core.nodes if self.core.is_up(n.node_id)}
             total = sum(committed.values())
             if total:
-                self.core.events.emit("group_commit", f"group commit: {total} pending write(s) reached the "
+                self.core.events.emit("group_commit", f"group commit: {plural(total, 'pending write')} reached the "
                                  f"disk ({', '.join(f'{k}: {v}' for k, v in committed.items() if v)})",
                                  [n.node_id for n in self.core.nodes if n.store.durability == "batch"])
             return {"now": now, "committed": {k: v for k, v in committed.items() if v}}

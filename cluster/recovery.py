@@ -13,6 +13,7 @@ from typing import Dict, List
 
 from cluster.operation import Operation
 from models import STORED, Put, SyncReply, SyncRequest, names, node_name
+from wording import plural
 
 
 def answer_sync_request(node, msg) -> SyncReply:
@@ -74,10 +75,10 @@ class SyncOp(Operation):
         """Every peer answered or timed out: report the catch-up."""
         self.finish()
         pulled = sorted(set(self.pulled))
-        self.events.emit("sync_finished", f"{self.node.name} caught up: {len(pulled)} newer key(s) "
+        self.events.emit("sync_finished", f"{self.node.name} caught up: {plural(len(pulled), 'newer key')} "
                          f"from peers{': ' + ', '.join(pulled[:10]) if pulled else ''}"
                          f"{'...' if len(pulled) > 10 else ''}; pushed {sum(self.pushed.values())} "
-                         f"back; {len(self.answered_by)} peer(s) answered, "
+                         f"back; {plural(len(self.answered_by), 'peer')} answered, "
                          f"{len(self.silent)} silent", [self.node.node_id], None, op_id=self.op_id,
                          pulled=pulled, pushed=sum(self.pushed.values()))
 

@@ -7,6 +7,7 @@ import os
 import sys
 
 from labs import runner
+from wording import plural
 
 
 def main(argv=None) -> int:
@@ -139,12 +140,12 @@ def replay_file(path: str, quiet: bool = False) -> int:
                 print(f"[t={event.time_ms:6d}ms #{event.seq}] {event.text}")
     digest = event_digest(events)
     same = digest == data.get("event_digest")
-    print(f"replayed {len(data['requests'])} request(s): {len(events)} events, digest {digest[:16]}")
+    print(f"replayed {plural(len(data['requests']), 'request')}: {len(events)} events, digest {digest[:16]}")
     if same:
         print("identical event log: yes, byte for byte")
         return 0
     print(f"identical event log: NO (the file says {data.get('event_digest', '?')[:16]}, "
-          f"{data.get('events')} events)")
+          f"{plural(data.get('events') or 0, 'event')})")
     for note in data.get("notes", []):
         print(f"  note: {note}")
     return 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import List, Optional
 
 from cluster.operation import Operation
-from models import Put, node_name
+from models import ALREADY_HAD, KEPT_NEWER, Put, node_name
 from wording import plural
 
 
@@ -45,8 +45,11 @@ class HandoffOp(Operation):
         record = self.records.get(msg.key)
         if record is not None and self.node.hints.remove(self.owner, record):
             self.delivered.append(msg.key)
-            self.events.emit("hint_delivered", f"{node_name(self.owner)} now has {msg.key} "
-                             f"v{record.version}; {self.node.name} drops its hint",
+            # The ack says whether the owner took the hint's version: it may already hold a newer one.
+            held = {KEPT_NEWER: f"already had a newer {msg.key} than the hint's v{record.version} and keeps it",
+                    ALREADY_HAD: f"already had {msg.key} v{record.version}"}.get(
+                        msg.outcome, f"now has {msg.key} v{record.version}")
+            self.events.emit("hint_delivered", f"{node_name(self.owner)} {held}; {self.node.name} drops its hint",
                              [self.node.node_id, self.owner], msg.key, op_id=self.op_id)
         if len(self.delivered) == len(self.records):
             self.answered(self.owner)

@@ -202,5 +202,26 @@ class OneVocabularyTest(unittest.TestCase):
                         self.assertIsNone(BAD_COUNTS.search(text), text)
 
 
+def lab_answers(number: int, upto: int) -> list:
+    """The answers of lab `number`'s steps 1..upto on a fresh in-process cluster (one list per step)."""
+    lab = runner.find(number)
+    client, ctx, answers = runner.InProcessClient(lab.settings), {}, []
+    for step in lab.steps[:upto]:
+        answers.append(runner.run_step(client, step, ctx)["answers"])
+    return answers
+
+
+class RecoveryStoryTest(unittest.TestCase):
+    """A recovery's story says what the recovered node really holds."""
+
+    def test_lab2_step13_handoff_does_not_claim_the_older_hint_won(self):
+        """Lab 2 step 13: the hint of green meets a newer red; the story says node-4 keeps red, not 'now has' green."""
+        answer = lab_answers(2, 13)[12][0]
+        lines = [line for line in answer["story"] if "drops its hint" in line]
+        self.assertEqual(len(lines), 1, answer["story"])
+        self.assertNotIn("now has", lines[0])
+        self.assertIn("already had a newer color", lines[0])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -75,7 +75,8 @@ class SyncOp(Operation):
         """Every peer answered or timed out: report the catch-up."""
         self.finish()
         pulled = sorted(set(self.pulled))
-        self.events.emit("sync_finished", f"{self.node.name} caught up: {plural(len(pulled), 'newer key')} "
+        done = "synced with every peer" if not self.silent else "synced with the peers that answered"
+        self.events.emit("sync_finished", f"{self.node.name} {done}: {plural(len(pulled), 'newer key')} "
                          f"from peers{': ' + ', '.join(pulled[:10]) if pulled else ''}"
                          f"{'...' if len(pulled) > 10 else ''}; pushed {sum(self.pushed.values())} "
                          f"back; {plural(len(self.answered_by), 'peer')} answered, "

@@ -222,6 +222,23 @@ class RecoveryStoryTest(unittest.TestCase):
         self.assertNotIn("now has", lines[0])
         self.assertIn("already had a newer color", lines[0])
 
+    def test_lab2_step12_recovery_with_silent_peers_claims_nothing_it_cannot_know(self):
+        """Lab 2 step 12: a node whose peers were partly silent names them and says it may still lack data."""
+        for answer in lab_answers(2, 12)[11]:
+            with self.subTest(message=answer["message"]):
+                self.assertNotIn("missed nothing", answer["message"])
+                self.assertTrue(answer["peers_silent"])  # the step really has silent peers
+                self.assertIn(f"{', '.join(answer['peers_silent'])} did not answer", answer["message"])
+                self.assertIn("may still lack", answer["message"])
+                self.assertFalse(any(" caught up:" in line for line in answer["story"]), answer["story"])
+
+    def test_lab6_step11_recovery_after_a_lost_write_does_not_say_it_missed_nothing(self):
+        """Lab 6 step 11: after an acknowledged write was lost, recovery says what its peers had, not completeness."""
+        for answer in lab_answers(6, 11)[10]:
+            with self.subTest(message=answer["message"]):
+                self.assertNotIn("missed nothing", answer["message"])
+                self.assertIn("that answered had anything newer", answer["message"])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager, suppress
+from typing import Optional
 
 from flask import Blueprint, Response, request
 
@@ -108,11 +109,17 @@ def clear_history():
     return success(f"History cleared: {plural(result['forgotten_ops'], 'operation')} forgotten.", **result)
 
 
-def _answer(verdict, source: str):
+def _answer(verdict, source: str, recorded: Optional[int] = None):
+    """The verdict as an answer; `recorded` (operations in the history) lets it count the fails left out."""
     data = verdict.to_dict()
+    left_out = recorded - data["ops_checked"] if recorded is not None else 0
+    # A fail did not happen, so the checker places no fail: say so, or "all 2" reads as a lost half.
+    fails = (f"; the other {plural(left_out, 'operation')} of the {recorded} recorded "
+             f"failed (fail: {agrees(left_out, 'it', 'they')} did not happen), so "
+             f"{agrees(left_out, 'it needs', 'they need')} no place in it") if left_out > 0 else ""
     if verdict.linearizable:
         message = (f"Linearizable: one sequential order explains all {plural(data['ops_checked'], 'operation')} "
-                   f"on {plural(data['keys_checked'], 'key')} ({source}, model {data['model']}).")
+                   f"on {plural(data['keys_checked'], 'key')} ({source}, model {data['model']}){fails}.")
     elif verdict.linearizable is None:
         message = (f"Undecided: the checker ran out of time on {plural(len(data['unknown_keys']), 'key')} "
                    f"({source}).")
@@ -137,7 +144,7 @@ def check_recorded():
         dropped = cluster.history.dropped_ops
     verdict = checked(lambda: check_history(events, model, CHECK_TIMEOUT_S))
     note = f"the last {len(events) // 2} recorded operations" if dropped else "the recorded history"
-    return _answer(verdict, note)
+    return _answer(verdict, note, sum(1 for event in events if event["type"] == "invoke"))
 
 
 CHECK_EXAMPLE = '{"history": [{"process": 0, "type": "invoke", "f": "write", "key": "x", "value": 1}, ...]}'

@@ -240,5 +240,26 @@ class RecoveryStoryTest(unittest.TestCase):
                 self.assertIn("that answered had anything newer", answer["message"])
 
 
+class Lab9CheckerWordsTest(unittest.TestCase):
+    """Lab 9: the checker says what the README quotes, and counts the operations DELETE /history counts."""
+
+    def test_step8_message_contains_the_sentence_the_readme_quotes(self):
+        """README step 8 quotes the checker's explanation word for word, and /check says exactly that."""
+        with open(os.path.join(ROOT, "labs", "lab9_linearizable", "README.md"), encoding="utf-8") as handle:
+            step8 = re.search(r"^8\. \*\*Ask the checker\*\*.*?(?=^9\. )", handle.read(), re.S | re.M).group(0)
+        quoted = [q for q in re.findall(r"`([^`]*)`", step8) if "cannot be placed" in q]
+        self.assertEqual(len(quoted), 1, step8)
+        self.assertIn(quoted[0], lab_answers(9, 8)[7][0]["message"])
+
+    def test_step14_accounts_for_every_recorded_operation(self):
+        """Step 14 says 2 operations were placed and the other 2 of the 4 recorded failed; step 16 clears 4."""
+        answers = lab_answers(9, 16)
+        check = answers[13][0]
+        self.assertEqual(check["ops_checked"], 2)
+        self.assertIn("all 2 operations", check["message"])
+        self.assertIn("the other 2 operations of the 4 recorded failed", check["message"])
+        self.assertEqual(answers[15][0]["forgotten_ops"], 4)
+
+
 if __name__ == "__main__":
     unittest.main()

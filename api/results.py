@@ -45,7 +45,10 @@ def sibling_fields(result: ReadResult | WriteResult) -> dict:
     """
     sset = siblings.of(result.record)
     assert sset is not None
-    fields = {"siblings": [s.to_dict() for s in sset.siblings], "context": siblings.encode_context(sset.context),
+    fields = {"siblings": [sibling_view(s) for s in sset.siblings], "context": siblings.encode_context(sset.context),
+              # A sibling set has no single version: `version` would be the newest sibling's, an LWW
+              # notion that the value (null when several stand) does not follow. Dots name the writes.
+              "version": None,
               "context_vector": vv.readable(sset.context),
               "conflict": siblings.why(sset) or None}
     if isinstance(result, WriteResult):
@@ -55,6 +58,11 @@ def sibling_fields(result: ReadResult | WriteResult) -> dict:
         fields["supersedes"] = (f"what its context saw: {vv.readable(before)}" if before != vv.EMPTY
                                 else "nothing: no context was sent, so it is concurrent with every earlier value")
     return fields
+
+
+def sibling_view(sibling: siblings.Sibling) -> dict:
+    """A sibling as answers show it: its dot in the same form as a write's `dot` ({node-1: 2})."""
+    return {"dot": vv.dot_text(sibling.dot), "value": sibling.value, "deleted": sibling.deleted, "at": sibling.at}
 
 
 def _without(ctx: vv.Context, dot: vv.Dot) -> vv.Context:

@@ -261,5 +261,32 @@ class Lab9CheckerWordsTest(unittest.TestCase):
         self.assertEqual(answers[15][0]["forgotten_ops"], 4)
 
 
+class Lab10SiblingShapesTest(unittest.TestCase):
+    """Lab 10: dots have one shape, siblings mode shows no LWW version, held puts show the whole new cart."""
+
+    def test_sibling_dots_have_the_shape_of_the_write_dot(self):
+        """A write's siblings[].dot is the same text as its top-level dot, e.g. {node-1: 1}."""
+        answer = lab_answers(10, 1)[0][0]
+        self.assertEqual(answer["siblings"][0]["dot"], answer["dot"])
+        self.assertRegex(answer["dot"], r"^\{node-\d: 1\}$")
+
+    def test_two_siblings_read_has_no_lww_version(self):
+        """Lab 10 step 7: value null beside two siblings, and version null rather than the newest sibling's."""
+        answer = lab_answers(10, 7)[6][0]
+        self.assertIsNone(answer["value"])
+        self.assertEqual(len(answer["siblings"]), 2)
+        self.assertIsNone(answer["version"])
+        for sibling in answer["siblings"]:
+            self.assertRegex(sibling["dot"], r"^\{node-\d: \d+\}$")
+
+    def test_held_puts_show_the_whole_new_cart(self):
+        """Lab 10 step 19: each held put's sibling shows its whole value, so the added tea is visible."""
+        answer = lab_answers(10, 19)[18][0]
+        puts = [m for m in answer["messages"] if m["kind"] == "put"]
+        self.assertEqual(len(puts), 2)
+        for put in puts:
+            self.assertEqual(put["siblings"][0]["value"], ["bread", "eggs", "jam", "milk", "tea"])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -288,5 +288,26 @@ class Lab10SiblingShapesTest(unittest.TestCase):
             self.assertEqual(put["siblings"][0]["value"], ["bread", "eggs", "jam", "milk", "tea"])
 
 
+class Lab8NotifierTimesTest(unittest.TestCase):
+    """Lab 8: deliveries listed in the order they landed; the breaker names the time until half-open."""
+
+    def test_deliveries_are_in_time_order_after_a_timed_out_call_and_its_retry(self):
+        """Lab 8 step 27: the slow call and its faster retry are listed by delivery time, with when each was made."""
+        delivered = lab_answers(8, 27)[26][0]["notifier"]["delivered"]
+        times = [item["at"] for item in delivered]
+        self.assertEqual(times, sorted(times))
+        twice = [item for item in delivered if item["id"] == delivered[-1]["id"]]
+        self.assertEqual(len(twice), 2)  # the step really delivers one alert twice
+        self.assertLess(twice[1]["called_at"], twice[0]["called_at"])  # the earlier call landed last
+        self.assertTrue(all(item["called_at"] <= item["at"] for item in delivered))
+
+    def test_breaker_names_the_time_until_half_open(self):
+        """Lab 8 step 8: an open breaker shows half_open_in_ms, the cooldown left, and no opens_in_ms."""
+        breaker = lab_answers(8, 8)[7][0]["breaker"]
+        self.assertEqual(breaker["state"], "open")
+        self.assertNotIn("opens_in_ms", breaker)
+        self.assertTrue(0 < breaker["half_open_in_ms"] <= breaker["cooldown_ms"])
+
+
 if __name__ == "__main__":
     unittest.main()

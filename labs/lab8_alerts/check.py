@@ -75,7 +75,8 @@ LAB = Lab(8, "Alerts under failure", "lab8_alerts", settings={"breaker_cooldown_
     run("alert_outbox", "Send again: the third failure opens the breaker", check=result(lambda r: expect(
         r["breaker"] == "open" and len(r["held_by_breaker"]) == 1, "the breaker opened; one alert is held"))),
     Step("Look at the breaker", "GET", "/alerts/notifier", check=check_open,
-         notice="opens_in_ms: how long before one trial call is allowed (cluster time)."),
+         notice="half_open_in_ms: how long before the breaker turns half-open and allows one trial call "
+                "(cluster time)."),
     run("alert_outbox", "Send again while open", check=result(lambda r: expect(
         r["sent"] == [] and r["failed"] == [] and len(r["held_by_breaker"]) == 2,
         "no call went out: the open breaker protects the notifier and the sender"))),

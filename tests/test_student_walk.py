@@ -5,6 +5,8 @@ import io
 import json
 import os
 import re
+import shutil
+import subprocess
 import unittest
 from unittest import mock
 
@@ -13,6 +15,7 @@ from labs import runner
 from labs.__main__ import main as labs_main
 from labs.replay import replay
 from models import Ballot
+from tests import test_dashboard as dashboard  # its LiveServer and Playwright set-up, not its tests
 from tests.helpers import ROOT, make_app
 from wording import agrees, plural
 
@@ -308,6 +311,72 @@ class Lab8NotifierTimesTest(unittest.TestCase):
         self.assertNotIn("opens_in_ms", breaker)
         self.assertTrue(0 < breaker["half_open_in_ms"] <= breaker["cooldown_ms"])
 
+
+NODE = shutil.which("node")
+
+
+def run_js(script: str) -> str:
+    """Run an ES-module script with Node against the dashboard's modules (ROOT as `root`); its stdout."""
+    source = f"const root = {json.dumps(ROOT)};\n" + script
+    done = subprocess.run([NODE, "--experimental-default-type=module", "--input-type=module", "-e", source],
+                          capture_output=True, text=True, timeout=60, check=False)
+    if done.returncode:
+        raise AssertionError(done.stderr)
+    return done.stdout
+
+
+@unittest.skipUnless(NODE, "needs Node.js to run the dashboard's modules (apt-get install nodejs)")
+class DashboardLogicTest(unittest.TestCase):
+    """The dashboard's result box shows a job's result fields, and Last operations keeps each operation whole."""
+
+    def test_interleaved_operations_stay_one_group_each(self):
+        """Events of operations 10 and 11 arriving 10, 11, 10, 11 make two groups, 10 then 11, not four."""
+        out = run_js("""
+const {groupOperations} = await import(root + "/static/js/inspector.js");
+const ev = (seq, type, op) => ({seq, type, key: "k", text: type, details: op === undefined ? {} : {op_id: op}});
+const groups = groupOperations([ev(1, "handoff_started", 10), ev(2, "sync_started", 11),
+                                ev(3, "replica_stored"), ev(4, "hint_delivered", 10), ev(5, "sync_finished", 11)], "k");
+console.log(JSON.stringify(groups.map((g) => [g.op, g.lines.length])));
+""")
+        self.assertEqual(json.loads(out), [[10, 2], [11, 3]])
+
+    def test_a_job_answer_shows_its_result_fields(self):
+        """The facts of a scheduler job's answer list its result fields (not the clock reading 'now')."""
+        out = run_js("""
+const {facts} = await import(root + "/static/js/controls.js");
+console.log(JSON.stringify(facts({job: "hint_retry", message: "Ran hint_retry.",
+  result: {now: 5, handoffs_tried: 1, delivered: {"node-2 -> node-4": ["color"]}, hints_left: 0}})));
+""")
+        self.assertEqual(json.loads(out), [["handoffs tried", 1], ["delivered", '{"node-2 -> node-4":["color"]}'],
+                                           ["hints left", 0]])
+
+
+@unittest.skipUnless(dashboard.sync_playwright and os.path.exists(dashboard.CHROMIUM),
+                     "needs the playwright package and /usr/bin/chromium (apt-get install chromium)")
+class DashboardResultBoxTest(unittest.TestCase):
+    """In the browser: running a job leaves the write/read box alone and shows the job's result."""
+
+    def test_a_job_answer_does_not_replace_the_write_read_box(self):
+        """After a page write, running hint_retry shows its result in the control box; op-result keeps the write."""
+        server = dashboard.LiveServer()
+        playwright = dashboard.sync_playwright().start()
+        browser = playwright.chromium.launch(executable_path=dashboard.CHROMIUM)
+        try:
+            page = browser.new_page()
+            page.goto(server.url + "/dashboard")
+            expect = dashboard.expect
+            expect(page.locator("body")).to_have_attribute("data-ready", "true", timeout=dashboard.WAIT_MS)
+            page.click("#kv-write")
+            expect(page.locator("#op-result")).to_contain_text("Stored 'color'", timeout=dashboard.WAIT_MS)
+            page.select_option("#job-name", "hint_retry")
+            page.click("#job-form button[type=submit]")
+            expect(page.locator("#control-result")).to_contain_text("Ran hint_retry", timeout=dashboard.WAIT_MS)
+            expect(page.locator("#control-result")).to_contain_text("hints left")
+            expect(page.locator("#op-result")).to_contain_text("Stored 'color'")
+        finally:
+            browser.close()
+            playwright.stop()
+            server.stop()
 
 if __name__ == "__main__":
     unittest.main()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 
 from labs import runner
@@ -31,11 +32,14 @@ def main(argv=None) -> int:
     answers = sub.add_parser("answers", help="for instructors: each step's expected observations, and "
                                                "model answers to the questions")
     answers.add_argument("number", type=int)
-    report = sub.add_parser("report", help="record what a student's server shows at each step into a file")
+    report = sub.add_parser("report", help="after the lab: record what the student did and answered into a file")
     report.add_argument("number", type=int)
     report.add_argument("--url", required=True, help="the student's server, e.g. http://127.0.0.1:5000")
-    report.add_argument("--out", help="the report file (default: labN-report.json)")
-    report.add_argument("--student", help="a name to put in the report")
+    report.add_argument("--student", help="the student's name (in the report and its file name)")
+    report.add_argument("--out", help="the report file (default: labN-STUDENT-report.json)")
+    report.add_argument("--answers", help="the student's answers to the questions: a numbered list "
+                                          "(default: asked here, one question at a time)")
+    report.add_argument("--force", action="store_true", help="replace an existing report file")
     add_token_option(report)
     grade = sub.add_parser("grade", help="check a report file against the lab's observations")
     grade.add_argument("file")
@@ -98,19 +102,7 @@ def teacher_command(args) -> int:
             print(teacher.answers_text(runner.find(args.number)))
             return 0
         if args.command == "report":
-            lab = runner.find(args.number)
-            client = runner.HttpClient(args.url, args.token)
-            problem = runner.server_mismatch(lab, client, rerun_hint=False)
-            if problem:
-                print(f"note: {problem} Recording anyway; the report names the missing flags.", file=sys.stderr)
-            data = teacher.record(lab, client, args.student)
-            path = args.out or f"lab{lab.number}-report.json"
-            with open(path, "w", encoding="utf-8") as handle:
-                json.dump(data, handle, indent=1, ensure_ascii=False)
-            passed = sum(1 for step in data["steps"] if step.get("verdict") == "ok")
-            print(f"Recorded lab {lab.number} from {args.url} into {path}: {passed} of {len(data['steps'])} "
-                  f"steps showed what the lab expects. Hand in {path}; `python -m labs grade {path}` checks it.")
-            return 0
+            return report_command(args, teacher)
         ok, text = teacher.grade_text(teacher.load_report(args.file))
         print(text)
         return 0 if ok else 1
@@ -120,6 +112,32 @@ def teacher_command(args) -> int:
     except OSError as error:  # requests' connection errors derive from OSError
         print(f"Cannot reach the server: {error}. Is `python run.py` running at that --url?", file=sys.stderr)
         return 2
+
+
+def report_command(args, teacher) -> int:
+    """Record the student's run and answers into a file that no other student's report overwrites."""
+    lab = runner.find(args.number)
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", args.student or "student").strip("-.") or "student"
+    path = args.out or f"lab{lab.number}-{name}-report.json"
+    if os.path.exists(path) and not args.force:
+        print(f"{path} exists already (another student's report?): name this one with --student or --out, "
+              "or pass --force to replace it.", file=sys.stderr)
+        return 2
+    client = runner.HttpClient(args.url, args.token)
+    problem = runner.server_mismatch(lab, client, rerun_hint=False)
+    if problem:
+        print(f"note: {problem} Recording anyway; the report names the missing flags.", file=sys.stderr)
+    answers = (teacher.read_answers(args.answers, lab) if args.answers
+               else teacher.ask_answers(lab) if sys.stdin.isatty() else [])
+    data = teacher.record(lab, client, args.student, answers)
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=1, ensure_ascii=False)
+    answered = sum(1 for q in data["questions"] if q["answer"])
+    sent = plural(len(data["scenario"]["requests"]), "request")
+    print(f"Recorded lab {lab.number} from {args.url} into {path}: {sent} the student sent, {answered} of "
+          f"{plural(len(data['questions']), 'question')} answered. Hand in {path}; "
+          f"`python -m labs grade {path}` replays the requests and checks each step.")
+    return 0
 
 
 def replay_file(path: str, quiet: bool = False) -> int:

@@ -42,12 +42,12 @@ def find(number: int) -> Lab:
 
 
 class InProcessClient:
-    """Requests against a fresh in-process app (no server needed)."""
+    """Requests against a fresh in-process app (no server needed), or against `app`."""
 
-    def __init__(self, settings: Optional[dict] = None):
+    def __init__(self, settings: Optional[dict] = None, app=None):
         from app import create_app
         from config import simulation_config
-        self.app = create_app(simulation_config(**(settings or {})))
+        self.app = app if app is not None else create_app(simulation_config(**(settings or {})))
         self.url = DISPLAY_URL
 
     def request(self, method: str, path: str, body=None):

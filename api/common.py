@@ -15,6 +15,7 @@ from flask import current_app, g, jsonify, request
 
 from cluster.errors import BadRequest, PayloadTooLarge, ReplicaLabError, Unauthorized
 from cluster.event_log import MESSAGE_EVENTS
+from wording import agrees
 
 from .validation import MAX_CONTROL_DEPTH, check_text, parse_json
 
@@ -52,8 +53,9 @@ def reject_unknown_fields(data: dict, allowed, example: str) -> None:
     """Refuse fields the endpoint does not know, so a typo is not silently ignored."""
     unknown = sorted(set(data) - set(allowed))
     if unknown:
-        raise BadRequest(f"Unknown field(s) {', '.join(map(repr, unknown))}; this endpoint accepts "
-                         f"{', '.join(map(repr, allowed))}, for example {example}.", fields=unknown)
+        raise BadRequest(f"Unknown {agrees(len(unknown), 'field', 'fields')} {', '.join(map(repr, unknown))}; "
+                         f"this endpoint accepts {', '.join(map(repr, allowed))}, for example {example}.",
+                         fields=unknown)
 
 
 def json_fields(allowed, example: str, max_depth: int = MAX_CONTROL_DEPTH) -> dict:

@@ -194,6 +194,14 @@ class OneVocabularyTest(unittest.TestCase):
             selves += "stands in itself" in event.text or "(the coordinator) had" in event.text
         self.assertGreaterEqual(selves, 2)  # the run has both cases, so the checks above were exercised
 
+    def test_error_sentences_name_one_or_several_fields(self):
+        """An unknown field is 'Unknown field 'x'', two are 'Unknown fields ...', never 'field(s)'."""
+        _, client = make_app()
+        one = client.post("/write", data=json.dumps({"key": "a", "value": 1, "vaule": 2})).get_json()["message"]
+        two = client.post("/write", data=json.dumps({"key": "a", "value": 1, "x": 1, "y": 2})).get_json()["message"]
+        self.assertTrue(one.startswith("Unknown field 'vaule';"), one)
+        self.assertTrue(two.startswith("Unknown fields 'x', 'y';"), two)
+
     def test_every_lab_answer_counts_in_words(self):
         """No message or story line of any lab's answers says '(s)', '(ies)' or '1 acks'."""
         for lab in runner.discover():

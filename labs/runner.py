@@ -77,11 +77,13 @@ class HttpClient:
             return response.status_code, {"raw": response.text}
 
 
-def curl(url: str, method: str, path: str, body=None) -> str:
-    """The curl command a student can type for this request."""
+def curl(url: str, method: str, path: str, body=None, token: bool = False) -> str:
+    """The curl command a student can type for this request (with the admin token header if the server has one)."""
     parts = ["curl"]
     if method != "GET":
         parts += ["-X", method]
+    if token:  # the variable, not the secret: the screen may be shared
+        parts += ["-H", "'Authorization: Bearer '\"$REPLICALAB_ADMIN_TOKEN\""]
     parts.append(url + path)
     if body is not None:
         parts += ["-d", shlex.quote(json.dumps(body))]
@@ -97,7 +99,8 @@ def start_background(client, step: Step, ctx: dict, show) -> dict:
     """Send a request that will wait (step mode) on its own thread; return once it waits."""
     method, path, body = step.resolve(ctx, None)
     if show:
-        show(f"$ {curl(client.url, method, path, body)}    # in a second terminal: it waits")
+        show(f"$ {curl(client.url, method, path, body, bool(getattr(client, 'headers', None)))}"
+             "    # in a second terminal: it waits")
     before = waiting_requests(client)
     box: list = []
     thread = threading.Thread(target=lambda: box.append(client.request(method, path, body)), daemon=True)
@@ -134,7 +137,7 @@ def perform(client, step: Step, ctx: dict, show: Optional[Callable[[str], None]]
     for item in step.items(ctx):
         method, path, body = step.resolve(ctx, item)
         if show:
-            show(f"$ {curl(client.url, method, path, body)}")
+            show(f"$ {curl(client.url, method, path, body, bool(getattr(client, 'headers', None)))}")
         status, answer = client.request(method, path, body)
         if show:
             show(render(status, answer, brief=step.each is not None))

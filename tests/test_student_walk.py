@@ -114,9 +114,11 @@ class LabRunnerTokenTest(unittest.TestCase):
         return runner.guided(lab, client, pause=False, out=out), out.getvalue()
 
     def test_with_the_token_every_step_holds(self):
-        """With --token the lab's fault steps are authorized and every observation holds."""
+        """With --token the fault steps are authorized, every observation holds, and the curl shown sends the token."""
         ok, text = self.guided_output("s3cret")
         self.assertTrue(ok, text[-2000:])
+        self.assertIn("""curl -X POST -H 'Authorization: Bearer '"$REPLICALAB_ADMIN_TOKEN" """, text)
+        self.assertNotIn("s3cret", text)
 
     def test_without_the_token_the_runner_names_the_token_not_fresh(self):
         """Without the token the 401 is explained with --token and REPLICALAB_ADMIN_TOKEN, and --fresh is not blamed."""

@@ -104,7 +104,7 @@ class Ballot:
     node: int
 
     def to_dict(self) -> dict:
-        """The JSON form a student sees: both fields plus 'round.node-N'."""
+        """The JSON form a student sees: both fields plus '(round, node-N)'."""
         return {"round": self.round, "node": node_name(self.node), "text": str(self)}
 
     @classmethod
@@ -116,7 +116,7 @@ class Ballot:
         return cls(int(data["round"]), node_id_of(node) if isinstance(node, str) else int(node))
 
     def __str__(self) -> str:
-        return f"{self.round}.{node_name(self.node)}"
+        return f"({self.round}, {node_name(self.node)})"  # a ballot is (round, node), as lab 7 defines it
 
 
 

@@ -16,7 +16,7 @@ from typing import Dict, List, Optional, Tuple
 from cluster import crash, siblings
 from cluster.clock import make_clock
 from cluster.core import ClusterCore
-from cluster.errors import BadRequest, Conflict, KeyNotFound, NoQuorum
+from cluster.errors import BadRequest, Conflict, KeyNotFound, NeedsLww, NoQuorum
 from cluster.event_log import EventLog
 from cluster.fault_control import FaultControl
 from cluster.handoff import HandoffOp
@@ -38,6 +38,7 @@ from cluster.step_mode import StepControl
 from config import Config
 from db import DataDirLock, LRUCache, NodeStore, open_backend, remove_node_files
 from models import Record, Version, node_id_of, node_name, node_ref
+from wording import plural
 
 
 class ReplicationManager:
@@ -226,7 +227,7 @@ class ReplicationManager:
                 result = self.core.run(ReadOp(node.next_op_id(), node, key, self.ring, needed))
             if not result.ok:
                 raise NoQuorum(f"The read of {key!r} failed: only {len(result.answers)} of the "
-                               f"{needed} answers needed (R={needed}) arrived. Recover nodes or "
+                               f"{plural(needed, 'answer')} needed (R={needed}) arrived. Recover nodes or "
                                "read with a smaller ?r=.", result=result)
             if not result.found:
                 why = (f"it was deleted (tombstone v{result.record.version})" if result.record
@@ -261,7 +262,7 @@ class ReplicationManager:
     def cas(self, key: str, expected: Optional[str], value, coordinator: Optional[int] = None) -> CasResult:
         """Compare-and-set by single-decree Paxos over the key's replicas (cluster/paxos.py)."""
         if self.siblings_mode:
-            raise Conflict("Compare-and-set cannot run with --conflicts siblings: it compares one "
+            raise NeedsLww("Compare-and-set needs --conflicts lww: it compares one "
                            "version, and a key here may hold several concurrent siblings. Use a "
                            "write with the context of your read instead.", key=key)
         with self.lock, self.history.record("cas", key, [{"expected_version": expected}, value]) as outcome:

@@ -12,6 +12,7 @@ import sqlite3
 import sys
 
 from config import ConfigError, build_parser, from_args
+from wording import plural
 
 
 def storage_words(config) -> str:
@@ -113,7 +114,7 @@ def main(argv=None) -> int:
     if scenario_data is not None:
         from labs import replay
         replay.replay(scenario_data, app)
-        print(f"Replayed {len(scenario_data['requests'])} request(s) from {replay_file}.", file=sys.stderr)
+        print(f"Replayed {plural(len(scenario_data['requests']), 'request')} from {replay_file}.", file=sys.stderr)
     print(banner(config, restarted), file=sys.stderr, flush=True)
     if config.exposure_warning():
         print(f"replicalab: warning: {config.exposure_warning()}", file=sys.stderr, flush=True)

@@ -5,6 +5,7 @@ from flask import Blueprint
 
 from apps.alerts import CONDITIONS, describe_rule
 from cluster.errors import BadRequest
+from wording import plural
 
 from .app_input import applications, check_id, check_number, require
 from .common import admin_only, example, json_fields, success, with_story
@@ -46,7 +47,7 @@ def add_rule():
 def rules():
     """Every alert rule."""
     listing, story = with_story(alerts().rules)
-    return success(f"{len(listing)} rule(s).", rules=listing, **story)
+    return success(f"{plural(len(listing), 'rule')}.", rules=listing, **story)
 
 
 @bp.delete("/alerts/rules/<rule_id>")
@@ -62,7 +63,7 @@ def fired():
     """Fired alerts (one per crossing) with their outbox status and delivery attempts."""
     listing, story = with_story(alerts().fired)
     pending = sum(1 for a in listing if a["outbox"] and a["outbox"]["status"] == "pending")
-    return success(f"{len(listing)} alert(s) fired, {pending} waiting in the outbox.", alerts=listing, **story)
+    return success(f"{plural(len(listing), 'alert')} fired, {pending} waiting in the outbox.", alerts=listing, **story)
 
 
 @bp.get("/alerts/notifier")

@@ -6,7 +6,7 @@ import re
 
 from flask import current_app
 
-from cluster.errors import BadRequest
+from cluster.errors import BadRequest, NeedsLww
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
@@ -51,6 +51,14 @@ def require(data: dict, names, example_body: str) -> None:
             raise BadRequest(f"The body has no {name!r}; send for example {example_body}.", field=name)
 
 
+APPS_NEED_LWW = ("The dispatch, sensors and alerts applications need --conflicts lww (the default): "
+                 "they claim drones, readings and alerts with compare-and-set, which compares one "
+                 "version per key, and this server keeps concurrent writes as siblings "
+                 "(--conflicts siblings). Start `python run.py --fresh` without it to use them.")
+
+
 def applications():
-    """The applications (apps/registry.Applications) of the current app."""
+    """The applications (apps/registry.Applications) of the current app; refused in siblings mode."""
+    if current_app.extensions["replicalab"].siblings_mode:
+        raise NeedsLww(APPS_NEED_LWW, conflicts="siblings")
     return current_app.extensions["replicalab_apps"]

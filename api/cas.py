@@ -7,6 +7,7 @@ import re
 from flask import Blueprint
 
 from cluster.errors import BadRequest
+from wording import plural
 
 from .common import check_key, check_value_size, coordinator_param, example, json_fields, manager, success, with_story
 from .validation import MAX_VALUE_DEPTH
@@ -51,7 +52,7 @@ def cas():
     check_value_size(data["value"])
     result, story = with_story(manager().cas, key, expected, data["value"], coordinator_param(data))
     fields = result.fields()
-    repaired = f" after completing {len(result.repaired)} in-progress proposal(s)" if result.repaired else ""
+    repaired = f" after completing {plural(len(result.repaired), 'in-progress proposal')}" if result.repaired else ""
     durable = (" Durable: each replica commits it to disk before acknowledging the commit, in batch "
                "mode too." if manager().config.durability == "batch" else "")
     return success(f"CAS applied{repaired}: {key!r} is now v{fields['version']['text']}, chosen by a majority "

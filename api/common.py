@@ -15,6 +15,7 @@ from flask import current_app, g, jsonify, request
 
 from cluster.errors import BadRequest, PayloadTooLarge, ReplicaLabError, Unauthorized
 from cluster.event_log import MESSAGE_EVENTS
+from wording import agrees
 
 from .validation import MAX_CONTROL_DEPTH, check_text, parse_json
 
@@ -52,8 +53,9 @@ def reject_unknown_fields(data: dict, allowed, example: str) -> None:
     """Refuse fields the endpoint does not know, so a typo is not silently ignored."""
     unknown = sorted(set(data) - set(allowed))
     if unknown:
-        raise BadRequest(f"Unknown field(s) {', '.join(map(repr, unknown))}; this endpoint accepts "
-                         f"{', '.join(map(repr, allowed))}, for example {example}.", fields=unknown)
+        raise BadRequest(f"Unknown {agrees(len(unknown), 'field', 'fields')} {', '.join(map(repr, unknown))}; "
+                         f"this endpoint accepts {', '.join(map(repr, allowed))}, for example {example}.",
+                         fields=unknown)
 
 
 def json_fields(allowed, example: str, max_depth: int = MAX_CONTROL_DEPTH) -> dict:
@@ -192,6 +194,8 @@ def request_entry() -> dict:
 def story_fields(manager, start: int) -> dict:
     """The 'story' and 'events' fields for events after seq `start`."""
     events = manager.events.since(start)
+    last = manager.events.last_seq
+    # A request that caused nothing has no range: null, never a backwards one like 2..1.
+    span = {"first": start + 1, "last": last} if last > start else {"first": None, "last": None}
     return {"story": [e.text for e in events if e.type not in MESSAGE_EVENTS],
-            "events": {"first": start + 1, "last": manager.events.last_seq,
-                       "see": f"/events?since={start}"}}
+            "events": {**span, "count": last - start, "see": f"/events?since={start}"}}

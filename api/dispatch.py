@@ -5,6 +5,7 @@ from flask import Blueprint, request
 
 from apps.dispatch import CLAIMS
 from cluster.errors import BadRequest
+from wording import agrees, plural
 
 from .app_input import applications, check_id, check_number, check_point, require
 from .common import coordinator_param, example, json_body, json_fields, reject_unknown_fields, success, with_story
@@ -37,7 +38,7 @@ def add_drone():
 def drones():
     """Every drone: position, status, the delivery it serves, its version."""
     listing, story = with_story(dispatch().drones)
-    return success(f"{len(listing)} drone(s).", drones=listing, **story)
+    return success(f"{plural(len(listing), 'drone')}.", drones=listing, **story)
 
 
 @bp.post("/dispatch/deliveries")
@@ -64,7 +65,7 @@ def create_delivery():
 def deliveries():
     """Every delivery: status, the drone assigned, its version."""
     listing, story = with_story(dispatch().deliveries)
-    return success(f"{len(listing)} deliveries.", deliveries=listing, **story)
+    return success(f"{plural(len(listing), 'delivery')}.", deliveries=listing, **story)
 
 
 @bp.get("/dispatch/deliveries/<delivery_id>")
@@ -98,12 +99,13 @@ def assign():
         check_id(only, "delivery", ASSIGN_EXAMPLE)
     result, story = with_story(dispatch().assign, claim, only, coordinator_param(data))
     if result["assigned"]:
-        message = (f"Assigned {len(result['assigned'])} delivery(ies) with {result['claim']} claims"
-                   + (f"; {len(result['failed'])} claim(s) failed" if result["failed"] else "") + ".")
+        message = (f"Assigned {plural(len(result['assigned']), 'delivery')} with {result['claim']} claims"
+                   + (f"; {plural(len(result['failed']), 'claim')} failed" if result["failed"] else "") + ".")
     elif result["waiting_left"] == 0:
         message = "Nothing to assign: no delivery is waiting."
     else:
-        message = (f"Nothing assigned: {result['waiting_left']} delivery(ies) wait, but no drone is idle "
+        message = (f"Nothing assigned: {plural(result['waiting_left'], 'delivery')} "
+                   f"{agrees(result['waiting_left'], 'waits', 'wait')}, but no drone is idle "
                    "(GET /dispatch/drones shows what each one is doing).")
     return success(message, **result, **story)
 
@@ -113,6 +115,6 @@ def audit():
     """Drones held by two deliveries and deliveries claimed twice: proof of double booking."""
     result, story = with_story(dispatch().audit)
     verdict = ("no double booking" if result["ok"] else
-               f"{len(result['double_booked_drones'])} drone(s) double-booked, "
-               f"{len(result['deliveries_assigned_twice'])} delivery(ies) assigned twice")
+               f"{plural(len(result['double_booked_drones']), 'drone')} double-booked, "
+               f"{plural(len(result['deliveries_assigned_twice']), 'delivery')} assigned twice")
     return success(f"Audit: {verdict}.", **result, **story)

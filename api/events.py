@@ -7,6 +7,7 @@ import threading
 from flask import Blueprint, Response, current_app
 
 from cluster.errors import TooManyRequests
+from wording import plural
 
 from .common import manager, query_int, success
 from .pretty import compact_json
@@ -22,7 +23,7 @@ def events():
     limit = query_int("limit", 100, 1, 1000)
     page = log.page(since, limit)
     next_since = page[-1].seq if page else since
-    return success(f"{len(page)} event(s) after #{since}; newest is #{log.last_seq}.",
+    return success(f"{plural(len(page), 'event')} after #{since}; newest is #{log.last_seq}.",
                    events=[e.to_dict() for e in page], next_since=next_since,
                    last_seq=log.last_seq, first_available=log.first_seq,
                    more=next_since < log.last_seq)
@@ -119,7 +120,7 @@ class EventFeed:
                 if event.seq <= self.last:
                     continue  # already sent from the backlog
                 if self.skipped:
-                    yield f": {self.skipped} event(s) skipped because this client read too slowly\n\n"
+                    yield f": {plural(self.skipped, 'event')} skipped because this client read too slowly\n\n"
                     self.skipped = 0
                 yield self._frame(event)
                 sent += 1

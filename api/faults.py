@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from cluster.errors import BadRequest
+from wording import agrees, plural
 
 from .common import admin_only, example, json_fields, manager, parse_node_id, success, with_story
 
@@ -41,10 +42,26 @@ def recover(raw_id):
         message = (f"Node {node_id} recovered without catching up (catch_up=none): it holds only what "
                    "it had, until hint retry, read repair or anti-entropy bring it the rest.")
     else:
-        message = (f"Node {node_id} recovered and caught up on {len(caught_up)} key(s)"
-                   + (f": {', '.join(caught_up[:10])}." if caught_up else ": it missed nothing."))
+        message = recovered_message(node_id, caught_up, result)
     return success(message, caught_up_keys=caught_up, **result, **story)
 
+
+
+def recovered_message(node_id: int, caught_up: list, result: dict) -> str:
+    """What a recovery learned, and no more: only peers that answered were asked, nothing proves completeness."""
+    answered, silent = result["peers_answered"], result["peers_silent"]
+    if caught_up:
+        text = (f"Node {node_id} recovered and caught up on {plural(len(caught_up), 'key')}: "
+                f"{', '.join(caught_up[:10])}.")
+    else:
+        text = (f"Node {node_id} recovered; no hint was waiting for it and "
+                + (f"none of the {plural(len(answered), 'peer')} that answered had anything newer for it."
+                   if answered else "no peer answered its sync."))
+    if silent:
+        text += (f" {', '.join(silent)} did not answer, so it may still lack what only "
+                 f"{agrees(len(silent), 'that peer holds', 'they hold')}: hint retry, read repair and "
+                 "anti-entropy catch that up later.")
+    return text
 
 PARTITION_EXAMPLE = '{"groups": [[0, 1], [2, 3, 4]]}'
 

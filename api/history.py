@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 from contextlib import contextmanager, suppress
+from typing import Optional
 
 from flask import Blueprint, Response, request
 
@@ -20,6 +21,7 @@ from checker import DEFAULT, MODELS, HistoryError, check_history, check_text
 from checker.html import CONTENT_SECURITY_POLICY, render_html
 from cluster.errors import BadRequest, TooManyRequests
 from cluster.history import to_edn
+from wording import agrees, plural
 
 from .common import admin_only, example, json_body, manager, query_int, success
 from .validation import MAX_VALUE_DEPTH
@@ -107,9 +109,10 @@ def history():
         if fmt == "edn":
             return Response(to_edn(cluster.history.complete_events(key)), mimetype="application/edn")
         page = cluster.history.page(key, query_int("offset", 0, 0, 10**9), query_int("limit", 200, 1, 10_000))
-    dropped = (f" {page['dropped_ops']} older operation(s) were dropped (--max-history "
+    dropped = (f" {plural(page['dropped_ops'], 'older operation')} {agrees(page['dropped_ops'], 'was', 'were')} "
+               f"dropped (--max-history "
                f"{page['max_history']})." if page["dropped_ops"] else "")
-    return success(f"{len(page['events'])} of {page['total_events']} history event(s)"
+    return success(f"{len(page['events'])} of {plural(page['total_events'], 'history event')}"
                    f"{' for ' + repr(key) if key else ''}: an invoke when a client asked, then ok "
                    f"(happened), fail (did not; a cas fail with 'observed' compared and saw another "
                    f"value) or info (unknown).{dropped}", **page)
@@ -122,23 +125,31 @@ def clear_history():
     cluster = manager()
     with cluster.lock:
         result = cluster.history.clear()
-    return success(f"History cleared: {result['forgotten_ops']} operation(s) forgotten.", **result)
+    return success(f"History cleared: {plural(result['forgotten_ops'], 'operation')} forgotten.", **result)
 
 
-def _answer(verdict, source: str):
+def _answer(verdict, source: str, recorded: Optional[int] = None):
+    """The verdict as an answer; `recorded` (operations in the history) lets it count the fails left out."""
     data = verdict.to_dict()
+    left_out = recorded - data["ops_checked"] if recorded is not None else 0
+    # A fail did not happen, so the checker places no fail: say so, or "all 2" reads as a lost half.
+    fails = (f"; the other {plural(left_out, 'operation')} of the {recorded} recorded "
+             f"failed (fail: {agrees(left_out, 'it', 'they')} did not happen), so "
+             f"{agrees(left_out, 'it needs', 'they need')} no place in it") if left_out > 0 else ""
     if verdict.linearizable:
-        message = (f"Linearizable: one sequential order explains all {data['ops_checked']} operation(s) "
-                   f"on {data['keys_checked']} key(s) ({source}, model {data['model']}).")
+        message = (f"Linearizable: one sequential order explains all {plural(data['ops_checked'], 'operation')} "
+                   f"on {plural(data['keys_checked'], 'key')} ({source}, model {data['model']}){fails}.")
     elif verdict.linearizable is None:
         reasons = sorted({r["reason"] for r in data["unknown_reasons"]})
         message = (f"Undecided: the checker's {' and '.join(reasons)} budget ({CHECK_TIMEOUT_S} s, "
-                   f"{CHECK_MEMORY_MB} MB per key) ran out on {len(data['unknown_keys'])} key(s) "
+                   f"{CHECK_MEMORY_MB} MB per key) ran out on {plural(len(data['unknown_keys']), 'key')} "
                    f"({source}); no violation found so far, and a verdict is never guessed.")
     else:
         first = data["violations"][0]
-        message = (f"NOT linearizable: {len(data['violations'])} key(s) have no sequential order that "
-                   f"explains them ({source}). First, key {first['key']!r}: {first['message']}")
+        message = (f"NOT linearizable: {plural(len(data['violations']), 'key')} "
+                   f"{agrees(len(data['violations']), 'has', 'have')} no sequential order that "
+                   f"explains {agrees(len(data['violations']), 'it', 'them')} ({source}). "
+                   f"First, key {first['key']!r}: {first['message']}")
     return success(message, **data)
 
 
@@ -152,7 +163,7 @@ def _recorded():
         dropped = cluster.history.dropped_ops
     verdict = checked(lambda: check_history(events, model, CHECK_TIMEOUT_S, CHECK_MEMORY_MB, initial))
     note = f"the last {len(events) // 2} recorded operations" if dropped else "the recorded history"
-    return verdict, note
+    return verdict, note, sum(1 for event in events if event["type"] == "invoke")
 
 
 @bp.get("/check")
@@ -203,7 +214,7 @@ def check_posted():
     return _answer(*_posted())
 
 
-def _page(verdict, source: str) -> Response:
+def _page(verdict, source: str, recorded: Optional[int] = None) -> Response:
     """The verdict's picture as a self-contained HTML page (the dashboard links to or embeds it)."""
     response = Response(render_html(verdict, f"Linearizability of {source}"), mimetype="text/html")
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY

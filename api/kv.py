@@ -10,6 +10,7 @@ from flask import Blueprint, request
 from werkzeug.routing import PathConverter
 
 from cluster.errors import BadRequest
+from wording import plural
 
 from .common import (
     check_key,
@@ -82,13 +83,13 @@ def read(key):
     check_key(key)
     result, story = with_story(manager().read, key, quorum_param({}, "r"), coordinator_param({}),
                                consistency_param({}))
-    repaired = f"; repaired {len(result.repaired)} stale replica(s)" if result.repaired else ""
+    repaired = f"; repaired {plural(len(result.repaired), 'stale replica')}" if result.repaired else ""
     fields = result_fields(result)
     standing = len(fields.get("siblings", []))
     if standing > 1:
         repaired += (f"; {standing} concurrent siblings: merge them and write the result back with this "
                      "answer's context")
-    return success(f"Read {key!r} from {len(result.answers)} replica(s) (R={result.needed}){repaired}."
+    return success(f"Read {key!r} from {plural(len(result.answers), 'replica')} (R={result.needed}){repaired}."
                    + still_waiting(result),
                    value=read_value(result), **fields, **story)
 
@@ -108,7 +109,7 @@ def delete(key):
                                         quorum_param({}, "r"), coordinator_param({}),
                                         consistency_param({}), request.args.get("context"))
     return success(f"Deleted {key!r}: a tombstone v{result.record.version} replaces "
-                   f"v{found.record.version} on {len(result.acks)} node(s).{durability_note(result)}",
+                   f"v{found.record.version} on {plural(len(result.acks), 'node')}.{durability_note(result)}",
                    previous_version=found.record.version.to_dict(), deleted=True,
                    **result_fields(result), **story)
 

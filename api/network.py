@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from cluster.errors import BadRequest
+from wording import plural
 
 from .common import admin_only, example, json_fields, manager, success, with_story
 
@@ -40,7 +41,7 @@ def resume():
 def messages():
     """Messages in flight, in the order the network would deliver them."""
     view = manager().steps.messages_view()
-    return success(f"{len(view['messages'])} message(s) in flight"
+    return success(f"{plural(len(view['messages']), 'message')} in flight"
                    + (" (network paused)." if view["paused"] else "."), **view)
 
 
@@ -52,8 +53,9 @@ def with_message_story(action, *args):
     """
     result, story = with_story(action, *args)
     span = story["events"]
-    events = manager().events.since(span["first"] - 1)
-    story["story"] = [e.text for e in events if e.seq <= span["last"]]
+    if span["count"]:
+        events = manager().events.since(span["first"] - 1)
+        story["story"] = [e.text for e in events if e.seq <= span["last"]]
     return result, story
 
 

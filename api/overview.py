@@ -5,6 +5,8 @@ import re
 
 from flask import Blueprint, Flask, current_app
 
+from wording import plural
+
 from .common import manager, parse_node_id, success
 from .events import stream_slots
 
@@ -88,5 +90,6 @@ def node(raw_id):
     """One node's records (with versions and tombstones) and the hints it holds."""
     view = manager().node_view(parse_node_id(raw_id))
     node = view["node"]
-    return success(f"{node['name']} is {node['status']}: {node['keys']} key(s), "
-                   f"{node['tombstones']} tombstone(s), {node['hints']} hint(s) held for others.", **view)
+    return success(f"{node['name']} is {node['status']}: {plural(node['keys'], 'key')}, "
+                   f"{plural(node['tombstones'], 'tombstone')}, {plural(node['hints'], 'hint')} held for others.",
+                   **view)

@@ -9,6 +9,7 @@ from cluster import version_vectors as vv
 from cluster.errors import ReplicaLabError
 from cluster.quorum import ReadResult, WriteResult
 from models import node_name
+from wording import agrees, plural
 
 
 def result_fields(result: ReadResult | WriteResult) -> dict:
@@ -44,7 +45,10 @@ def sibling_fields(result: ReadResult | WriteResult) -> dict:
     """
     sset = siblings.of(result.record)
     assert sset is not None
-    fields = {"siblings": [s.to_dict() for s in sset.siblings], "context": siblings.encode_context(sset.context),
+    fields = {"siblings": [sibling_view(s) for s in sset.siblings], "context": siblings.encode_context(sset.context),
+              # A sibling set has no single version: `version` would be the newest sibling's, an LWW
+              # notion that the value (null when several stand) does not follow. Dots name the writes.
+              "version": None,
               "context_vector": vv.readable(sset.context),
               "conflict": siblings.why(sset) or None}
     if isinstance(result, WriteResult):
@@ -54,6 +58,11 @@ def sibling_fields(result: ReadResult | WriteResult) -> dict:
         fields["supersedes"] = (f"what its context saw: {vv.readable(before)}" if before != vv.EMPTY
                                 else "nothing: no context was sent, so it is concurrent with every earlier value")
     return fields
+
+
+def sibling_view(sibling: siblings.Sibling) -> dict:
+    """A sibling as answers show it: its dot in the same form as a write's `dot` ({node-1: 2})."""
+    return {"dot": vv.dot_text(sibling.dot), "value": sibling.value, "deleted": sibling.deleted, "at": sibling.at}
 
 
 def _without(ctx: vv.Context, dot: vv.Dot) -> vv.Context:
@@ -86,9 +95,10 @@ def write_summary(key: str, result: WriteResult) -> str:
         return (f"{key!r} was acknowledged but stored nowhere: every replica that answered already "
                 f"held a newer version (outcome kept_newer), so this write lost under last-writer-wins. "
                 + quorum)
-    newer = (f"; {kept} node(s) kept the newer version they already held (outcome kept_newer)"
+    newer = (f"; {plural(kept, 'node')} kept the newer version "
+             f"{agrees(kept, 'it', 'they')} already held (outcome kept_newer)"
              if kept else "")
-    return f"Stored {key!r} on {len(stored)} node(s){hints}{newer}. {quorum}{still_waiting(result)}"
+    return f"Stored {key!r} on {plural(len(stored), 'node')}{hints}{newer}. {quorum}{still_waiting(result)}"
 
 
 def still_waiting(result: ReadResult | WriteResult) -> str:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app
 
+from wording import plural
+
 from .common import admin_only, manager, parse_node_id, success, with_story
 
 bp = Blueprint("scheduler", __name__)
@@ -34,5 +36,5 @@ def anti_entropy(raw_a, raw_b):
     """Node a compares Merkle trees with node b and they copy what differs."""
     a, b = parse_node_id(raw_a), parse_node_id(raw_b)
     result, story = with_story(manager().jobs.anti_entropy, a, b)
-    return success(f"node-{a} and node-{b} compared {result['tree_nodes_compared']} tree node(s) and "
-                   f"moved {result['keys_transferred']} key(s).", **result, **story)
+    return success(f"node-{a} and node-{b} compared {plural(result['tree_nodes_compared'], 'tree node')} and "
+                   f"moved {plural(result['keys_transferred'], 'key')}.", **result, **story)

@@ -6,6 +6,7 @@ import json
 from flask import Blueprint
 
 from cluster.errors import BadRequest
+from wording import plural
 
 from .app_input import applications, check_id, check_number, require
 from .common import example, json_body, reject_unknown_fields, success, with_story
@@ -52,11 +53,11 @@ def post_readings():
     result, story = with_story(applications().sensors.record, readings)
     added = sum(s["added"] for s in result["stored"].values())
     ignored = sum(s["duplicates_ignored"] for s in result["stored"].values())
-    message = (f"Stored {added} new reading(s) for {len(result['stored'])} sensor(s); each sensor's "
+    message = (f"Stored {plural(added, 'new reading')} for {plural(len(result['stored']), 'sensor')}; each sensor's "
                "window was chosen by a majority of its key's replicas." if added else
                "Stored nothing new: every reading was already there.")
     if ignored:
-        message += (f" {ignored} reading(s) ignored as duplicates (a sensor's reading is identified by its "
+        message += (f" {plural(ignored, 'reading')} ignored as duplicates (a sensor's reading is identified by its "
                     "time, so a retry never counts twice).")
     return success(message, 201 if added else 200, **result, **story)
 
@@ -65,7 +66,7 @@ def post_readings():
 def sensors():
     """Every sensor: count, min, max, mean, standard deviation, last reading, anomalies."""
     listing, story = with_story(applications().sensors.all_stats)
-    return success(f"{len(listing)} sensor(s).", sensors=listing, **story)
+    return success(f"{plural(len(listing), 'sensor')}.", sensors=listing, **story)
 
 
 @bp.get("/sensors/<sensor_id>")
@@ -73,5 +74,5 @@ def sensors():
 def sensor(sensor_id):
     """One sensor's statistics over its rolling window, and the anomalies flagged."""
     stats, story = with_story(applications().sensors.stats, sensor_id)
-    return success(f"{sensor_id}: {stats['count']} reading(s) in the window, {len(stats['anomalies'])} "
-                   "anomaly(ies).", **stats, **story)
+    return success(f"{sensor_id}: {plural(stats['count'], 'reading')} in the window, "
+                   f"{plural(len(stats['anomalies']), 'anomaly')}.", **stats, **story)

@@ -20,6 +20,7 @@ import contextlib
 from typing import List, Optional
 
 from cluster.errors import Conflict, NoQuorum, NotFound
+from wording import agrees, plural
 
 from .breaker import CircuitBreaker
 from .client import StoreClient
@@ -185,7 +186,8 @@ class Alerts:
                 (sent if ok else failed).append({"id": item["id"], "attempt": update["attempts"], "result": what})
         if held:
             self.store.narrate("breaker_held", f"outbox: the circuit breaker is {self.breaker.state}, so "
-                               f"{len(held)} alert(s) wait without calling the notifier: {', '.join(held)}")
+                               f"{plural(len(held), 'alert')} {agrees(len(held), 'waits', 'wait')} "
+                               f"without calling the notifier: {', '.join(held)}")
         return {"now": now, "sent": sent, "failed": failed, "held_by_breaker": held,
                 "breaker": self.breaker.state, "slices": slices}
 

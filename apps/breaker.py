@@ -71,6 +71,7 @@ class CircuitBreaker:
     def view(self, now: int) -> dict:
         """State, counters and transitions, with the time left before a half-open trial."""
         data = asdict(self)
-        data["opens_in_ms"] = (max(0, self.cooldown_ms - (now - self.opened_at))
+        # The time until an open breaker lets one trial call through (turns half-open), not until it opens.
+        data["half_open_in_ms"] = (max(0, self.cooldown_ms - (now - self.opened_at))
                                if self.state == OPEN and self.opened_at is not None else None)
         return data

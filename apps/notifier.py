@@ -9,6 +9,7 @@ each id at most once; with it off, every call that gets through is delivered.
 """
 from __future__ import annotations
 
+import bisect
 import random
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ class Notifier:
     calls: int = 0
     failed_calls: int = 0
     duplicates_suppressed: int = 0
-    delivered: List[dict] = field(default_factory=list)  # the latest KEEP_DELIVERED deliveries
+    delivered: List[dict] = field(default_factory=list)  # the latest KEEP_DELIVERED deliveries, by time `at`
     # alert id -> deliveries, for the latest DEDUPE_WINDOW ids: like a real notification service,
     # it remembers ids for a while, not for ever (a class server runs for hours).
     _counts: OrderedDict[str, int] = field(default_factory=OrderedDict)
@@ -51,7 +52,10 @@ class Notifier:
             self._counts[alert["id"]] = self._counts.pop(alert["id"], 0) + 1
             if len(self._counts) > DEDUPE_WINDOW:
                 self._counts.popitem(last=False)
-            self.delivered.append({"id": alert["id"], "at": now + self.delay_ms, "text": alert["text"]})
+            # A slow call lands delay_ms after it was made, possibly after a later (faster) retry
+            # landed: keep the list in delivery order, and say when each call was made.
+            bisect.insort(self.delivered, {"id": alert["id"], "called_at": now, "at": now + self.delay_ms,
+                                           "text": alert["text"]}, key=lambda item: item["at"])
             del self.delivered[:-KEEP_DELIVERED]
             what = f"delivered {alert['id']}"
         if self.delay_ms > self.timeout_ms:

@@ -9,6 +9,8 @@ import argparse
 import json
 import sys
 
+from wording import agrees
+
 from .nemesis import KINDS
 from .report import build_report, render
 from .run import ChaosSettings
@@ -31,7 +33,8 @@ def parse(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv)
     unknown = set(args.faults.split(",")) - set(KINDS)
     if unknown:
-        p.error(f"unknown fault kind(s) {', '.join(sorted(unknown))}; choose from {', '.join(KINDS)}")
+        p.error(f"unknown fault {agrees(len(unknown), 'kind', 'kinds')} {', '.join(sorted(unknown))}; "
+                f"choose from {', '.join(KINDS)}")
     if args.ops < 1 or args.clients < 1 or args.keys < 1:
         p.error("--ops, --clients and --keys must be at least 1")
     return args

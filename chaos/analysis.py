@@ -75,7 +75,7 @@ def lost_writes(ops: List[dict], final: Dict[str, Any]) -> List[dict]:
                 continue  # something may have been applied after it
             if final[key] != _written(w):
                 winner = by_value.get(final[key])
-                lost.append({"key": key, "value": _written(w), "acknowledged_at": w["ret"],
+                lost.append({"key": key, "f": w["f"], "value": _written(w), "acknowledged_at": w["ret"],
                              "final_value": final[key],
                              "mechanism": _mechanism(winner, w) if winner else STALE})
     return lost
@@ -108,7 +108,7 @@ def stale_reads(ops: List[dict]) -> List[dict]:
                 if source is not None and source["ret"] >= latest["inv"]:
                     continue  # the value read may have been applied after `latest`
             found.append({"key": key, "read_by": r["process"], "at": r["inv"], "returned": r["output"],
-                          "should_see_at_least": _written(latest),
+                          "should_see_at_least": _written(latest), "after": latest["f"],
                           "mechanism": _mechanism(source, latest) if source else STALE})
     return found
 

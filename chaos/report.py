@@ -5,6 +5,8 @@ from collections import Counter
 from dataclasses import asdict
 from typing import Any, Dict
 
+from wording import agrees, plural
+
 from . import analysis
 from .run import ChaosRun, ChaosSettings
 
@@ -55,19 +57,15 @@ def render(report: Dict[str, Any]) -> str:
     lines.append(f"faults injected: {report['faults_total']}  "
                  + ", ".join(f"{k} {v}" for k, v in report["faults"].items()))
     lines.append(f"acknowledged writes lost: {report['lost_acked_writes']}")
-    for w in report["lost_writes"]:
-        lines.append(f"  {w['key']}={w['value']!r} acknowledged at {w['acknowledged_at']} ms, but the key "
-                     f"ends as {w['final_value']!r}: {w['mechanism']}")
+    lines += [lost_write_line(w) for w in report["lost_writes"]]
     lines.append(f"stale reads: {report['stale_reads']}")
-    for r in report["stale_read_examples"]:
-        lines.append(f"  client {r['read_by']} read {r['key']}={r['returned']!r} at {r['at']} ms after "
-                     f"{r['should_see_at_least']!r} was acknowledged: {r['mechanism']}")
+    lines += [stale_read_line(r) for r in report["stale_read_examples"]]
     if report["anomalies_by_mechanism"]:
         lines.append("anomalies by mechanism: " + ", ".join(f"{k} {v}" for k, v in
                                                             report["anomalies_by_mechanism"].items()))
     lin = report["linearizability"]
-    lines.append(f"linearizability ({lin['ops_checked']} ops on {lin['keys_checked']} keys checked in "
-                 f"{lin['elapsed_ms'] / 1000:.2f} s): {lin['result']}")
+    lines.append(f"linearizability ({plural(lin['ops_checked'], 'op')} on {plural(lin['keys_checked'], 'key')} "
+                 f"checked in {lin['elapsed_ms'] / 1000:.2f} s): {lin['result']}")
     for key, verdict in sorted(lin["per_key"].items()):
         lines.append(f"  key {key}: {verdict}")
     for v in lin["violations"][:EXAMPLES]:
@@ -75,6 +73,31 @@ def render(report: Dict[str, Any]) -> str:
         lines.append(f"  first violation on {v['key']}{why}: {v['message']}")
     conv = report["convergence"]
     lines.append(f"converged after healing: {'yes' if report['converged'] else 'no'}"
-                 + (f" ({len(conv.get('diverged_keys', []))} keys differ, {conv.get('hints_left')} hints left)"
+                 + (f" ({plural(len(conv.get('diverged_keys', [])), 'key')} "
+                    f"{agrees(len(conv.get('diverged_keys', [])), 'differs', 'differ')}, "
+                    f"{plural(conv.get('hints_left') or 0, 'hint')} left)"
                     if report["converged"] is False else ""))
     return "\n".join(lines)
+
+
+def _mutation(key: str, f, value) -> str:
+    """An acknowledged operation as a sentence's subject: "the delete of k" or "k='v'"."""
+    return f"the delete of {key}" if f == "delete" else f"{key}={value!r}"
+
+
+def _state(value) -> str:
+    """A key's observed value as words: "as 'v'", or "absent" (a delete or nothing yet)."""
+    return "absent" if value is None else f"as {value!r}"
+
+
+def lost_write_line(w: dict) -> str:
+    """One lost acknowledged write (or delete) as the report prints it."""
+    return (f"  {_mutation(w['key'], w.get('f'), w['value'])} acknowledged at {w['acknowledged_at']} ms, "
+            f"but the key ends {_state(w['final_value'])}: {w['mechanism']}")
+
+
+def stale_read_line(r: dict) -> str:
+    """One stale read as the report prints it."""
+    return (f"  client {r['read_by']} read {r['key']} {_state(r['returned'])} at {r['at']} ms after "
+            f"{_mutation(r['key'], r.get('after'), r['should_see_at_least'])} was acknowledged: "
+            f"{r['mechanism']}")

@@ -5,6 +5,8 @@ import json
 import math
 from typing import Any, Hashable
 
+from wording import agrees, plural
+
 from .history import RETURNS, UNKNOWN, Op, jsonable
 from .models import thaw
 
@@ -56,7 +58,7 @@ def describe_violation(model: str, key: Hashable, prefix: list[Op], state: Hasha
     """A sentence: where the best partial order ends and which operation cannot follow it."""
     name = "the history" if key is None else f"key {_show(key)}"
     return (f"{name} is not linearizable under the {model} model: after the "
-            f"{len(prefix)} operations of the longest linearizable prefix the value is "
+            f"{plural(len(prefix), 'operation')} of the longest linearizable prefix the value is "
             f"{_state(state)}, and process {blocking.process}'s {action(blocking)} "
             f"cannot be placed before it completed")
 
@@ -65,14 +67,15 @@ def render_text(verdict) -> str:
     """The CLI's report: the verdict line, then each violation's prefix end and culprits."""
     lines = []
     if verdict.result == "linearizable":
-        lines.append(f"linearizable: {verdict.keys_checked} key(s), {verdict.ops_checked} "
-                     f"operation(s), {verdict.model} model, {verdict.elapsed_ms:.0f} ms")
+        lines.append(f"linearizable: {plural(verdict.keys_checked, 'key')}, "
+                     f"{plural(verdict.ops_checked, 'operation')}, {verdict.model} model, {verdict.elapsed_ms:.0f} ms")
     elif verdict.result == "unknown":
-        lines.append(f"unknown: a budget ran out before {len(verdict.unknown_keys)} key(s) "
-                     f"were decided ({_reasons(verdict)}); no violation found so far")
+        lines.append(f"unknown: a budget ran out before {plural(len(verdict.unknown_keys), 'key')} "
+                     f"{agrees(len(verdict.unknown_keys), 'was', 'were')} decided ({_reasons(verdict)}); "
+                     "no violation found so far")
     else:
         lines.append(f"NOT linearizable: {len(verdict.violations)} of "
-                     f"{verdict.keys_checked} key(s), {verdict.model} model, "
+                     f"{plural(verdict.keys_checked, 'key')}, {verdict.model} model, "
                      f"{verdict.elapsed_ms:.0f} ms")
     for v in verdict.violations:
         lines.append("")
@@ -85,7 +88,7 @@ def render_text(verdict) -> str:
         lines.append("  cannot be placed next:")
         lines.extend("    " + describe_op(op) for op in v.unplaceable)
     if verdict.unknown_keys and verdict.violations:
-        lines.append(f"\n{len(verdict.unknown_keys)} key(s) left undecided ({_reasons(verdict)})")
+        lines.append(f"\n{plural(len(verdict.unknown_keys), 'key')} left undecided ({_reasons(verdict)})")
     return "\n".join(lines)
 
 

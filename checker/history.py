@@ -20,6 +20,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Hashable, Iterable
 
+from wording import agrees
+
 __all__ = ["UNKNOWN", "HistoryError", "Event", "Op", "READS", "RETURNS", "pair", "by_key",
            "event_from_mapping", "jsonable"]
 
@@ -124,7 +126,7 @@ def event_from_mapping(m: dict, line: int | None = None, text: str | None = None
         raise HistoryError("expected an object/map for each operation", line, text)
     missing = [k for k in ("process", "type", "f") if k not in m]
     if missing:
-        raise HistoryError(f"missing field(s): {', '.join(missing)}", line, text)
+        raise HistoryError(f"missing {agrees(len(missing), 'field', 'fields')}: {', '.join(missing)}", line, text)
     process = m["process"]
     if str(process) == "nemesis":
         return None  # fault injection, not a client operation

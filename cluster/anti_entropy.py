@@ -22,6 +22,7 @@ from cluster.merkle import MerkleTree, compare
 from cluster.messages import STORED, Fetch, Put, SyncReply, TreeDiff, TreeOffer
 from cluster.operation import Operation
 from models import node_name
+from wording import agrees, plural
 
 
 def shared_tree(node, peer: int) -> MerkleTree:
@@ -124,9 +125,11 @@ class AntiEntropyOp(Operation):
         moved = len(self.pushed) + len(self.pulled)
         silent = " (no answer: peer unreachable)" if self.silent else ""
         self.seam.emit("anti_entropy", f"anti-entropy {self.node.name} <-> {node_name(self.peer)}: "
-                         f"compared {self.compared} tree nodes, {self.buckets_differing} bucket(s) "
-                         f"differ, moved {moved} key(s) ({len(self.pushed)} pushed, {len(self.pulled)} "
-                         f"pulled){silent}", [self.node.node_id, self.peer], None, op_id=self.op_id,
+                         f"compared {plural(self.compared, 'tree node')}, "
+                         f"{plural(self.buckets_differing, 'bucket')} "
+                         f"{agrees(self.buckets_differing, 'differs', 'differ')}, moved {plural(moved, 'key')} "
+                         f"({len(self.pushed)} pushed, {len(self.pulled)} pulled){silent}",
+                         [self.node.node_id, self.peer], None, op_id=self.op_id,
                          compared=self.compared, buckets_differing=self.buckets_differing,
                          pushed=len(self.pushed), pulled=len(self.pulled))
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
+from wording import plural
+
 MODES = ("stop", "crash", "wipe")
 
 DESCRIPTIONS = {
@@ -45,9 +47,10 @@ def describe(node, mode: str, lost: dict) -> str:
     text = f"{node.name} is down ({mode}): {DESCRIPTIONS[mode]}"
     if lost.get("uncommitted_writes_lost"):
         keys = ", ".join(item["key"] for item in lost["uncommitted_writes_lost"])
-        text += f"; it lost {len(lost['uncommitted_writes_lost'])} acknowledged but uncommitted write(s): {keys}"
+        text += f"; it lost {plural(len(lost['uncommitted_writes_lost']), 'acknowledged but uncommitted write')}: "
+        text += keys
     if "keys_lost" in lost:
-        text += f"; {lost['keys_lost']} key(s) and {lost['hints_lost']} hint(s) are gone"
+        text += f"; {plural(lost['keys_lost'], 'key')} and {plural(lost['hints_lost'], 'hint')} are gone"
     return text
 
 

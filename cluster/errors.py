@@ -67,6 +67,13 @@ class Conflict(ReplicaLabError):
     code = "conflict"
 
 
+class NeedsLww(ReplicaLabError):
+    """The request needs one value per key (--conflicts lww) and this cluster keeps siblings."""
+
+    status = 409
+    code = "needs_lww"
+
+
 class Unprocessable(ReplicaLabError):
     """The request is well formed but cannot be carried out (e.g. an idempotency key reused)."""
 

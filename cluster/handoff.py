@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import List
 
-from cluster.messages import Put
+from cluster.messages import ALREADY_HAD, KEPT_NEWER, Put
 from cluster.operation import Operation
 from models import node_name
+from wording import plural
 
 
 class HandoffOp(Operation):
@@ -30,8 +31,9 @@ class HandoffOp(Operation):
         """Send the hinted records to their owner and wait for its acks."""
         if not self.records:
             return self.finish()
-        self.seam.emit("handoff_started", f"{self.node.name} hands {len(self.records)} hinted "
-                         f"write(s) back to {node_name(self.owner)}: {', '.join(sorted(self.records))}",
+        self.seam.emit("handoff_started", f"{self.node.name} hands "
+                         f"{plural(len(self.records), 'hinted write')} back to {node_name(self.owner)}: "
+                         f"{', '.join(sorted(self.records))}",
                          [self.node.node_id, self.owner], None, op_id=self.op_id,
                          keys=sorted(self.records))
         for record in self.records.values():
@@ -45,8 +47,11 @@ class HandoffOp(Operation):
         record = self.records.get(msg.key)
         if record is not None and self.node.hints.remove(self.owner, record):
             self.delivered.append(msg.key)
-            self.seam.emit("hint_delivered", f"{node_name(self.owner)} now has {msg.key} "
-                             f"v{record.version}; {self.node.name} drops its hint",
+            # The ack says whether the owner took the hint's version: it may already hold a newer one.
+            held = {KEPT_NEWER: f"already had a newer {msg.key} than the hint's v{record.version} and keeps it",
+                    ALREADY_HAD: f"already had {msg.key} v{record.version}"}.get(
+                        msg.outcome, f"now has {msg.key} v{record.version}")
+            self.seam.emit("hint_delivered", f"{node_name(self.owner)} {held}; {self.node.name} drops its hint",
                              [self.node.node_id, self.owner], msg.key, op_id=self.op_id)
         self.answered(msg.src)
 
@@ -55,6 +60,6 @@ class HandoffOp(Operation):
         self.finish()
         kept = len(self.records) - len(self.delivered)
         if kept:
-            self.seam.emit("handoff_incomplete", f"{self.node.name} still holds {kept} hint(s) for "
+            self.seam.emit("handoff_incomplete", f"{self.node.name} still holds {plural(kept, 'hint')} for "
                              f"{node_name(self.owner)}; they will be retried", [self.node.node_id, self.owner],
                              None, op_id=self.op_id)

@@ -14,6 +14,7 @@ from cluster.core import ClusterCore
 from cluster.errors import BadRequest, Conflict
 from cluster.handoff import HandoffOp
 from models import node_name
+from wording import plural
 
 
 class Maintenance:
@@ -66,9 +67,10 @@ class Maintenance:
                     exchanges.append(self.anti_entropy(node.node_id, (node.node_id + offset) % count))
         moved = sum(e["keys_transferred"] for e in exchanges)
         with self.core.lock:
-            self.core.events.emit("anti_entropy_round", f"anti-entropy round {number}: {len(exchanges)} "
-                                  f"exchange(s) in {len(exchanges)} slice(s) of one node pair each (the lock "
-                                  f"is free between two), {moved} key(s) moved", [], None, round=number,
+            sentence = (f"anti-entropy round {number}: {plural(len(exchanges), 'exchange')} in "
+                        f"{plural(len(exchanges), 'slice')} of one node pair each (the lock is free between "
+                        f"two), {plural(moved, 'key')} moved")
+            self.core.events.emit("anti_entropy_round", sentence, [], None, round=number,
                                   slices=len(exchanges), keys_transferred=moved)
         return {"now": now, "round": number, "exchanges": exchanges, "slices": len(exchanges),
                 "keys_transferred": moved}
@@ -80,7 +82,7 @@ class Maintenance:
             total = sum(committed.values())
             if total:
                 batching = [h.node_id for h in self.core.handles] if self.core.config.durability == "batch" else []
-                self.core.events.emit("group_commit", f"group commit: {total} pending write(s) reached the "
+                self.core.events.emit("group_commit", f"group commit: {plural(total, 'pending write')} reached the "
                                       f"disk ({', '.join(f'{k}: {v}' for k, v in committed.items() if v)})", batching)
             return {"now": now, "committed": {k: v for k, v in committed.items() if v}}
 

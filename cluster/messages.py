@@ -201,7 +201,7 @@ class SyncReply(Message):
 
     def summary(self) -> str:
         """One phrase for the event log."""
-        return f"sync reply with {len(self.records)} records"
+        return f"sync reply (records: {len(self.records)})"
 
 
 @dataclass(frozen=True)
@@ -226,7 +226,7 @@ class TreeDiff(Message):
 
     def summary(self) -> str:
         """One phrase for the event log."""
-        return f"merkle diff: {len(self.entries)} bucket(s) differ after comparing {self.compared} tree nodes"
+        return f"merkle diff (buckets differing: {len(self.entries)}, tree nodes compared: {self.compared})"
 
 
 @dataclass(frozen=True)
@@ -238,7 +238,7 @@ class Fetch(Message):
 
     def summary(self) -> str:
         """One phrase for the event log."""
-        return f"fetch {len(self.keys)} key(s)"
+        return f"fetch (keys: {len(self.keys)})"
 
 
 

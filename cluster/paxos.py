@@ -32,6 +32,7 @@ from cluster.errors import Conflict, NoQuorum
 from cluster.messages import Commit, Message, Prepare, Propose
 from cluster.operation import Operation
 from models import Ballot, Record, Version, names, newest, node_name, preview
+from wording import plural
 
 MAX_ROUNDS = 5  # prepares per CAS before giving up on contention
 
@@ -132,7 +133,7 @@ class PaxosOp(Operation):
         self.ballot = Ballot(max((b.round for b in known), default=0) + 1, self.node.node_id)
         own.proposed = self.ballot  # on disk: a restarted coordinator still goes higher
         self.node.paxos.put(self.key, own)
-        self.seam.emit("paxos_prepare", f"{self.node.name} starts Paxos round {self.attempts} for {self.key} "
+        self.seam.emit("paxos_prepare", f"{self.node.name} starts Paxos for {self.key} (attempt {self.attempts}) "
                          f"with ballot {self.ballot}: prepare to {names(self.replicas)} (majority "
                          f"{self.majority})", [self.node.node_id], self.key, op_id=self.op_id,
                          ballot=str(self.ballot))
@@ -310,7 +311,7 @@ class PaxosOp(Operation):
             "unknown": lambda: f"CAS {self.key} outcome unknown: v{record.version if record else '?'} is held by "
                                "fewer than a majority (accepted by a minority, or chosen but committed to a "
                                "minority); a later CAS may complete it",
-            "contention": lambda: f"CAS {self.key} gave up after {self.attempts} rounds of contention",
+            "contention": lambda: f"CAS {self.key} gave up after {plural(self.attempts, 'round')} of contention",
         }
         self.seam.emit("cas_" + outcome, texts[outcome](), [self.node.node_id], self.key, op_id=self.op_id)
         self.finish()

@@ -96,9 +96,10 @@ def answer_prepare(node: Any, msg: Any) -> Promise:
         return Promise(node.node_id, msg.src, msg.op_id, msg.key, msg.ballot, False, state.promised)
     state.promised = msg.ballot
     node.paxos.put(msg.key, state)
-    held = (f"accepted v{state.record.version} at {state.accepted}" if state.record else "accepted nothing")
+    held = (f"accepted v{state.record.version} at ballot {state.accepted}" if state.record else "accepted nothing")
+    commit = f"at ballot {state.committed}" if state.committed else "none"
     node.seam.emit("paxos_promised", f"{node.name} promises ballot {msg.ballot} for {msg.key} "
-                     f"({held}; last commit {state.committed or 'none'})", [node.node_id, msg.src], msg.key,
+                     f"({held}; last commit {commit})", [node.node_id, msg.src], msg.key,
                      ballot=str(msg.ballot))
     return Promise(node.node_id, msg.src, msg.op_id, msg.key, msg.ballot, True, state.promised,
                    state.accepted, state.record, state.committed, node.store.get(msg.key))

@@ -18,6 +18,7 @@ from cluster.messages import KEPT_NEWER, Get, Message, Put
 from cluster.operation import Operation
 from cluster.read_repair import send_repairs, stale_replicas
 from models import Record, names, node_name, preview
+from wording import plural
 
 
 class QuorumOp(Operation):
@@ -86,7 +87,9 @@ class QuorumOp(Operation):
                 self.seam.emit("no_fallback", f"no node left to stand in for {node_name(owner)} "
                                  f"({self.describe()})", [owner], self.key, op_id=self.op_id)
                 continue
-            self.seam.emit("fallback", f"{self.node.name} asks {node_name(fallback)} to stand in "
+            who = ("stands in itself" if fallback == self.node.node_id
+                   else f"asks {node_name(fallback)} to stand in")  # never "node-1 asks node-1"
+            self.seam.emit("fallback", f"{self.node.name} {who} "
                              f"for silent {node_name(owner)} ({self.describe()})",
                              [self.node.node_id, fallback, owner], self.key, op_id=self.op_id)
             self._contact(fallback, owner)
@@ -168,7 +171,7 @@ class WriteOp(QuorumOp):
 
     def quorum_text(self, have: list) -> str:
         """W and the acks so far."""
-        return f"W={self.needed} ({len(have)} acks: {names(have)})"
+        return f"W={self.needed} ({plural(len(have), 'ack')}: {names(have)})"
 
     def _ack(self, peer: int, outcome: str, durable: bool) -> None:
         # durable: on the replica's disk already, or (batch mode) waiting for its next group commit
@@ -193,7 +196,7 @@ class WriteOp(QuorumOp):
         acked = names(self.acks)
         if self.result.ok:
             self.seam.emit("write_succeeded", f"write {self.key} v{self.record.version} confirmed: "
-                             f"{len(self.acks)} acks ({acked}), W={self.needed} met",
+                             f"{plural(len(self.acks), 'ack')} ({acked}), W={self.needed} met",
                              sorted(self.acks), self.key, op_id=self.op_id, acks=len(self.acks))
         else:
             self.seam.emit("write_failed", f"write {self.key} v{self.record.version} NOT confirmed: "
@@ -265,7 +268,7 @@ class ReadOp(QuorumOp):
 
     def quorum_text(self, have: list) -> str:
         """R and the answers so far."""
-        return f"R={self.needed} ({len(have)} answers: {names(have)})"
+        return f"R={self.needed} ({plural(len(have), 'answer')}: {names(have)})"
 
     def on_put_ack(self, msg) -> None:
         """A stale replica accepted the repair."""
@@ -326,6 +329,6 @@ class ReadOp(QuorumOp):
         outcome = (f"v{best.version}" + (" (deleted)" if best.deleted else "")) if best else "not found"
         if best is not None and self.node.conflicts == "siblings":
             outcome = siblings.narrate(best)
-        self.seam.emit("read_succeeded", f"read {self.key}: {outcome}, from {len(self.replies)} "
-                         f"answers ({names(self.replies)}), R={self.needed} met",
+        self.seam.emit("read_succeeded", f"read {self.key}: {outcome}, from "
+                         f"{plural(len(self.replies), 'answer')} ({names(self.replies)}), R={self.needed} met",
                          sorted(self.replies), self.key, op_id=self.op_id)

@@ -14,6 +14,7 @@ from typing import Dict, List, Optional
 from cluster import siblings
 from cluster.messages import Put
 from models import Record, node_name
+from wording import plural
 
 
 def stale_replicas(node, replies: Dict[int, Optional[Record]], stands_for: Dict[int, Optional[int]],
@@ -29,11 +30,12 @@ def send_repairs(op, best: Record, stale: List[int]) -> None:
     node = op.node
     for peer in stale:
         had = op.replies[peer]
-        op.seam.emit("read_repair", f"read repair: {node_name(peer)} had "
-                       f"{_label(node, had) if had else 'nothing'} for {op.key}, "
-                       f"{node.name} sends it {_label(node, best)}", [node.node_id, peer],
-                       op.key, op_id=op.op_id, had=str(had.version) if had else None,
-                       newest=str(best.version))
+        own = peer == node.node_id  # the coordinator repairs its own copy: no "node-1 sends it" to node-1
+        who = f"{node.name} (the coordinator)" if own else node_name(peer)
+        fix = f" and keeps {_label(node, best)} instead" if own else f", {node.name} sends it {_label(node, best)}"
+        op.seam.emit("read_repair", f"read repair: {who} had {_label(node, had) if had else 'nothing'} "
+                     f"for {op.key}{fix}", [node.node_id, peer], op.key, op_id=op.op_id,
+                     had=str(had.version) if had else None, newest=str(best.version))
         op.send(Put(node.node_id, peer, op.op_id, best, None, "repair"))
 
 
@@ -42,5 +44,5 @@ def _label(node, record: Record) -> str:
     if node.conflicts == "siblings":
         sset = siblings.of(record)
         assert sset is not None
-        return f"{len(sset.siblings)} sibling(s) seen up to {siblings.vv.readable(sset.context)}"
+        return f"{plural(len(sset.siblings), 'sibling')} seen up to {siblings.vv.readable(sset.context)}"
     return f"v{record.version}"

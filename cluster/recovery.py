@@ -14,6 +14,7 @@ from typing import Dict, List
 from cluster.messages import STORED, Put, SyncReply, SyncRequest
 from cluster.operation import Operation
 from models import names, node_name
+from wording import plural
 
 
 def answer_sync_request(node, msg) -> SyncReply:
@@ -70,10 +71,11 @@ class SyncOp(Operation):
         """Every peer answered or timed out: report the catch-up."""
         self.finish()
         pulled = sorted(set(self.pulled))
-        self.seam.emit("sync_finished", f"{self.node.name} caught up: {len(pulled)} newer key(s) "
+        done = "synced with every peer" if not self.silent else "synced with the peers that answered"
+        self.seam.emit("sync_finished", f"{self.node.name} {done}: {plural(len(pulled), 'newer key')} "
                          f"from peers{': ' + ', '.join(pulled[:10]) if pulled else ''}"
                          f"{'...' if len(pulled) > 10 else ''}; pushed {sum(self.pushed.values())} "
-                         f"back; {len(self.answered_by)} peer(s) answered, "
+                         f"back; {plural(len(self.answered_by), 'peer')} answered, "
                          f"{len(self.silent)} silent", [self.node.node_id], None, op_id=self.op_id,
                          pulled=pulled, pushed=sum(self.pushed.values()))
 

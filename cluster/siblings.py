@@ -202,7 +202,7 @@ def message_detail(msg) -> dict:
     sset = of(record)
     assert sset is not None
     return {"context_vector": vv.readable(sset.context),
-            "siblings": [f"{preview(s.value, 24)} {vv.dot_text(s.dot)}" for s in sset.siblings]}
+            "siblings": [{"dot": vv.dot_text(s.dot), "value": s.value, "deleted": s.deleted} for s in sset.siblings]}
 
 
 # --- the opaque client context --------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 from cluster import siblings
 from cluster.core import ClusterCore
 from cluster.errors import BadRequest, Conflict
+from wording import plural
 
 MAX_TICK_MS = 3_600_000
 
@@ -40,8 +41,8 @@ class StepControl:
             held = self.core.network.in_flight
             self.core.network.resume()
             self.core.clock.unfreeze()
-            self.core.events.emit("network_resumed", f"network resumed: delivering the {held} held "
-                             "message(s) and everything that follows", ())
+            self.core.events.emit("network_resumed", f"network resumed: delivering the held "
+                             f"{plural(held, 'message')} and everything that follows", ())
             self.core.settle()
             return self.messages_view()
 

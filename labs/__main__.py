@@ -1,11 +1,14 @@
-"""python -m labs list | run N | check N|all | replay FILE | answers N | report N --url URL | grade FILE"""
+"""python -m labs list | run N [--url URL --token T] | check N|all | replay FILE | answers N | report N | grade FILE"""
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 
 from labs import runner
+from wording import plural
 
 
 def main(argv=None) -> int:
@@ -17,6 +20,7 @@ def main(argv=None) -> int:
     run.add_argument("number", type=int)
     run.add_argument("--url", help="a running server, e.g. http://127.0.0.1:5000 "
                                    "(default: a fresh in-process cluster)")
+    add_token_option(run)
     run.add_argument("--no-pause", action="store_true", help="do not wait for Enter between steps")
     run.add_argument("--anyway", action="store_true",
                      help="run on a --url server even if it lacks the lab's flags")
@@ -28,11 +32,15 @@ def main(argv=None) -> int:
     answers = sub.add_parser("answers", help="for instructors: each step's expected observations, and "
                                                "model answers to the questions")
     answers.add_argument("number", type=int)
-    report = sub.add_parser("report", help="record what a student's server shows at each step into a file")
+    report = sub.add_parser("report", help="after the lab: record what the student did and answered into a file")
     report.add_argument("number", type=int)
     report.add_argument("--url", required=True, help="the student's server, e.g. http://127.0.0.1:5000")
-    report.add_argument("--out", help="the report file (default: labN-report.json)")
-    report.add_argument("--student", help="a name to put in the report")
+    report.add_argument("--student", help="the student's name (in the report and its file name)")
+    report.add_argument("--out", help="the report file (default: labN-STUDENT-report.json)")
+    report.add_argument("--answers", help="the student's answers to the questions: a numbered list "
+                                          "(default: asked here, one question at a time)")
+    report.add_argument("--force", action="store_true", help="replace an existing report file")
+    add_token_option(report)
     grade = sub.add_parser("grade", help="check a report file against the lab's observations")
     grade.add_argument("file")
     args = parser.parse_args(argv)
@@ -49,7 +57,8 @@ def main(argv=None) -> int:
             return 0
         if args.command == "run":
             lab = runner.find(args.number)
-            client = runner.HttpClient(args.url) if args.url else runner.InProcessClient(lab.settings)
+            client = (runner.HttpClient(args.url, args.token) if args.url
+                      else runner.InProcessClient(lab.settings))
             if args.url and not args.anyway:
                 problem = runner.server_mismatch(lab, client)
                 if problem:
@@ -78,6 +87,13 @@ def main(argv=None) -> int:
         return 2
 
 
+def add_token_option(parser) -> None:
+    """--token: the server's admin token (default: $REPLICALAB_ADMIN_TOKEN), sent with every request."""
+    parser.add_argument("--token", default=os.environ.get("REPLICALAB_ADMIN_TOKEN") or None,
+                        help="the server's admin token, if it was started with one "
+                             "(default: $REPLICALAB_ADMIN_TOKEN)")
+
+
 def teacher_command(args) -> int:
     """answers, report and grade (labs/teacher.py); returns the exit code."""
     from labs import teacher
@@ -86,19 +102,7 @@ def teacher_command(args) -> int:
             print(teacher.answers_text(runner.find(args.number)))
             return 0
         if args.command == "report":
-            lab = runner.find(args.number)
-            client = runner.HttpClient(args.url)
-            problem = runner.server_mismatch(lab, client, rerun_hint=False)
-            if problem:
-                print(f"note: {problem} Recording anyway; the report names the missing flags.", file=sys.stderr)
-            data = teacher.record(lab, client, args.student)
-            path = args.out or f"lab{lab.number}-report.json"
-            with open(path, "w", encoding="utf-8") as handle:
-                json.dump(data, handle, indent=1, ensure_ascii=False)
-            passed = sum(1 for step in data["steps"] if step.get("verdict") == "ok")
-            print(f"Recorded lab {lab.number} from {args.url} into {path}: {passed} of {len(data['steps'])} "
-                  f"steps showed what the lab expects. Hand in {path}; `python -m labs grade {path}` checks it.")
-            return 0
+            return report_command(args, teacher)
         ok, text = teacher.grade_text(teacher.load_report(args.file))
         print(text)
         return 0 if ok else 1
@@ -108,6 +112,32 @@ def teacher_command(args) -> int:
     except OSError as error:  # requests' connection errors derive from OSError
         print(f"Cannot reach the server: {error}. Is `python run.py` running at that --url?", file=sys.stderr)
         return 2
+
+
+def report_command(args, teacher) -> int:
+    """Record the student's run and answers into a file that no other student's report overwrites."""
+    lab = runner.find(args.number)
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", args.student or "student").strip("-.") or "student"
+    path = args.out or f"lab{lab.number}-{name}-report.json"
+    if os.path.exists(path) and not args.force:
+        print(f"{path} exists already (another student's report?): name this one with --student or --out, "
+              "or pass --force to replace it.", file=sys.stderr)
+        return 2
+    client = runner.HttpClient(args.url, args.token)
+    problem = runner.server_mismatch(lab, client, rerun_hint=False)
+    if problem:
+        print(f"note: {problem} Recording anyway; the report names the missing flags.", file=sys.stderr)
+    answers = (teacher.read_answers(args.answers, lab) if args.answers
+               else teacher.ask_answers(lab) if sys.stdin.isatty() else [])
+    data = teacher.record(lab, client, args.student, answers)
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=1, ensure_ascii=False)
+    answered = sum(1 for q in data["questions"] if q["answer"])
+    sent = plural(len(data["scenario"]["requests"]), "request")
+    print(f"Recorded lab {lab.number} from {args.url} into {path}: {sent} the student sent, {answered} of "
+          f"{plural(len(data['questions']), 'question')} answered. Hand in {path}; "
+          f"`python -m labs grade {path}` replays the requests and checks each step.")
+    return 0
 
 
 def replay_file(path: str, quiet: bool = False) -> int:
@@ -128,12 +158,12 @@ def replay_file(path: str, quiet: bool = False) -> int:
                 print(f"[t={event.time_ms:6d}ms #{event.seq}] {event.text}")
     digest = event_digest(events)
     same = digest == data.get("event_digest")
-    print(f"replayed {len(data['requests'])} request(s): {len(events)} events, digest {digest[:16]}")
+    print(f"replayed {plural(len(data['requests']), 'request')}: {len(events)} events, digest {digest[:16]}")
     if same:
         print("identical event log: yes, byte for byte")
         return 0
     print(f"identical event log: NO (the file says {data.get('event_digest', '?')[:16]}, "
-          f"{data.get('events')} events)")
+          f"{plural(data.get('events') or 0, 'event')})")
     for note in data.get("notes", []):
         print(f"  note: {note}")
     return 1

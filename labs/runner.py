@@ -42,12 +42,12 @@ def find(number: int) -> Lab:
 
 
 class InProcessClient:
-    """Requests against a fresh in-process app (no server needed)."""
+    """Requests against a fresh in-process app (no server needed), or against `app`."""
 
-    def __init__(self, settings: Optional[dict] = None):
+    def __init__(self, settings: Optional[dict] = None, app=None):
         from app import create_app
         from config import simulation_config
-        self.app = create_app(simulation_config(**(settings or {})))
+        self.app = app if app is not None else create_app(simulation_config(**(settings or {})))
         self.url = DISPLAY_URL
 
     def request(self, method: str, path: str, body=None):
@@ -60,28 +60,32 @@ class InProcessClient:
 
 
 class HttpClient:
-    """Requests against a running ReplicaLab server."""
+    """Requests against a running ReplicaLab server (with its admin token, if it has one)."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, token: Optional[str] = None):
         import requests
         self._requests = requests
         self.url = url.rstrip("/")
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     def request(self, method: str, path: str, body=None):
         """Send one request (from any thread); returns (status code, parsed JSON)."""
         data = json.dumps(body) if body is not None else None
-        response = self._requests.request(method, self.url + path, data=data, timeout=60)
+        response = self._requests.request(method, self.url + path, data=data, headers=self.headers,
+                                          timeout=60)
         try:
             return response.status_code, response.json()
         except ValueError:
             return response.status_code, {"raw": response.text}
 
 
-def curl(url: str, method: str, path: str, body=None) -> str:
-    """The curl command a student can type for this request."""
+def curl(url: str, method: str, path: str, body=None, token: bool = False) -> str:
+    """The curl command a student can type for this request (with the admin token header if the server has one)."""
     parts = ["curl"]
     if method != "GET":
         parts += ["-X", method]
+    if token:  # the variable, not the secret: the screen may be shared
+        parts += ["-H", "'Authorization: Bearer '\"$REPLICALAB_ADMIN_TOKEN\""]
     parts.append(url + path)
     if body is not None:
         parts += ["-d", shlex.quote(json.dumps(body))]
@@ -97,7 +101,8 @@ def start_background(client, step: Step, ctx: dict, show) -> dict:
     """Send a request that will wait (step mode) on its own thread; return once it waits."""
     method, path, body = step.resolve(ctx, None)
     if show:
-        show(f"$ {curl(client.url, method, path, body)}    # in a second terminal: it waits")
+        show(f"$ {curl(client.url, method, path, body, bool(getattr(client, 'headers', None)))}"
+             "    # in a second terminal: it waits")
     before = waiting_requests(client)
     box: list = []
     thread = threading.Thread(target=lambda: box.append(client.request(method, path, body)), daemon=True)
@@ -134,7 +139,7 @@ def perform(client, step: Step, ctx: dict, show: Optional[Callable[[str], None]]
     for item in step.items(ctx):
         method, path, body = step.resolve(ctx, item)
         if show:
-            show(f"$ {curl(client.url, method, path, body)}")
+            show(f"$ {curl(client.url, method, path, body, bool(getattr(client, 'headers', None)))}")
         status, answer = client.request(method, path, body)
         if show:
             show(render(status, answer, brief=step.each is not None))
@@ -245,13 +250,18 @@ def guided(lab: Lab, client, pause: bool = True, out: TextIO = sys.stdout,
         show(f"--- Step {number}/{len(lab.steps)}: {step.title} ---")
         if step.explain:
             show(step.explain)
+        outcome: dict = {}
         try:
-            run_step(client, step, ctx, show)
+            outcome = perform(client, step, ctx, show)
+            verify(step, ctx, outcome)
             verdict = "(observed as expected)" if step.check else ""
         except ObservationFailed as failure:
             what = str(failure).rstrip(". ")  # the failure may end a sentence of its own
             verdict = f"(!) this run did not show what the lab expects: {what}."
-            if ok:  # the likely cause once, not after every step that follows from it
+            if 401 in outcome.get("statuses", ()):  # the cause is known: no --fresh to blame
+                verdict += (" The server has an admin token: pass it with --token TOKEN (or set "
+                            "REPLICALAB_ADMIN_TOKEN) and run the lab again.")
+            elif ok:  # the likely cause once, not after every step that follows from it
                 verdict += (f" Was the server started with `{server_command(lab)}`, as "
                             f"labs/{lab.folder}/README.md says?")
             ok = False

@@ -2,10 +2,11 @@
 
 `answers N` runs the lab's check on a fresh in-process cluster and prints, per
 step, every observation that held, then the README's questions with the model
-answers of labs/<folder>/answers.md. `report N --url` runs the lab against a
-student's own server and records what it showed at each step into a JSON file;
-`grade FILE` replays the lab's checks over the recorded answers (never trusting
-the verdicts written in the file).
+answers of labs/<folder>/answers.md. `report N --url` records what the student
+did — their server's scenario, every state-changing request they sent — and
+their answers to the questions, into a JSON file; it sends no lab request
+itself. `grade FILE` replays the student's requests and checks each step on
+that replay (labs/grading.py): a step the student did not do fails.
 """
 from __future__ import annotations
 
@@ -14,12 +15,15 @@ import os
 import re
 from typing import List, Optional, Tuple
 
-from . import runner, steps
+from config import ConfigError
+from wording import agrees, plural
+
+from . import grading, runner, steps
 from .replay import read_json
-from .steps import Lab, ObservationFailed
+from .steps import Lab
 
 REPORT_FORMAT = "replicalab_lab_report"
-REPORT_VERSION = 1
+REPORT_VERSION = 2  # 1 ran the lab itself: refused
 
 
 class ReportError(ValueError):
@@ -83,92 +87,109 @@ def answers_text(lab: Lab) -> str:
     return "\n".join(lines)
 
 
-def record(lab: Lab, client, student: Optional[str] = None) -> dict:
-    """Run every step against the student's server and record what it answered (a report)."""
+def record(lab: Lab, client, student: Optional[str] = None, answers: Optional[List[str]] = None) -> dict:
+    """What the student did and answered: their server's scenario (never a run of ours) and their answers."""
     status, config = client.request("GET", "/config")
     server = (config or {}).get("config") if status == 200 else None
-    ctx: dict = {}
-    recorded = []
-    for number, step in enumerate(lab.steps, 1):
-        entry: dict = {"step": number, "title": step.title}
-        try:
-            outcome = runner.perform(client, step, ctx)
-        except (ObservationFailed, KeyError, IndexError, TypeError) as error:
-            # A step that depends on an earlier one that went wrong cannot even be sent.
-            entry["error"] = f"not run: {error_text(error)}"
-            recorded.append(entry)
-            continue
-        entry.update({key: outcome[key] for key in ("requests", "statuses", "answers", "background")
-                      if key in outcome})
-        try:
-            runner.verify(step, ctx, outcome)
-            entry["verdict"] = "ok"
-        except (ObservationFailed, KeyError, IndexError, TypeError) as error:
-            entry["verdict"] = f"failed: {error_text(error)}"
-        recorded.append(entry)
+    status, scenario = client.request("GET", "/scenario")
+    if status != 200 or not isinstance(scenario, dict) or "requests" not in scenario:
+        raise ReportError(f"{client.url} did not answer GET /scenario (HTTP {status}); the report needs the "
+                          "server's record of the student's requests")
+    questions = readme_questions(lab)
+    given = list(answers or [])
     return {"format": REPORT_FORMAT, "version": REPORT_VERSION, "lab": lab.number, "title": lab.title,
             "student": student, "url": client.url,
             "recorded_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "server_config": server,
             "missing_flags": runner.missing_flags(lab, server) if server else None,
-            "steps": recorded}
-
-
-def error_text(error: Exception) -> str:
-    """A failure as a sentence: the observation, or what was missing from an answer."""
-    if isinstance(error, ObservationFailed):
-        return str(error).rstrip(". ")
-    return f"an earlier answer lacked what this step needs ({type(error).__name__}: {error})"
+            "scenario": scenario,
+            "questions": [{"question": question, "answer": (given[i].strip() or None) if i < len(given) else None}
+                          for i, question in enumerate(questions)]}
 
 
 def load_report(path: str) -> dict:
-    """Read a report file, or raise ReportError with a sentence."""
-    data = read_json(path, ReportError)
+    """Read a report file, or raise ReportError with a sentence that says what is wrong with it."""
+    data = read_json(path, ReportError, " (was it cut short while copying?)")
     if not isinstance(data, dict) or data.get("format") != REPORT_FORMAT:
         raise ReportError(f"{path} is not a lab report (make one with `python -m labs report N --url URL`)")
-    if not isinstance(data.get("steps"), list) or not isinstance(data.get("lab"), int):
-        raise ReportError(f"{path} has no lab number or no steps")
+    if data.get("version") != REPORT_VERSION:
+        raise ReportError(f"{path} was made by an older `labs report`, which ran the lab itself instead of "
+                          "recording what the student did: record it again from the student's server")
+    if not isinstance(data.get("lab"), int):
+        raise ReportError(f"{path} has no lab number")
+    scenario = data.get("scenario")
+    if not isinstance(scenario, dict) or not isinstance(scenario.get("requests"), list) \
+            or not isinstance(scenario.get("settings"), dict):
+        raise ReportError(f"{path} is incomplete: its scenario (the student's requests and the server's "
+                          "settings) is missing or cut short")
+    if not isinstance(data.get("questions"), list):
+        raise ReportError(f"{path} is incomplete: it has no questions list")
     return data
 
 
-def grade(data: dict) -> Tuple[Lab, List[Tuple[int, str, Optional[str]]]]:
-    """Check a report's recorded answers with the lab's checks: (lab, [(step, title, failure or None)])."""
+def grade(data: dict) -> Tuple[Lab, List[grading.StepGrade]]:
+    """Replay the student's run and check each step of the lab on it (labs/grading.py)."""
     lab = runner.find(data["lab"])
-    if len(data["steps"]) != len(lab.steps):
-        raise ReportError(f"the report has {len(data['steps'])} steps, lab {lab.number} has {len(lab.steps)}: "
-                          "it was recorded by another version of the lab")
-    ctx: dict = {}
-    results: List[Tuple[int, str, Optional[str]]] = []
-    for number, (step, entry) in enumerate(zip(lab.steps, data["steps"]), 1):
-        failure: Optional[str] = None
-        if not isinstance(entry, dict):
-            failure = "the report's entry for this step is not an object"
-        elif "error" in entry:
-            failure = str(entry["error"])
-        else:
-            outcome = {"requests": entry.get("requests") or [], "statuses": entry.get("statuses") or [],
-                       "answers": entry.get("answers") or [], "background": bool(entry.get("background"))}
-            try:
-                if not outcome["background"] and not outcome["answers"]:
-                    raise ObservationFailed("the report has no answer for this step")
-                runner.verify(step, ctx, outcome)
-            except (ObservationFailed, KeyError, IndexError, TypeError, AttributeError) as error:
-                failure = error_text(error)
-        results.append((number, step.title, failure))
-    return lab, results
+    try:
+        return lab, grading.grade_run(lab, data["scenario"])
+    except ConfigError as error:
+        raise ReportError(f"the report's server settings cannot be replayed: {error}") from None
 
 
 def grade_text(data: dict) -> Tuple[bool, str]:
-    """(all steps hold, the grade as an instructor reads it)."""
-    lab, results = grade(data)
+    """(every step done and as expected, the grade as an instructor reads it, answers beside model answers)."""
+    lab, grades = grade(data)
+    scenario = data["scenario"]
     lines = [f"Lab {lab.number} ({lab.title}), recorded {data.get('recorded_at', '?')} from "
-             f"{data.get('url', '?')}" + (f" by {data['student']}" if data.get("student") else "")]
+             f"{data.get('url', '?')}" + (f" by {data['student']}" if data.get("student") else ""),
+             f"the student's server recorded {plural(len(scenario['requests']), 'request')}; "
+             "each step is checked on a replay of them"]
     if data.get("missing_flags"):
         lines.append(f"note: the server lacked {' '.join(data['missing_flags'])}, so some steps may differ "
                      "from the README for that reason")
-    for number, title, failure in results:
-        lines.append(f"step {number} {'ok' if failure is None else 'FAILED'}: {title}"
-                     + (f" ({failure})" if failure else ""))
-    passed = sum(1 for *_, failure in results if failure is None)
-    lines.append(f"{passed} of {len(results)} steps show what the lab expects")
-    return passed == len(results), "\n".join(lines)
+    if not scenario.get("started_empty", True):
+        lines.append("note: the server did not start empty (no --fresh); its earlier data is not in the replay")
+    if scenario.get("requests_complete") is False:
+        lines.append("note: the server's record was full, so only the student's first requests are replayed")
+    for g in grades:
+        verdict = {grading.VIEW: "ok (not recorded by the server: sent to the replay)",
+                   grading.NOT_DONE: "NOT DONE"}.get(
+            g.kind, "ok") if g.failure is None or g.kind == grading.NOT_DONE else "FAILED"
+        lines.append(f"step {g.number} {verdict}: {g.title}" + (f" ({g.failure})" if g.failure else ""))
+    done, counted, views = grading.summary(grades)
+    lines.append(f"{done} of {counted} steps done by the student show what the lab expects"
+                 + (f"; {plural(views, 'other step')} (views and requests the server does not record) "
+                    f"{agrees(views, 'holds', 'hold')} on the replay" if views else ""))
+    lines += answers_lines(lab, data["questions"])
+    return all(g.ok for g in grades), "\n".join(lines)
+
+
+def answers_lines(lab: Lab, questions: List[dict]) -> List[str]:
+    """The student's answers beside the model answers, and how many are missing."""
+    models = model_answers(lab)
+    answered = [q for q in questions if isinstance(q, dict) and q.get("answer")]
+    lines = ["", f"Answers: {len(answered)} of {plural(len(questions), 'question')} answered"]
+    for number, item in enumerate(questions, 1):
+        item = item if isinstance(item, dict) else {}
+        lines += [f"Q{number}. {item.get('question', '?')}", f"  student: {item.get('answer') or '(no answer)'}"]
+        if number <= len(models):
+            lines.append(f"  model:   {models[number - 1]}")
+    return lines
+
+
+def read_answers(path: str, lab: Lab) -> List[str]:
+    """The student's answers from a file: a numbered Markdown list in the questions' order."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            items = numbered_items(handle.read())
+    except OSError as error:
+        raise ReportError(f"cannot read {path}: {error.strerror or error}") from None
+    if not items:
+        raise ReportError(f"{path} has no numbered answers (write them as 1. ..., 2. ..., one per question)")
+    return items
+
+
+def ask_answers(lab: Lab, ask=input) -> List[str]:
+    """Ask the student each of the README's questions; an empty line leaves one unanswered."""
+    return [ask(f"Q{number}. {question}\nYour answer: ") for number, question in
+            enumerate(readme_questions(lab), 1)]

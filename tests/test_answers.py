@@ -34,7 +34,7 @@ class WriteMessageTest(AnswerTestCase):
     def test_ordinary_write_counts_the_nodes_that_stored_it(self):
         """A write every replica applied says it was stored on as many nodes as stored_on lists."""
         body = write(self.client, "color", "blue").get_json()
-        self.assertIn(f"Stored 'color' on {len(body['stored_on'])} node(s)", body["message"])
+        self.assertIn(f"Stored 'color' on {len(body['stored_on'])} nodes", body["message"])
 
 
 class HealthTest(AnswerTestCase):

@@ -134,8 +134,8 @@ class DurableBallotsTest(unittest.TestCase):
             config = simulation_config(storage="sqlite", data_dir=data_dir)
             cluster = ReplicationManager(config)
             first = cluster.cas("k", None, 1)
-            ballot = Ballot.from_dict({"round": first.rounds[-1]["ballot"].split(".")[0],
-                                       "node": first.rounds[-1]["ballot"].split(".")[1]})
+            round_, node = first.rounds[-1]["ballot"].strip("()").split(", ")  # "(round, node-N)"
+            ballot = Ballot.from_dict({"round": round_, "node": node})
             cluster.close()
             again = ReplicationManager(config)
             try:

@@ -99,7 +99,7 @@ class HistoryRecordingTest(unittest.TestCase):
             Client(self.http, "a").write("k", i)
         page = self.http.get("/history").get_json()
         self.assertEqual((page["dropped_ops"], page["truncated"], page["total_events"]), (2, True, 6))
-        self.assertIn("2 older operation(s) were dropped", page["message"])
+        self.assertIn("2 older operations were dropped", page["message"])
         self.assertEqual([e["value"] for e in page["events"] if e["type"] == "invoke"], [2, 3, 4])
         self.assertTrue(self.http.get("/check").get_json()["linearizable"])
 

@@ -85,7 +85,7 @@ class RunPyTest(unittest.TestCase):
         console = server.output()
         self.assertIn("node-1 is down", console)
         self.assertIn("as a hint for node-1", console)
-        self.assertIn("node-1 caught up", console)
+        self.assertIn("node-1 synced with every peer", console)
 
         again = self.start()
         self.assertEqual(again.get("/read/color").json()["value"], "green")

@@ -4,7 +4,7 @@ import threading
 import unittest
 
 from cluster import siblings
-from cluster.errors import BadRequest, Conflict
+from cluster.errors import BadRequest, NeedsLww
 from config import ConfigError, simulation_config
 from tests.helpers import make_app, make_cluster, write
 
@@ -124,8 +124,8 @@ class SiblingsClusterTest(unittest.TestCase):
         self.assertEqual(values(self.cluster.nodes[self.c].store.get(KEY)), ['"x"', '"y"'])
 
     def test_cas_and_linearizable_are_refused(self):
-        """CAS answers Conflict, consistency=linearizable BadRequest, and the config pair is refused."""
-        with self.assertRaises(Conflict):
+        """CAS answers NeedsLww, consistency=linearizable BadRequest, and the config pair is refused."""
+        with self.assertRaises(NeedsLww):
             self.cluster.cas(KEY, None, "v")
         with self.assertRaises(BadRequest):
             self.cluster.read(KEY, consistency="linearizable")
@@ -233,7 +233,7 @@ class SiblingsApiTest(unittest.TestCase):
                 self.assertIn("context", response.get_json()["message"])
         self.assertEqual(self.client.delete(f"/delete/{KEY}?context=zz").status_code, 400)
 
-    def test_cas_is_409(self):
+    def test_cas_is_409_needs_lww(self):
         """POST /cas refuses siblings mode with a sentence."""
         response = self.client.post("/cas", data=json.dumps({"key": KEY, "expected": None, "value": 1}))
         self.assertEqual(response.status_code, 409)

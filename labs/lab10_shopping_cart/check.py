@@ -72,6 +72,7 @@ def check_held(ctx, answer):
     expect(all(m["context_vector"] == ctx["phone"]["context_vector"] for m in puts),
            "each put carries the write's context: what the client read, plus the new dot")
     expect(all(len(m["siblings"]) == 1 for m in puts), "and exactly one new sibling")
+    expect(all("tea" in m["siblings"][0]["value"] for m in puts), "whose whole cart, tea included, is shown")
 
 
 LAB = Lab(10, "The shopping cart: siblings instead of last-writer-wins", "lab10_shopping_cart",

@@ -75,6 +75,8 @@ def check_recover(ctx, answer):
     expect("color" in answer["caught_up_keys"], "the recovered node caught up on color")
     expect(answer["hints_received"] == ["color"], "the stand-in handed its hint for color back")
     expect("red" not in str(answer["hints_handed_off"]), "nothing was handed off by the node itself")
+    expect(any("already had a newer color" in line and "drops its hint" in line for line in answer["story"]),
+           "the story says the node kept its newer red over the hint's older green")
 
 
 def check_final(ctx, answer):

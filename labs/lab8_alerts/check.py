@@ -38,6 +38,15 @@ def delivered(counts: dict):
     return check
 
 
+def check_delivered_twice(ctx, answer):
+    """Step 27: two deliveries of r1-9000, listed as they landed: the retry before the slow first call."""
+    delivered({"r1-9000": 2})(ctx, answer)
+    times = [d["at"] for d in answer["notifier"]["delivered"]]
+    twice = [d for d in answer["notifier"]["delivered"] if d["id"] == "r1-9000"]
+    expect(times == sorted(times) and twice[0]["called_at"] > twice[1]["called_at"],
+           "deliveries are listed in the order they landed: the retry first, the slow earlier call after it")
+
+
 def check_open(ctx, answer):
     """Step 8: the breaker is open after three consecutive failures."""
     expect(answer["breaker"]["state"] == "open", "the breaker is open")
@@ -75,7 +84,8 @@ LAB = Lab(8, "Alerts under failure", "lab8_alerts", settings={"breaker_cooldown_
     run("alert_outbox", "Send again: the third failure opens the breaker", check=result(lambda r: expect(
         r["breaker"] == "open" and len(r["held_by_breaker"]) == 1, "the breaker opened; one alert is held"))),
     Step("Look at the breaker", "GET", "/alerts/notifier", check=check_open,
-         notice="opens_in_ms: how long before one trial call is allowed (cluster time)."),
+         notice="half_open_in_ms: how long before the breaker turns half-open and allows one trial call "
+                "(cluster time)."),
     run("alert_outbox", "Send again while open", check=result(lambda r: expect(
         r["sent"] == [] and r["failed"] == [] and len(r["held_by_breaker"]) == 2,
         "no call went out: the open breaker protects the notifier and the sender"))),
@@ -104,7 +114,7 @@ LAB = Lab(8, "Alerts under failure", "lab8_alerts", settings={"breaker_cooldown_
     run("alert_outbox", "Send: the call times out"),
     notifier({"dedupe": False}, "Fast again, still ignoring ids"),
     run("alert_outbox", "Retry"),
-    Step("Delivered twice", "GET", "/alerts/notifier", check=delivered({"r1-9000": 2}),
+    Step("Delivered twice", "GET", "/alerts/notifier", check=check_delivered_twice,
          notice="without the idempotency id, the retry is a second alert to a human."),
     Step("Where does sensor:floor-1 live?", "GET", "/placement/sensor:floor-1", save="placement"),
     Step("Fail two of its replicas", "POST", lambda ctx, n: f"/fail/{n}", each=owners),

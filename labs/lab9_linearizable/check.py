@@ -17,12 +17,17 @@ def check_stale_read(ctx, answer):
     expect(answer["value"] == "blue", "the read on B's side returns blue, not the acknowledged left")
 
 
+STEP8_SENTENCE = ('after the 2 operations of the longest linearizable prefix the value is "left", and process '
+                  'anonymous\'s read -> "blue" cannot be placed before it completed')  # README step 8 quotes it
+
+
 def check_violation(ctx, answer):
     """The checker finds no order for the history and says which read cannot fit."""
     expect(answer["linearizable"] is False, "the history is NOT linearizable")
     message = answer["violations"][0]["message"]
     expect("read -> \"blue\"" in message and "cannot be placed" in message,
            "the explanation names the read that returned blue after left was acknowledged")
+    expect(STEP8_SENTENCE in answer["message"], "the checker says the sentence the README quotes")
 
 
 def check_picture(ctx, answer):
@@ -60,6 +65,8 @@ def check_majority_write(ctx, answer):
 def check_linearizable(ctx, answer):
     """The second history checks out."""
     expect(answer["linearizable"] is True, "this history IS linearizable")
+    expect(answer["ops_checked"] == 2 and "the other 2 operations of the 4 recorded failed" in answer["message"],
+           "the 2 successful operations are placed; the 2 refused ones, of 4 recorded, are fails left out")
 
 
 def durations(answer):

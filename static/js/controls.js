@@ -35,7 +35,7 @@ const names = (list) => (list && list.length ? list.join(", ") : "none");
 const version = (v) => (v ? v.text : "none");
 
 /** The facts a lab asks a student to notice, as label/value pairs, from any answer. */
-function facts(data) {
+export function facts(data) {
   const rows = [];
   const add = (label, value) => { if (value !== undefined && value !== null && value !== "") rows.push([label, value]); };
   if ("value" in data && !("acks" in data)) add("value read", JSON.stringify(data.value));
@@ -57,6 +57,12 @@ function facts(data) {
   if (data.copy_id !== undefined) add("copy", `message ${data.copy_id}`);
   if (data.health) add("cluster", `${data.health}: writes ${data.writes_possible ? "possible" : "impossible"}, ` +
                                   `reads ${data.reads_possible ? "possible" : "impossible"}`);
+  // A scheduler job answers what it did in `result` (hint_retry: handoffs_tried, delivered, hints_left...).
+  if (data.job && data.result && typeof data.result === "object") {
+    for (const [name, value] of Object.entries(data.result)) {
+      if (name !== "now") add(name.replaceAll("_", " "), typeof value === "object" ? JSON.stringify(value) : value);
+    }
+  }
   return rows;
 }
 
@@ -198,10 +204,11 @@ function setupFaultForms() {
   on("faults-clear", "click", () => control("Clearing faults", "DELETE", "/faults"));
   on("skew-form", "submit", () => control("Setting the clock skew", "POST",
     `/nodes/${document.getElementById("skew-node").value}/clock`, {skew_ms: numberOrNull("skew-ms") || 0}));
-  on("job-form", "submit", async () => {
+  // A job's answer (its result fields included) goes to the control box like every control's:
+  // the write/read box keeps the student's last write or read.
+  on("job-form", "submit", () => {
     const job = document.getElementById("job-name").value;
-    const answer = await control(`Running ${job}`, "POST", `/scheduler/run/${job}`);
-    if (answer) showResult({message: answer.message || `${job} ran`, story: answer.story}, null);
+    return control(`Running ${job}`, "POST", `/scheduler/run/${job}`);
   });
 }
 

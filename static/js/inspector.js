@@ -97,6 +97,31 @@ export async function refreshInspector() {
 }
 
 /**
+ * The events of `key` grouped by operation, in the order each operation started. Two
+ * operations running at once (a recovery's handoff and sync) interleave their events;
+ * each event joins its own operation's group, so the list never reads 10, 11, 10, 11.
+ */
+export function groupOperations(events, key) {
+  const groups = [];
+  const byOp = new Map();
+  let lastOp;
+  let open = null;
+  for (const event of events) {
+    if (event.details.op_id !== undefined) lastOp = event.details.op_id;
+    if (event.key !== key || MESSAGE_TYPES.has(event.type)) continue;
+    const op = event.details.op_id !== undefined ? event.details.op_id : lastOp;
+    open = op === undefined ? (open && open.op === undefined ? open : null) : byOp.get(op);
+    if (!open) {
+      open = {op, lines: []};
+      groups.push(open);
+      if (op !== undefined) byOp.set(op, open);
+    }
+    open.lines.push(`#${event.seq} ${event.text}`);
+  }
+  return groups;
+}
+
+/**
  * The last operations on the key, from the events the page kept. An event without an
  * op_id (a replica storing, a hint kept) belongs to the operation of the latest event
  * that had one, whatever its key: a store follows the delivery of the message that
@@ -104,19 +129,7 @@ export async function refreshInspector() {
  */
 export function renderOperations() {
   if (!current) return;
-  const groups = [];
-  let open = null;
-  let lastOp;
-  for (const event of keptEvents()) {
-    if (event.details.op_id !== undefined) lastOp = event.details.op_id;
-    if (event.key !== current || MESSAGE_TYPES.has(event.type)) continue;
-    const op = event.details.op_id !== undefined ? event.details.op_id : lastOp;
-    if (!open || event.type === "write_started" || op !== open.op) {
-      open = {op, lines: []};
-      groups.push(open);
-    }
-    open.lines.push(`#${event.seq} ${event.text}`);
-  }
+  const groups = groupOperations(keptEvents(), current);
   fill(document.getElementById("op-list"), groups.slice(-MAX_OPS).reverse().map((g) =>
     el("li", {class: "op"}, el("strong", {text: g.op !== undefined ? `operation ${g.op}` : "no operation id"}),
        el("ul", {class: "story"}, ...g.lines.map((line) => el("li", {text: line}))))));

@@ -8,7 +8,7 @@ import os
 import re
 import unittest
 
-from tests.browser import BROWSER_MISSING, SHOTS, WAIT_MS, BrowserCase, LiveServer, expect
+from tests.browser import BROWSER_MISSING, SHOTS, WAIT_MS, BrowserCase, expect
 
 
 class PageSteps:

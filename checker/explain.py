@@ -101,4 +101,4 @@ def _reasons(verdict) -> str:
     counts: dict = {}
     for reason in verdict.unknown_reasons.values():
         counts[reason] = counts.get(reason, 0) + 1
-    return "; ".join(f"{n} key(s): {_REASONS.get(r, r)}" for r, n in counts.items())
+    return "; ".join(f"{plural(n, 'key')}: {_REASONS.get(r, r)}" for r, n in counts.items())

@@ -16,6 +16,8 @@ import html
 import json
 import math
 
+from wording import agrees, plural
+
 from .check import KeyReport, Verdict
 from .explain import action, describe_op
 from .history import Op, jsonable
@@ -32,7 +34,7 @@ def render_html(verdict: Verdict, title: str = "Linearizability check") -> str:
     shown = reports[:MAX_KEYS]
     sections = [_section(n, report) for n, report in enumerate(shown)]
     if len(reports) > len(shown):
-        sections.append(f"<p class=note>{len(reports) - len(shown)} more key(s) not drawn "
+        sections.append(f"<p class=note>{plural(len(reports) - len(shown), 'more key')} not drawn "
                         f"(all linearizable or skipped).</p>")
     data = {str(n): _hover_data(report) for n, report in enumerate(shown)}
     payload = json.dumps(data, default=repr).replace("<", "\\u003c")
@@ -59,7 +61,7 @@ def _headline(verdict: Verdict) -> str:
 def _summary(verdict: Verdict) -> str:
     """What was checked, with which model and initial state."""
     reasons = ", ".join(f"{k!r}: {r}" for k, r in list(verdict.unknown_reasons.items())[:10])
-    return (f"{verdict.keys_checked} key(s) decided, {verdict.ops_checked} operation(s), "
+    return (f"{plural(verdict.keys_checked, 'key')} decided, {plural(verdict.ops_checked, 'operation')}, "
             f"model {verdict.model}, every key starts at {json.dumps(jsonable(verdict.initial))}, "
             f"{verdict.elapsed_ms:.0f} ms" + (f"; undecided: {reasons}" if reasons else ""))
 
@@ -139,8 +141,8 @@ def _sentence(report: KeyReport) -> str:
         return report.violation.message + "."
     if report.result == "linearizable":
         left_out = len(report.ops) - len(report.order)
-        extra = (f"; {left_out} operation(s) whose outcome is unknown (info) are left out: "
-                 f"they may never have happened") if left_out else ""
+        extra = (f"; {plural(left_out, 'operation')} whose outcome is unknown (info) "
+                 f"{agrees(left_out, 'is', 'are')} left out: they may never have happened") if left_out else ""
         return (f"Linearizable: the {len(report.order)} numbered operations, in this order, "
                 f"explain every answer{extra}.")
     if report.reason == "skipped":

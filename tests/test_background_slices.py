@@ -22,7 +22,7 @@ class SlicedJobsTest(unittest.TestCase):
         self.assertEqual(result["slices"], 5)
         self.assertEqual(lock.holds, 1 + 5 + 1)
         [event] = [e for e in manager.events.page(0, 100) if e.type == "anti_entropy_round"]
-        self.assertIn("5 slice(s) of one node pair each", event.text)
+        self.assertIn("5 slices of one node pair each", event.text)
 
     def test_a_round_run_under_the_lock_is_one_hold(self):
         """POST /scheduler/run holds the lock around the job: the round is then one hold, as before."""

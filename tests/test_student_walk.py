@@ -264,14 +264,14 @@ class Lab9CheckerWordsTest(unittest.TestCase):
         self.assertEqual(len(quoted), 1, step8)
         self.assertIn(quoted[0], lab_answers(9, 8)[7][0]["message"])
 
-    def test_step14_accounts_for_every_recorded_operation(self):
-        """Step 14 says 2 operations were placed and the other 2 of the 4 recorded failed; step 16 clears 4."""
-        answers = lab_answers(9, 16)
-        check = answers[13][0]
+    def test_step15_accounts_for_every_recorded_operation(self):
+        """Step 15 says 2 operations were placed and the other 2 of the 4 recorded failed; step 17 clears 4."""
+        answers = lab_answers(9, 17)
+        check = answers[14][0]
         self.assertEqual(check["ops_checked"], 2)
         self.assertIn("all 2 operations", check["message"])
         self.assertIn("the other 2 operations of the 4 recorded failed", check["message"])
-        self.assertEqual(answers[15][0]["forgotten_ops"], 4)
+        self.assertEqual(answers[16][0]["forgotten_ops"], 4)
 
 
 class Lab10SiblingShapesTest(unittest.TestCase):

@@ -142,8 +142,12 @@ def new_write(node, key: str, value, deleted: bool, context: vv.Context) -> Reco
     return to_record(key, SiblingSet(vv.add(context, dot), (sibling,)))
 
 
-def accept(node, record: Record, hint_for: Optional[int], purpose: str) -> str:
-    """Merge an incoming record into the node's copy (or its hint); STORED if it changed anything."""
+def accept(node, record: Record, hint_for: Optional[int], purpose: str, op_id: Optional[str] = None) -> str:
+    """Merge an incoming record into the node's copy (or its hint); STORED if it changed anything.
+
+    `op_id` (the operation that sent it) tags the event, as in ReplicaNode.accept_put.
+    """
+    tag = {"op_id": op_id} if op_id is not None else {}
     incoming = of(record)
     assert incoming is not None
     as_hint = hint_for is not None and hint_for != node.node_id
@@ -153,7 +157,7 @@ def accept(node, record: Record, hint_for: Optional[int], purpose: str) -> str:
     if merged == current:
         node.seam.emit("replica_kept_newer", f"{node.name} already knew everything in {record.key} "
                          f"{vv.readable(incoming.context)} [{purpose}]", [node.node_id], record.key,
-                         version=str(record.version), kept=str(held.version if held else None))
+                         version=str(record.version), kept=str(held.version if held else None), **tag)
         return ALREADY_HAD
     stored = to_record(record.key, merged)
     if as_hint:
@@ -166,7 +170,7 @@ def accept(node, record: Record, hint_for: Optional[int], purpose: str) -> str:
                      f"{node.name} merged {record.key}{where}: {describe(merged)}"
                      + (f" — {why(merged)}" if len(merged.siblings) > 1 else "") + tail,
                      [node.node_id], record.key, version=str(stored.version), purpose=purpose,
-                     siblings=len(merged.siblings))
+                     siblings=len(merged.siblings), **tag)
     return STORED
 
 

@@ -168,6 +168,21 @@ class SpacetimeBrowserTest(BrowserCase):
         writer.join(timeout=10)
         self.assertEqual(self.errors, [])
 
+    def test_an_arrows_story_is_the_story_the_write_answered(self):
+        """Clicking an arrow of a write that used a stand-in lists the same story lines as the write's JSON answer."""
+        page = self.open()
+        self.server.post("/fail/4")                                   # color's put to node-4 goes to a stand-in
+        answer = self.server.post("/write", {"key": "color", "value": "blue", "coordinator": 1}).json()
+        self.assertIn("hint", " ".join(answer["story"]))
+        arrow = page.locator("#spacetime .arrow").first
+        expect(arrow).to_have_count(1, timeout=WAIT_MS)
+        arrow.dispatch_event("click")
+        lines = page.locator("#msg-detail .story li")
+        expect(lines).to_have_count(len(answer["story"]), timeout=WAIT_MS)
+        shown = [re.sub(r"^#\d+ t=\d+ms ", "", text) for text in lines.all_inner_texts()]
+        self.assertEqual(shown, answer["story"])
+        self.assertEqual(self.errors, [])
+
     def shoot_diagram(self, page, name):
         """The Messages panel scrolled to the run's beginning (the skew, the partition, the crash)."""
         page.locator("#notices").evaluate("(box) => box.replaceChildren()")

@@ -5,7 +5,7 @@
 import {LIMITS, Timeline} from "./spacetime_model.js";
 import {showArrow, showMark} from "./spacetime_detail.js";
 import {Layers} from "./spacetime_layers.js";
-import {el} from "./util.js";
+import {el, plural} from "./util.js";
 
 const CLIENT_X = 30;  // the clients' edge
 const LEFT = 110, PAD = 30;
@@ -71,8 +71,8 @@ function togglePause(event) {
 
 function updateCount() {
   const forgotten = model.forgotten ? ` · ${model.forgotten} older forgotten (the page keeps ${LIMITS.arrows})` : "";
-  document.getElementById("msg-count").textContent = `${model.arrows.size} message(s)${forgotten}` +
-    (paused && unseen ? ` · ${unseen} event(s) new while paused` : "");
+  document.getElementById("msg-count").textContent = `${plural(model.arrows.size, "message")}${forgotten}` +
+    (paused && unseen ? ` · ${plural(unseen, "event")} new while paused` : "");
 }
 
 /** Follow a batch of events (called once per animation frame). */

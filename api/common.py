@@ -191,11 +191,20 @@ def request_entry() -> dict:
     return {"method": request.method, "path": path, "body": g.get("json_body")}
 
 
+def by_hand(event) -> bool:
+    """A message event a person caused (POST /network/drop): part of the story, unlike routine sends.
+
+    A hand duplication is already told (message_duplicated is no routine event);
+    a hand drop explains why a write's `waiting_for` still names that replica.
+    """
+    return event.type == "message_dropped" and event.details.get("reason") == "dropped by hand"
+
+
 def story_fields(manager, start: int) -> dict:
     """The 'story' and 'events' fields for events after seq `start`."""
     events = manager.events.since(start)
     last = manager.events.last_seq
     # A request that caused nothing has no range: null, never a backwards one like 2..1.
     span = {"first": start + 1, "last": last} if last > start else {"first": None, "last": None}
-    return {"story": [e.text for e in events if e.type not in MESSAGE_EVENTS],
+    return {"story": [e.text for e in events if e.type not in MESSAGE_EVENTS or by_hand(e)],
             "events": {**span, "count": last - start, "see": f"/events?since={start}"}}

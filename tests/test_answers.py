@@ -149,5 +149,34 @@ class FailAnswerTest(AnswerTestCase):
             self.assertIn(name, wiped["message"])
 
 
+class JobAnswerTest(AnswerTestCase):
+    """POST /scheduler/run/<job> says in a sentence what the job did, with the cluster clock's time."""
+
+    def setUp(self):
+        self.app, self.client = make_app(durability="batch")
+
+    def test_each_cluster_job_says_what_it_did(self):
+        """flush counts the writes it committed, hint_retry the hints handed back, anti_entropy its exchanges."""
+        write(self.client, "color", "blue")
+        self.client.post("/fail/4")
+        write(self.client, "color", "green")                     # node-4's copy waits as a hint
+        self.client.post("/recover/4?catch_up=none")
+        flushed = self.client.post("/scheduler/run/flush").get_json()
+        committed = sum(flushed["result"]["committed"].values())
+        self.assertGreater(committed, 0)
+        self.assertTrue(flushed["message"].startswith(f"Ran flush: committed {committed} pending writes to disk ("))
+        self.assertIn("no write was pending", self.message(self.client.post("/scheduler/run/flush")))
+        retried = self.client.post("/scheduler/run/hint_retry").get_json()
+        self.assertEqual(retried["message"], "Ran hint_retry: handed back 1 hint in 1 handoff "
+                                             f"({', '.join(retried['result']['delivered'])}); 0 hints still held.")
+        entropy = self.client.post("/scheduler/run/anti_entropy").get_json()
+        exchanges = len(entropy["result"]["exchanges"])
+        self.assertRegex(entropy["message"], rf"^Ran anti-entropy round 1: {exchanges} exchanges of Merkle trees "
+                                             r"between node pairs, \d+ keys? moved\.$")
+        for answer in (flushed, retried, entropy):
+            self.assertNotIn("now", answer["result"])
+            self.assertIsInstance(answer["at_time_ms"], int)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -37,7 +37,7 @@ from cluster.seam import NodeSeam
 from cluster.step_mode import StepControl
 from config import Config
 from db import DataDirLock, LRUCache, NodeStore, open_backend, remove_node_files
-from models import Record, Version, node_id_of, node_name, node_ref
+from models import MAX_NODE_DIGITS, Record, Version, node_id_of, node_name, node_ref, shown
 from wording import plural
 
 
@@ -118,8 +118,8 @@ class ReplicationManager:
         if chosen is not None:
             given, chosen = chosen, node_ref(chosen)
             if chosen is None:
-                raise BadRequest(f"coordinator must be a node id such as 1 or \"node-1\", not {given!r}.",
-                                 field="coordinator")
+                raise BadRequest(f"coordinator must be a node id such as 1 or \"node-1\" (at most "
+                                 f"{MAX_NODE_DIGITS} digits), not {shown(given)}.", field="coordinator")
             node = self.node(chosen)
             if not self.is_up(chosen):
                 raise NoQuorum(f"{node.name} is down: a client connected to it gets no answer. "

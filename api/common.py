@@ -15,6 +15,7 @@ from flask import current_app, g, jsonify, request
 
 from cluster.errors import BadRequest, PayloadTooLarge, ReplicaLabError, Unauthorized
 from cluster.event_log import MESSAGE_EVENTS
+from models import MAX_NODE_DIGITS, shown
 from wording import agrees
 
 from .validation import MAX_CONTROL_DEPTH, check_text, parse_json
@@ -126,10 +127,12 @@ def parse_node_id(raw: str) -> int:
     """Accept '1' or 'node-1'; anything else is a BadRequest (unknown ids are 404 later)."""
     text = raw[5:] if raw.startswith("node-") else raw
     try:
+        if len(text) > MAX_NODE_DIGITS + 1:  # a sign and the digits: anything longer names no node
+            raise ValueError(text)
         return int(text)
     except ValueError:
-        raise BadRequest(f"A node id is a whole number such as 1 (or node-1), not {raw!r}.",
-                         field="node_id") from None
+        raise BadRequest(f"A node id is a whole number such as 1 (or node-1, at most {MAX_NODE_DIGITS} digits), "
+                         f"not {shown(raw)}.", field="node_id") from None
 
 
 def example(body: str = None, path: str = None):

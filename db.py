@@ -10,6 +10,7 @@ sit uncommitted for a while.
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import os
 import re
@@ -275,6 +276,10 @@ class NodeStore:
     def keys(self):
         """Return every key held, tombstones included, sorted."""
         return list(self.sorted_keys)
+
+    def first_keys(self, limit: int) -> List[str]:
+        """The first `limit` keys held, in order (a bounded list to name, e.g. what a wipe loses)."""
+        return list(itertools.islice(self.sorted_keys, limit))
 
     def keys_with_prefix(self, prefix: str) -> Iterator[Tuple[str, Version, bool]]:
         """Yield (key, version, tombstone) for every key starting with `prefix`, in order.

@@ -20,17 +20,31 @@ def node_id_of(name: str) -> int:
     return int(name.rsplit("-", 1)[1])
 
 
+MAX_NODE_DIGITS = 6  # no cluster has a million nodes; int() of 5,000 digits would raise, not answer
+
+
 def node_ref(value) -> Optional[int]:
-    """The node id a client means by 2, "2" or "node-2"; None if the value names no node."""
+    """The node id a client means by 2, "2" or "node-2"; None if the value names no node.
+
+    Longer than MAX_NODE_DIGITS digits names no node either (so a hostile id is a 400, never a 500).
+    """
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
+        return value if abs(value) < 10 ** MAX_NODE_DIGITS else None
     if isinstance(value, str):
         text = value[5:] if value.startswith("node-") else value
-        if text.isascii() and text.isdigit():
+        if text.isascii() and text.isdigit() and len(text) <= MAX_NODE_DIGITS:
             return int(text)
     return None
+
+
+def shown(value, limit: int = 40) -> str:
+    """repr(value), cut to `limit` characters: an error message may quote what a client sent, not all of it."""
+    if isinstance(value, int) and abs(value) >= 10 ** limit:  # str() of a huge int is slow, past 4,300 digits an error
+        return f"a number of about {int(value.bit_length() * 0.30103) + 1} digits"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @dataclass(frozen=True, order=True)

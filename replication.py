@@ -37,7 +37,7 @@ from cluster.seam import NodeSeam
 from cluster.step_mode import StepControl
 from config import Config
 from db import DataDirLock, LRUCache, NodeStore, open_backend, remove_node_files
-from models import Record, Version, node_id_of, node_name, node_ref
+from models import MAX_NODE_DIGITS, Record, Version, node_id_of, node_name, node_ref, shown
 from wording import plural
 
 
@@ -118,8 +118,8 @@ class ReplicationManager:
         if chosen is not None:
             given, chosen = chosen, node_ref(chosen)
             if chosen is None:
-                raise BadRequest(f"coordinator must be a node id such as 1 or \"node-1\", not {given!r}.",
-                                 field="coordinator")
+                raise BadRequest(f"coordinator must be a node id such as 1 or \"node-1\" (at most "
+                                 f"{MAX_NODE_DIGITS} digits), not {shown(given)}.", field="coordinator")
             node = self.node(chosen)
             if not self.is_up(chosen):
                 raise NoQuorum(f"{node.name} is down: a client connected to it gets no answer. "
@@ -162,15 +162,17 @@ class ReplicationManager:
         """True when concurrent writes are kept as siblings (--conflicts siblings)."""
         return self.config.conflicts == "siblings"
 
-    def _context(self, text: Optional[str]):
-        """The causal context a client sent back (siblings mode), validated; empty if none."""
+    def _context(self, text: Optional[str], key: str):
+        """The causal context a client sent back for `key` (siblings mode), validated; empty if none."""
         if text is None:
             return siblings.vv.EMPTY
         if not self.siblings_mode:
             raise BadRequest("\"context\" only means something with --conflicts siblings; this cluster "
                              "resolves conflicts by last-writer-wins, so leave it out.", field="context")
         try:
-            return siblings.decode_context(text, len(self.nodes))
+            return siblings.decode_context(text, len(self.nodes), key)
+        except siblings.OtherKeyContext as error:
+            raise BadRequest(f"\"context\" is not valid: {error}.", field="context") from None
         except ValueError as error:
             raise BadRequest(f"\"context\" is not valid: {error}. Send back the context string a read "
                              "of this key answered with, unchanged, or none.", field="context") from None
@@ -197,7 +199,7 @@ class ReplicationManager:
                                             None if deleted else value):
             needed = self._quorum("w", w)
             mode = self._mode(consistency)
-            seen = self._context(context)
+            seen = self._context(context, key)
             node = self.coordinator_for(key, coordinator)
             if mode == "linearizable":  # the version is chosen after the query phase
                 return self._abd(node, key, needed, Record(key, None if deleted else value,
@@ -251,11 +253,11 @@ class ReplicationManager:
         """
         with self.lock, self.history.record("delete", key):
             self._quorum("w", w)
-            self._context(context)
+            self._context(context, key)
             found = self.read(key, r, coordinator, consistency)
             sset = siblings.of(found.record) if self.siblings_mode else None
             if sset is not None and context is None:
-                context = siblings.encode_context(sset.context)
+                context = siblings.encode_context(sset.context, key)
             return found, self.write(key, None, w, deleted=True, coordinator=coordinator,
                                      consistency=consistency, context=context)
 

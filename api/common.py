@@ -15,6 +15,7 @@ from flask import current_app, g, jsonify, request
 
 from cluster.errors import BadRequest, PayloadTooLarge, ReplicaLabError, Unauthorized
 from cluster.event_log import MESSAGE_EVENTS
+from models import MAX_NODE_DIGITS, shown
 from wording import agrees
 
 from .validation import MAX_CONTROL_DEPTH, check_text, parse_json
@@ -126,10 +127,12 @@ def parse_node_id(raw: str) -> int:
     """Accept '1' or 'node-1'; anything else is a BadRequest (unknown ids are 404 later)."""
     text = raw[5:] if raw.startswith("node-") else raw
     try:
+        if len(text) > MAX_NODE_DIGITS + 1:  # a sign and the digits: anything longer names no node
+            raise ValueError(text)
         return int(text)
     except ValueError:
-        raise BadRequest(f"A node id is a whole number such as 1 (or node-1), not {raw!r}.",
-                         field="node_id") from None
+        raise BadRequest(f"A node id is a whole number such as 1 (or node-1, at most {MAX_NODE_DIGITS} digits), "
+                         f"not {shown(raw)}.", field="node_id") from None
 
 
 def example(body: str = None, path: str = None):
@@ -191,11 +194,20 @@ def request_entry() -> dict:
     return {"method": request.method, "path": path, "body": g.get("json_body")}
 
 
+def by_hand(event) -> bool:
+    """A message event a person caused (POST /network/drop): part of the story, unlike routine sends.
+
+    A hand duplication is already told (message_duplicated is no routine event);
+    a hand drop explains why a write's `waiting_for` still names that replica.
+    """
+    return event.type == "message_dropped" and event.details.get("reason") == "dropped by hand"
+
+
 def story_fields(manager, start: int) -> dict:
     """The 'story' and 'events' fields for events after seq `start`."""
     events = manager.events.since(start)
     last = manager.events.last_seq
     # A request that caused nothing has no range: null, never a backwards one like 2..1.
     span = {"first": start + 1, "last": last} if last > start else {"first": None, "last": None}
-    return {"story": [e.text for e in events if e.type not in MESSAGE_EVENTS],
+    return {"story": [e.text for e in events if e.type not in MESSAGE_EVENTS or by_hand(e)],
             "events": {**span, "count": last - start, "see": f"/events?since={start}"}}

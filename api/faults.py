@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
+from cluster import crash
 from cluster.errors import BadRequest
+from models import node_name
 from wording import agrees, plural
 
 from .common import admin_only, example, json_fields, manager, parse_node_id, success, with_story
@@ -23,7 +25,7 @@ def fail(raw_id):
     node_id = parse_node_id(raw_id)
     mode = request.args.get("mode", "stop")
     result, story = with_story(manager().fail, node_id, mode)
-    return success(f"Node {node_id} failed", mode=mode, **result, **story)
+    return success(crash.sentence(result["node"]["name"], mode, result["lost"]) + ".", mode=mode, **result, **story)
 
 
 @bp.post("/recover/<raw_id>")
@@ -39,7 +41,7 @@ def recover(raw_id):
     caught_up = sorted(set(result["hints_received"]) | set(result["pulled_keys"]))
     if catch_up == "none":
         # No catch-up ran, so "caught up on 0 keys" would claim a check that never happened.
-        message = (f"Node {node_id} recovered without catching up (catch_up=none): it holds only what "
+        message = (f"{node_name(node_id)} recovered without catching up (catch_up=none): it holds only what "
                    "it had, until hint retry, read repair or anti-entropy bring it the rest.")
     else:
         message = recovered_message(node_id, caught_up, result)
@@ -51,10 +53,10 @@ def recovered_message(node_id: int, caught_up: list, result: dict) -> str:
     """What a recovery learned, and no more: only peers that answered were asked, nothing proves completeness."""
     answered, silent = result["peers_answered"], result["peers_silent"]
     if caught_up:
-        text = (f"Node {node_id} recovered and caught up on {plural(len(caught_up), 'key')}: "
+        text = (f"{node_name(node_id)} recovered and caught up on {plural(len(caught_up), 'key')}: "
                 f"{', '.join(caught_up[:10])}.")
     else:
-        text = (f"Node {node_id} recovered; no hint was waiting for it and "
+        text = (f"{node_name(node_id)} recovered; no hint was waiting for it and "
                 + (f"none of the {plural(len(answered), 'peer')} that answered had anything newer for it."
                    if answered else "no peer answered its sync."))
     if silent:

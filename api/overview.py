@@ -82,7 +82,7 @@ def nodes():
     """Every node's status, key count and hints held."""
     listing = manager().nodes_view()
     alive = sum(1 for n in listing if n["status"] == "alive")
-    return success(f"{alive} of {len(listing)} nodes alive.", nodes=listing)
+    return success(f"{alive} of {len(listing)} nodes up.", nodes=listing)
 
 
 @bp.get("/nodes/<raw_id>")
@@ -90,6 +90,7 @@ def node(raw_id):
     """One node's records (with versions and tombstones) and the hints it holds."""
     view = manager().node_view(parse_node_id(raw_id))
     node = view["node"]
-    return success(f"{node['name']} is {node['status']}: {plural(node['keys'], 'key')}, "
+    state = "up" if node["status"] == "alive" else f"down ({node['failure']})"  # the stories' words
+    return success(f"{node['name']} is {state}: {plural(node['keys'], 'key')}, "
                    f"{plural(node['tombstones'], 'tombstone')}, {plural(node['hints'], 'hint')} held for others.",
                    **view)

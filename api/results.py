@@ -45,7 +45,8 @@ def sibling_fields(result: ReadResult | WriteResult) -> dict:
     """
     sset = siblings.of(result.record)
     assert sset is not None
-    fields = {"siblings": [sibling_view(s) for s in sset.siblings], "context": siblings.encode_context(sset.context),
+    fields = {"siblings": [sibling_view(s) for s in sset.siblings],
+              "context": siblings.encode_context(sset.context, result.record.key),
               # A sibling set has no single version: `version` would be the newest sibling's, an LWW
               # notion that the value (null when several stand) does not follow. Dots name the writes.
               "version": None,

@@ -27,7 +27,35 @@ def jobs():
 def run(job):
     """Run one job now (hint_retry, anti_entropy, flush, and the applications' jobs)."""
     result, story = with_story(scheduler().run, job)
-    return success(f"Ran {job}.", job=job, result=result, **story)
+    result = {name: value for name, value in result.items() if name != "now"}  # a raw clock reading: see at_time_ms
+    return success(job_message(job, result), job=job, result=result, at_time_ms=manager().clock.elapsed(), **story)
+
+
+def job_message(job: str, result: dict) -> str:
+    """What a job did, in one sentence (the cluster's jobs; an application's job says it ran)."""
+    if job == "flush":
+        committed = result.get("committed", {})
+        total = sum(committed.values())
+        if not total:
+            return "Ran flush: no write was pending, every disk already held what its node acknowledged."
+        where = ", ".join(f"{count} on {node}" for node, count in committed.items())
+        return f"Ran flush: committed {plural(total, 'pending write')} to disk ({where})."
+    if job == "hint_retry":
+        delivered = result.get("delivered", {})
+        handed = sum(len(keys) for keys in delivered.values())
+        left = plural(result.get("hints_left", 0), "hint")
+        if not result.get("handoffs_tried"):
+            return f"Ran hint_retry: no hint was owed to a node that is up; {left} still held."
+        return (f"Ran hint_retry: handed back {plural(handed, 'hint')} in "
+                f"{plural(result['handoffs_tried'], 'handoff')}" + (f" ({', '.join(delivered)})" if delivered else "")
+                + f"; {left} still held.")
+    if job == "anti_entropy":
+        exchanges = result.get("exchanges", [])
+        silent = sum(1 for e in exchanges if not e.get("answered", True))
+        return (f"Ran anti-entropy round {result.get('round')}: {plural(len(exchanges), 'exchange')} of Merkle "
+                f"trees between node pairs, {plural(result.get('keys_transferred', 0), 'key')} moved"
+                + (f", {plural(silent, 'peer')} did not answer" if silent else "") + ".")
+    return f"Ran {job}."
 
 
 @bp.post("/anti-entropy/<raw_a>/<raw_b>")

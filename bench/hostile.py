@@ -25,6 +25,8 @@ from tests.fuzzing import ENDPOINTS, strict_json
 
 HUGE = "9" * 5000  # past int()'s 4,300-digit limit
 NUMBERS = [HUGE, "9" * 4000, "-" + "9" * 4000]  # raw JSON numbers; the first is not even parseable
+# Node names as strings ("node-9...9"), alone and as a partition group: node_ref used to int() them (500).
+NODE_NAMES = [json.dumps("node-" + HUGE), json.dumps([["node-" + HUGE], ["node-1"]]), json.dumps(HUGE)]
 VERSIONS = [HUGE + "@node-1", "1@node-" + HUGE, "v" + HUGE + "@node-0", "9" * 4000 + "@node-" + "9" * 4000]
 BODY_FIELDS = ["key", "value", "w", "r", "coordinator", "expected", "groups", "drop_rate", "duplicate_rate",
                "delay_ms", "down", "skew_ms", "ms", "id", "x", "y", "pickup", "dropoff", "delivery", "claim",
@@ -59,7 +61,8 @@ def huge_numbers(quick: bool = False) -> Iterator[tuple]:
 
     `quick` sends one number and one version text per field instead of all seven forms.
     """
-    forms = [HUGE, json.dumps(VERSIONS[0])] if quick else NUMBERS + [json.dumps(v) for v in VERSIONS]
+    forms = ([HUGE, json.dumps(VERSIONS[0])] + NODE_NAMES[:2] if quick
+             else NUMBERS + [json.dumps(v) for v in VERSIONS] + NODE_NAMES)
     for method, template in ENDPOINTS:
         if "{node" in template or "{msg" in template:
             for number in (HUGE, "9" * 4000):

@@ -17,7 +17,7 @@ from typing import Any, Dict, Optional, Type
 
 from cluster import messages as m
 from cluster.errors import BadMessage
-from models import node_name
+from models import node_name, node_ref
 
 MESSAGE_KINDS: Dict[str, Type[m.Message]] = {cls.kind: cls for cls in (
     m.Put, m.PutAck, m.Get, m.GetReply, m.SyncRequest, m.SyncReply, m.TreeOffer, m.TreeDiff, m.Fetch,
@@ -57,8 +57,9 @@ def decode(envelope: Any) -> m.Message:
 
 def _node(envelope: dict, name: str) -> int:
     value = envelope.get(name)
-    if isinstance(value, str) and value.startswith("node-") and value[5:].isdigit() and value[5:].isascii():
-        return int(value[5:])
+    node_id = node_ref(value) if isinstance(value, str) and value.startswith("node-") else None
+    if node_id is not None:  # node_ref bounds the digits: a 5,000-digit id is a BadMessage, not a ValueError
+        return node_id
     raise BadMessage(f"\"{name}\" must name a node such as \"node-2\", not {str(value)[:40]!r}.")
 
 

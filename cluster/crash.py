@@ -13,6 +13,7 @@ from typing import Any, Dict
 from wording import plural
 
 MODES = ("stop", "crash", "wipe")
+MAX_NAMED = 20  # a wipe names at most this many of the keys and hints it lost (the counts say how many)
 
 DESCRIPTIONS = {
     "stop": "it keeps its memory and disk, but every message to or from it is dropped",
@@ -34,6 +35,8 @@ def apply_failure(node, mode: str) -> dict:
         lost["uncommitted_writes_lost"] = [
             {"key": key, "version": rec.version.to_dict()} for key, rec in sorted(records.items())]
     else:
+        lost["lost_keys"] = node.store.first_keys(MAX_NAMED)
+        lost["lost_hints"] = node.hints.first_names(MAX_NAMED)
         lost["keys_lost"] = node.store.wipe()
         lost["hints_lost"] = node.hints.wipe()
         if node.paxos is not None:
@@ -44,13 +47,27 @@ def apply_failure(node, mode: str) -> dict:
 
 def describe(node, mode: str, lost: dict) -> str:
     """One sentence for the event log."""
-    text = f"{node.name} is down ({mode}): {DESCRIPTIONS[mode]}"
+    return sentence(node.name, mode, lost)
+
+
+def _named(count: int, noun: str, names: list) -> str:
+    """'2 keys (a, b)', '25 keys (a, ... and 5 more)', '0 hints'."""
+    if not names:
+        return plural(count, noun)
+    more = f" and {count - len(names)} more" if count > len(names) else ""
+    return f"{plural(count, noun)} ({', '.join(names)}{more})"
+
+
+def sentence(name: str, mode: str, lost: dict) -> str:
+    """What a failure of node `name` did, in the words the stories use: 'node-1 is down (crash): ...'."""
+    text = f"{name} is down ({mode}): {DESCRIPTIONS[mode]}"
     if lost.get("uncommitted_writes_lost"):
         keys = ", ".join(item["key"] for item in lost["uncommitted_writes_lost"])
         text += f"; it lost {plural(len(lost['uncommitted_writes_lost']), 'acknowledged but uncommitted write')}: "
         text += keys
     if "keys_lost" in lost:
-        text += f"; {plural(lost['keys_lost'], 'key')} and {plural(lost['hints_lost'], 'hint')} are gone"
+        text += (f"; {_named(lost['keys_lost'], 'key', lost.get('lost_keys', []))} and "
+                 f"{_named(lost['hints_lost'], 'hint', lost.get('lost_hints', []))} are gone")
     return text
 
 

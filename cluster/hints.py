@@ -26,6 +26,10 @@ class HintStore:
             owner, key = stored_key.split(":", 1)
             self._hints[(int(owner), key)] = Record.from_dict(data)
 
+    def first_names(self, limit: int) -> List[str]:
+        """Up to `limit` hints as "key for node-N", in order (bounded: to name what a wipe loses)."""
+        return [f"{key} for {node_name(owner)}" for owner, key in sorted(self._hints)[:limit]]
+
     def wipe(self) -> int:
         """Lose every hint, on disk too; returns how many there were."""
         count = len(self._hints)

@@ -108,15 +108,19 @@ class ReplicaNode:
             return siblings.improves(best, other)
         return best is not None and best.newer_than(other)
 
-    def accept_put(self, record: Record, hint_for: Optional[int], purpose: str = "write") -> str:
+    def accept_put(self, record: Record, hint_for: Optional[int], purpose: str = "write",
+                   op_id: Optional[str] = None) -> str:
         """Store `record` (or keep it as a hint) if it wins under LWW; returns the outcome.
 
         The outcome is STORED, ALREADY_HAD (this exact version was here) or
         KEPT_NEWER (a newer version was here: the record lost). In siblings mode
-        the record is merged by causality instead (cluster/siblings.py).
+        the record is merged by causality instead (cluster/siblings.py). `op_id`, the
+        operation that sent the record, tags the event so the dashboard's story of
+        that operation shows it as the answer's story does.
         """
         if self.conflicts == "siblings":
-            return siblings.accept(self, record, hint_for, purpose)
+            return siblings.accept(self, record, hint_for, purpose, op_id)
+        tag = {"op_id": op_id} if op_id is not None else {}
         about = f"{record.key} v{record.version}" + (" (tombstone)" if record.deleted else "")
         if hint_for is not None and hint_for != self.node_id:
             current = self.hints.version_for(hint_for, record.key)
@@ -125,11 +129,11 @@ class ReplicaNode:
                 self.hints.add(hint_for, record)
                 self.seam.emit("hint_stored", f"{self.name} keeps {about} as a hint for "
                                  f"{node_name(hint_for)}", [self.node_id, hint_for], record.key,
-                                 version=str(record.version))
+                                 version=str(record.version), **tag)
             else:
                 held = about if outcome == ALREADY_HAD else f"a newer hint for {record.key}"
                 self.seam.emit("hint_ignored", f"{self.name} already holds {held}",
-                                 [self.node_id, hint_for], record.key, version=str(record.version))
+                                 [self.node_id, hint_for], record.key, version=str(record.version), **tag)
             return outcome
         current = self.store.version(record.key)
         outcome = _outcome(record.version, current)
@@ -138,11 +142,11 @@ class ReplicaNode:
             value = "" if record.deleted else f" = {preview(record.value)}"
             self.seam.emit("replica_stored", f"{self.name} stored {about}{value}"
                              + ("" if purpose == "write" else f" [{purpose}]"),
-                             [self.node_id], record.key, version=str(record.version), purpose=purpose)
+                             [self.node_id], record.key, version=str(record.version), purpose=purpose, **tag)
             return outcome
         verdict = "already had" if outcome == ALREADY_HAD else f"kept its newer v{current} over"
         self.seam.emit("replica_kept_newer", f"{self.name} {verdict} {about} [{purpose}]",
-                         [self.node_id], record.key, version=str(record.version), kept=str(current))
+                         [self.node_id], record.key, version=str(record.version), kept=str(current), **tag)
         return outcome
 
     # --- message handlers (dispatch on msg.kind) -------------------------------
@@ -167,7 +171,7 @@ class ReplicaNode:
 
     def on_put(self, msg) -> None:
         """Store a write, repair, handoff or sync record, and acknowledge it."""
-        outcome = self.accept_put(msg.record, msg.hint_for, msg.purpose)
+        outcome = self.accept_put(msg.record, msg.hint_for, msg.purpose, msg.op_id)
         self.seam.send(PutAck(self.node_id, msg.src, msg.op_id, msg.record.key, outcome,
                                  msg.record.version, self.holds_durably(msg.record.key, msg.hint_for)))
 

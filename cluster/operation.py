@@ -111,8 +111,15 @@ class Operation:
         self.finish()
 
     def progress(self) -> dict:
-        """What has arrived so far, for a client that stops waiting (504)."""
-        return {"waiting_for": [node_name(p) for p in sorted(self.outstanding)]}
+        """What has arrived so far, for a client that stops waiting (504).
+
+        It names the key, the coordinator and the replicas as every other answer does.
+        """
+        about = {} if self.key is None else {"key": self.key, "coordinator": self.node.name}
+        preference = getattr(self, "preference", None)  # quorum and ABD operations have one
+        if preference is not None:
+            about["replicas"] = [node_name(n) for n in preference]
+        return {**about, "waiting_for": [node_name(p) for p in sorted(self.outstanding)]}
 
     # --- for subclasses -------------------------------------------------------
 

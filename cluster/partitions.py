@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
 from cluster.errors import BadRequest
-from models import names, node_name, node_ref
+from models import MAX_NODE_DIGITS, names, node_name, node_ref, shown
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,8 @@ def check_node(value, nodes: int, what: str = "node") -> int:
     """A node id in range (given as 1, "1" or "node-1"), or BadRequest."""
     node_id = node_ref(value)
     if node_id is None:
-        raise BadRequest(f"Each {what} must be a node id such as 1 or \"node-1\", not {value!r}.")
+        raise BadRequest(f"Each {what} must be a node id such as 1 or \"node-1\" (at most {MAX_NODE_DIGITS} "
+                         f"digits), not {shown(value)}.")
     if not 0 <= node_id < nodes:
         raise BadRequest(f"There is no node {value}: node ids go from 0 to {nodes - 1}.")
     return node_id

@@ -123,7 +123,7 @@ def answer_propose(node: Any, msg: Propose) -> Accepted:
 def answer_commit(node: Any, msg: Commit) -> Committed:
     """Phase 3: store the chosen record as a normal version (LWW) and note the commit."""
     assert msg.record is not None and msg.ballot is not None
-    outcome = node.accept_put(msg.record, None, "paxos commit")
+    outcome = node.accept_put(msg.record, None, "paxos commit", msg.op_id)
     node.store.flush()  # a CAS is durable before it answers, in batch mode too (as its Paxos state is)
     state = node.paxos.get(msg.key)
     if _higher(msg.ballot, state.committed):

@@ -142,8 +142,12 @@ def new_write(node, key: str, value, deleted: bool, context: vv.Context) -> Reco
     return to_record(key, SiblingSet(vv.add(context, dot), (sibling,)))
 
 
-def accept(node, record: Record, hint_for: Optional[int], purpose: str) -> str:
-    """Merge an incoming record into the node's copy (or its hint); STORED if it changed anything."""
+def accept(node, record: Record, hint_for: Optional[int], purpose: str, op_id: Optional[str] = None) -> str:
+    """Merge an incoming record into the node's copy (or its hint); STORED if it changed anything.
+
+    `op_id` (the operation that sent it) tags the event, as in ReplicaNode.accept_put.
+    """
+    tag = {"op_id": op_id} if op_id is not None else {}
     incoming = of(record)
     assert incoming is not None
     as_hint = hint_for is not None and hint_for != node.node_id
@@ -153,7 +157,7 @@ def accept(node, record: Record, hint_for: Optional[int], purpose: str) -> str:
     if merged == current:
         node.seam.emit("replica_kept_newer", f"{node.name} already knew everything in {record.key} "
                          f"{vv.readable(incoming.context)} [{purpose}]", [node.node_id], record.key,
-                         version=str(record.version), kept=str(held.version if held else None))
+                         version=str(record.version), kept=str(held.version if held else None), **tag)
         return ALREADY_HAD
     stored = to_record(record.key, merged)
     if as_hint:
@@ -166,7 +170,7 @@ def accept(node, record: Record, hint_for: Optional[int], purpose: str) -> str:
                      f"{node.name} merged {record.key}{where}: {describe(merged)}"
                      + (f" — {why(merged)}" if len(merged.siblings) > 1 else "") + tail,
                      [node.node_id], record.key, version=str(stored.version), purpose=purpose,
-                     siblings=len(merged.siblings))
+                     siblings=len(merged.siblings), **tag)
     return STORED
 
 
@@ -207,14 +211,32 @@ def message_detail(msg) -> dict:
 
 # --- the opaque client context --------------------------------------------------
 
-def encode_context(ctx: vv.Context) -> str:
-    """The context a client gets with a read and sends back with its next write (base64 JSON)."""
-    text = json.dumps(vv.to_json(ctx), separators=(",", ":"), sort_keys=True)
+def key_tag(key: str) -> str:
+    """A short digest of the key a context belongs to, so a context cannot be sent to another key."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+class OtherKeyContext(ValueError):
+    """A context that came from a read of another key (or says of no key)."""
+
+
+def encode_context(ctx: vv.Context, key: str) -> str:
+    """The context a client gets with a read of `key` and sends back with its next write of it.
+
+    It is base64 JSON of the causal context plus a digest of the key: a context
+    copied from a read of another key would make the write supersede siblings
+    that no read of this key ever saw, so decode_context refuses it.
+    """
+    data = {"key": key_tag(key), **vv.to_json(ctx)}
+    text = json.dumps(data, separators=(",", ":"), sort_keys=True)
     return base64.urlsafe_b64encode(text.encode("ascii")).decode("ascii")
 
 
-def decode_context(text, nodes: int) -> vv.Context:
-    """The context a client sent; ValueError with a sentence if it is not one this cluster gave."""
+def decode_context(text, nodes: int, key: str) -> vv.Context:
+    """The context a client sent for `key`; ValueError with a sentence if it is not one this cluster gave.
+
+    OtherKeyContext when it was given by a read of another key.
+    """
     if not isinstance(text, str) or not text or len(text) > MAX_CONTEXT_CHARS:
         raise ValueError(f"a context is the non-empty string a read answered with (at most "
                          f"{MAX_CONTEXT_CHARS} characters)")
@@ -222,7 +244,10 @@ def decode_context(text, nodes: int) -> vv.Context:
         data = json.loads(base64.b64decode(text.encode("ascii"), altchars=b"-_", validate=True))
     except (UnicodeError, binascii.Error, ValueError, RecursionError):
         raise ValueError("the context is not base64 JSON as a read answered it") from None
-    ctx = vv.from_json(data)
+    if not isinstance(data, dict) or data.get("key") != key_tag(key):
+        raise OtherKeyContext(f"this context came from a read of another key; send back the context "
+                              f"a read of {preview(key, 60)} answered with")
+    ctx = vv.from_json({k: v for k, v in data.items() if k != "key"})
     strangers = {n for n, _ in ctx.vector} | {n for n, _ in ctx.cloud}
     if any(n >= nodes for n in strangers):
         raise ValueError(f"the context names a node this {nodes}-node cluster does not have")

@@ -6,9 +6,11 @@ deterministic and need no server.
 """
 from __future__ import annotations
 
+import html
 import importlib
 import json
 import os
+import re
 import shlex
 import sys
 import threading
@@ -50,10 +52,10 @@ class InProcessClient:
         self.app = app if app is not None else create_app(simulation_config(**(settings or {})))
         self.url = DISPLAY_URL
 
-    def request(self, method: str, path: str, body=None):
+    def request(self, method: str, path: str, body=None, headers: Optional[dict] = None):
         """Send one request (from any thread); returns (status code, parsed JSON)."""
         data = json.dumps(body) if body is not None else None
-        response = self.app.test_client().open(path, method=method, data=data)
+        response = self.app.test_client().open(path, method=method, data=data, headers=headers or {})
         if not response.is_json:  # a page (GET /check/view): the same shape HttpClient gives
             return response.status_code, {"raw": response.get_data(as_text=True)}
         return response.status_code, response.get_json()
@@ -68,28 +70,36 @@ class HttpClient:
         self.url = url.rstrip("/")
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
-    def request(self, method: str, path: str, body=None):
+    def request(self, method: str, path: str, body=None, headers: Optional[dict] = None):
         """Send one request (from any thread); returns (status code, parsed JSON)."""
         data = json.dumps(body) if body is not None else None
-        response = self._requests.request(method, self.url + path, data=data, headers=self.headers,
-                                          timeout=60)
+        response = self._requests.request(method, self.url + path, data=data,
+                                          headers={**self.headers, **(headers or {})}, timeout=60)
         try:
             return response.status_code, response.json()
         except ValueError:
             return response.status_code, {"raw": response.text}
 
 
-def curl(url: str, method: str, path: str, body=None, token: bool = False) -> str:
+def curl(url: str, method: str, path: str, body=None, token: bool = False,
+         headers: Optional[dict] = None) -> str:
     """The curl command a student can type for this request (with the admin token header if the server has one)."""
     parts = ["curl"]
     if method != "GET":
         parts += ["-X", method]
     if token:  # the variable, not the secret: the screen may be shared
         parts += ["-H", "'Authorization: Bearer '\"$REPLICALAB_ADMIN_TOKEN\""]
+    for name, value in (headers or {}).items():
+        parts += ["-H", shlex.quote(f"{name}: {value}")]
     parts.append(url + path)
     if body is not None:
         parts += ["-d", shlex.quote(json.dumps(body))]
     return " ".join(p if p.startswith("'") else shlex.quote(p) for p in parts)
+
+
+def command(client, step: Step, method: str, path: str, body) -> str:
+    """The curl command for one request of `step` against this client's server."""
+    return curl(client.url, method, path, body, bool(getattr(client, "headers", None)), step.headers)
 
 
 def waiting_requests(client) -> int:
@@ -101,11 +111,11 @@ def start_background(client, step: Step, ctx: dict, show) -> dict:
     """Send a request that will wait (step mode) on its own thread; return once it waits."""
     method, path, body = step.resolve(ctx, None)
     if show:
-        show(f"$ {curl(client.url, method, path, body, bool(getattr(client, 'headers', None)))}"
-             "    # in a second terminal: it waits")
+        show(f"$ {command(client, step, method, path, body)}    # in a second terminal: it waits")
     before = waiting_requests(client)
     box: list = []
-    thread = threading.Thread(target=lambda: box.append(client.request(method, path, body)), daemon=True)
+    thread = threading.Thread(target=lambda: box.append(client.request(method, path, body, step.headers)),
+                              daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not box and waiting_requests(client) <= before and time.monotonic() < deadline:
@@ -139,10 +149,10 @@ def perform(client, step: Step, ctx: dict, show: Optional[Callable[[str], None]]
     for item in step.items(ctx):
         method, path, body = step.resolve(ctx, item)
         if show:
-            show(f"$ {curl(client.url, method, path, body, bool(getattr(client, 'headers', None)))}")
-        status, answer = client.request(method, path, body)
+            show(f"$ {command(client, step, method, path, body)}")
+        status, answer = client.request(method, path, body, step.headers)
         if show:
-            show(render(status, answer, brief=step.each is not None))
+            show(render(status, answer, brief=step.each is not None, url=client.url + path))
         outcome["requests"].append([method, path, body])
         outcome["statuses"].append(status)
         outcome["answers"].append(answer)
@@ -177,14 +187,25 @@ def run_step(client, step: Step, ctx: dict, show: Optional[Callable[[str], None]
     return outcome
 
 
-def render(status: int, answer: dict, brief: bool = False) -> str:
-    """The answer as the student sees it: status and JSON (long answers trimmed)."""
+def render(status: int, answer: dict, brief: bool = False, url: str = "") -> str:
+    """The answer as the student sees it: status and JSON (long answers trimmed), or a page's summary."""
     if brief:
         return f"  -> {status}: {(answer or {}).get('message', '')}"
+    if isinstance(answer, dict) and set(answer) == {"raw"}:
+        return f"HTTP {status}\n{page_summary(answer['raw'], url)}"
     lines = pretty_json(answer).splitlines()
     if len(lines) > MAX_SHOWN_LINES:
         lines = lines[:MAX_SHOWN_LINES] + [f"  ... ({len(lines) - MAX_SHOWN_LINES} more lines)"]
     return f"HTTP {status}\n" + "\n".join(lines)
+
+
+def page_summary(text: str, url: str) -> str:
+    """A page answer (GET /check/view) in three lines: what it is, its size, where to open it."""
+    title = re.search(r"<title>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+    kind = "an HTML page" if title or "<html" in text[:200].lower() else "a non-JSON answer"
+    named = f" titled {html.unescape(title.group(1).strip())!r}" if title else ""
+    return (f"({kind}{named}, {len(text.encode('utf-8')):,} bytes: not printed here)\n"
+            f"Open {url} in a browser to see it." if url else f"({kind}{named}, {len(text):,} characters)")
 
 
 def check(lab: Lab, out: TextIO = sys.stdout) -> bool:
@@ -266,7 +287,7 @@ def guided(lab: Lab, client, pause: bool = True, out: TextIO = sys.stdout,
                             f"labs/{lab.folder}/README.md says?")
             ok = False
         if step.notice:
-            show(f"Notice: {step.notice}")
+            show(f"Notice: {step.notice_at(client.url)}")
         if verdict:
             show(verdict)
         if pause and number < len(lab.steps):

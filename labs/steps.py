@@ -44,6 +44,11 @@ class Step:
     each: Union[None, list, Callable[[dict], list]] = None  # repeat the request per item
     background: bool = False  # send it and move on while it waits (step mode); answer saved later
     join: Optional[str] = None  # no request: wait for the background step saved under this name
+    headers: Optional[dict] = None  # e.g. {"X-Client-Id": "A"}: the client the history records
+
+    def notice_at(self, url: str) -> str:
+        """The notice with `{url}` replaced by the URL of the server the run talks to."""
+        return self.notice.replace("{url}", url)
 
     def items(self, ctx: dict) -> list:
         """The items this step repeats over ([None] for a single request)."""

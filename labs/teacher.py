@@ -80,7 +80,7 @@ def answers_text(lab: Lab) -> str:
         lines.append(f"Step {number}: {step.title}")
         lines += [f"  expect: {observation}" for observation in seen]
         if step.notice:
-            lines.append(f"  notice: {step.notice}")
+            lines.append(f"  notice: {step.notice_at(runner.DISPLAY_URL)}")
     lines += ["", "Questions and model answers:"]
     for number, (question, answer) in enumerate(zip(readme_questions(lab), model_answers(lab)), 1):
         lines += [f"Q{number}. {question}", f"A{number}. {answer}", ""]

@@ -115,5 +115,68 @@ class RecoverMessageTest(AnswerTestCase):
         self.assertIn("without catching up", message)
 
 
+class FailAnswerTest(AnswerTestCase):
+    """POST /fail names the node and the mode; /nodes/<id> and a wipe use the stories' words."""
+
+    def test_fail_says_the_node_the_mode_and_what_it_means(self):
+        """Each mode's answer names node-1, the mode and what the node kept or lost; /nodes/1 says 'down (mode)'."""
+        meanings = {"stop": "keeps its memory and disk", "crash": "lost its memory",
+                    "wipe": "lost its memory and its disk"}
+        for mode, meaning in meanings.items():
+            with self.subTest(mode=mode):
+                message = self.message(self.client.post(f"/fail/1?mode={mode}"), 200)
+                self.assertTrue(message.startswith(f"node-1 is down ({mode}): "), message)
+                self.assertIn(meaning, message)
+                self.assertTrue(self.message(self.client.get("/nodes/1"), 200).startswith(f"node-1 is down ({mode}):"))
+                self.assertNotIn("dead", self.message(self.client.get("/nodes/1")))
+                self.message(self.client.post("/recover/1"), 200)
+        self.assertTrue(self.message(self.client.get("/nodes/1")).startswith("node-1 is up:"))
+
+    def test_a_wipe_names_the_keys_and_hints_it_lost(self):
+        """A wiped node's answer lists the keys it held and the hints it kept (bounded), as a crash names its own."""
+        for key in ("apple", "banana", "cherry", "date"):
+            write(self.client, key, 1)
+        self.client.post("/fail/1")
+        answer = write(self.client, "color", "green").get_json()
+        self.assertEqual(answer["hints"], [{"held_by": "node-2", "for": "node-1"}])
+        held = sorted(r["key"] for r in self.client.get("/nodes/2").get_json()["records"])
+        self.assertTrue(held)
+        wiped = self.client.post("/fail/2?mode=wipe").get_json()
+        self.assertEqual(wiped["lost"]["lost_keys"], held)
+        self.assertEqual(wiped["lost"]["keys_lost"], len(held))
+        self.assertEqual(wiped["lost"]["lost_hints"], ["color for node-1"])
+        for name in held + ["color for node-1"]:
+            self.assertIn(name, wiped["message"])
+
+
+class JobAnswerTest(AnswerTestCase):
+    """POST /scheduler/run/<job> says in a sentence what the job did, with the cluster clock's time."""
+
+    def setUp(self):
+        self.app, self.client = make_app(durability="batch")
+
+    def test_each_cluster_job_says_what_it_did(self):
+        """flush counts the writes it committed, hint_retry the hints handed back, anti_entropy its exchanges."""
+        write(self.client, "color", "blue")
+        self.client.post("/fail/4")
+        write(self.client, "color", "green")                     # node-4's copy waits as a hint
+        self.client.post("/recover/4?catch_up=none")
+        flushed = self.client.post("/scheduler/run/flush").get_json()
+        committed = sum(flushed["result"]["committed"].values())
+        self.assertGreater(committed, 0)
+        self.assertTrue(flushed["message"].startswith(f"Ran flush: committed {committed} pending writes to disk ("))
+        self.assertIn("no write was pending", self.message(self.client.post("/scheduler/run/flush")))
+        retried = self.client.post("/scheduler/run/hint_retry").get_json()
+        self.assertEqual(retried["message"], "Ran hint_retry: handed back 1 hint in 1 handoff "
+                                             f"({', '.join(retried['result']['delivered'])}); 0 hints still held.")
+        entropy = self.client.post("/scheduler/run/anti_entropy").get_json()
+        exchanges = len(entropy["result"]["exchanges"])
+        self.assertRegex(entropy["message"], rf"^Ran anti-entropy round 1: {exchanges} exchanges of Merkle trees "
+                                             r"between node pairs, \d+ keys? moved\.$")
+        for answer in (flushed, retried, entropy):
+            self.assertNotIn("now", answer["result"])
+            self.assertIsInstance(answer["at_time_ms"], int)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -129,7 +129,7 @@ class SiblingsAntiEntropyTest(unittest.TestCase):
         """A replica that missed a context write gets it; the value it superseded does not come back."""
         old = self.b.get("k3")
         read = self.cluster.read("k3")
-        self.cluster.write("k3", "new", context=siblings.encode_context(siblings.of(read.record).context))
+        self.cluster.write("k3", "new", context=siblings.encode_context(siblings.of(read.record).context, "k3"))
         self.b.put(old)  # node 1 missed the new write
         self.cluster.jobs.anti_entropy(0, 1)
         for store in (self.a, self.b):

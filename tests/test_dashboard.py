@@ -123,7 +123,8 @@ class DashboardBrowserTest(BrowserCase):
         self.assertEqual(self.server.get("/faults")["down"], [])
 
     def test_step_mode_delivering_held_messages_completes_the_write(self):
-        """Paused, a write from the page waits; its puts are held; delivering a put and its ack completes it."""
+        """Paused, a write from the page waits; its puts are held (counted in words, never "message(s)");
+        delivering a put and its ack completes it."""
         page = self.open(1920, 1080)
         page.click("#net-pause")
         expect(page.locator("#step-status")).to_contain_text("paused", timeout=WAIT_MS)
@@ -136,6 +137,10 @@ class DashboardBrowserTest(BrowserCase):
         expect(held).to_have_count(2, timeout=WAIT_MS)
         expect(held.first).to_contain_text("put color")
         expect(request).to_contain_text("1 of W=2 acks", timeout=WAIT_MS)  # the coordinator's own copy
+        expect(page.locator("#step-status")).to_contain_text("2 messages held", timeout=WAIT_MS)
+        expect(page.locator("#waiting-count")).to_contain_text("1 request is waiting", timeout=WAIT_MS)
+        expect(page.locator("#msg-count")).to_have_text(re.compile(r"^\d+ messages$"), timeout=WAIT_MS)
+        self.assertNotRegex(page.locator("body").inner_text(), r"\w\((s|es|ies)\)")  # as wording.py counts
         page.fill("#inspect-key", "color")
         page.click("#inspect-form button")
         expect(page.locator("#replica-table tbody tr")).to_have_count(3, timeout=WAIT_MS)
@@ -167,7 +172,7 @@ class DashboardBrowserTest(BrowserCase):
         expect(page.locator("#notices")).to_contain_text("3 requests from this page are still waiting")
         requests_shown = page.locator("#pending-list li")
         expect(requests_shown).to_have_count(3)
-        expect(page.locator("#waiting-count")).to_contain_text("3 request(s)", timeout=WAIT_MS)
+        expect(page.locator("#waiting-count")).to_contain_text("3 requests are waiting", timeout=WAIT_MS)
         page.click("#net-resume")
         expect(requests_shown.filter(has_text="done")).to_have_count(3, timeout=WAIT_MS)
         self.assertEqual(self.server.get("/keys")["count"], 3)

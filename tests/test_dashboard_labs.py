@@ -209,14 +209,14 @@ class LabsFromThePageTest(BrowserCase):
         s.fill(notifier_fail=1)
         s.submit("notifier-form", box, "notifier")                                # 5
         s.click("run-alert-outbox", box, "breaker")                               # 6
-        expect(breaker).to_contain_text("closed · 2 consecutive failure(s)", timeout=WAIT_MS)
+        expect(breaker).to_contain_text("closed · 2 consecutive failures", timeout=WAIT_MS)
         s.click("run-alert-outbox", box, "held_by_breaker")                       # 7
         expect(breaker).to_contain_text("open", timeout=WAIT_MS)
         expect(page.locator("#breaker-transitions")).to_contain_text("closed → open (3 consecutive failures)")  # 8
         expect(breaker).to_contain_text("half-open (a trial call) in")
-        calls = re.search(r"(\d+) call\(s\)", breaker.inner_text()).group(1)
+        calls = re.search(r"(\d+ calls?),", breaker.inner_text()).group(1)
         s.click("run-alert-outbox", box, "held_by_breaker")                       # 9: no call goes out
-        expect(breaker).to_contain_text(f"{calls} call(s)", timeout=WAIT_MS)
+        expect(breaker).to_contain_text(f"{calls},", timeout=WAIT_MS)
         s.fill(notifier_fail=0)
         s.submit("notifier-form", box, "notifier")                                # 10
         s.fill(tick_ms=300000)
@@ -238,7 +238,7 @@ class LabsFromThePageTest(BrowserCase):
         s.fill(notifier_delay=0)
         s.submit("notifier-form", box, "notifier")                                # 18
         s.click("run-alert-outbox", box, "sent")                                  # 19
-        expect(breaker).to_contain_text("1 duplicate(s) suppressed", timeout=WAIT_MS)
+        expect(breaker).to_contain_text("1 duplicate suppressed", timeout=WAIT_MS)
         expect(page.locator('#deliveries-list [data-alert="r1-7000"]')).to_have_text("r1-7000: delivered 1 time")  # 20
         s.fill(reading_values="5@8000, 45@9000")
         s.submit("reading-form", box, "added 2")                                  # 21

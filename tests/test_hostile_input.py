@@ -49,6 +49,29 @@ class HugeNumberTest(unittest.TestCase):
             self.assertIn("message", answer.get_json(), path[:40])
 
 
+    def test_a_5000_digit_node_name_is_a_400_with_a_short_sentence(self):
+        """"node-9...9" as a write's coordinator or a partition member is a 400 naming the digit limit, not a 500."""
+        big = "node-" + HUGE
+        for path, body, field in (("/write", {"key": "a", "value": 1, "coordinator": big}, "coordinator"),
+                                  ("/partition", {"groups": [[big], ["node-1"]]}, "node id")):
+            answer = self.client.post(path, data=json.dumps(body))
+            self.assertEqual(answer.status_code, 400, path)
+            message = answer.get_json()["message"]
+            self.assertIn(field, message)
+            self.assertIn("at most 6 digits", message)
+            self.assertLess(len(message), 200)  # it quotes the start of the id, not 5,000 digits
+
+    def test_a_message_from_a_5000_digit_node_is_a_bad_message(self):
+        """codec.decode refuses a node name of 5,000 digits with its BadMessage, not a ValueError."""
+        from cluster import codec
+        from cluster.errors import BadMessage
+        from cluster.messages import Put
+        from models import Record, Version
+        envelope = codec.encode(Put(1, 2, "node-1:1", Record("k", 1, Version(1, 1)), None))
+        for end in ("src", "dest"):
+            with self.subTest(end=end), self.assertRaises(BadMessage):
+                codec.decode({**envelope, end: "node-" + HUGE})
+
 class MetricLabelTest(unittest.TestCase):
     """Every metrics label comes from a closed set: invented methods add no series."""
 

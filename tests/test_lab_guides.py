@@ -84,5 +84,29 @@ class ServerFlagsTest(unittest.TestCase):
         self.assertFalse([line for line in text.splitlines() if line.startswith("(!)") and ".." in line])
 
 
+class PaxosNamesTest(unittest.TestCase):
+    """The guides name Paxos messages and events by the kinds the code sends and logs."""
+
+    def test_every_paxos_name_in_the_guides_exists_in_the_code(self):
+        """Each paxos_* word in a README, docs/ or static/ is a message or event kind the cluster uses."""
+        root = os.path.dirname(runner.LAB_DIR)
+        code = ""
+        for name in os.listdir(os.path.join(root, "cluster")):
+            if name.endswith(".py"):
+                with open(os.path.join(root, "cluster", name), encoding="utf-8") as handle:
+                    code += handle.read()
+        known = set(re.findall(r"[\"'](paxos_[a-z_]+)[\"']", code)) | {"paxos_acceptor"}
+        guides = [os.path.join(root, "README.md")]
+        for folder in ("docs", "labs", "static"):
+            for here, _, files in os.walk(os.path.join(root, folder)):
+                guides += [os.path.join(here, f) for f in files if f.endswith((".md", ".js", ".html"))]
+        stale = set()
+        for path in guides:
+            with open(path, encoding="utf-8") as handle:
+                stale |= {(os.path.relpath(path, root), word)
+                          for word in re.findall(r"\b(paxos_[a-z_]+)\b", handle.read()) if word not in known}
+        self.assertEqual(stale, set())
+
+
 if __name__ == "__main__":
     unittest.main()

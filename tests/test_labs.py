@@ -55,6 +55,22 @@ class RunnerTest(unittest.TestCase):
         self.assertIn("Notice: ", text)
         self.assertEqual(len(prompts), len(lab.steps) - 1)  # waits for Enter between steps
 
+    def test_lab9_guided_run_summarises_the_page_and_names_its_clients(self):
+        """Lab 9 run against a server URL: the page is summarised with that URL, and steps send X-Client-Id."""
+        lab = runner.find(9)
+        client = runner.InProcessClient(lab.settings)
+        client.url = "http://127.0.0.1:5123"  # the server a --url run would talk to
+        out = io.StringIO()
+        self.assertTrue(runner.guided(lab, client, pause=False, out=out))
+        text = out.getvalue()
+        self.assertNotIn("<!doctype", text.lower())
+        self.assertIn("an HTML page titled 'Linearizability of the recorded history'", text)
+        self.assertIn("Open http://127.0.0.1:5123/check/view?key=color in a browser", text)
+        self.assertIn("Notice: open http://127.0.0.1:5123/check/view?key=color", text)
+        self.assertNotIn("localhost:5000", text)
+        self.assertIn("curl -X POST -H 'X-Client-Id: A' http://127.0.0.1:5123/write", text)
+        self.assertIn("curl -H 'X-Client-Id: B' 'http://127.0.0.1:5123/read/color?coordinator=", text)
+
     def test_a_broken_observation_fails_the_check(self):
         """If the cluster stops showing an observation, check reports the step and fails."""
         lab = runner.find(2)

@@ -76,7 +76,7 @@ class RunPyTest(unittest.TestCase):
         server = self.start()
         self.assertEqual(server.post("/write", {"key": "color", "value": "blue"}).status_code, 200)
         self.assertEqual(server.get("/read/color").json()["value"], "blue")
-        self.assertEqual(server.post("/fail/1").json()["message"], "Node 1 failed")
+        self.assertTrue(server.post("/fail/1").json()["message"].startswith("node-1 is down (stop): "))
         self.assertEqual(server.post("/write", {"key": "color", "value": "green"}).status_code, 200)
         self.assertEqual(server.post("/recover/1").status_code, 200)
         records = server.get("/nodes/1").json()["records"]

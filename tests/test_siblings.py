@@ -27,7 +27,7 @@ class SiblingsClusterTest(unittest.TestCase):
     def partitioned_writes(self):
         """One client per side of a partition isolating replica a adds an item to the cart it read."""
         first = self.cluster.write(KEY, ["milk"])
-        ctx = siblings.encode_context(siblings.of(first.record).context)
+        ctx = siblings.encode_context(siblings.of(first.record).context, KEY)
         rest = [n for n in range(5) if n != self.a]
         self.cluster.faults.partition([[self.a], rest])
         self.cluster.write(KEY, ["milk", "eggs"], w=1, coordinator=self.a, context=ctx)
@@ -48,7 +48,7 @@ class SiblingsClusterTest(unittest.TestCase):
         self.partitioned_writes()
         seen = self.cluster.read(KEY, r=3)
         merged = sorted({item for s in siblings.of(seen.record).live for item in s.value})
-        self.cluster.write(KEY, merged, context=siblings.encode_context(siblings.of(seen.record).context))
+        self.cluster.write(KEY, merged, context=siblings.encode_context(siblings.of(seen.record).context, KEY))
         after = self.cluster.read(KEY, r=3)
         self.assertEqual(values(after.record), ['["bread", "eggs", "milk"]'])
 
@@ -62,7 +62,7 @@ class SiblingsClusterTest(unittest.TestCase):
         """A coordinator set an hour back still supersedes the value its client read, and keeps it."""
         first = self.cluster.write(KEY, "old", coordinator=self.a)
         self.cluster.faults.set_skew(self.b, -3_600_000)
-        ctx = siblings.encode_context(siblings.of(first.record).context)
+        ctx = siblings.encode_context(siblings.of(first.record).context, KEY)
         self.cluster.write(KEY, "new", coordinator=self.b, context=ctx)
         self.cluster.jobs.anti_entropy_round(0)
         for node in self.pref:
@@ -135,7 +135,7 @@ class SiblingsClusterTest(unittest.TestCase):
     def test_context_refused_in_lww_mode(self):
         """An LWW cluster refuses a context rather than silently ignoring it."""
         lww = make_cluster()
-        ctx = siblings.encode_context(siblings.vv.make({0: 1}))
+        ctx = siblings.encode_context(siblings.vv.make({0: 1}), KEY)
         with self.assertRaises(BadRequest):
             lww.write(KEY, "v", context=ctx)
 
@@ -224,9 +224,26 @@ class SiblingsApiTest(unittest.TestCase):
         self.assertRegex(read["context_vector"], r"^\{node-\d: 2\}$")
         self.assertEqual(self.client.get("/config").get_json()["config"]["conflicts"], "siblings")
 
+    def test_context_of_another_key_is_a_400_and_loses_no_sibling(self):
+        """A context read from another key is refused (write and delete) and k1's sibling stays."""
+        write(self.client, "k1", "alice-item", coordinator=1)
+        for i in range(5):
+            write(self.client, KEY, [i], coordinator=1)
+        other = self.client.get(f"/read/{KEY}").get_json()["context"]
+        response = write(self.client, "k1", "bob-item", context=other)
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("this context came from a read of another key; send back the context a read "
+                      "of \"k1\" answered with", response.get_json()["message"])
+        deleted = self.client.delete(f"/delete/k1?context={other}")
+        self.assertEqual(deleted.status_code, 400)
+        self.assertIn("another key", deleted.get_json()["message"])
+        self.assertEqual(self.client.get("/read/k1").get_json()["value"], "alice-item")
+        own = self.client.get("/read/k1").get_json()["context"]
+        self.assertEqual(write(self.client, "k1", "bob-item", context=own).status_code, 200)
+
     def test_bad_context_is_400_with_a_sentence(self):
         """Malformed, forged or wrongly typed contexts answer 400 naming the field, never 500."""
-        for bad in ["not base64!", "e30", 5, siblings.encode_context(siblings.vv.make({42: 1}))]:
+        for bad in ["not base64!", "e30", 5, siblings.encode_context(siblings.vv.make({42: 1}), KEY)]:
             with self.subTest(bad=bad):
                 response = write(self.client, KEY, "v", context=bad)
                 self.assertEqual(response.status_code, 400)

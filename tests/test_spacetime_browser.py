@@ -104,6 +104,85 @@ class SpacetimeBrowserTest(BrowserCase):
         expect(page.locator("#spacetime .msg-flight")).to_have_count(0, timeout=WAIT_MS)
         self.assertEqual(self.errors, [])
 
+    def test_held_and_dropped_arrows_point_at_their_destination_lane(self):
+        """A held or dropped arrow ends nearer its destination's lane than any other, heading toward it, and the
+        time labels, crash label and network line keep clear of lanes, the edge and the clients' labels."""
+        page = self.open(1000, 900)
+        s = self.server
+        s.post("/fail/4?mode=crash")                                 # color lives on node-1, node-4, node-0
+        s.post("/write", {"key": "color", "value": "blue", "coordinator": 1})  # its put to node-4 is dropped
+        s.post("/recover/4")
+        s.post("/network/pause")
+        writer = threading.Thread(target=s.post, args=("/write", {"key": "color", "value": "red", "coordinator": 1}))
+        writer.start()
+        expect(page.locator("#spacetime .msg-flight")).to_have_count(2, timeout=WAIT_MS)
+        put = page.locator('#spacetime .msg-flight[data-to="4"]')
+        put.dispatch_event("click")
+        page.click("#msg-detail .st-deliver")                      # node-4 stores it: its ack to node-1 is held
+        expect(page.locator('#spacetime .msg-flight[data-from="4"][data-to="1"]')).to_have_count(1, timeout=WAIT_MS)
+        self.shoot_diagram(page, "dashboard-spacetime-held.png")
+        geometry = page.evaluate("""() => {
+            const lanes = [...document.querySelectorAll('#spacetime .st-lane:not(.st-lane-client)')]
+                .map((l) => Number(l.getAttribute('x1')));
+            const arrows = [...document.querySelectorAll('#spacetime .arrow.msg-flight, #spacetime .arrow.msg-dropped')]
+                .map((g) => { const shaft = g.querySelector('.shaft');
+                    return {from: Number(g.dataset.from), to: Number(g.dataset.to), status: g.dataset.status,
+                            x1: Number(shaft.getAttribute('x1')), x2: Number(shaft.getAttribute('x2')),
+                            label: g.textContent}; });
+            const box = (q) => [...document.querySelectorAll(q)].map((t) => {
+                const r = t.getBoundingClientRect();
+                return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; });
+            const svg = document.querySelector('#spacetime .st-underlay').getBoundingClientRect();
+            return {lanes, arrows, svgLeft: svg.left, svgRight: svg.right, times: box('#spacetime .st-time'),
+                    laneLabels: box('#spacetime .st-lane-label'),
+                    wide: box('#spacetime .st-wide-label, #spacetime .st-wide-line'),
+                    clients: box('#spacetime .st-client-label')};
+        }""")
+        lanes = geometry["lanes"]
+        self.assertEqual(len(lanes), 5)
+        statuses = sorted((a["from"], a["to"], a["status"]) for a in geometry["arrows"])
+        self.assertIn((1, 4, "dropped"), statuses)
+        self.assertIn((4, 1, "flight"), statuses)
+        for arrow in geometry["arrows"]:
+            with self.subTest(arrow=arrow):
+                end, target = arrow["x2"], lanes[arrow["to"]]
+                nearest = min(range(len(lanes)), key=lambda lane: abs(lanes[lane] - end))
+                self.assertEqual(nearest, arrow["to"])
+                self.assertLess(abs(end - target), min(abs(end - x) for i, x in enumerate(lanes) if i != arrow["to"]))
+                self.assertGreater((end - arrow["x1"]) * (target - arrow["x1"]), 0)  # heading toward it
+                if arrow["status"] == "flight":
+                    self.assertIn(f"in flight to node-{arrow['to']}", arrow["label"])
+        last_lane = geometry["svgLeft"] + lanes[-1]
+        self.assertTrue(geometry["times"])
+        for label in geometry["times"]:
+            self.assertGreater(label["left"], last_lane + 4)            # in the gutter, off node-4's lane
+            self.assertLessEqual(label["right"], geometry["svgRight"])
+        for label in geometry["laneLabels"]:
+            self.assertLessEqual(label["right"], geometry["svgRight"])  # "✕ crash" is not cut off
+        for wide in geometry["wide"]:
+            for client in geometry["clients"]:
+                overlap = (wide["left"] < client["right"] and client["left"] < wide["right"]
+                           and wide["top"] < client["bottom"] and client["top"] < wide["bottom"])
+                self.assertFalse(overlap, (wide, client))
+        page.click("#net-resume")
+        writer.join(timeout=10)
+        self.assertEqual(self.errors, [])
+
+    def test_an_arrows_story_is_the_story_the_write_answered(self):
+        """Clicking an arrow of a write that used a stand-in lists the same story lines as the write's JSON answer."""
+        page = self.open()
+        self.server.post("/fail/4")                                   # color's put to node-4 goes to a stand-in
+        answer = self.server.post("/write", {"key": "color", "value": "blue", "coordinator": 1}).json()
+        self.assertIn("hint", " ".join(answer["story"]))
+        arrow = page.locator("#spacetime .arrow").first
+        expect(arrow).to_have_count(1, timeout=WAIT_MS)
+        arrow.dispatch_event("click")
+        lines = page.locator("#msg-detail .story li")
+        expect(lines).to_have_count(len(answer["story"]), timeout=WAIT_MS)
+        shown = [re.sub(r"^#\d+ t=\d+ms ", "", text) for text in lines.all_inner_texts()]
+        self.assertEqual(shown, answer["story"])
+        self.assertEqual(self.errors, [])
+
     def shoot_diagram(self, page, name):
         """The Messages panel scrolled to the run's beginning (the skew, the partition, the crash)."""
         page.locator("#notices").evaluate("(box) => box.replaceChildren()")

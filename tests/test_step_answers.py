@@ -47,6 +47,19 @@ class StepStoryTest(unittest.TestCase):
         self.assertIn("No answer yet from node-0", body["message"])
         self.assertTrue(any("W=2" in line and "answered now" in line for line in body["story"]))
 
+    def test_the_writes_story_tells_the_hand_drop_that_explains_waiting_for(self):
+        """The write's own answer tells the put to node-0 dropped by hand, the reason waiting_for names node-0."""
+        self.client.post(f"/network/deliver/{self.puts[0]}")
+        self.client.post(f"/network/drop/{self.puts[1]}")
+        self.client.post("/network/step")
+        self.thread.join(10)
+        body = self.answer["body"]
+        self.assertEqual(body["waiting_for"], ["node-0"])
+        dropped = [line for line in body["story"] if f"dropped message {self.puts[1]}" in line]
+        self.assertEqual(len(dropped), 1, body["story"])
+        self.assertIn("node-0", dropped[0])
+        self.assertIn("(dropped by hand)", dropped[0])
+
 
 class ReadStandInTest(unittest.TestCase):
     """A read asks a stand-in only while it has fewer than R answers."""

@@ -146,6 +146,20 @@ class ImpatientClientTest(unittest.TestCase):
         self.assertEqual(len(done), 1)
         self.assertEqual(client.get("/read/color").get_json()["value"], "blue")
 
+    def test_a_504_names_key_coordinator_and_replicas_like_every_write_answer(self):
+        """The 504 of a write and of a read carry key, coordinator and replicas, as their 200s do."""
+        app, client = make_app(client_timeout_ms=50)
+        ok = write(client, "color", "blue").get_json()
+        client.post("/network/pause")
+        answers = (write(client, "color", "red", coordinator=1), client.get("/read/color?coordinator=4"))
+        for answer, coordinator in zip(answers, ("node-1", "node-4")):
+            body = answer.get_json()
+            self.assertEqual(answer.status_code, 504)
+            self.assertEqual(body["key"], "color")
+            self.assertEqual(body["replicas"], ok["replicas"])
+            self.assertEqual(body["coordinator"], coordinator)
+        client.post("/network/resume")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -66,7 +66,7 @@ class ContextTest(unittest.TestCase):
     def test_json_round_trip(self, ctx):
         """A context survives its JSON form and the opaque client encoding."""
         self.assertEqual(vv.from_json(vv.to_json(ctx)), ctx)
-        self.assertEqual(siblings.decode_context(siblings.encode_context(ctx), 4), ctx)
+        self.assertEqual(siblings.decode_context(siblings.encode_context(ctx, "k"), 4, "k"), ctx)
 
 
 class MergeTest(unittest.TestCase):
@@ -112,12 +112,13 @@ class DecodeContextTest(unittest.TestCase):
         import json
 
         def enc(data):
-            return base64.urlsafe_b64encode(json.dumps(data).encode()).decode()
+            tagged = {"key": siblings.key_tag("k"), **data} if isinstance(data, dict) else data
+            return base64.urlsafe_b64encode(json.dumps(tagged).encode()).decode()
         for bad in ["", "!!!", 7, enc([1]), enc({"vv": {"x": 1}}), enc({"vv": {"9": 1}}),
                     enc({"vv": {"1": 0}}), enc({"vv": {"1": 2 ** 40}}), enc({"cloud": [[1]]}),
                     enc({"vv": {}, "extra": 1}), enc({"vv": {"1": True}})]:
             with self.subTest(bad=bad), self.assertRaises(ValueError):
-                siblings.decode_context(bad, 5)
+                siblings.decode_context(bad, 5, "k")
 
 
 if __name__ == "__main__":

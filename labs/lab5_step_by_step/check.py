@@ -38,6 +38,8 @@ def check_write_answer(ctx, answer):
     expect(answer["hints"] == [], "without a hint yet: the dropped replica has not timed out")
     expect(answer["waiting_for"] == [held(ctx, 1)["to"]],
            "waiting_for names the replica whose put was dropped: it has not answered")
+    expect(any(f"message {held(ctx, 1)['id']}" in line and "(dropped by hand)" in line for line in answer["story"]),
+           "its story tells the hand drop of that put, as it tells the hand duplicate")
 
 
 def check_timeout(ctx, answer):

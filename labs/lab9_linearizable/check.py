@@ -18,7 +18,7 @@ def check_stale_read(ctx, answer):
 
 
 STEP8_SENTENCE = ('after the 2 operations of the longest linearizable prefix the value is "left", and process '
-                  'anonymous\'s read -> "blue" cannot be placed before it completed')  # README step 8 quotes it
+                  'B\'s read -> "blue" cannot be placed before it completed')  # README step 8 quotes it
 
 
 def check_violation(ctx, answer):
@@ -40,11 +40,19 @@ def check_picture(ctx, answer):
     expect(placed == ["1. write &quot;blue&quot;", "2. write &quot;left&quot;"],
            "the longest linearizable prefix is numbered: write blue, then write left")
     expect("cannot be placed" in page, "the page says why the read cannot be placed")
+    lanes = re.findall(r'<span class=who>([^<]*)</span>', page)
+    expect(lanes == ["A", "B"], "one lane per client: A, who wrote, and B, who read")
+
+
+CLIENT_A = {"X-Client-Id": "A"}
+CLIENT_B = {"X-Client-Id": "B"}
 
 
 def check_history_events(ctx, answer):
-    """Three operations, each an invoke and an ok."""
+    """Three operations, each an invoke and an ok; client A wrote, client B read."""
     kinds = [(e["type"], e["f"]) for e in answer["events"]]
+    expect([e["process"] for e in answer["events"]] == ["A", "A", "A", "A", "B", "B"],
+           "the writes are client A's and the read is client B's (each request's X-Client-Id)")
     expect(kinds == [("invoke", "write"), ("ok", "write"), ("invoke", "write"), ("ok", "write"),
                      ("invoke", "read"), ("ok", "read")],
            "the history holds write blue, write left, read blue: each an invoke and an ok")
@@ -99,21 +107,23 @@ LAB = Lab(9, "Is it linearizable?", "lab9_linearizable", steps=[
     Step("Start from an empty history", "DELETE", "/history"),
     Step("Where does color live?", "GET", "/placement/color", save="placement",
          notice="call the replicas A, B, C and the first fallback S."),
-    Step("Write color=blue", "POST", "/write", body={"key": "color", "value": "blue"}),
+    Step("Client A writes color=blue", "POST", "/write", body={"key": "color", "value": "blue"},
+         headers=CLIENT_A),
     Step("Partition: A and S on one side", "POST", "/partition",
          body=lambda ctx: {"groups": [[replica(ctx, 0), stand_in(ctx)]]}),
     Step("A client of A writes color=left", "POST", "/write",
          body=lambda ctx: {"key": "color", "value": "left", "coordinator": replica(ctx, 0)},
-         check=check_sloppy_write, notice="the sloppy quorum acknowledges it on A's side."),
+         check=check_sloppy_write, notice="the sloppy quorum acknowledges it on A's side.", headers=CLIENT_A),
     Step("Then a client of B reads color", "GET", lambda ctx: f"/read/color?coordinator={replica(ctx, 1)}",
-         check=check_stale_read, notice="B and C never saw left: R=2 is met on their side with blue."),
+         check=check_stale_read, notice="B and C never saw left: R=2 is met on their side with blue.",
+         headers=CLIENT_B),
     Step("Look at the recorded history", "GET", "/history?key=color", check=check_history_events,
          notice="every operation is an invoke and a completion, with the cluster clock's time."),
     Step("Ask the checker", "GET", "/check", check=check_violation,
          notice="no sequential order puts the read of blue after the acknowledged write of left."),
     Step("See the picture", "GET", "/check/view?key=color", check=check_picture,
-         notice="open http://localhost:5000/check/view in a browser: one lane per client, the read of "
-                "blue in red, hover a bar for the order that ends with it."),
+         notice="open {url}/check/view?key=color in a browser: one lane per client (A and B), the read "
+                "of blue in red, hover a bar for the order that ends with it."),
     Step("Empty the history again", "DELETE", "/history"),
     Step("A's side tries a linearizable write", "POST", "/write", status=503,
          body=lambda ctx: {"key": "color", "value": "strict-left", "coordinator": replica(ctx, 0),

@@ -2,7 +2,7 @@
 // notifier's faults (fail rate, delay, dedupe), the breaker's state and transitions,
 // the alerts' outbox and how many times each alert was delivered.
 import {addFacts, ask, on, peek} from "./panel_util.js";
-import {el, fill} from "./util.js";
+import {el, fill, plural} from "./util.js";
 
 const BOX = "alerts-result";
 const value = (id) => document.getElementById(id).value.trim();
@@ -63,11 +63,11 @@ function showNotifier({notifier, breaker}) {
   const wait = trialIn !== null && trialIn !== undefined ? ` · half-open (a trial call) in ${trialIn} ms` : "";
   const box = document.getElementById("breaker-state");
   box.className = `breaker breaker-${breaker.state}`;
-  box.textContent = `Breaker: ${breaker.state} · ${breaker.consecutive_failures} consecutive failure(s) of ` +
+  box.textContent = `Breaker: ${breaker.state} · ${plural(breaker.consecutive_failures, "consecutive failure")} of ` +
     `${breaker.failure_threshold} · calls ${breaker.calls}, rejected ${breaker.rejected}${wait}. Notifier: fail rate ` +
     `${notifier.fail_rate}, delay ${notifier.delay_ms} ms (timeout ${notifier.timeout_ms}), dedupe ` +
-    `${notifier.dedupe ? "on" : "off"}, ${notifier.calls} call(s), ${notifier.failed_calls} failed, ` +
-    `${notifier.duplicates_suppressed} duplicate(s) suppressed.`;
+    `${notifier.dedupe ? "on" : "off"}, ${plural(notifier.calls, "call")}, ${notifier.failed_calls} failed, ` +
+    `${plural(notifier.duplicates_suppressed, "duplicate")} suppressed.`;
   fill(document.getElementById("breaker-transitions"), breaker.transitions.map((t) =>
     el("li", {text: `t=${t.at} ms: ${t.from} → ${t.to} (${t.why})`})));
   const per = Object.entries(notifier.deliveries_per_alert);
@@ -81,7 +81,7 @@ export async function refreshAlerts() {
   const [alerts, rules] = await Promise.all([peek("/alerts"), peek("/alerts/rules")]);
   if (alerts) {
     fill(document.getElementById("alert-list"), alerts.alerts.length ? alerts.alerts.map((a) => el("li", {
-      "data-alert": a.id, text: `${a.id}: ${a.text} · outbox ${a.outbox.status}, ${a.outbox.attempts} attempt(s)` +
+      "data-alert": a.id, text: `${a.id}: ${a.text} · outbox ${a.outbox.status}, ${plural(a.outbox.attempts, "attempt")}` +
                                 (a.outbox.last_error ? ` (last error: ${a.outbox.last_error})` : "")}))
       : [el("li", {class: "muted", text: "no alert yet"})]);
   }

@@ -2,7 +2,7 @@
 // check with the verdict and its explanation; a link to the checker's own verdict
 // page when the server has one. The consistency mode is chosen in the Controls form.
 import {addFacts, ask, on, peek} from "./panel_util.js";
-import {el, fill} from "./util.js";
+import {el, fill, plural} from "./util.js";
 
 const BOX = "check-result";
 const MAX_ROWS = 200;
@@ -24,7 +24,7 @@ export function setupHistory(endpoints) {
     box.classList.toggle("verdict-bad", answer.linearizable === false);
     box.classList.toggle("verdict-good", answer.linearizable === true);
     addFacts(BOX, [["verdict", answer.result.replaceAll("_", " ")],
-                   ["checked", `${answer.ops_checked} operation(s) on ${answer.keys_checked} key(s), model ${answer.model}`],
+                   ["checked", `${plural(answer.ops_checked, "operation")} on ${plural(answer.keys_checked, "key")}, model ${answer.model}`],
                    ...answer.violations.map((v) => [`key ${v.key}`, v.message]),
                    ["unknown keys", answer.unknown_keys.join(", ")]]);
     refreshHistory();

@@ -1,6 +1,6 @@
 // Ring panel: every node on the consistent-hash ring (SVG) and a table of its
 // state in words, key count, hints held, clock skew and partition group.
-import {el, fill} from "./util.js";
+import {el, fill, plural} from "./util.js";
 
 const SIZE = {width: 400, height: 330, radius: 100};
 
@@ -66,7 +66,7 @@ export function renderRing(nodes, faults, placement) {
                                  text: String(node.node_id)}));
     group.append(el("svg:text", {x: p.x, y: textY, "text-anchor": "middle", class: "ring-label",
                                  text: `${node.name} ${stateText(node)}`}));
-    const extra = [`${node.keys} key${node.keys === 1 ? "" : "s"}`, node.hints ? `${node.hints} hints` : null,
+    const extra = [plural(node.keys, "key"), node.hints ? plural(node.hints, "hint") : null,
                    node.clock_skew_ms ? `skew ${node.clock_skew_ms > 0 ? "+" : ""}${node.clock_skew_ms} ms` : null,
                    sides[node.name] ? `side ${sides[node.name]}` : null].filter(Boolean).join(" · ");
     group.append(el("svg:text", {x: p.x, y: textY + 15, "text-anchor": "middle", class: "ring-extra",

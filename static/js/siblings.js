@@ -3,7 +3,7 @@
 // merge-by-union button fills).
 import {onKeyAnswer, parseValue, send} from "./controls.js";
 import {dotText, wholeValue} from "./panel_util.js";
-import {el, fill} from "./util.js";
+import {el, fill, plural} from "./util.js";
 
 const value = (id) => document.getElementById(id).value.trim();
 const MAX_CONTEXTS = 8;
@@ -36,7 +36,7 @@ export function showSiblings(answer) {
   last = answer;
   const write = "supersedes" in answer;
   document.getElementById("siblings-summary").textContent =
-    `${write ? "Write" : "Read"} of '${answer.key}': ${answer.siblings.length} sibling(s); context ${answer.context_vector}` +
+    `${write ? "Write" : "Read"} of '${answer.key}': ${plural(answer.siblings.length, "sibling")}; context ${answer.context_vector}` +
     (write ? `; dot ${answer.dot}; supersedes ${answer.supersedes}` : "");
   fill(document.getElementById("sibling-list"), answer.siblings.map((s) => el("li", {class: "sibling", "data-dot": dotText(s)},
     el("strong", {class: "sibling-dot", text: `dot ${dotText(s)}`}), " ", s.deleted ? el("em", {text: "(deleted)"}) : wholeValue(s.value),

@@ -5,11 +5,13 @@
 import {LIMITS, Timeline} from "./spacetime_model.js";
 import {showArrow, showMark} from "./spacetime_detail.js";
 import {Layers} from "./spacetime_layers.js";
-import {el} from "./util.js";
+import {el, plural} from "./util.js";
 
 const CLIENT_X = 30;  // the clients' edge
-const LEFT = 110, RIGHT = 40, PAD = 30;
+const LEFT = 110, PAD = 30;
+const RIGHT = 100;     // right of the last lane: room for its crash label and the time gutter
 const HEAD_LEN = 8;
+const SHORT_OF = 14;   // a held or dropped arrow stops this far before its destination lane
 
 let model = new Timeline();
 let laneCount = 0;
@@ -25,6 +27,7 @@ let following = true;         // at the bottom: new arrows scroll into view (kno
                               // so drawing never has to measure the page)
 
 const laneX = (lane) => (laneCount < 2 ? LEFT : LEFT + lane * (width - LEFT - RIGHT) / (laneCount - 1));
+const lastLaneX = () => laneX(Math.max(0, laneCount - 1));
 const svgEl = (tag, attrs, ...children) => el(`svg:${tag}`, attrs, ...children);
 
 /** The model behind the diagram (tests read it). */
@@ -68,8 +71,8 @@ function togglePause(event) {
 
 function updateCount() {
   const forgotten = model.forgotten ? ` · ${model.forgotten} older forgotten (the page keeps ${LIMITS.arrows})` : "";
-  document.getElementById("msg-count").textContent = `${model.arrows.size} message(s)${forgotten}` +
-    (paused && unseen ? ` · ${unseen} event(s) new while paused` : "");
+  document.getElementById("msg-count").textContent = `${plural(model.arrows.size, "message")}${forgotten}` +
+    (paused && unseen ? ` · ${plural(unseen, "event")} new while paused` : "");
 }
 
 /** Follow a batch of events (called once per animation frame). */
@@ -156,8 +159,15 @@ function arrowClass(a) {
           `msg-kind-${a.kind}`].filter(Boolean).join(" ");
 }
 
+/** Where a held or dropped arrow ends: just short of its destination lane, so it points at that lane
+ * and no other (part of the way over, it used to end on a lane in between). */
+function shortOf(x0, x1) {
+  return x1 - Math.sign(x1 - x0) * SHORT_OF;
+}
+
 function drawArrow(a) {
   const x0 = laneX(a.from), x1 = laneX(a.to);
+  const dir = Math.sign(x1 - x0) || 1;
   const g = svgEl("g", {class: arrowClass(a), "data-msg-id": a.id, "data-from": a.from, "data-to": a.to,
                         "data-sent": a.sentAt, "data-delivered": a.deliveredAt ?? "", "data-status": a.status,
                         tabindex: "0", role: "button",
@@ -174,17 +184,17 @@ function drawArrow(a) {
     place(x1, a.y1);
     shaft.setAttribute("marker-end", "url(#head-delivered)");
   } else if (a.status === "dropped") {
-    const share = a.atSend ? 0.25 : a.reason === "dropped by hand" ? 0.5 : 0.85;
-    const x = x0 + (x1 - x0) * share, y = a.atSend ? a.y0 + 6 : a.y1;
+    const x = shortOf(x0, x1), y = a.atSend ? a.y0 + 6 : a.y1;
     place(x, y);
     g.append(svgEl("text", {class: "died", x, y: y + 4, "text-anchor": "middle", text: "✕"}));
   } else {
     shaft.setAttribute("marker-end", "url(#head-flight)");
-    const tag = svgEl("text", {class: "st-flight-label", "text-anchor": "middle", text: "in flight"});
+    const tag = svgEl("text", {class: "st-flight-label", "text-anchor": dir > 0 ? "end" : "start",
+                               text: `in flight to node-${a.to}`});
     g.append(tag);
     g.grow = (bottom) => {  // still travelling: its head is at "now", part of the way over
       const y = Math.max(bottom, a.y0 + 12);
-      const x = x0 + (x1 - x0) * 0.7;
+      const x = shortOf(x0, x1);
       place(x, y);
       tag.setAttribute("x", x);
       tag.setAttribute("y", y + 12 + (a.id % 2) * 10);  // two held arrows often end side by side
@@ -193,8 +203,10 @@ function drawArrow(a) {
     openEls.add(g);
   }
   if (a.delayed || a.copyOf !== undefined) {
-    g.append(svgEl("text", {class: "st-note", x: x0 + (x1 - x0) * 0.5, y: (a.y0 + (a.y1 ?? a.y0 + 20)) / 2 - 3,
-                            "text-anchor": "middle", text: a.copyOf !== undefined ? `copy of #${a.copyOf}` : "delayed"}));
+    // Beside the sender's lane, just under the send, where no other arrow of that instant runs.
+    g.append(svgEl("text", {class: "st-note", x: x0 - dir * 4, y: a.y0 + 11,
+                            "text-anchor": dir > 0 ? "end" : "start",
+                            text: a.copyOf !== undefined ? `copy of #${a.copyOf}` : "delayed"}));
   }
   g.addEventListener("click", () => showArrow(a));
   g.addEventListener("keydown", (event) => { if (event.key === "Enter") showArrow(a); });
@@ -209,7 +221,7 @@ function drawMark(m) {
     return g;
   }
   if (m.kind === "break") {
-    g.append(svgEl("line", {class: "st-break", x1: CLIENT_X + 14, x2: width - RIGHT / 2, y1: m.y, y2: m.y}),
+    g.append(svgEl("line", {class: "st-break", x1: CLIENT_X + 14, x2: lastLaneX() + 20, y1: m.y, y2: m.y}),
              svgEl("text", {class: "st-time", x: width - 4, y: m.y - 2, "text-anchor": "end", text: `… ${m.ms} ms …`}));
     return g;
   }
@@ -221,8 +233,9 @@ function drawMark(m) {
                             x2: out ? x - 4 : CLIENT_X + 4, y2: m.y, "marker-end": "url(#head-client)"}),
              svgEl("text", {class: "st-client-label", x: CLIENT_X + 6, y: m.y - 3, text: what}));
   } else if (m.kind === "wide") {
-    g.append(svgEl("line", {class: "st-wide-line", x1: CLIENT_X + 14, x2: width - RIGHT / 2, y1: m.y, y2: m.y}),
-             svgEl("text", {class: "st-wide-label", x: CLIENT_X + 16, y: m.y - 3, text: wideLabel(m)}));
+    // Right of the clients' column, so it never runs through a request's label there.
+    g.append(svgEl("line", {class: "st-wide-line", x1: LEFT - 8, x2: lastLaneX() + 20, y1: m.y, y2: m.y}),
+             svgEl("text", {class: "st-wide-label", x: LEFT + 4, y: m.y - 3, text: wideLabel(m)}));
     if (m.groups) {
       m.groups.forEach((group, side) => group.forEach((node) => g.append(svgEl("text", {
         class: "st-side", x: laneX(node) + 5, y: m.y + 12, text: "ABC"[side] || "?"}))));

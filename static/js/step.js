@@ -2,7 +2,7 @@
 // order with deliver / drop / duplicate, step, tick; and the requests this page
 // sent that are still waiting for their quorum, with their acks so far.
 import {control} from "./api.js";
-import {el, fill} from "./util.js";
+import {agrees, el, fill, plural} from "./util.js";
 
 const MAX_PENDING = 8;
 const pending = [];  // requests sent by this page, newest last
@@ -30,14 +30,14 @@ function siblingText(sibling) {
 export function renderHeld(view) {
   const status = document.getElementById("step-status");
   status.textContent = view.paused
-    ? `Network paused at t=${view.time_ms} ms: ${view.messages.length} message(s) held.`
+    ? `Network paused at t=${view.time_ms} ms: ${plural(view.messages.length, "message")} held.`
     : `Network running (t=${view.time_ms} ms).`;
   status.className = `step-status ${view.paused ? "step-paused" : ""}`;
   document.getElementById("net-pause").disabled = view.paused;
   document.getElementById("net-resume").disabled = !view.paused;
   const waiting = view.waiting_requests;
   document.getElementById("waiting-count").textContent = waiting
-    ? `${waiting} request(s) are waiting on the server for their quorum (from this page or curl).`
+    ? `${plural(waiting, "request")} ${agrees(waiting, "is", "are")} waiting on the server for their quorum (from this page or curl).`
     : "No request is waiting for its quorum.";
   fill(document.getElementById("held-list"), view.messages.map((msg) => {
     const what = `${msg.id}`;
@@ -108,7 +108,7 @@ function renderPending() {
     let text = `${p.description}: `;
     if (p.status === "pending") {
       text += "pending";
-      if (p.w) text += ` — ${p.acks.size} of W=${p.w} acks` + (p.acks.size ? ` (${[...p.acks].join(", ")})` : "");
+      if (p.w) text += ` — ${p.acks.size} of W=${p.w} ${p.w === 1 ? "ack" : "acks"}` + (p.acks.size ? ` (${[...p.acks].join(", ")})` : "");
     } else {
       text += `${p.status} — ${p.result}`;
     }

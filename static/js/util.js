@@ -60,3 +60,20 @@ export function nodeOptions(count, first = []) {
   for (let i = 0; i < count; i++) options.push(el("option", {value: String(i), text: nodeName(i)}));
   return options;
 }
+
+/** The regular English plural, as wording.py's plural_of: key -> keys, delivery -> deliveries. */
+export function pluralOf(noun) {
+  if (/[^aeiou]y$/.test(noun)) return noun.slice(0, -1) + "ies";
+  if (/(s|x|z|ch|sh)$/.test(noun)) return noun + "es";
+  return noun + "s";
+}
+
+/** `count` and the noun, singular for exactly 1, as wording.py's plural: "1 message", "2 messages". */
+export function plural(count, noun, many) {
+  return `${count} ${count === 1 ? noun : many || pluralOf(noun)}`;
+}
+
+/** The verb form for `count` subjects, as wording.py's agrees: agrees(1, "is", "are") == "is". */
+export function agrees(count, one, many) {
+  return count === 1 ? one : many;
+}

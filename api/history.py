@@ -11,20 +11,22 @@ CHECK_MEMORY_MB, one at a time.
 from __future__ import annotations
 
 import json
+import re
 import threading
+import time
 from contextlib import contextmanager, suppress
 from typing import Optional
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 
-from checker import DEFAULT, MODELS, HistoryError, check_history, check_text
+from checker import DEFAULT, MODELS, HistoryError, check_history, parse_document
+from checker.formats import load_json
 from checker.html import CONTENT_SECURITY_POLICY, render_html
-from cluster.errors import BadRequest, TooManyRequests
+from cluster.errors import BadRequest, PayloadTooLarge, TooManyRequests
 from cluster.history import to_edn
 from wording import agrees, plural
 
-from .common import admin_only, example, json_body, manager, query_int, success
-from .validation import MAX_VALUE_DEPTH
+from .common import admin_only, example, manager, query_int, success
 from .validation import check_text as check_clean_text
 
 bp = Blueprint("history", __name__)
@@ -49,17 +51,27 @@ def one_check_at_a_time():
         _CHECKING.release()
 
 
+def over_http(text: str) -> str:
+    """The checker's sentence with its command-line options named as this server's query parameters."""
+    return re.sub(r"--(format|model|initial)\b", r"?\1=", text)
+
+
 def checked(run):
-    """Run a checker call, turning what it cannot read (or cannot model) into a 400."""
+    """Run a checker call (parse, check, draw) one at a time, turning what it cannot read into a 400."""
     try:
         with one_check_at_a_time():
-            return run()
+            return run(time.monotonic() + CHECK_TIMEOUT_S)
     except HistoryError as error:
-        raise BadRequest(f"The history cannot be checked: {error}", field="history") from None
+        raise BadRequest(f"The history cannot be checked: {over_http(str(error))}", field="history") from None
     except RecursionError:
         raise BadRequest("The history nests lists or maps too deeply to read.", rule="max_depth") from None
     except ValueError as error:  # an unknown model or format named in the body
-        raise BadRequest(str(error)) from None
+        raise BadRequest(over_http(str(error))) from None
+
+
+def _left(deadline: float) -> float:
+    """Seconds of the check's budget still left (reading the history spends it too)."""
+    return max(0.0, deadline - time.monotonic())
 
 
 @bp.before_app_request
@@ -88,10 +100,12 @@ def _initial():
     if raw is None:
         return DEFAULT
     try:
-        return json.loads(raw)
-    except ValueError:
+        return load_json(raw)
+    except json.JSONDecodeError:
         raise BadRequest(f"?initial= must be JSON, for example ?initial=0 or ?initial=%22%22 (the "
                          f"empty string), not {raw[:40]!r}.", field="initial") from None
+    except HistoryError as error:  # NaN, 1e400, a lone surrogate, too deep
+        raise BadRequest(f"?initial= cannot be a state: {error}.", field="initial") from None
 
 
 @bp.get("/history")
@@ -136,7 +150,13 @@ def _answer(verdict, source: str, recorded: Optional[int] = None):
     fails = (f"; the other {plural(left_out, 'operation')} of the {recorded} recorded "
              f"failed (fail: {agrees(left_out, 'it', 'they')} did not happen), so "
              f"{agrees(left_out, 'it needs', 'they need')} no place in it") if left_out > 0 else ""
-    if verdict.linearizable:
+    if not verdict.reports and not recorded:
+        message = (f"Nothing to check: no operations were recorded"
+                   f"{' for key ' + repr(request.args['key']) if 'key' in request.args else ''} "
+                   f"({source}). Write or read something first, then ask again."
+                   if recorded is not None else
+                   f"Nothing to check: {source} has no operations (only nemesis lines, or none).")
+    elif verdict.linearizable:
         message = (f"Linearizable: one sequential order explains all {plural(data['ops_checked'], 'operation')} "
                    f"on {plural(data['keys_checked'], 'key')} ({source}, model {data['model']}){fails}.")
     elif verdict.linearizable is None:
@@ -149,69 +169,84 @@ def _answer(verdict, source: str, recorded: Optional[int] = None):
         message = (f"NOT linearizable: {plural(len(data['violations']), 'key')} "
                    f"{agrees(len(data['violations']), 'has', 'have')} no sequential order that "
                    f"explains {agrees(len(data['violations']), 'it', 'them')} ({source}). "
-                   f"First, key {first['key']!r}: {first['message']}")
+                   f"First, {first['message']}.")
     return success(message, **data)
 
 
-def _recorded():
-    """Check the recorded history (?model=, ?key=, ?initial=); (verdict, source)."""
+def _recorded(finish):
+    """Check the recorded history (?model=, ?key=, ?initial=); finish(verdict, source, recorded) answers."""
     model, initial = _model(), _initial()
     key = request.args.get("key")
     cluster = manager()
     with cluster.lock:  # copy under the lock, check outside it: the search may take a while
         events = cluster.history.complete_events(key)
         dropped = cluster.history.dropped_ops
-    verdict = checked(lambda: check_history(events, model, CHECK_TIMEOUT_S, CHECK_MEMORY_MB, initial))
     note = f"the last {len(events) // 2} recorded operations" if dropped else "the recorded history"
-    return verdict, note, sum(1 for event in events if event["type"] == "invoke")
+    recorded = sum(1 for event in events if event["type"] == "invoke")
+
+    def run(deadline):
+        verdict = check_history(events, model, _left(deadline), CHECK_MEMORY_MB, initial)
+        return verdict, finish(verdict, note, recorded)
+    return checked(run)[1]
+
+
+def _head_only(mimetype: str) -> Optional[Response]:
+    """HEAD asks for the headers only: answer them without running a check."""
+    return Response(status=200, mimetype=mimetype) if request.method == "HEAD" else None
 
 
 @bp.get("/check")
 @example(path="/check?model=store&key=color")
 def check_recorded():
     """Check the recorded history for linearizability (?model=store|register|kv|..., ?key=, ?initial=)."""
-    return _answer(*_recorded())
+    return _head_only("application/json") or _recorded(_answer)
 
 
 CHECK_EXAMPLE = '{"history": [{"process": 0, "type": "invoke", "f": "write", "key": "x", "value": 1}, ...]}'
 
 
-def _posted():
-    """Check the history in the body (?model=, ?format=, ?initial=); (verdict, source)."""
-    model = request.args.get("model")
-    if model is not None:
-        model = _model()
-    initial = _initial()
-    fmt = request.args.get("format")
+def _body() -> str:
+    """The body as text; 413 for a chunked body past the limit (the server cuts it silently)."""
     raw = request.get_data(cache=True)
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if request.content_length is None and limit and len(raw) >= limit:
+        stream = request.environ.get("wsgi.input")
+        if stream is not None and stream.read(1):
+            raise PayloadTooLarge(f"The history is larger than the {limit} bytes this server accepts; "
+                                  f"check a shorter one, or check it offline: python -m checker FILE.",
+                                  limit=limit)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequest("The history must be UTF-8 text.") from None
     if not text.strip():
         raise BadRequest(f"Send a history in the body, for example {CHECK_EXAMPLE}.")
-    stripped = text.lstrip()
-    if stripped.startswith("{") and '"history"' in stripped[:200]:
-        data = json_body(CHECK_EXAMPLE, MAX_VALUE_DEPTH + 3)
-        events = data.get("history")
-        if not isinstance(events, list):
-            raise BadRequest(f"\"history\" must be a list of events, for example {CHECK_EXAMPLE}.",
-                             field="history")
-        chosen = model or data.get("model") or "store"
-        if initial is DEFAULT:
-            initial = data.get("initial", DEFAULT)
-        verdict = checked(lambda: check_history(events, chosen, CHECK_TIMEOUT_S, CHECK_MEMORY_MB, initial))
-    else:
-        verdict = checked(lambda: check_text(text, model or "store", fmt, timeout=CHECK_TIMEOUT_S,
-                                             memory_mb=CHECK_MEMORY_MB, initial=initial))
-    return verdict, "the posted history"
+    return text
+
+
+def _posted(finish):
+    """Check the history in the body (?model=, ?format=, ?initial=); finish(verdict, source) answers."""
+    model = request.args.get("model")
+    if model is not None:
+        model = _model()
+    initial = _initial()
+    fmt = request.args.get("format")
+    text = _body()
+
+    def run(deadline):
+        events, meta = parse_document(text, fmt)  # every format through the same validation
+        start = meta.get("initial", DEFAULT) if initial is DEFAULT else initial
+        verdict = check_history(events, model or meta.get("model") or "store", _left(deadline),
+                                CHECK_MEMORY_MB, start)
+        return verdict, finish(verdict, "the posted history")
+    return checked(run)[1]
 
 
 @bp.post("/check")
 @example(body=CHECK_EXAMPLE + ", or the EDN / jepsen.util text itself; ?model=, ?format=, ?initial=")
 def check_posted():
     """Check a history in the body: our JSON, Jepsen EDN or jepsen.util log lines (model store by default)."""
-    return _answer(*_posted())
+    return _posted(_answer)
 
 
 def _page(verdict, source: str, recorded: Optional[int] = None) -> Response:
@@ -226,11 +261,11 @@ def _page(verdict, source: str, recorded: Optional[int] = None) -> Response:
 @example(path="/check/view?model=store&key=color (open it in a browser)")
 def view_recorded():
     """GET /check as a picture: one lane per client, the linearization, the ops that cannot be placed."""
-    return _page(*_recorded())
+    return _head_only("text/html") or _recorded(_page)
 
 
 @bp.post("/check/view")
 @example(body="the same body as POST /check; answers the HTML picture")
 def view_posted():
     """POST /check as a picture of the verdict (HTML)."""
-    return _page(*_posted())
+    return _posted(_page)

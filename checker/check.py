@@ -101,7 +101,9 @@ def check_history(events: Iterable[Event | dict], model: str = "store",
     chosen.init(initial)  # refuse an impossible initial state before searching
     evs = []
     for n, e in enumerate(events, 1):
-        ev = e if isinstance(e, Event) else event_from_mapping(e, n, None)
+        # ReplicaLab's own events carry their "index": errors name it rather than a position
+        line = None if isinstance(e, dict) and "index" in e else n
+        ev = e if isinstance(e, Event) else event_from_mapping(e, line, None)
         if ev is not None:
             evs.append(ev)
     groups = by_key(pair(evs))

@@ -8,9 +8,12 @@ Vectors and lists become Python lists, sets frozensets, maps dicts.
 """
 from __future__ import annotations
 
+import math
 import re
 
-__all__ = ["EDNError", "Keyword", "Symbol", "loads", "read_form", "skip_space"]
+__all__ = ["EDNError", "Keyword", "Symbol", "MAX_DIGITS", "loads", "read_form", "skip_space"]
+
+MAX_DIGITS = 100  # a longer number is not a time, process or value worth the cost of reading
 
 
 class EDNError(ValueError):
@@ -218,10 +221,18 @@ class _Reader:
         if match:
             ratio, frac, exp, _suffix = match.groups()
             body = token.rstrip("NM")
+            if len(body) > MAX_DIGITS:
+                raise EDNError(f"a number of {len(body)} characters is too long (at most "
+                               f"{MAX_DIGITS})", pos)
             if ratio:
                 num, den = body.split("/")
+                if int(den) == 0:
+                    raise EDNError(f"the ratio {token} divides by zero", pos)
                 return int(num) / int(den)
-            return float(body) if (frac or exp) else int(body)
+            number = float(body) if (frac or exp) else int(body)
+            if isinstance(number, float) and not math.isfinite(number):
+                raise EDNError(f"the number {token} is too large to be a finite number", pos)
+            return number
         if token[0].isdigit() or (token[0] in "+-" and token[1:2].isdigit()):
             raise EDNError(f"bad number '{token}'", pos)
         return Symbol(token)

@@ -1,23 +1,33 @@
 """Human-readable explanations of verdicts and violations."""
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from typing import Any, Hashable
 
 from wording import agrees, plural
 
-from .history import RETURNS, UNKNOWN, Op, jsonable
+from .history import RETURNS, UNKNOWN, Op, jsonable, where
 from .models import thaw
 
-__all__ = ["action", "describe_op", "describe_violation", "render_text"]
+__all__ = ["action", "describe_op", "describe_violation", "render_text", "shorten", "SHOWN_CHARS"]
 
 PREFIX_SHOWN = 10  # the end of a long prefix is what explains the failure
+SHOWN_CHARS = 80   # a longer value is shown by its start, length and digest (sentences stay short)
+
+
+def shorten(text: str, limit: int = SHOWN_CHARS) -> str:
+    """`text`, or its start with its length and a digest: equal texts have equal digests."""
+    if len(text) <= limit:
+        return text
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{text[:limit // 2]}… ({len(text)} characters, sha256:{digest})"
 
 
 def _show(value: Any) -> str:
-    """A value as JSON, compact; the way students write them with curl."""
-    return json.dumps(jsonable(value), default=repr)
+    """A value as JSON, compact (the way students write them with curl), shortened when long."""
+    return shorten(json.dumps(jsonable(value), default=repr))
 
 
 def _state(value: Hashable) -> str:
@@ -48,19 +58,33 @@ def action(op: Op) -> str:
 
 
 def describe_op(op: Op) -> str:
-    """One line: process, action, key and when it ran."""
+    """One line: process, action, key and when it ran (and where the history numbers it)."""
     key = "" if op.key is None else f" key {_show(op.key)}"
-    return f"process {op.process}: {action(op)}{key}  [{_when(op)}; line {op.line}]"
+    found = where(op.line, op.index)
+    return f"process {shorten(str(op.process))}: {action(op)}{key}  [{_when(op)}" \
+           f"{'; ' + found if found else ''}]"
+
+
+def _outcome(op: Op) -> str:
+    """What the operation's answer needs, e.g. 'lets the read return "blue"'."""
+    if op.f in RETURNS and op.output is not UNKNOWN:
+        return f"lets the {op.f} return {_show(op.output)}"
+    if op.f == "cas" and op.output in (True, False):
+        return f"lets the cas {'apply' if op.output else 'see another value'}"
+    return f"lets the {op.f} succeed"
 
 
 def describe_violation(model: str, key: Hashable, prefix: list[Op], state: Hashable,
                        blocking: Op) -> str:
-    """A sentence: where the best partial order ends and which operation cannot follow it."""
+    """A sentence: where the best partial order ends, which operation cannot follow it, and why."""
     name = "the history" if key is None else f"key {_show(key)}"
+    found = where(blocking.line, blocking.index)
     return (f"{name} is not linearizable under the {model} model: after the "
             f"{plural(len(prefix), 'operation')} of the longest linearizable prefix the value is "
-            f"{_state(state)}, and process {blocking.process}'s {action(blocking)} "
-            f"cannot be placed before it completed")
+            f"{_state(state)}, and process {shorten(str(blocking.process))}'s {action(blocking)}"
+            f"{' (' + found + ')' if found else ''} cannot be placed: the {blocking.f} had to "
+            f"take effect before the {blocking.f} itself completed, and no order of the operations invoked by then "
+            f"{_outcome(blocking)}")
 
 
 def render_text(verdict) -> str:

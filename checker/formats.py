@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import bisect
 import json
+import math
 import re
 
-from .edn import EDNError, read_form, skip_space
+from .edn import MAX_DIGITS, EDNError, read_form, skip_space
 from .history import TYPES, Event, HistoryError, event_from_mapping
 
-__all__ = ["FORMATS", "detect_format", "parse_history", "parse_document"]
+__all__ = ["FORMATS", "MAX_DEPTH", "detect_format", "load_json", "parse_history", "parse_document"]
 
 FORMATS = ("edn", "jepsen-log", "json")
-
-# e.g. "INFO  jepsen.util - 3	:invoke	:cas	[1 4]" (older Jepsen: "jepsen.util: 3 ...")
-_LOG_LINE = re.compile(r"jepsen\.util\S*\s*[-:]?\s*(\S+)[\t ]+:(\w+)[\t ]+:(\S+)(?:[\t ]+(.*))?$")
+# A value may nest 32 levels (the store's own limit), inside an event, a list and a document.
+MAX_DEPTH = 35
+_BLANKS = re.compile(r"[\t ]+")
+_WORD = re.compile(r"\w+")
+_WHOLE = re.compile(r"-?\d+")
 
 
 def detect_format(text: str) -> str:
@@ -33,7 +36,7 @@ def detect_format(text: str) -> str:
     if head[0] in "{[(#;":
         return "edn"
     raise HistoryError("cannot tell the format (expected JSON, EDN maps or jepsen.util log "
-                       "lines); pass --format", 1, body.splitlines()[0])
+                       "lines); choose one with --format", 1, body.splitlines()[0][:300])
 
 
 def parse_history(text: str, fmt: str | None = None, independent: bool = False) -> list[Event]:
@@ -51,12 +54,65 @@ def parse_document(text: str, fmt: str | None = None,
     fmt = fmt or detect_format(text)
     if fmt == "json" and text.lstrip("\ufeff \t\r\n").startswith("{"):
         try:
-            whole = json.loads(text)
+            whole = load_json(text.lstrip("\ufeff"))
         except json.JSONDecodeError:
             whole = None  # JSON lines: one object per line
         if isinstance(whole, dict) and "history" in whole:
             return _read_document(whole, independent)
     return _parse(text, fmt, independent), {}
+
+
+def load_json(text: str):
+    """json.loads under the rules every input meets: finite numbers of at most MAX_DIGITS
+    digits, valid Unicode, at most MAX_DEPTH levels. HistoryError names the rule broken;
+    json.JSONDecodeError is left for the caller to place."""
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float,
+                          parse_int=_short_int)
+    except RecursionError:
+        raise HistoryError(f"it nests lists or objects too deeply (at most {MAX_DEPTH} levels)") from None
+    stack = [(data, 1)]
+    while stack:  # iterative: a hostile depth must not cost us our own stack
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise HistoryError(f"it nests lists or objects more than {MAX_DEPTH} levels deep")
+            children = list(item.items()) if isinstance(item, dict) else [(None, v) for v in item]
+            for name, child in children:
+                if name is not None:
+                    _unicode(name)
+                stack.append((child, depth + 1))
+        elif isinstance(item, str):
+            _unicode(item)
+    return data
+
+
+def _unicode(text: str) -> None:
+    """Refuse a lone surrogate (half of a UTF-16 pair), which no UTF-8 answer can hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise HistoryError(f"a string holds a lone surrogate (\\u{ord(text[err.start]):04x}), half "
+                           f"of a UTF-16 pair: send the whole character") from None
+
+
+def _refuse_constant(name: str):
+    raise HistoryError(f"{name} is not a number JSON can carry: send a finite number or a string")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise HistoryError(f"the number {text[:40]} is too large to be a finite number")
+    return value
+
+
+def _short_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_DIGITS:
+        raise HistoryError(f"a number with {digits} digits is too long (at most {MAX_DIGITS}); "
+                           f"send it as a string")
+    return int(text)
 
 
 def _read_document(whole: dict, independent: bool) -> tuple[list[Event], dict]:
@@ -96,7 +152,7 @@ def _read_json(text: str, independent: bool) -> list[Event]:
     events: list[Event] = []
     if text.lstrip("\ufeff \t\r\n").startswith("["):
         try:
-            items = json.loads(text)
+            items = load_json(text.lstrip("\ufeff"))
         except json.JSONDecodeError as err:
             raise HistoryError(f"invalid JSON: {err.msg}", err.lineno,
                                _line(lines, err.lineno)) from None
@@ -110,9 +166,11 @@ def _read_json(text: str, independent: bool) -> list[Event]:
         if not ln.strip():
             continue
         try:
-            item = json.loads(ln)
+            item = load_json(ln.lstrip("\ufeff"))
         except json.JSONDecodeError as err:
             raise HistoryError(f"invalid JSON: {err.msg}", n, ln) from None
+        except HistoryError as err:
+            raise HistoryError(err.reason, n, ln) from None
         _keep(events, event_from_mapping(item, n, ln, independent))
     return events
 
@@ -155,13 +213,13 @@ def _read_log(text: str, independent: bool) -> list[Event]:
     for n, ln in enumerate(text.splitlines(), 1):
         if "jepsen.util" not in ln:
             continue
-        match = _LOG_LINE.search(ln.rstrip())
-        if not match:
+        fields = _log_fields(ln)
+        if fields is None:
             if "\t" in ln.split("jepsen.util", 1)[1]:
                 raise HistoryError("a jepsen.util line without process, :type, :f and value",
                                    n, ln)
             continue  # jepsen.util also logs prose, which is not an operation
-        process, kind, f, rest = match.groups()
+        process, kind, f, rest = fields
         if kind not in TYPES:
             raise HistoryError(f"type must be one of {', '.join(TYPES)}, not :{kind}", n, ln)
         value = None
@@ -170,12 +228,35 @@ def _read_log(text: str, independent: bool) -> list[Event]:
                 value, _ = read_form(rest, 0)  # anything after the value is an error note
             except EDNError as err:
                 raise HistoryError(f"invalid value: {err}", n, ln) from None
-        process = int(process) if re.fullmatch(r"-?\d+", process) else process.lstrip(":")
-        mapping = {"process": process, "type": kind, "f": f, "value": value}
+        if _WHOLE.fullmatch(process) and len(process) > MAX_DIGITS:
+            raise HistoryError(f"a process number of {len(process)} digits is too long", n, ln)
+        who: int | str = int(process) if _WHOLE.fullmatch(process) else process.lstrip(":")
+        mapping = {"process": who, "type": kind, "f": f, "value": value}
         _keep(events, event_from_mapping(mapping, n, ln, independent))
     if not events:
         raise HistoryError("no jepsen.util operation lines found")
     return events
+
+
+def _log_fields(ln: str) -> tuple[str, str, str, str | None] | None:
+    """(process, type, f, rest) of "jepsen.util - 3\t:invoke\t:cas\t[1 4]", or None for prose.
+
+    Read left to right in linear time: a backtracking regex took seconds on a long line.
+    """
+    after = ln.split("jepsen.util", 1)[1]
+    start = 0
+    while start < len(after) and not after[start].isspace():
+        start += 1  # "jepsen.util:" or a logger suffix
+    after = after[start:].strip()
+    if after[:1] in ("-", ":"):
+        after = after[1:].lstrip()
+    parts = _BLANKS.split(after, maxsplit=3)
+    if len(parts) < 3 or any(not part or any(c.isspace() for c in part) for part in parts[:3]):
+        return None
+    process, kind, f = parts[:3]
+    if not (kind.startswith(":") and _WORD.fullmatch(kind[1:]) and f.startswith(":") and len(f) > 1):
+        return None
+    return process, kind[1:], f[1:], parts[3] if len(parts) > 3 else None
 
 
 def _line(lines: list[str], n: int | None) -> str | None:

@@ -23,7 +23,7 @@ from typing import Any, Hashable, Iterable
 from wording import agrees
 
 __all__ = ["UNKNOWN", "HistoryError", "Event", "Op", "READS", "RETURNS", "pair", "by_key",
-           "event_from_mapping", "jsonable"]
+           "event_from_mapping", "jsonable", "where"]
 
 TYPES = ("invoke", "ok", "fail", "info")
 READS = frozenset({"read", "get"})          # no effect: an info one is dropped
@@ -41,15 +41,22 @@ UNKNOWN = _Unknown()
 
 
 class HistoryError(ValueError):
-    """A history that cannot be read; names the line and shows it."""
+    """A history that cannot be read; names the line (or the history's own index) and shows it."""
 
-    def __init__(self, message: str, line: int | None = None, text: str | None = None):
-        where = f"line {line}: " if line is not None else ""
-        shown = f"\n    {text.strip()[:300]}" if text else ""
-        super().__init__(f"{where}{message}{shown}")
+    def __init__(self, message: str, line: int | None = None, text: str | None = None,
+                 index: int | None = None):
+        super().__init__(f"{where(line, index, ': ')}{message}"
+                         f"{chr(10) + '    ' + text.strip()[:300] if text else ''}")
         self.line = line
         self.text = text
         self.reason = message
+
+
+def where(line: int | None, index: int | None, after: str = "") -> str:
+    """'history index 3' when the history numbers its operations (ReplicaLab's), else 'line 5'."""
+    if index is not None:
+        return f"history index {index}{after}"
+    return f"line {line}{after}" if line is not None else ""
 
 
 @dataclass
@@ -64,6 +71,7 @@ class Event:
     time: float | None = None
     line: int | None = None
     observed: bool = False  # a fail cas that compared and saw another value (ReplicaLab's 409)
+    index: int | None = None  # the history's own number for the operation (ReplicaLab's "index")
 
     def to_dict(self) -> dict:
         """The event in ReplicaLab's JSON export shape."""
@@ -94,6 +102,7 @@ class Op:
     invoke_time: float | None = None
     complete_time: float | None = None
     line: int | None = None
+    index: int | None = None
 
     def to_dict(self) -> dict:
         """A JSON-safe description of the operation for verdicts."""
@@ -105,7 +114,7 @@ class Op:
             "call": self.call,
             "ret": None if math.isinf(self.ret) else self.ret,
             "invoke_time": self.invoke_time, "complete_time": self.complete_time,
-            "line": self.line,
+            "line": self.line, "index": self.index,
         }
 
 
@@ -127,29 +136,53 @@ def event_from_mapping(m: dict, line: int | None = None, text: str | None = None
     missing = [k for k in ("process", "type", "f") if k not in m]
     if missing:
         raise HistoryError(f"missing {agrees(len(missing), 'field', 'fields')}: {', '.join(missing)}", line, text)
+    index = m.get("index")
+    index = index if isinstance(index, int) and not isinstance(index, bool) else None
     process = m["process"]
     if str(process) == "nemesis":
         return None  # fault injection, not a client operation
     kind = str(m["type"])
     if kind not in TYPES:
-        raise HistoryError(f"type must be one of {', '.join(TYPES)}, not {kind!r}", line, text)
-    try:
-        hash(process)
-    except TypeError:
-        raise HistoryError("process must be a number or a name", line, text) from None
+        raise HistoryError(f"type must be one of {', '.join(TYPES)}, not {kind!r}", line, text, index)
+    if isinstance(process, bool) or not isinstance(process, (int, str)):
+        # true == 1 in Python: a bool or float process would be paired with another process's ops
+        raise HistoryError("process must be a whole number or a name (a string)", line, text, index)
     value, key = m.get("value"), m.get("key")
     if independent:
         # jepsen.independent wraps every value as a [key value] tuple
         if not (isinstance(value, (list, tuple)) and len(value) == 2):
-            raise HistoryError("--independent expects values of the form [key value]", line, text)
+            raise HistoryError("--independent expects values of the form [key value]", line, text, index)
         key, value = value
-    if isinstance(key, list):
-        key = tuple(key)
+    key = _key(key, line, text, index)
     time = m.get("time")
-    if time is not None and not isinstance(time, (int, float)):
-        raise HistoryError("time must be a number", line, text)
+    if time is not None and not _finite(time):
+        raise HistoryError("time must be a finite number (milliseconds)", line, text, index)
     observed = kind == "fail" and "observed" in m
-    return Event(process, kind, str(m["f"]), value, key, time, line, observed)
+    return Event(process, kind, str(m["f"]), value, key, time, line, observed, index)
+
+
+def _scalar_key(part) -> bool:
+    """A string or a finite number (not true/false, which Python would equal 1 and 0)."""
+    return isinstance(part, str) or _finite(part)
+
+
+def _finite(number) -> bool:
+    """An int or float (not a bool) that is a finite float too (4,000 digits are not)."""
+    if isinstance(number, bool) or not isinstance(number, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(number))
+    except OverflowError:
+        return False
+
+
+def _key(key, line: int | None, text: str | None, index: int | None) -> Hashable:
+    """The key as the search groups it: None, a string, a number, or a tuple of those."""
+    if key is None or _scalar_key(key):
+        return key
+    if isinstance(key, (list, tuple)) and all(_scalar_key(part) for part in key):
+        return tuple(key)
+    raise HistoryError("a key must be a string, a number, or a list of those", line, text, index)
 
 
 def pair(events: Iterable[Event]) -> list[Op]:
@@ -168,16 +201,20 @@ def pair(events: Iterable[Event]) -> list[Op]:
         if ev.type == "invoke":
             if ev.process in pending:
                 raise HistoryError(f"process {ev.process!r} invokes again before its "
-                                   f"previous operation completed", ev.line)
+                                   f"previous operation completed", ev.line, index=ev.index)
             pending[ev.process] = (when, ev)
             continue
         if ev.process not in pending:
             raise HistoryError(f"process {ev.process!r} completes an operation it never "
-                               f"invoked", ev.line)
+                               f"invoked", ev.line, index=ev.index)
         call, inv = pending.pop(ev.process)
         if inv.f != ev.f:
             raise HistoryError(f"process {ev.process!r} invoked {inv.f} but completed "
-                               f"{ev.f}", ev.line)
+                               f"{ev.f}", ev.line, index=ev.index)
+        if when < call:
+            raise HistoryError(f"process {ev.process!r} completes its {ev.f} at time {ev.time}, "
+                               f"before it invoked it (time {inv.time}); a completion comes after "
+                               f"its invocation", ev.line, index=ev.index)
         op = _complete(inv, call, ev, when)
         if op is not None:
             ops.append(op)
@@ -210,7 +247,7 @@ def _complete(inv: Event, call: float, done: Event, ret: float) -> Op | None:
     unknown = kind == "info"
     return Op(0, inv.process, f, key, value, output, "info" if unknown else "ok",
               call, math.inf if unknown else ret, inv.time,
-              None if unknown else done.time, inv.line)
+              None if unknown else done.time, inv.line, inv.index)
 
 
 def by_key(ops: Iterable[Op]) -> dict[Hashable, list[Op]]:

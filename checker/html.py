@@ -19,20 +19,24 @@ import math
 from wording import agrees, plural
 
 from .check import KeyReport, Verdict
-from .explain import action, describe_op
+from .explain import action, describe_op, shorten
 from .history import Op, jsonable
 
-__all__ = ["render_html", "MAX_DRAWN", "MAX_KEYS", "CONTENT_SECURITY_POLICY"]
+__all__ = ["render_html", "MAX_DRAWN", "MAX_KEYS", "MAX_BARS", "CONTENT_SECURITY_POLICY"]
 
 MAX_DRAWN = 1500  # bars per key; past that a window around what matters is drawn
 MAX_KEYS = 40     # keys drawn; violations and unknown keys come first
+MAX_BARS = 6000   # bars on the whole page (each a few hundred bytes: the page stays a few MB)
 
 
 def render_html(verdict: Verdict, title: str = "Linearizability check") -> str:
     """The whole page for a verdict."""
     reports = sorted(verdict.reports, key=_importance)
     shown = reports[:MAX_KEYS]
-    sections = [_section(n, report) for n, report in enumerate(shown)]
+    sections, left = [], MAX_BARS
+    for n, report in enumerate(shown):
+        sections.append(_section(n, report, max(0, min(MAX_DRAWN, left))))
+        left -= min(len(report.ops), MAX_DRAWN)
     if len(reports) > len(shown):
         sections.append(f"<p class=note>{plural(len(reports) - len(shown), 'more key')} not drawn "
                         f"(all linearizable or skipped).</p>")
@@ -62,26 +66,28 @@ def _summary(verdict: Verdict) -> str:
     """What was checked, with which model and initial state."""
     reasons = ", ".join(f"{k!r}: {r}" for k, r in list(verdict.unknown_reasons.items())[:10])
     return (f"{plural(verdict.keys_checked, 'key')} decided, {plural(verdict.ops_checked, 'operation')}, "
-            f"model {verdict.model}, every key starts at {json.dumps(jsonable(verdict.initial))}, "
+            f"model {verdict.model}, every key starts at "
+            f"{shorten(json.dumps(jsonable(verdict.initial), default=repr))}, "
             f"{verdict.elapsed_ms:.0f} ms" + (f"; undecided: {reasons}" if reasons else ""))
 
 
-def _window(report: KeyReport) -> list[Op]:
-    """The operations to draw: all of them, or MAX_DRAWN around the first unplaceable one."""
+def _window(report: KeyReport, most: int) -> list[Op]:
+    """The operations to draw: all of them, or `most` around the first unplaceable one."""
     ops = report.ops
-    if len(ops) <= MAX_DRAWN:
+    if len(ops) <= most:
         return ops
     focus = len(ops)
     if report.violation is not None:
         focus = next((i for i, op in enumerate(ops)
-                      if op is report.violation.unplaceable[0]), len(ops)) + MAX_DRAWN // 5
-    end = min(len(ops), max(MAX_DRAWN, focus))
-    return ops[end - MAX_DRAWN:end]
+                      if op is report.violation.unplaceable[0]), len(ops)) + most // 5
+    end = min(len(ops), max(most, focus))
+    return ops[end - most:end]
 
 
-def _section(n: int, report: KeyReport) -> str:
+def _section(n: int, report: KeyReport, most: int = MAX_DRAWN) -> str:
     """One key: its sentence, its lanes of bars, and the order the search found."""
-    drawn = _window(report)
+    drawn = _window(report, most)
+    blocking = report.violation.unplaceable[0] if report.violation else None
     position = {id(op): i for i, op in enumerate(report.order)}
     unplaceable = {id(op) for op in (report.violation.unplaceable if report.violation else [])}
     finite = [t for op in drawn for t in (op.call, op.ret) if not math.isinf(t)]
@@ -105,13 +111,15 @@ def _section(n: int, report: KeyReport) -> str:
             if id(op) in unplaceable:
                 classes.append("unplaceable")
             tip = describe_op(op)
-            if id(op) in unplaceable and report.violation is not None:
-                tip = f"{tip}\n{report.violation.message}."
+            if op is blocking and report.violation is not None:
+                tip = f"{tip}\n{report.violation.message}."  # once: the sentence is about this bar
+            elif id(op) in unplaceable:
+                tip = f"{tip}\nNot placed either: no order got past the first operation that cannot be placed."
             bars.append(f'<div class="{" ".join(classes)}" data-key="{n}" '
                         f'data-place="{-1 if place is None else place}" '
                         f'style="left:{left:.3f}%;width:{max(right - left, 0.6):.3f}%" '
                         f'data-describe="{html.escape(tip)}">{html.escape(label)}</div>')
-        rows.append(f'<div class=lane><span class=who>{html.escape(str(process))}</span>'
+        rows.append(f'<div class=lane><span class=who>{html.escape(shorten(str(process), 40))}</span>'
                     f'<div class=track>{"".join(bars)}</div></div>')
     note = ""
     if len(drawn) < len(report.ops):
@@ -132,7 +140,7 @@ def _lane_order(process) -> tuple:
 
 def _key_name(key) -> str:
     """'key "x"', or 'the history' for a history without keys."""
-    return "the history" if key is None else f"key {json.dumps(jsonable(key), default=repr)}"
+    return "the history" if key is None else f"key {shorten(json.dumps(jsonable(key), default=repr))}"
 
 
 def _sentence(report: KeyReport) -> str:
@@ -171,7 +179,7 @@ def _order_list(report: KeyReport) -> str:
 
 def _hover_data(report: KeyReport) -> dict:
     """What the hover panel needs: the order's labels and, on a violation, its sentence."""
-    return {"order": [f"process {op.process}: {action(op)}" for op in report.order],
+    return {"order": [f"process {shorten(str(op.process), 40)}: {action(op)}" for op in report.order],
                     "violation": report.violation.message if report.violation else None}
 
 

@@ -77,10 +77,10 @@ class Model:
         """The frozen (input, output) of an operation; rejects operations the model lacks."""
         if op.f not in self.fs:
             raise HistoryError(f"the {self.name} model has no operation {op.f!r} "
-                               f"(it knows {', '.join(sorted(self.fs))}; try --model)", op.line)
+                               f"(it knows {', '.join(sorted(self.fs))}; try --model)", op.line, index=op.index)
         if op.f == "cas":
             if not (isinstance(op.value, (list, tuple)) and len(op.value) == 2):
-                raise HistoryError("a cas value must be [expected, new]", op.line)
+                raise HistoryError("a cas value must be [expected, new]", op.line, index=op.index)
             return (op.f, freeze(op.value)), op.output
         if op.f in RETURNS:
             return (op.f, None), freeze(op.output)

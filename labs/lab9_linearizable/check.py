@@ -18,7 +18,9 @@ def check_stale_read(ctx, answer):
 
 
 STEP8_SENTENCE = ('after the 2 operations of the longest linearizable prefix the value is "left", and process '
-                  'B\'s read -> "blue" cannot be placed before it completed')  # README step 8 quotes it
+                  'B\'s read -> "blue" (history index 3) cannot be placed: the read had to take effect '
+                  'before the read itself completed, and no order of the operations invoked by then lets the '
+                  'read return "blue"')  # README step 8 quotes it
 
 
 def check_violation(ctx, answer):

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cluster import messages
-from cluster.codec import MESSAGE_KINDS, decode, encode, round_trip
+from cluster.codec import MESSAGE_KINDS, decode, encode, from_text, round_trip, to_text
 from cluster.errors import BadMessage, BadRequest
 from models import Ballot, Record, Version
 
@@ -57,6 +57,21 @@ class CodecTest(unittest.TestCase):
         """Any message of any kind, encoded, written as JSON text, read back and decoded, equals the original."""
         text = json.dumps(encode(msg, msg_id=9))
         self.assertEqual(decode(json.loads(text)), msg)
+
+    @settings(max_examples=200, deadline=None)
+    @given(any_message)
+    def test_the_wire_text_is_compact_standard_json(self, msg):
+        """to_text writes what json.dumps writes with compact separators, and from_text reads it back."""
+        envelope = encode(msg, msg_id=3)
+        text = to_text(envelope)
+        self.assertEqual(text, json.dumps(envelope, separators=(",", ":")))
+        self.assertEqual(from_text(text), json.loads(text))
+
+    def test_from_text_refuses_anything_but_one_json_value(self):
+        """Trailing data and text that is not JSON raise ValueError, as json.loads does."""
+        for text in ('{"a":1} x', '{"a":1}{"b":2}', "{'a': 1}", ""):
+            with self.subTest(text), self.assertRaises(ValueError):
+                from_text(text)
 
     def test_the_table_names_every_message_class_once(self):
         """MESSAGE_KINDS maps each kind to its class, and every message class has a kind in it."""

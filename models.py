@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 
 def node_name(node_id: int) -> str:
@@ -144,17 +144,33 @@ class Event:
 
     Slim, as a server keeps --max-events of them: slots, and details as values
     beside a names tuple shared by events of one kind (`details` rebuilds the dict).
+    Its sentence is stored written (`text` a str), or lazily as a format function
+    and its arguments (`args` not None): `text` then writes it each time it is read,
+    from small immutable fields only (never a value), so the same event always
+    reads the same and nothing is written that nobody reads.
     """
 
-    __slots__ = ("seq", "time_ms", "type", "text", "nodes", "key", "_names", "_values")
+    __slots__ = ("seq", "time_ms", "type", "nodes", "key", "_names", "_values", "_text", "_args")
     _shared_names: Dict[Tuple[str, ...], Tuple[str, ...]] = {}  # as many as the code has emit calls
 
-    def __init__(self, seq: int, time_ms: int, type: str, text: str, nodes: Tuple[int, ...] = (),
-                 key: Optional[str] = None, details: Optional[dict] = None):
-        self.seq, self.time_ms, self.type, self.text, self.nodes, self.key = seq, time_ms, type, text, nodes, key
-        names = tuple(details) if details else ()
-        self._names = self._shared_names.setdefault(names, names)
-        self._values = tuple(details.values()) if details else ()
+    def __init__(self, seq: int, time_ms: int, type: str, text: Union[str, Callable[..., str]],
+                 nodes: Tuple[int, ...] = (), key: Optional[str] = None, details: Optional[dict] = None,
+                 args: Optional[tuple] = None):
+        self.seq, self.time_ms, self.type, self.nodes, self.key = seq, time_ms, type, nodes, key
+        self._text, self._args = text, args
+        if details:
+            names = tuple(details)
+            self._names = self._shared_names.setdefault(names, names)
+            self._values = tuple(details.values())
+        else:
+            self._names = self._values = ()
+
+    @property
+    def text(self) -> str:
+        """The event's sentence (written from its template and fields now, if it was stored lazily)."""
+        if self._args is None:
+            return self._text  # type: ignore[return-value]  # a str whenever args is None
+        return self._text(*self._args)  # type: ignore[operator]
 
     @property
     def details(self) -> dict:

@@ -33,7 +33,7 @@ def node_ref(value) -> Optional[int]:
     return None
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)  # slots: every record and lazy event holds one
 class Version:
     """Last-writer-wins version: a node-clock timestamp, ties broken by node id."""
 
@@ -82,7 +82,7 @@ class Record:
 
     def size_bytes(self) -> int:
         """Approximate size of the record as stored (its JSON encoding)."""
-        return len(json.dumps(self.to_dict(), separators=(",", ":")).encode("utf-8"))
+        return len(COMPACT(self.to_dict()))  # ASCII JSON: as many bytes as characters
 
 
 def newest(records) -> Optional[Record]:
@@ -120,9 +120,37 @@ class Ballot:
 
 
 
+# --- JSON text, with encoders built once ---------------------------------------
+
+def _not_json(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def json_writer(ascii: bool = True, compact: bool = False, sort_keys: bool = False) -> Callable[[Any], str]:
+    """A function writing exactly what json.dumps(value, ensure_ascii=ascii, separators=compact
+    or default, sort_keys=sort_keys) writes, for values without cycles (JSON data has none).
+
+    json.dumps builds a new C encoder on every call, which costs more than encoding a small
+    value; a request encodes values many times (the wire, storage, cache sizes, history,
+    previews), so each set of options gets one encoder, built here once.
+    """
+    item, key = (",", ":") if compact else (", ", ": ")
+    make = getattr(json.encoder, "c_make_encoder", None)  # private to json; absent without the C module
+    if make is None:
+        return json.JSONEncoder(ensure_ascii=ascii, separators=(item, key), sort_keys=sort_keys).encode
+    strings = json.encoder.encode_basestring_ascii if ascii else json.encoder.encode_basestring
+    chunks = make(None, _not_json, strings, None, key, item, sort_keys, False, True)
+    return lambda value: "".join(chunks(value, 0))
+
+
+DUMPS = json_writer()  # json.dumps(value)
+COMPACT = json_writer(compact=True)  # json.dumps(value, separators=(",", ":")): ASCII, one byte a character
+_PREVIEW = json_writer(ascii=False)  # json.dumps(value, ensure_ascii=False)
+
+
 def preview(value, limit: int = 40) -> str:
     """Short JSON rendering of a value for one-line narration."""
-    text = json.dumps(value, ensure_ascii=False)
+    text = _PREVIEW(value)
     if not text.isascii():
         try:
             text.encode("utf-8")

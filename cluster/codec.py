@@ -17,13 +17,12 @@ Every message pays this, so it is kept cheap: per-kind plans built at import
 from __future__ import annotations
 
 import json
-from json import encoder as _json_encoder
 from json import scanner as _json_scanner
 from typing import Any, Dict, FrozenSet, Optional, Tuple, Type
 
 from cluster import messages as m
 from cluster.errors import BadMessage
-from models import node_name
+from models import json_writer, node_name
 
 MESSAGE_KINDS: Dict[str, Type[m.Message]] = {cls.kind: cls for cls in (
     m.Put, m.PutAck, m.Get, m.GetReply, m.SyncRequest, m.SyncReply, m.TreeOffer, m.TreeDiff, m.Fetch,
@@ -97,26 +96,15 @@ def _node(envelope: dict, name: str) -> int:
     raise BadMessage(f"\"{name}\" must name a node such as \"node-2\", not {str(value)[:40]!r}.")
 
 
-def _refuse(value: Any) -> Any:
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
-# The C encoder and scanner behind json.dumps/loads, built once with fixed settings (compact
-# separators, ASCII, no circular check: messages hold no cycles). JSONEncoder.encode would build
-# a new C encoder for every message; raw_decode would add two regular-expression matches.
-_C_ENCODER = getattr(_json_encoder, "c_make_encoder", None)  # private to json, present in CPython
-if _C_ENCODER is not None:
-    _TO_CHUNKS = _C_ENCODER(None, _refuse, _json_encoder.encode_basestring_ascii, None, ":", ",",
-                            False, False, True)
-else:  # a Python built without the accelerator: the same text, the slow way
-    _SLOW = json.JSONEncoder(check_circular=False, separators=(",", ":")).encode
-    _TO_CHUNKS = lambda value, _level: (_SLOW(value),)  # noqa: E731
+# Compact JSON text through an encoder built once (models.json_writer), read back by the C
+# scanner behind json.loads, built once too: raw_decode would add two regular-expression matches.
+_TO_TEXT = json_writer(compact=True)
 _SCAN = _json_scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]  # it takes the decoder
 
 
 def to_text(envelope: dict) -> str:
     """The envelope as compact JSON text (what a real transport writes on the wire)."""
-    return "".join(_TO_CHUNKS(envelope, 0))
+    return _TO_TEXT(envelope)
 
 
 def from_text(text: str) -> Any:

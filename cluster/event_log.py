@@ -36,15 +36,11 @@ NARRATION_BATCH = 256
 MAX_BYTES = 48 * 1024 * 1024  # the whole log, estimated by event_bytes
 EVENT_OVERHEAD = 200  # the Event object, its slots, the shared tuples, the text's header
 ARGS_OVERHEAD = 64  # a lazy sentence's arguments tuple, beyond its items
+OBJECT_BYTES = 64  # any other object a lazy sentence holds: a Version (slots, two ints), a function
 
 
 def detail_bytes(value) -> int:
     """A detail value's estimated size: strings by length, containers by their items."""
-    kind = type(value)
-    if kind is str:
-        return len(value)
-    if kind is int or kind is bool or value is None:  # the common details, without the ladder below
-        return 8
     if isinstance(value, str):
         return len(value)
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -58,12 +54,40 @@ def event_bytes(text, key: Optional[str], details: dict, args: Optional[tuple] =
     """An event's estimated size in memory: its sentence, key and details plus a fixed overhead.
 
     A lazy sentence (`args` not None, `text` its format function) is estimated by what the
-    event holds instead of the sentence: its arguments (a tuple, sized like a detail).
+    event holds instead of the sentence: its arguments (`args_bytes`). Per event, so the common
+    detail types are sized inline.
     """
     size = EVENT_OVERHEAD + (len(key) if key else 0)
-    size += len(text) if args is None else ARGS_OVERHEAD + detail_bytes(args)
+    size += len(text) if args is None else args_bytes(args)
     for value in details.values():
-        size += detail_bytes(value)
+        kind = type(value)
+        if kind is str:
+            size += len(value)
+        elif kind is int or kind is bool or value is None:
+            size += 8
+        else:
+            size += detail_bytes(value)
+    return size
+
+
+def args_bytes(args: tuple) -> int:
+    """A lazy sentence's arguments: the tuple, its strings by length, nested tuples one level down,
+    and any other object (a Version, a function) as a whole small object, shared or not."""
+    size = ARGS_OVERHEAD + 8 * len(args)
+    for arg in args:
+        kind = type(arg)
+        if kind is str:
+            size += len(arg)
+        elif kind is tuple:
+            size += ARGS_OVERHEAD + 8 * len(arg)
+            for item in arg:
+                inner = type(item)
+                if inner is str:
+                    size += len(item)
+                elif not (inner is int or inner is bool or item is None):
+                    size += OBJECT_BYTES
+        elif not (kind is int or kind is bool or arg is None):
+            size += OBJECT_BYTES
     return size
 
 

@@ -114,8 +114,8 @@ class Network:
         # The most numerous events: their sentence is written only when read (the console
         # narrating them, /events, a listener), from the message's summary fields, not the message.
         summarize, parts = msg.summary_parts()
-        self.events.emit_lazy(type_, message_text, (verb, msg_id, msg.src, msg.dst, summarize, parts,
-                                                    details.get("reason")),
+        self.events.emit_lazy(type_, message_text, (verb, msg_id, msg.src, msg.dst, details.get("reason"),
+                                                    summarize, *parts),
                               (msg.src, msg.dst), _key_of(msg), msg_id=msg_id, kind=msg.kind, op_id=msg.op_id,
                               **details)
 
@@ -267,9 +267,12 @@ class Network:
         return len(self._messages)
 
 
-def message_text(verb: str, msg_id: int, src: int, dst: int, summarize: Callable[..., str], parts: tuple,
-                 reason: Optional[str]) -> str:
-    """A message event's sentence: "sent message 7, node-0 -> node-2: put k v1@node-0 (reason)"."""
+def message_text(verb: str, msg_id: int, src: int, dst: int, reason: Optional[str], summarize: Callable[..., str],
+                 *parts) -> str:
+    """A message event's sentence: "sent message 7, node-0 -> node-2: put k v1@node-0 (reason)".
+
+    One flat tuple of arguments (the summary's parts last) keeps a lazy event small.
+    """
     text = f"{verb} {msg_id}, {node_name(src)} -> {node_name(dst)}: {summarize(*parts)}"
     return text if reason is None else f"{text} ({reason})"
 

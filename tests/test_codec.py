@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from cluster import messages
 from cluster.codec import MESSAGE_KINDS, decode, encode, from_text, round_trip, to_text
 from cluster.errors import BadMessage, BadRequest
-from models import Ballot, Record, Version
+from models import Ballot, Record, Version, json_writer
 
 nodes = st.integers(min_value=0, max_value=200)
 json_values = st.recursive(
@@ -66,6 +66,20 @@ class CodecTest(unittest.TestCase):
         text = to_text(envelope)
         self.assertEqual(text, json.dumps(envelope, separators=(",", ":")))
         self.assertEqual(from_text(text), json.loads(text))
+
+    @settings(max_examples=200, deadline=None)
+    @given(json_values | st.text(alphabet=st.characters(min_codepoint=0xD7F0, max_codepoint=0xE010)),
+           st.booleans(), st.booleans(), st.booleans())
+    def test_json_writer_writes_what_json_dumps_writes(self, value, ascii, compact, sort_keys):
+        """Every encoder built once by json_writer gives json.dumps's text for the same options."""
+        separators = (",", ":") if compact else (", ", ": ")
+        self.assertEqual(json_writer(ascii, compact, sort_keys)(value),
+                         json.dumps(value, ensure_ascii=ascii, separators=separators, sort_keys=sort_keys))
+
+    def test_json_writer_refuses_what_json_cannot_hold(self):
+        """An object JSON has no form for raises TypeError, as json.dumps does."""
+        with self.assertRaises(TypeError):
+            json_writer()({"when": object()})
 
     def test_from_text_refuses_anything_but_one_json_value(self):
         """Trailing data and text that is not JSON raise ValueError, as json.loads does."""

@@ -60,7 +60,9 @@ def event_bytes(event: dict) -> int:
     size = len(value) if isinstance(value, str) else 0
     if isinstance(value, (list, dict)):
         size = len(_UNICODE(value))  # kept values are small
-    return EVENT_OVERHEAD + len(event["key"]) + len(str(event["process"])) + size
+    key = event["key"]  # a string here; any JSON value in a Maelstrom node's history (lab 12)
+    key_size = len(key) if isinstance(key, str) else len(_UNICODE(key))
+    return EVENT_OVERHEAD + key_size + len(str(event["process"])) + size
 
 
 @dataclass

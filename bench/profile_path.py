@@ -9,6 +9,8 @@ overhead is not in it). The console narration goes to a temporary file, as a
 terminal would take it. There is no target: it says what to work on next.
 
     python -m bench.profile_path [--requests 3000] [--case read|write] [--narrate all|ops|off] [--top 25]
+
+`--top 0` prints only the CPU figure (for before/after runs, alternated).
 """
 from __future__ import annotations
 
@@ -52,7 +54,7 @@ def main(argv=None) -> int:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--case", choices=["read", "write"], default="read")
     parser.add_argument("--narrate", choices=["all", "ops", "off"], default="all")
-    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--top", type=int, default=25, help="functions to list; 0 skips the profile")
     args = parser.parse_args(argv)
     data_dir = tempfile.mkdtemp(prefix="replicalab-profile-")
     try:
@@ -62,16 +64,17 @@ def main(argv=None) -> int:
         send(client, args.case, args.requests)
         cpu = (time.process_time() - started) / args.requests * 1e6
         profiler = cProfile.Profile()
-        profiler.enable()
-        send(client, args.case, args.requests)
-        profiler.disable()
+        if args.top:
+            profiler.enable()
+            send(client, args.case, args.requests)
+            profiler.disable()
         app.extensions["replicalab_scheduler"].shutdown()
         app.extensions["replicalab"].close()
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     print(f"{args.case}, narrate={args.narrate}: {cpu:.0f} µs CPU per request (unprofiled, "
           f"{args.requests} requests)")
-    for order in ("tottime", "cumulative"):
+    for order in ("tottime", "cumulative") if args.top else ():
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(args.top)
         print(out.getvalue().split("\n", 4)[-1] if order == "tottime" else out.getvalue())

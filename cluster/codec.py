@@ -56,7 +56,8 @@ def decode(envelope: Any) -> m.Message:
     body = envelope.get("body") if type(envelope) is dict else None
     if type(body) is not dict:
         raise BadMessage("A message must be a JSON object with \"src\", \"dest\" and a \"body\" object.")
-    plan = _DECODE_PLANS.get(body.get("type"))  # type: ignore[arg-type]  # any JSON value; unknown ones miss
+    kind = body.get("type")
+    plan = _DECODE_PLANS.get(kind) if type(kind) is str else None  # a list or object is no kind (nor hashable)
     if plan is None:
         raise BadMessage(f"Unknown message type {str(body.get('type'))[:40]!r}; the known types are "
                          f"{', '.join(sorted(MESSAGE_KINDS))}.")

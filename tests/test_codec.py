@@ -118,6 +118,7 @@ class CodecTest(unittest.TestCase):
         cases = {
             "not an object": [1, 2],
             "unknown type": {**good, "body": {**good["body"], "type": "gossip"}},
+            "type not a string": {**good, "body": {**good["body"], "type": ["get"]}},
             "missing field": {**good, "body": {k: v for k, v in good["body"].items() if k != "key"}},
             "wrong type": {**good, "body": {**good["body"], "key": 5}},
             "bad node": {**good, "src": "node-x"},

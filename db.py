@@ -20,7 +20,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Set, Tupl
 from sortedcontainers import SortedList
 from sqlitedict import SqliteDict
 
-from models import Record, Version
+from models import DUMPS, Record, Version
 
 
 class MemoryStorage:
@@ -37,7 +37,7 @@ class MemoryStorage:
     def put_many(self, items: Dict[str, dict]) -> None:
         """Store several JSON objects at once (one commit for the backends that commit)."""
         for key, value in items.items():
-            self._data[key] = json.dumps(value)  # JSON round trip, as on disk
+            self._data[key] = DUMPS(value)  # JSON round trip, as on disk (json.dumps, encoder built once)
 
     def delete(self, key: str) -> None:
         """Remove `key` if present."""
@@ -66,7 +66,7 @@ class SqliteStorage(MemoryStorage):
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self.path = path
         self._db = SqliteDict(path, tablename=table, autocommit=False, journal_mode="WAL",
-                              encode=json.dumps, decode=json.loads, outer_stack=False)
+                              encode=DUMPS, decode=json.loads, outer_stack=False)
 
     def get(self, key: str) -> Optional[dict]:
         """Return the stored JSON object for `key`, or None."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 
 def node_name(node_id: int) -> str:
@@ -47,7 +47,7 @@ def shown(value, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)  # slots: every record and lazy event holds one
 class Version:
     """Last-writer-wins version: a node-clock timestamp, ties broken by node id."""
 
@@ -96,7 +96,7 @@ class Record:
 
     def size_bytes(self) -> int:
         """Approximate size of the record as stored (its JSON encoding)."""
-        return len(json.dumps(self.to_dict(), separators=(",", ":")).encode("utf-8"))
+        return len(COMPACT(self.to_dict()))  # ASCII JSON: as many bytes as characters
 
 
 def newest(records) -> Optional[Record]:
@@ -134,9 +134,37 @@ class Ballot:
 
 
 
+# --- JSON text, with encoders built once ---------------------------------------
+
+def _not_json(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def json_writer(ascii: bool = True, compact: bool = False, sort_keys: bool = False) -> Callable[[Any], str]:
+    """A function writing exactly what json.dumps(value, ensure_ascii=ascii, separators=compact
+    or default, sort_keys=sort_keys) writes, for values without cycles (JSON data has none).
+
+    json.dumps builds a new C encoder on every call, which costs more than encoding a small
+    value; a request encodes values many times (the wire, storage, cache sizes, history,
+    previews), so each set of options gets one encoder, built here once.
+    """
+    item, key = (",", ":") if compact else (", ", ": ")
+    make = getattr(json.encoder, "c_make_encoder", None)  # private to json; absent without the C module
+    if make is None:
+        return json.JSONEncoder(ensure_ascii=ascii, separators=(item, key), sort_keys=sort_keys).encode
+    strings = json.encoder.encode_basestring_ascii if ascii else json.encoder.encode_basestring
+    chunks = make(None, _not_json, strings, None, key, item, sort_keys, False, True)
+    return lambda value: "".join(chunks(value, 0))
+
+
+DUMPS = json_writer()  # json.dumps(value)
+COMPACT = json_writer(compact=True)  # json.dumps(value, separators=(",", ":")): ASCII, one byte a character
+_PREVIEW = json_writer(ascii=False)  # json.dumps(value, ensure_ascii=False)
+
+
 def preview(value, limit: int = 40) -> str:
     """Short JSON rendering of a value for one-line narration."""
-    text = json.dumps(value, ensure_ascii=False)
+    text = _PREVIEW(value)
     if not text.isascii():
         try:
             text.encode("utf-8")
@@ -158,17 +186,33 @@ class Event:
 
     Slim, as a server keeps --max-events of them: slots, and details as values
     beside a names tuple shared by events of one kind (`details` rebuilds the dict).
+    Its sentence is stored written (`text` a str), or lazily as a format function
+    and its arguments (`args` not None): `text` then writes it each time it is read,
+    from small immutable fields only (never a value), so the same event always
+    reads the same and nothing is written that nobody reads.
     """
 
-    __slots__ = ("seq", "time_ms", "type", "text", "nodes", "key", "_names", "_values")
+    __slots__ = ("seq", "time_ms", "type", "nodes", "key", "_names", "_values", "_text", "_args")
     _shared_names: Dict[Tuple[str, ...], Tuple[str, ...]] = {}  # as many as the code has emit calls
 
-    def __init__(self, seq: int, time_ms: int, type: str, text: str, nodes: Tuple[int, ...] = (),
-                 key: Optional[str] = None, details: Optional[dict] = None):
-        self.seq, self.time_ms, self.type, self.text, self.nodes, self.key = seq, time_ms, type, text, nodes, key
-        names = tuple(details) if details else ()
-        self._names = self._shared_names.setdefault(names, names)
-        self._values = tuple(details.values()) if details else ()
+    def __init__(self, seq: int, time_ms: int, type: str, text: Union[str, Callable[..., str]],
+                 nodes: Tuple[int, ...] = (), key: Optional[str] = None, details: Optional[dict] = None,
+                 args: Optional[tuple] = None):
+        self.seq, self.time_ms, self.type, self.nodes, self.key = seq, time_ms, type, nodes, key
+        self._text, self._args = text, args
+        if details:
+            names = tuple(details)
+            self._names = self._shared_names.setdefault(names, names)
+            self._values = tuple(details.values())
+        else:
+            self._names = self._values = ()
+
+    @property
+    def text(self) -> str:
+        """The event's sentence (written from its template and fields now, if it was stored lazily)."""
+        if self._args is None:
+            return self._text  # type: ignore[return-value]  # a str whenever args is None
+        return self._text(*self._args)  # type: ignore[operator]
 
     @property
     def details(self) -> dict:

@@ -6,7 +6,6 @@ sentence naming the field and showing a correct example.
 from __future__ import annotations
 
 import hmac
-import json
 import re
 from functools import wraps
 from urllib.parse import quote
@@ -15,7 +14,7 @@ from flask import current_app, g, jsonify, request
 
 from cluster.errors import BadRequest, PayloadTooLarge, ReplicaLabError, Unauthorized
 from cluster.event_log import MESSAGE_EVENTS
-from models import MAX_NODE_DIGITS, shown
+from models import DUMPS, MAX_NODE_DIGITS, shown
 from wording import agrees
 
 from .validation import MAX_CONTROL_DEPTH, check_text, parse_json
@@ -82,7 +81,7 @@ def check_key(key) -> str:
 def check_value_size(value) -> None:
     """Refuse a value whose JSON encoding exceeds the configured size (413)."""
     limit = manager().config.max_value_bytes
-    size = len(json.dumps(value).encode("utf-8"))
+    size = len(DUMPS(value))  # ASCII JSON (as json.dumps writes it): as many bytes as characters
     if size > limit:
         raise PayloadTooLarge(f"The value is {size} bytes as JSON; the limit is {limit} bytes.",
                               size=size, limit=limit)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Optional
+from typing import Dict, Optional
 from urllib.parse import urlsplit
 
 from flask import Flask, request
@@ -22,6 +22,7 @@ from cluster.errors import Forbidden
 from config import Config
 
 LOCAL_NAMES = {"localhost", "localhost.localdomain"}
+MAX_VERDICTS = 64  # Host headers whose verdict is remembered
 
 
 # RFC 9110's Host: a name or IPv4 address, or an IPv6 literal in brackets, then an optional
@@ -88,11 +89,21 @@ def origin_refusal(config: Config, origin: Optional[str], host_header: str) -> O
 def register_guards(app: Flask, config: Config) -> None:
     """Check Host and Origin before any route runs (errors answer JSON 403)."""
 
+    # host_refusal per Host header seen, as every request asks it again (ipaddress refuses a
+    # name by raising, which costs more than the rest of the guard); bounded, as headers are input.
+    verdicts: Dict[str, Optional[str]] = {}
+
     @app.before_request
     def refuse_cross_site():
         """Refuse requests from other web sites and under unknown host names."""
         # The raw header: Werkzeug's request.host turns a malformed one into "", which says nothing.
         host = request.headers.get("Host", "")
-        why = host_refusal(config, host) or origin_refusal(config, request.headers.get("Origin"), host)
+        if host in verdicts:
+            why = verdicts[host]
+        else:
+            why = host_refusal(config, host)
+            if len(verdicts) < MAX_VERDICTS:
+                verdicts[host] = why
+        why = why or origin_refusal(config, request.headers.get("Origin"), host)
         if why:
             raise Forbidden(why, origin=request.headers.get("Origin"), host=host[:200])

@@ -35,6 +35,12 @@ MESSAGE_EVENTS = frozenset({"message_sent", "message_delivered", "message_droppe
 NARRATION_BATCH = 256
 MAX_BYTES = 48 * 1024 * 1024  # the whole log, estimated by event_bytes
 EVENT_OVERHEAD = 200  # the Event object, its slots, the shared tuples, the text's header
+ARGS_OVERHEAD = 64  # a lazy sentence's arguments tuple, beyond its slots
+# Per argument of a lazy sentence: its slot (8) and a share of what the arguments hold of
+# their own (a Version of 48 bytes, a preview of up to 40 characters; names, the key, the
+# format function and small numbers are shared). tracemalloc measured ~480 bytes per lazy
+# message event in all, against ~450 for a written one.
+LAZY_ARG_BYTES = 24
 
 
 def detail_bytes(value) -> int:
@@ -48,11 +54,25 @@ def detail_bytes(value) -> int:
     return 8
 
 
-def event_bytes(text: str, key: Optional[str], details: dict) -> int:
-    """An event's estimated size in memory: its text, key and details plus a fixed overhead."""
-    size = EVENT_OVERHEAD + len(text) + (len(key) if key else 0)
+def event_bytes(text, key: Optional[str], details: dict, args: Optional[tuple] = None) -> int:
+    """An event's estimated size in memory: its sentence, key and details plus a fixed overhead.
+
+    A lazy sentence (`args` not None, `text` its format function) is estimated by what the
+    event holds instead of the sentence: its arguments, LAZY_ARG_BYTES each (by emit_lazy's
+    contract they are small: names, numbers, versions, 40-character previews, the event's own
+    key). Called per event, so nothing here loops over the arguments, and the common detail
+    types are sized inline.
+    """
+    size = EVENT_OVERHEAD + (len(key) if key else 0)
+    size += len(text) if args is None else ARGS_OVERHEAD + LAZY_ARG_BYTES * len(args)
     for value in details.values():
-        size += detail_bytes(value)
+        kind = type(value)
+        if kind is str:
+            size += len(value)
+        elif kind is int or kind is bool or value is None:
+            size += 8
+        else:
+            size += detail_bytes(value)
     return size
 
 
@@ -77,18 +97,38 @@ class EventLog:
     def emit(self, type: str, text: str, nodes: Iterable[int] = (), key: Optional[str] = None,
              **details) -> Event:
         """Record one event and narrate it; returns the Event."""
-        return self.emit_at(self._clock.elapsed(), type, text, nodes, key, **details)
+        return self._append(self._clock.elapsed(), type, text, None, nodes, key, details)
+
+    def emit_lazy(self, type: str, render: Callable[..., str], args: tuple, nodes: Iterable[int] = (),
+                  key: Optional[str] = None, **details) -> Event:
+        """Record one event whose sentence is `render(*args)`, written only when it is read.
+
+        The console's narration reads it at once when it narrates this type (and
+        the event then keeps the written sentence); otherwise /events, a story or
+        a listener writes it when asked. `args` must be a flat tuple of small
+        immutable fields (names, numbers, versions, previews of at most 40
+        characters), never a value, so the event reads the same whenever it is
+        read and its size stays what `event_bytes` estimates.
+        """
+        return self._append(self._clock.elapsed(), type, render, args, nodes, key, details)
 
     def emit_at(self, time_ms: int, type: str, text: str, nodes: Iterable[int] = (), key: Optional[str] = None,
                 **details) -> Event:
         """Record one event timed by another clock (a node process's, in real mode); returns the Event."""
+        return self._append(time_ms, type, text, None, nodes, key, details)
+
+    def _append(self, time_ms: int, type: str, text, args: Optional[tuple], nodes: Iterable[int],
+                key: Optional[str], details: dict) -> Event:
+        narrated = self.narrate == "all" or (self.narrate == "ops" and type not in MESSAGE_EVENTS)
+        if narrated and args is not None:  # the console reads it now: write it once, keep it written
+            text, args = text(*args), None
+        nodes = tuple(nodes)
         with self._lock:
             seq = self._next_seq
-            nodes = tuple(nodes)
             if len(nodes) <= 2:  # one shared tuple per node or pair: most events are messages
                 nodes = self._node_tuples.setdefault(nodes, nodes)
-            event = Event(seq, time_ms, type, text, nodes, key, details)
-            size = event_bytes(text, key, details)
+            event = Event(seq, time_ms, type, text, nodes, key, details, args)
+            size = event_bytes(text, key, details, args)
             self._next_seq = seq + 1
             if len(self._slots) < self._capacity:
                 self._slots.append(event)
@@ -102,8 +142,8 @@ class EventLog:
             while self.bytes > self.max_bytes and self._first < seq:
                 self._forget_oldest()
             listeners = self._listeners
-            if self.narrate == "all" or (self.narrate == "ops" and type not in MESSAGE_EVENTS):
-                self._unnarrated.append(f"[t={event.time_ms:6d}ms #{seq}] {text}")
+            if narrated:
+                self._unnarrated.append(f"[t={time_ms:6d}ms #{seq}] {text}")
                 if len(self._unnarrated) >= NARRATION_BATCH:
                     self._flush_locked()
         for listener in listeners:

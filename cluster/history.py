@@ -29,11 +29,16 @@ from dataclasses import dataclass, field
 from typing import Any, Deque, Dict, Iterator, List, Optional
 
 from cluster.errors import Conflict, GatewayTimeout, KeyNotFound, NoQuorum, ReplicaLabError
+from models import json_writer
 
 ANONYMOUS = "anonymous"
 VALUE_BYTES = 1024  # a longer value is kept as its digest and length
 MAX_BYTES = 16 * 1024 * 1024  # the whole history, estimated (see event_bytes)
 EVENT_OVERHEAD = 400  # a dict of seven fields and its small values, roughly
+
+
+_CANONICAL = json_writer(ascii=False, compact=True, sort_keys=True)  # built once: see models.json_writer
+_UNICODE = json_writer(ascii=False)
 
 
 def kept_value(value: Any) -> Any:
@@ -42,7 +47,7 @@ def kept_value(value: Any) -> Any:
         return value
     if isinstance(value, str) and len(value) <= VALUE_BYTES // 4:
         return value  # at most 4 bytes a character, escapes aside: short enough, skip the encoding
-    encoded = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    encoded = _CANONICAL(value)
     if len(encoded) <= VALUE_BYTES:
         return value
     data = encoded.encode("utf-8", "surrogatepass")
@@ -54,9 +59,10 @@ def event_bytes(event: dict) -> int:
     value = event["value"]
     size = len(value) if isinstance(value, str) else 0
     if isinstance(value, (list, dict)):
-        size = len(json.dumps(value, ensure_ascii=False))  # kept values are small
-    # str(): a key is a string here, but lin-kv clients (lab 12) may use any JSON scalar.
-    return EVENT_OVERHEAD + len(str(event["key"])) + len(str(event["process"])) + size
+        size = len(_UNICODE(value))  # kept values are small
+    key = event["key"]  # a string here; any JSON value in a Maelstrom node's history (lab 12)
+    key_size = len(key) if isinstance(key, str) else len(_UNICODE(key))
+    return EVENT_OVERHEAD + key_size + len(str(event["process"])) + size
 
 
 @dataclass

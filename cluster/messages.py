@@ -87,6 +87,37 @@ def wire_plan(cls: type) -> Tuple[Tuple[str, Any, Any, Any], ...]:
     return plan
 
 
+def _written(text: str) -> str:
+    return text
+
+
+def _from_parts(msg: Message) -> str:
+    """One phrase for the event log (written from summary_parts)."""
+    render, args = msg.summary_parts()
+    return render(*args)
+
+
+def _put_text(key: str, version: Version, deleted: bool, hint_for: Optional[int], purpose: str) -> str:
+    text = f"put {key} v{version}"
+    if deleted:
+        text += " (tombstone)"
+    if hint_for is not None:
+        text += f" as a hint for {node_name(hint_for)}"
+    return text if purpose == "write" else f"{text} [{purpose}]"
+
+
+def _ack_text(key: str, outcome: str) -> str:
+    return f"ack {key}" + ("" if outcome == STORED else f" ({outcome.replace('_', ' ')})")
+
+
+def _get_text(key: str) -> str:
+    return f"get {key}"
+
+
+def _reply_text(key: str, version: Optional[Version]) -> str:
+    return f"reply {key}: " + (f"v{version}" if version is not None else "nothing")
+
+
 @dataclass(frozen=True)
 class Message:
     """Base of every message; `op_id` names the operation (on the sender) that a reply belongs to."""
@@ -99,6 +130,14 @@ class Message:
     def summary(self) -> str:
         """One short phrase describing the payload, for events and the console."""
         return self.kind
+
+    def summary_parts(self) -> Tuple[Callable[..., str], tuple]:
+        """`summary()` as (format function, its arguments), to write later: the arguments hold no value.
+
+        The network's message events store these and write the sentence only when
+        it is read (EventLog.emit_lazy); kinds on the hot path override it.
+        """
+        return _written, (self.summary(),)
 
     def to_dict(self) -> dict:
         """The message's own fields as JSON values (src, dst and kind go in the envelope)."""
@@ -125,14 +164,12 @@ class Put(Message):
     purpose: str = "write"  # write | repair | handoff | sync | anti-entropy
     kind = "put"
 
-    def summary(self) -> str:
-        """One phrase for the event log."""
-        text = f"put {self.record.key} v{self.record.version}"
-        if self.record.deleted:
-            text += " (tombstone)"
-        if self.hint_for is not None:
-            text += f" as a hint for {node_name(self.hint_for)}"
-        return text if self.purpose == "write" else f"{text} [{self.purpose}]"
+    summary = _from_parts
+
+    def summary_parts(self) -> Tuple[Callable[..., str], tuple]:
+        """The phrase's format function and fields (not the value)."""
+        record = self.record
+        return _put_text, (record.key, record.version, record.deleted, self.hint_for, self.purpose)
 
 
 @dataclass(frozen=True)
@@ -150,9 +187,11 @@ class PutAck(Message):
         """True when the node now holds this version (stored now or before)."""
         return self.outcome != KEPT_NEWER
 
-    def summary(self) -> str:
-        """One phrase for the event log."""
-        return f"ack {self.key}" + ("" if self.outcome == STORED else f" ({self.outcome.replace('_', ' ')})")
+    summary = _from_parts
+
+    def summary_parts(self) -> Tuple[Callable[..., str], tuple]:
+        """The phrase's format function and fields."""
+        return _ack_text, (self.key, self.outcome)
 
 
 @dataclass(frozen=True)
@@ -162,9 +201,11 @@ class Get(Message):
     key: str = ""
     kind = "get"
 
-    def summary(self) -> str:
-        """One phrase for the event log."""
-        return f"get {self.key}"
+    summary = _from_parts
+
+    def summary_parts(self) -> Tuple[Callable[..., str], tuple]:
+        """The phrase's format function and fields."""
+        return _get_text, (self.key,)
 
 
 @dataclass(frozen=True)
@@ -175,10 +216,11 @@ class GetReply(Message):
     record: Optional[Record] = None
     kind = "get_reply"
 
-    def summary(self) -> str:
-        """One phrase for the event log."""
-        found = f"v{self.record.version}" if self.record else "nothing"
-        return f"reply {self.key}: {found}"
+    summary = _from_parts
+
+    def summary_parts(self) -> Tuple[Callable[..., str], tuple]:
+        """The phrase's format function and fields (the version, not the value)."""
+        return _reply_text, (self.key, self.record.version if self.record else None)
 
 
 @dataclass(frozen=True)

@@ -111,11 +111,13 @@ class Network:
         heapq.heappush(self._messages, (flight.deliver_at, next(self._order), flight))
 
     def _event(self, type_: str, verb: str, msg_id: int, msg: Message, **details) -> None:
-        text = f"{verb} {msg_id}, {node_name(msg.src)} -> {node_name(msg.dst)}: {msg.summary()}"
-        if "reason" in details:
-            text += f" ({details['reason']})"
-        self.events.emit(type_, text, (msg.src, msg.dst), _key_of(msg), msg_id=msg_id,
-                         kind=msg.kind, op_id=msg.op_id, **details)
+        # The most numerous events: their sentence is written only when read (the console
+        # narrating them, /events, a listener), from the message's summary fields, not the message.
+        summarize, parts = msg.summary_parts()
+        self.events.emit_lazy(type_, message_text, (verb, msg_id, msg.src, msg.dst, details.get("reason"),
+                                                    summarize, *parts),
+                              (msg.src, msg.dst), _key_of(msg), msg_id=msg_id, kind=msg.kind, op_id=msg.op_id,
+                              **details)
 
     def set_timer(self, node_id: int, delay_ms: int, callback: Callable[[], None]) -> Timer:
         """Call `callback` on behalf of `node_id` after `delay_ms` of simulated time."""
@@ -263,6 +265,16 @@ class Network:
     def in_flight(self) -> int:
         """Number of messages on the wire (timers not counted)."""
         return len(self._messages)
+
+
+def message_text(verb: str, msg_id: int, src: int, dst: int, reason: Optional[str], summarize: Callable[..., str],
+                 *parts) -> str:
+    """A message event's sentence: "sent message 7, node-0 -> node-2: put k v1@node-0 (reason)".
+
+    One flat tuple of arguments (the summary's parts last) keeps a lazy event small.
+    """
+    text = f"{verb} {msg_id}, {node_name(src)} -> {node_name(dst)}: {summarize(*parts)}"
+    return text if reason is None else f"{text} ({reason})"
 
 
 def _key_of(msg: Message) -> Optional[str]:

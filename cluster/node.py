@@ -120,33 +120,38 @@ class ReplicaNode:
         """
         if self.conflicts == "siblings":
             return siblings.accept(self, record, hint_for, purpose, op_id)
-        tag = {"op_id": op_id} if op_id is not None else {}
-        about = f"{record.key} v{record.version}" + (" (tombstone)" if record.deleted else "")
+        tag = {"op_id": op_id} if op_id is not None else {}  # so the operation's story finds these lines
         if hint_for is not None and hint_for != self.node_id:
-            current = self.hints.version_for(hint_for, record.key)
-            outcome = _outcome(record.version, current)
-            if outcome == STORED:
-                self.hints.add(hint_for, record)
-                self.seam.emit("hint_stored", f"{self.name} keeps {about} as a hint for "
-                                 f"{node_name(hint_for)}", [self.node_id, hint_for], record.key,
-                                 version=str(record.version), **tag)
-            else:
-                held = about if outcome == ALREADY_HAD else f"a newer hint for {record.key}"
-                self.seam.emit("hint_ignored", f"{self.name} already holds {held}",
-                                 [self.node_id, hint_for], record.key, version=str(record.version), **tag)
-            return outcome
+            return self._accept_hint(record, hint_for, tag)
         current = self.store.version(record.key)
         outcome = _outcome(record.version, current)
         if outcome == STORED:
             self.store.put(record)
-            value = "" if record.deleted else f" = {preview(record.value)}"
-            self.seam.emit("replica_stored", f"{self.name} stored {about}{value}"
-                             + ("" if purpose == "write" else f" [{purpose}]"),
-                             [self.node_id], record.key, version=str(record.version), purpose=purpose, **tag)
+            # The value's preview is written now (an event never holds a value); the sentence later.
+            self.seam.emit_lazy("replica_stored", _stored_text,
+                                (self.name, record.key, record.version, record.deleted,
+                                 "" if record.deleted else preview(record.value), purpose),
+                                [self.node_id], record.key, version=str(record.version), purpose=purpose, **tag)
             return outcome
         verdict = "already had" if outcome == ALREADY_HAD else f"kept its newer v{current} over"
-        self.seam.emit("replica_kept_newer", f"{self.name} {verdict} {about} [{purpose}]",
-                         [self.node_id], record.key, version=str(record.version), kept=str(current), **tag)
+        self.seam.emit("replica_kept_newer", f"{self.name} {verdict} {_about(record)} [{purpose}]",
+                       [self.node_id], record.key, version=str(record.version), kept=str(current), **tag)
+        return outcome
+
+    def _accept_hint(self, record: Record, hint_for: int, tag: dict) -> str:
+        """Keep `record` as a hint for the node `hint_for` stands in for, unless it has it or newer."""
+        current = self.hints.version_for(hint_for, record.key)
+        outcome = _outcome(record.version, current)
+        about = _about(record)
+        if outcome == STORED:
+            self.hints.add(hint_for, record)
+            self.seam.emit("hint_stored", f"{self.name} keeps {about} as a hint for "
+                           f"{node_name(hint_for)}", [self.node_id, hint_for], record.key,
+                           version=str(record.version), **tag)
+        else:
+            held = about if outcome == ALREADY_HAD else f"a newer hint for {record.key}"
+            self.seam.emit("hint_ignored", f"{self.name} already holds {held}",
+                           [self.node_id, hint_for], record.key, version=str(record.version), **tag)
         return outcome
 
     # --- message handlers (dispatch on msg.kind) -------------------------------
@@ -214,3 +219,14 @@ def _outcome(incoming: Version, current: Optional[Version]) -> str:
     if current is None or incoming > current:
         return STORED
     return ALREADY_HAD if incoming == current else KEPT_NEWER
+
+
+def _about(record: Record) -> str:
+    """A record as the narration names it: key, version, and whether it is a tombstone."""
+    return f"{record.key} v{record.version}" + (" (tombstone)" if record.deleted else "")
+
+
+def _stored_text(name: str, key: str, version: Version, deleted: bool, shown: str, purpose: str) -> str:
+    """The replica_stored sentence: "node-2 stored k v5@node-0 = "blue"" (a tombstone shows no value)."""
+    text = f"{name} stored {key} v{version}" + (" (tombstone)" if deleted else f" = {shown}")
+    return text if purpose == "write" else f"{text} [{purpose}]"

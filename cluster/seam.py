@@ -41,6 +41,10 @@ class Seam(Protocol):
              **details: Any) -> None:
         """Record one event."""
 
+    def emit_lazy(self, type_: str, render: Callable[..., str], args: tuple, nodes: Iterable[int] = (),
+                  key: Optional[str] = None, **details: Any) -> None:
+        """Record one event whose sentence is `render(*args)`, written when read."""
+
 
 class NodeSeam:
     """One node's view of the world: its id, a transport, an event sink."""
@@ -84,3 +88,12 @@ class NodeSeam:
              **details: Any) -> None:
         """Record one event (the console narrates it, /events serves it)."""
         self.events.emit(type_, text, nodes, key, **details)
+
+    def emit_lazy(self, type_: str, render: Callable[..., str], args: tuple, nodes: Iterable[int] = (),
+                  key: Optional[str] = None, **details: Any) -> None:
+        """Record one event whose sentence `render(*args)` is written only when read (EventLog.emit_lazy)."""
+        lazy = getattr(self.events, "emit_lazy", None)
+        if lazy is None:  # a sink with emit only (real mode's event relay): write it now
+            self.events.emit(type_, render(*args), nodes, key, **details)
+        else:
+            lazy(type_, render, args, nodes, key, **details)

@@ -69,6 +69,11 @@ class FakeSeam:
         """Record the event."""
         self.events.append((type_, text, tuple(nodes), key, details))
 
+    def emit_lazy(self, type_: str, render: Callable[..., str], args: tuple, nodes: Iterable[int] = (),
+                  key: Optional[str] = None, **details: Any) -> None:
+        """Record the event, its sentence written at once (a test reads it)."""
+        self.emit(type_, render(*args), nodes, key, **details)
+
     # --- for tests -------------------------------------------------------------
 
     def take(self) -> List[Any]:  # Any: a test reads each kind's own fields

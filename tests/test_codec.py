@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cluster import messages
-from cluster.codec import MESSAGE_KINDS, decode, encode, round_trip
+from cluster.codec import MESSAGE_KINDS, decode, encode, from_text, round_trip, to_text
 from cluster.errors import BadMessage, BadRequest
-from models import Ballot, Record, Version
+from models import Ballot, Record, Version, json_writer
 
 nodes = st.integers(min_value=0, max_value=200)
 json_values = st.recursive(
@@ -58,6 +58,35 @@ class CodecTest(unittest.TestCase):
         text = json.dumps(encode(msg, msg_id=9))
         self.assertEqual(decode(json.loads(text)), msg)
 
+    @settings(max_examples=200, deadline=None)
+    @given(any_message)
+    def test_the_wire_text_is_compact_standard_json(self, msg):
+        """to_text writes what json.dumps writes with compact separators, and from_text reads it back."""
+        envelope = encode(msg, msg_id=3)
+        text = to_text(envelope)
+        self.assertEqual(text, json.dumps(envelope, separators=(",", ":")))
+        self.assertEqual(from_text(text), json.loads(text))
+
+    @settings(max_examples=200, deadline=None)
+    @given(json_values | st.text(alphabet=st.characters(min_codepoint=0xD7F0, max_codepoint=0xE010)),
+           st.booleans(), st.booleans(), st.booleans())
+    def test_json_writer_writes_what_json_dumps_writes(self, value, ascii, compact, sort_keys):
+        """Every encoder built once by json_writer gives json.dumps's text for the same options."""
+        separators = (",", ":") if compact else (", ", ": ")
+        self.assertEqual(json_writer(ascii, compact, sort_keys)(value),
+                         json.dumps(value, ensure_ascii=ascii, separators=separators, sort_keys=sort_keys))
+
+    def test_json_writer_refuses_what_json_cannot_hold(self):
+        """An object JSON has no form for raises TypeError, as json.dumps does."""
+        with self.assertRaises(TypeError):
+            json_writer()({"when": object()})
+
+    def test_from_text_refuses_anything_but_one_json_value(self):
+        """Trailing data and text that is not JSON raise ValueError, as json.loads does."""
+        for text in ('{"a":1} x', '{"a":1}{"b":2}', "{'a': 1}", ""):
+            with self.subTest(text), self.assertRaises(ValueError):
+                from_text(text)
+
     def test_the_table_names_every_message_class_once(self):
         """MESSAGE_KINDS maps each kind to its class, and every message class has a kind in it."""
         classes = {cls for cls in vars(messages).values()
@@ -89,6 +118,7 @@ class CodecTest(unittest.TestCase):
         cases = {
             "not an object": [1, 2],
             "unknown type": {**good, "body": {**good["body"], "type": "gossip"}},
+            "type not a string": {**good, "body": {**good["body"], "type": ["get"]}},
             "missing field": {**good, "body": {k: v for k, v in good["body"].items() if k != "key"}},
             "wrong type": {**good, "body": {**good["body"], "key": 5}},
             "bad node": {**good, "src": "node-x"},

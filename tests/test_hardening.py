@@ -271,6 +271,15 @@ class CrossSiteTest(unittest.TestCase):
         app, client = make_app(allowed_hosts="lab.example.edu")
         self.assertEqual(client.get("/nodes", headers={"Host": "lab.example.edu:8000"}).status_code, 200)
 
+    def test_host_verdicts_stay_right_past_the_remembered_ones(self):
+        """After more distinct Host headers than the guard remembers, each is still judged on its own."""
+        for i in range(100):
+            foreign = self.client.get("/nodes", headers={"Host": f"attacker{i}.example"})
+            self.assertEqual(foreign.status_code, 403)
+            self.assertEqual(self.client.get("/nodes", headers={"Host": f"10.0.0.{i}"}).status_code, 200)
+        self.assertEqual(self.client.get("/nodes", headers={"Host": "attacker.example"}).status_code, 403)
+        self.assertEqual(self.client.get("/nodes", headers={"Host": "localhost:5000"}).status_code, 200)
+
     def test_an_empty_admin_token_is_a_config_error(self):
         """--admin-token '' would look protected and be open: refused at start."""
         with self.assertRaises(ConfigError):

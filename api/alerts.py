@@ -1,6 +1,8 @@
 """Alert routes: rules, fired alerts, and the notifier with its circuit breaker."""
 from __future__ import annotations
 
+from typing import Any, Dict
+
 from flask import Blueprint
 
 from apps.alerts import CONDITIONS, describe_rule
@@ -31,7 +33,7 @@ def add_rule():
     if len(given) != 1:
         raise BadRequest(f"A rule has exactly one condition: \"above\", \"below\" or \"anomaly\" (got "
                          f"{len(given)}), for example {RULE_EXAMPLE}.", field="condition")
-    rule = {"sensor": check_id(data["sensor"], "rule", RULE_EXAMPLE, field="sensor")}
+    rule: Dict[str, Any] = {"sensor": check_id(data["sensor"], "rule", RULE_EXAMPLE, field="sensor")}
     if given[0] == "anomaly":
         if data["anomaly"] is not True:
             raise BadRequest("\"anomaly\" must be true (it flags readings over the threshold or the z-score "

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hmac
 import re
 from functools import wraps
+from typing import Optional, TypeVar
 from urllib.parse import quote
 
 from flask import current_app, g, jsonify, request
@@ -19,13 +20,16 @@ from wording import agrees
 
 from .validation import MAX_CONTROL_DEPTH, check_text, parse_json
 
+# query_int answers an int, or its default when the parameter is absent (None: "not given").
+Default = TypeVar("Default", bound=Optional[int])
+
 
 def manager():
     """The ReplicationManager of the current app."""
     return current_app.extensions["replicalab"]
 
 
-def success(message: str = None, http_status: int = 200, **data):
+def success(message: str | None = None, http_status: int = 200, **data):
     """A JSON success answer: {"status": "success", "message": ..., **data}."""
     body = {"status": "success"}
     if message:
@@ -108,7 +112,7 @@ def coordinator_param(data: dict):
     return None if raw is None else parse_node_id(raw)
 
 
-def query_int(name: str, default: int, minimum: int, maximum: int) -> int:
+def query_int(name: str, default: Default, minimum: int, maximum: int) -> int | Default:
     """Read an integer query parameter within bounds, or explain what is wrong."""
     raw = request.args.get(name)
     if raw is None:
@@ -134,7 +138,7 @@ def parse_node_id(raw: str) -> int:
                          f"not {shown(raw)}.", field="node_id") from None
 
 
-def example(body: str = None, path: str = None):
+def example(body: str | None = None, path: str | None = None):
     """Attach a usage example to a view (a JSON body or a path); GET / shows it beside the view's docstring."""
     def mark(view):
         """Remember the example on the view function."""

@@ -19,6 +19,7 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
 @bp.get("/dashboard")
 def dashboard():
     """The dashboard page: ring, messages, step mode, controls, key inspector, event log."""
+    assert current_app.static_folder is not None  # Flask(__name__) always has one: static/
     response = send_from_directory(current_app.static_folder, "dashboard.html")
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["Cache-Control"] = "no-cache"  # a reload always gets the page of this server

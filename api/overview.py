@@ -30,7 +30,7 @@ def endpoint_index(app: Flask) -> dict:
         about = (view.__doc__ or "").strip().split("\n")[0]
         example = getattr(view, "example", None)
         path = re.sub(r"<(?:\w+:)?(?:raw_)?(\w+)>", r"<\1>", rule.rule)
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             listing[f"{method} {path}"] = f"{about} ({example})" if example else about
     return listing
 

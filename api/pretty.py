@@ -6,8 +6,9 @@ one line than on five; answers become a third as long in a terminal.
 from __future__ import annotations
 
 import json
+import json.encoder
 import math
-from json.encoder import c_make_encoder, encode_basestring, encode_basestring_ascii
+from json.encoder import encode_basestring, encode_basestring_ascii
 
 WIDTH = 100
 _CONSTANTS = {None: "null", True: "true", False: "false"}
@@ -16,7 +17,9 @@ _STRING = {False: encode_basestring, True: encode_basestring_ascii}
 _PYTHON = {ascii_only: json.JSONEncoder(ensure_ascii=ascii_only, allow_nan=False).encode
            for ascii_only in (False, True)}
 # json.dumps builds a new encoder on every call, which cost more than the encoding itself
-# for the many small values of an answer: build the C ones once.
+# for the many small values of an answer: build the C ones once. The C encoder is private
+# to json (typeshed leaves it out) and None in a Python built without the C speedups.
+c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
 _C = {ascii_only: c_make_encoder and c_make_encoder(None, json.JSONEncoder().default, _STRING[ascii_only],
                                                     None, ": ", ", ", False, False, False)
       for ascii_only in (False, True)}

@@ -4,6 +4,8 @@ hints). The cluster returns plain results; only the HTTP layer shapes them.
 """
 from __future__ import annotations
 
+from typing import Any, Dict
+
 from cluster import siblings
 from cluster import version_vectors as vv
 from cluster.errors import ReplicaLabError
@@ -14,10 +16,10 @@ from wording import agrees, plural
 
 def result_fields(result: ReadResult | WriteResult) -> dict:
     """The fields of a read or write result that every answer shows."""
-    data = {"key": result.key, "coordinator": node_name(result.coordinator),
-            "replicas": [node_name(n) for n in result.preference],
-            "silent": [node_name(n) for n in result.silent],
-            "waiting_for": [node_name(n) for n in result.waiting_for]}
+    data: Dict[str, Any] = {"key": result.key, "coordinator": node_name(result.coordinator),
+                            "replicas": [node_name(n) for n in result.preference],
+                            "silent": [node_name(n) for n in result.silent],
+                            "waiting_for": [node_name(n) for n in result.waiting_for]}
     if isinstance(result, WriteResult):
         version = result.record.version.to_dict() if result.version_chosen else None
         data.update({"version": version, "acks": result.acks,
@@ -77,7 +79,8 @@ def read_value(result: ReadResult):
     """The value a read answers with: in siblings mode the one live sibling's, or None when several."""
     if result.conflicts != "siblings":
         return result.record.value if result.record else None
-    live = siblings.of(result.record).live if result.record else []
+    sset = siblings.of(result.record)  # None exactly when there is no record
+    live = sset.live if sset else []
     return live[0].value if len(live) == 1 else None
 
 

@@ -158,7 +158,10 @@ class Alerts:
 
         The outbox is found through the key index and handled SLICE_RECORDS entries per lock hold.
         """
-        sent, failed, held, slices = [], [], [], 0
+        sent: List[dict] = []
+        failed: List[dict] = []
+        held: List[str] = []
+        slices = 0
         for keys in self.store.in_slices(self.store.keys(OUTBOX)):
             slices += 1
             for key in keys:

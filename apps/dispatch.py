@@ -17,7 +17,7 @@ import json
 import math
 from typing import Any, Dict, List, Optional, Tuple
 
-from cluster.errors import Conflict, NoQuorum, NotFound, Unprocessable
+from cluster.errors import Conflict, NoQuorum, NotFound, ReplicaLabError, Unprocessable
 
 from .client import Entry, StoreClient
 
@@ -138,7 +138,7 @@ class Dispatch:
                 self._delivery(only, store)  # 404 if it does not exist at all
             assigned: List[dict] = []
             failed: List[dict] = []
-            last_error: Optional[Exception] = None
+            last_error: Optional[ReplicaLabError] = None
             for delivery in waiting:
                 pickup = delivery.value["pickup"]
                 for drone in sorted(idle.values(), key=lambda e: (distance([e.value["x"], e.value["y"]], pickup),

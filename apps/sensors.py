@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from cluster.errors import Conflict, NoQuorum, NotFound
 
@@ -85,7 +85,7 @@ class Sensors:
         """Read, append (skipping readings already there), CAS; retried when another writer got in first."""
         for _ in range(CAS_RETRIES):
             entry = self.store.read(PREFIX + sensor, FIELDS)
-            current = entry.value if entry else {"sensor": sensor, "readings": [], "total": 0}
+            current: Dict[str, Any] = entry.value if entry else {"sensor": sensor, "readings": [], "total": 0}
             # A reading is identified by its sensor and time: a retry (or a second reading stamped
             # the same millisecond) is a duplicate, whatever its value.
             seen = {r["at"] for r in current["readings"]}

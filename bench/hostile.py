@@ -18,7 +18,7 @@ import json
 import sys
 import time
 from collections import Counter
-from typing import Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from bench.measure import rss_mib
 from tests.fuzzing import ENDPOINTS, strict_json
@@ -92,7 +92,7 @@ def big_values(count: int) -> Iterator[tuple]:
     for method, template in ENDPOINTS:
         if method != "GET":
             for name in BODY_FIELDS:
-                body = {"key": "big", "value": 1, name: BIG_VALUE}
+                body: Dict[str, Any] = {"key": "big", "value": 1, name: BIG_VALUE}
                 yield "big", method, path_of(template), json.dumps(body).encode(), {}
     for i in range(count):
         path, body = ("/write", {"key": f"big{i}", "value": BIG_VALUE}) if i % 2 else \
@@ -132,7 +132,7 @@ def run(send: Send, rss: Callable[[], float], methods: int, big: int, quick: boo
     series = []  # /metrics lines after each half of the invented methods: new names must add none
     for source in (invented_methods(methods // 2), "scrape", invented_methods(methods, methods // 2), "scrape",
                    huge_numbers(quick), odd_hosts(), big_values(big)):
-        if source == "scrape":
+        if isinstance(source, str):  # the one string in the sequence is "scrape"
             send("GET", "/metrics", None, {})  # a scrape counts itself after answering: scrape twice
             series.append(len(text_of(send("GET", "/metrics", None, {})).splitlines()))
             continue

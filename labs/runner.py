@@ -211,7 +211,7 @@ def page_summary(text: str, url: str) -> str:
 def check(lab: Lab, out: TextIO = sys.stdout) -> bool:
     """Run every step of `lab` on a fresh in-process cluster; True if all observations hold."""
     client = InProcessClient(lab.settings)
-    ctx = {}
+    ctx: dict = {}
     for number, step in enumerate(lab.steps, 1):
         try:
             run_step(client, step, ctx)
@@ -266,7 +266,8 @@ def guided(lab: Lab, client, pause: bool = True, out: TextIO = sys.stdout,
 
     show(f"=== Lab {lab.number}: {lab.title} ===")
     show(f"(read labs/{lab.folder}/README.md for the background and the questions)\n")
-    ctx, ok = {}, True
+    ctx: dict = {}
+    ok = True
     for number, step in enumerate(lab.steps, 1):
         show(f"--- Step {number}/{len(lab.steps)}: {step.title} ---")
         if step.explain:

@@ -33,9 +33,10 @@ class Step:
     """One request of a lab, what it teaches, and the observation it must show."""
 
     title: str
-    method: str
-    path: Union[str, Callable[[dict], str]]
-    body: Union[None, dict, Callable[[dict], Any]] = None
+    method: Optional[str]  # None (and no path) for a `join` step, which sends no request
+    # A path or body function takes the context, and the item too when `each` repeats the step.
+    path: Union[None, str, Callable[..., str]]
+    body: Union[None, dict, Callable[..., Any]] = None
     explain: str = ""
     notice: str = ""
     status: int = 200

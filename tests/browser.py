@@ -5,12 +5,15 @@ and Debian's Chromium at /usr/bin/chromium (`apt-get install chromium`); without
 them they are skipped with a message saying which one is missing. Screenshots go
 to $REPLICALAB_SCREENSHOTS, or a temporary folder.
 """
+from __future__ import annotations
+
 import json
 import logging
 import os
 import tempfile
 import threading
 import unittest
+from typing import TYPE_CHECKING, Optional
 
 import requests
 
@@ -21,8 +24,12 @@ CHROMIUM = "/usr/bin/chromium"
 try:
     from playwright.sync_api import expect, sync_playwright
 except ImportError:  # the tests that need no browser still run
-    expect = sync_playwright = None
+    # The names stay importable (as None) for the test modules; their browser tests are skipped.
+    expect = sync_playwright = None  # type: ignore[assignment]  # an optional import mypy cannot model
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Playwright
 
+BROWSER_MISSING: Optional[str]  # why the browser tests are skipped, or None when they can run
 if sync_playwright is None:
     BROWSER_MISSING = "Playwright for Python is not installed: pip install playwright (see requirements.txt)"
 elif not os.path.exists(CHROMIUM):
@@ -64,6 +71,8 @@ class BrowserCase(unittest.TestCase):
     """A fresh server and browser page per test (subclasses add @skipIf(BROWSER_MISSING))."""
 
     browser_args: list = []  # extra Chromium flags for a subclass's browser
+    playwright: Playwright  # set by setUpClass, shared by the class's tests
+    browser: Browser
 
     @classmethod
     def setUpClass(cls):

@@ -94,9 +94,11 @@ class Harness:
     def kill(self, node: str) -> int:
         """kill -9 one node (its process group), as a crash would; returns its PID."""
         bridge = self.bridges[node]
+        pid = bridge.pid
         child_process.signal_group(bridge.process, signal.SIGKILL)
         bridge.stop(grace_s=0)
-        return bridge.pid
+        assert pid is not None, f"{node} was never started"
+        return pid
 
     def stop_all(self) -> None:
         """Stop every node by its PID."""

@@ -15,9 +15,10 @@ from typing import Callable, Dict, List
 from cluster.faults import FaultSet, LinkFault
 from realmode.demo_node import Ping
 from realmode.fault_table import FaultTable
+from tests.mixins import TestMixin
 
 
-class TransportContractMixin:
+class TransportContractMixin(TestMixin):
     """Delivery, self-delivery, timers, cancel, losses the fault table orders, duplicates only on retry."""
 
     # --- hooks a TestCase provides -------------------------------------------
@@ -82,9 +83,15 @@ class TransportContractMixin:
         t0, t1 = self.build()
         free_while_running: List[bool] = []
 
+        def lock_is_free() -> bool:
+            """Whether another thread can take the node's lock now (it gives it back at once)."""
+            if not self.lock.acquire(blocking=False):
+                return False
+            self.lock.release()
+            return True
+
         def probe():
-            other = threading.Thread(target=lambda: free_while_running.append(
-                self.lock.acquire(blocking=False) and (self.lock.release() or True)))
+            other = threading.Thread(target=lambda: free_while_running.append(lock_is_free()))
             other.start()
             other.join()
 

@@ -10,7 +10,7 @@ from tests.helpers import make_app, write
 class ApiTestCase(unittest.TestCase):
     """A fresh app and client per test."""
 
-    settings = {}
+    settings: dict = {}
 
     def setUp(self):
         self.app, self.client = make_app(**self.settings)

@@ -1,13 +1,11 @@
 """The applications stay out of the store: apps/ uses only the client interface and domain errors."""
 import unittest
 
-from tests.test_layout import LayoutTest
+from tests.test_layout import ModuleMap
 
 
-class AppsLayoutTest(unittest.TestCase):
-    """What docs/architecture.md says about apps/ is true of the code."""
-
-    setUpClass = classmethod(LayoutTest.setUpClass.__func__)  # the same module map and import graph
+class AppsLayoutTest(ModuleMap, unittest.TestCase):
+    """What docs/architecture.md says about apps/ is true of the code (on the layout test's module map)."""
 
     def test_apps_import_only_each_other_and_the_domain_errors(self):
         """An application reaches the store through apps/client.py, never through cluster internals."""

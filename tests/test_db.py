@@ -4,16 +4,18 @@ import shutil
 import tempfile
 import unittest
 
+from cluster.errors import ReplicaLabError
 from db import LRUCache, MemoryStorage, NodeStore, SqliteStorage, remove_node_files
 from models import Record, Version
 from tests.helpers import make_cluster
+from tests.mixins import TestMixin
 
 
 def record(key, value="v", ts=1, node=0, deleted=False):
     return Record(key, value, Version(ts, node), deleted)
 
 
-class StorageContract:
+class StorageContract(TestMixin):
     """Behaviour every storage backend must have (mixed into one TestCase per backend)."""
 
     def make(self):
@@ -163,7 +165,9 @@ class DurabilityTest(unittest.TestCase):
         backend = MemoryStorage()
         store = NodeStore(backend, LRUCache(10, 10**6), "sync")
         store.put(record("k"))
-        self.assertEqual(backend.get("k")["value"], "v")
+        stored = backend.get("k")
+        assert stored is not None, "the put is not on the backend"
+        self.assertEqual(stored["value"], "v")
         self.assertEqual(store.commits, 1)
 
     def test_batch_commits_in_groups(self):
@@ -217,7 +221,7 @@ class RestartDurabilityTest(unittest.TestCase):
         self.assertEqual(hints_before, 1)
         self.assertEqual(sum(len(n.hints) for n in second.nodes), 1)
         self.assertEqual(second.read("color").record.value, "green")
-        with self.assertRaises(Exception) as caught:
+        with self.assertRaises(ReplicaLabError) as caught:
             second.read("gone")
         self.assertEqual(caught.exception.status, 404)
         second.close()

@@ -2,6 +2,7 @@
 import json
 import unittest
 
+from cluster.errors import ReplicaLabError
 from models import node_id_of
 from tests.helpers import make_app
 
@@ -60,7 +61,7 @@ class DoubleBookingTest(unittest.TestCase):
         dispatch = app.extensions["replicalab_apps"].dispatch
         drone = dispatch.store.read("drone:d1")
         dispatch.store.cas("drone:d1", drone.version, {**drone.value, "status": "busy"})
-        with self.assertRaises(Exception) as caught:
+        with self.assertRaises(ReplicaLabError) as caught:
             dispatch.store.cas("drone:d1", drone.version, {**drone.value, "status": "busy"})
         self.assertEqual(caught.exception.status, 409)
 

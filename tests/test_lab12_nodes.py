@@ -5,12 +5,13 @@ import unittest
 
 from byon.child_process import alive
 from tests.byon_harness import JS_NODES, Harness, python_node
+from tests.mixins import TestMixin
 
 NODE_JS = shutil.which("node")
 MODELS = ("model_1_single_copy", "model_2_primary_backup", "model_3_majority_leader")
 
 
-class StarterContract:
+class StarterContract(TestMixin):
     """What a starter node answers on its own (mixed into one test class per language)."""
 
     command: list

@@ -45,7 +45,7 @@ class RunnerTest(unittest.TestCase):
         """A guided run shows each step's curl command, the answer and what to notice."""
         lab = runner.find(2)
         out = io.StringIO()
-        prompts = []
+        prompts: list = []
         ok = runner.guided(lab, runner.InProcessClient(lab.settings), pause=True, out=out,
                            ask=prompts.append)
         text = out.getvalue()

@@ -2,6 +2,7 @@
 import ast
 import os
 import unittest
+from typing import Dict, Set
 
 from tests.helpers import ROOT
 
@@ -10,7 +11,7 @@ SKIP_DIRS = {".git", ".venv", "venv", "__pycache__", "data", "node_modules"}
 
 def project_modules() -> dict:
     """Every project module name -> its path (tests included)."""
-    found = {}
+    found: Dict[str, str] = {}
     for folder, dirs, files in os.walk(ROOT):
         dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not d.startswith(".")]
         for name in files:
@@ -26,7 +27,7 @@ def runtime_imports(module: str, path: str, modules: dict) -> set:
     with open(path, encoding="utf-8") as handle:
         tree = ast.parse(handle.read())
     package = module if path.endswith("__init__.py") else module.rpartition(".")[0]
-    found = set()
+    found: Set[str] = set()
 
     def visit(body):
         for node in body:
@@ -50,17 +51,24 @@ def runtime_imports(module: str, path: str, modules: dict) -> set:
     return {m for m in found if m in modules and m != module}
 
 
-class LayoutTest(unittest.TestCase):
-    """What docs/architecture.md says about the layout is true of the code."""
+class ModuleMap:
+    """Mixed into a TestCase: the project's modules and import graph, built once for the class."""
+
+    modules: Dict[str, str]  # module name -> path
+    graph: Dict[str, Set[str]]  # module name -> the project modules it imports at run time
 
     @classmethod
-    def setUpClass(cls):
+    def setUpClass(cls) -> None:
         cls.modules = project_modules()
         cls.graph = {m: runtime_imports(m, p, cls.modules) for m, p in cls.modules.items()}
 
+
+class LayoutTest(ModuleMap, unittest.TestCase):
+    """What docs/architecture.md says about the layout is true of the code."""
+
     def test_no_import_cycle(self):
         """No module imports itself back through others, not even through a late import."""
-        state = {}
+        state: Dict[str, str] = {}
 
         def visit(module, trail):
             state[module] = "open"

@@ -134,7 +134,12 @@ class RealNetworkTest(unittest.TestCase):
         settings = HttpSettings(connect_timeout_s=0.2, read_timeout_s=0.3, retries=0)
 
         def late(node, receive):
-            return lambda envelope: (receive(envelope), time.sleep(0.5))[0]
+            def answer_late(envelope):
+                """Take the message, but answer after the sender's read timeout."""
+                answer = receive(envelope)
+                time.sleep(0.5)
+                return answer
+            return answer_late
         world = self.world(settings=settings, receive_wrapper=late)
         world.transports[0].send(Ping(0, 1, 1, 1))
         self.assertTrue(poll(lambda: bool(world.dropped(0))))

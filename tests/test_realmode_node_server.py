@@ -17,7 +17,7 @@ class NodeRoutesTest(unittest.TestCase):
     """POST /peer/message, GET /peer/health and POST /peer/faults through Flask's test client."""
 
     def make(self, token=None, receive=None):
-        self.received = []
+        self.received: list = []
         self.faults = LiveFaults(FaultTable(3))
 
         def record(envelope):

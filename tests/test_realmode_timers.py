@@ -1,7 +1,9 @@
 """The node process's timer thread: due order, cancel, the node's lock, and surviving a failing callback."""
+import functools
 import threading
 import time
 import unittest
+from typing import List
 
 from realmode.timers import TimerThread
 
@@ -17,19 +19,19 @@ class TimerThreadTest(unittest.TestCase):
 
     def test_calls_run_in_due_order_not_in_the_order_asked(self):
         """Calls asked for 60, 20 and 40 ms run in the order 20, 40, 60."""
-        ran = []
+        ran: List[int] = []
         for delay in (60, 20, 40):
-            self.timers.call_later(delay, lambda d=delay: ran.append(d))
+            self.timers.call_later(delay, functools.partial(ran.append, delay))
         self.timers.call_later(80, self.done.set)
         self.assertTrue(self.done.wait(10))
         self.assertEqual(ran, [20, 40, 60])
 
     def test_equal_due_times_keep_the_order_asked(self):
         """Deliveries queued with no delay run first-come first-served."""
-        ran = []
+        ran: List[int] = []
         with self.lock:  # hold the thread off until all are queued
             for n in range(50):
-                self.timers.call_later(0, lambda n=n: ran.append(n))
+                self.timers.call_later(0, functools.partial(ran.append, n))
             self.timers.call_later(0, self.done.set)
         self.assertTrue(self.done.wait(10))
         self.assertEqual(ran, list(range(50)))

@@ -93,6 +93,7 @@ class SensorsTest(unittest.TestCase):
     def test_bad_readings_are_400_and_unknown_sensors_404(self):
         """Missing fields, wrong types, negative times and empty batches are refused with a sentence."""
         _, client = make_app()
+        body: dict
         for body in ({"value": 1}, {"sensor": "s", "value": "1"}, {"sensor": "s", "value": 1, "at": -1},
                      {"sensor": "s 1", "value": 1}, {"readings": []}, {"readings": [{"sensor": "s"}]},
                      {"sensor": "s", "value": 1, "unit": "kW"}):

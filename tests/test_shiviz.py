@@ -27,7 +27,8 @@ def run_with_faults(client):
 
 def parse(text):
     """The (event, host, clock) entries of a log, and whether the regex consumed all of it."""
-    entries, end = [], 0
+    entries: list = []
+    end = 0
     for match in SHIVIZ.finditer(text):
         if text[end:match.start()].strip():
             return entries, False
@@ -57,7 +58,7 @@ class ShivizExportTest(unittest.TestCase):
 
     def test_each_host_ticks_its_own_entry_by_one(self):
         """A host's own clock entry counts its events 1, 2, 3... as ShiViz requires."""
-        seen = {}
+        seen: dict = {}
         for _, host, clock in self.entries:
             seen[host] = seen.get(host, 0) + 1
             self.assertEqual(clock[host], seen[host], (host, clock))
@@ -65,7 +66,8 @@ class ShivizExportTest(unittest.TestCase):
 
     def test_clocks_are_consistent_with_the_arrows(self):
         """Each delivery's clock dominates its send's, and no clock knows a future event of another host."""
-        sends, deliveries = {}, 0
+        sends: dict = {}
+        deliveries = 0
         counts = {}
         for (_, host, clock), event in zip(self.entries, self.events):
             counts[host] = clock[host]

@@ -25,7 +25,7 @@ ARROWS_JS = """() => [...document.querySelectorAll('#spacetime .arrow')].map((g)
 
 def expected_arrows(events):
     """What the diagram must draw for each message of /events: lanes, send time, fate and its time."""
-    arrows = {}
+    arrows: dict = {}
     for e in events:
         if not e["type"].startswith("message_"):
             continue

@@ -15,7 +15,8 @@ from labs.steps import ObservationFailed
 def student_run(number: int, settings=None, steps=None):
     """An in-process server on which a student did the first `steps` steps of lab `number` (all by default)."""
     lab = runner.find(number)
-    client, ctx = runner.InProcessClient(lab.settings if settings is None else settings), {}
+    client = runner.InProcessClient(lab.settings if settings is None else settings)
+    ctx: dict = {}
     for step in lab.steps[:steps]:
         with contextlib.suppress(ObservationFailed):  # on a wrong server the student still goes on
             runner.run_step(client, step, ctx)
@@ -78,7 +79,12 @@ class ReportAndGradeTest(unittest.TestCase):
         client = student_run(2, steps=3)
         sent = []
         real = client.request
-        client.request = lambda method, path, body=None: sent.append((method, path)) or real(method, path, body)
+
+        def spy(method, path, body=None):
+            """Note the request, then send it."""
+            sent.append((method, path))
+            return real(method, path, body)
+        client.request = spy
         teacher.record(runner.find(2), client, "ana")
         self.assertEqual(sent, [("GET", "/config"), ("GET", "/scenario")])
 

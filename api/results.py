@@ -45,10 +45,11 @@ def sibling_fields(result: ReadResult | WriteResult) -> dict:
     context covers what the client had seen plus this write, so a client that
     chains writes with it never makes siblings of its own writes.
     """
-    sset = siblings.of(result.record)
-    assert sset is not None
+    record = result.record
+    sset = siblings.of(record)
+    assert record is not None and sset is not None  # siblings mode: every answer carries a sibling set
     fields = {"siblings": [sibling_view(s) for s in sset.siblings],
-              "context": siblings.encode_context(sset.context, result.record.key),
+              "context": siblings.encode_context(sset.context, record.key),
               # A sibling set has no single version: `version` would be the newest sibling's, an LWW
               # notion that the value (null when several stand) does not follow. Dots name the writes.
               "version": None,

@@ -9,9 +9,9 @@ from tests.test_checker_view import STALE
 CHROMIUM = "/usr/bin/chromium"
 
 try:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import Browser, Playwright, sync_playwright
 except ImportError:  # pragma: no cover - the venv has it
-    sync_playwright = None
+    sync_playwright = None  # type: ignore[assignment]  # an optional import mypy cannot model
 
 
 @unittest.skipUnless(sync_playwright is not None, "playwright is not installed (pip install playwright)")
@@ -19,6 +19,9 @@ except ImportError:  # pragma: no cover - the venv has it
                      f"no {CHROMIUM}: install Debian's chromium package (apt-get install chromium)")
 class BrowserViewTest(unittest.TestCase):
     """POST /check/view rendered by Chromium under the server's own headers (CSP included)."""
+
+    playwright: Playwright
+    browser: Browser
 
     @classmethod
     def setUpClass(cls):

@@ -54,7 +54,7 @@ class OrderAndStopTest(unittest.TestCase):
         verdict = check_history(mixed(), "register")
         self.assertEqual(verdict.result, "not_linearizable")
         self.assertEqual(len(verdict.violations), 1)
-        self.assertTrue(verdict.violations[0].key.startswith("easy"))
+        self.assertTrue(str(verdict.violations[0].key).startswith("easy"))
         self.assertEqual(verdict.unknown_reasons.get("hard"), "skipped")
         self.assertEqual(verdict.keys_checked, 1)
 
@@ -99,7 +99,7 @@ class ServerCheckTest(unittest.TestCase):
 
     def test_check_passes_both_budgets(self):
         """GET /check hands the checker what is left of the server's deadline, and the memory budget."""
-        seen = {}
+        seen: dict = {}
 
         def spy(events, model, timeout, memory_mb, initial):
             seen.update(timeout=timeout, memory_mb=memory_mb)

@@ -45,7 +45,7 @@ class MeaningTableTest(unittest.TestCase):
                  ("mutex", [(0, "acquire", None, "ok"), (1, "acquire", None, "fail"),
                             (0, "release", None, "ok")])]
         for model, ops in cases:
-            events = run(*ops)
+            events = run(*ops)  # type: ignore[misc]  # ops is a list of op tuples, mypy widens it to object
             self.assertTrue(verdict(events, model), (model, ops))
             happened = [dict(e, type="ok") if e["type"] == "fail" else e for e in events]
             self.assertFalse(verdict(happened, model), ("had it happened", model, ops))
@@ -209,7 +209,8 @@ def model_histories(draw, model):
         shown = out if f in ("read", "dequeue") else value
         planned.append((10 * i - draw(st.integers(0, 25)), 10 * i + draw(st.integers(0, 25)),
                         f, value, kind, shown))
-    free, events = [], []
+    free: list = []
+    events: list = []
     for start, end, f, value, kind, shown in sorted(planned):
         process = next((p for p, t in enumerate(free) if t < start), len(free))
         free[process:process + 1] = [end]
@@ -224,7 +225,7 @@ def model_histories(draw, model):
 @st.composite
 def tiny_histories(draw, model):
     """Up to 5 operations with random outputs and completions: some linearizable, many not."""
-    streams = {}
+    streams: dict = {}
     for _ in range(draw(st.integers(1, 5))):
         f = draw(st.sampled_from(SPECS[model]))
         value = draw(st.integers(0, 1)) if f in ("add", "enqueue") else None
@@ -290,7 +291,7 @@ class ModelPropertyTest(unittest.TestCase):
 
     def test_search_agrees_with_brute_force(self):
         """On tiny random mutex, set and fifo-queue histories the verdict equals enumeration's."""
-        seen = {name: set() for name in SPECS}
+        seen: dict = {name: set() for name in SPECS}
 
         @SETTINGS
         @given(each_model(tiny_histories))

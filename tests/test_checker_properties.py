@@ -36,7 +36,8 @@ def linearizable_histories(draw):
     Some updates end `info`, and half of those never take effect.
     """
     ops = draw(st.lists(store_ops(), min_size=1, max_size=25))
-    state, planned = {}, []
+    state: dict = {}
+    planned: list = []
     for i, (f, key, value) in enumerate(ops):
         lost = f != "read" and draw(st.integers(0, 5)) == 0
         applied = not lost or draw(st.booleans())
@@ -75,7 +76,7 @@ def linearizable_histories(draw):
 def random_histories(draw):
     """Tiny histories with random outputs: some linearizable, many not."""
     n = draw(st.integers(1, 6))
-    streams = {}
+    streams: dict = {}
     for _ in range(n):
         f, key, value = draw(store_ops())
         kind = draw(st.sampled_from(["ok", "ok", "ok", "info", "fail"]))

@@ -109,7 +109,7 @@ class LabRunnerTokenTest(unittest.TestCase):
         lab = runner.find(2)
         app, _ = make_app(admin_token="s3cret", **lab.settings)
         client = runner.HttpClient("http://127.0.0.1:5000", token)
-        client._requests = FlaskAsRequests(app)
+        client._requests = FlaskAsRequests(app)  # type: ignore[assignment]  # duck-types the requests module
         out = io.StringIO()
         return runner.guided(lab, client, pause=False, out=out), out.getvalue()
 
@@ -207,7 +207,8 @@ class OneVocabularyTest(unittest.TestCase):
     def test_every_lab_answer_counts_in_words(self):
         """No message or story line of any lab's answers says '(s)', '(ies)' or '1 acks'."""
         for lab in runner.discover():
-            client, ctx = runner.InProcessClient(lab.settings), {}
+            client = runner.InProcessClient(lab.settings)
+            ctx: dict = {}
             for number, step in enumerate(lab.steps, 1):
                 outcome = runner.run_step(client, step, ctx)
                 for text in texts(outcome.get("answers", [])):
@@ -218,7 +219,9 @@ class OneVocabularyTest(unittest.TestCase):
 def lab_answers(number: int, upto: int) -> list:
     """The answers of lab `number`'s steps 1..upto on a fresh in-process cluster (one list per step)."""
     lab = runner.find(number)
-    client, ctx, answers = runner.InProcessClient(lab.settings), {}, []
+    client = runner.InProcessClient(lab.settings)
+    ctx: dict = {}
+    answers: list = []
     for step in lab.steps[:upto]:
         answers.append(runner.run_step(client, step, ctx)["answers"])
     return answers
@@ -328,6 +331,7 @@ NODE = shutil.which("node")
 def run_js(script: str) -> str:
     """Run an ES-module script with Node against the dashboard's modules (ROOT as `root`); its stdout."""
     source = f"const root = {json.dumps(ROOT)};\n" + script
+    assert NODE is not None, "the tests that call run_js skip without node"
     done = subprocess.run([NODE, "--experimental-default-type=module", "--input-type=module", "-e", source],
                           capture_output=True, text=True, timeout=60, check=False)
     if done.returncode:
@@ -361,7 +365,7 @@ console.log(JSON.stringify(facts({job: "hint_retry", message: "Ran hint_retry.",
                                            ["hints left", 0]])
 
 
-@unittest.skipUnless(dashboard.sync_playwright and os.path.exists(dashboard.CHROMIUM),
+@unittest.skipUnless(dashboard.sync_playwright is not None and os.path.exists(dashboard.CHROMIUM),
                      "needs the playwright package and /usr/bin/chromium (apt-get install chromium)")
 class DashboardResultBoxTest(unittest.TestCase):
     """In the browser: running a job leaves the write/read box alone and shows the job's result."""

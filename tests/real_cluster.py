@@ -21,15 +21,15 @@ from tests.helpers import ROOT
 
 
 class RealCluster:
-    """A real-mode cluster: the front's URL, its node PIDs, and stop()."""
+    """A real-mode cluster: its URL, node PIDs and stop(); real=False: the simulated server, to compare."""
 
-    def __init__(self, nodes: int = 3, **settings: Any):
+    def __init__(self, nodes: int = 3, real: bool = True, **settings: Any):
         self.port = processes.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = tempfile.mkdtemp(prefix="replicalab-real-")
         env = {**os.environ, "PYTHONPATH": ROOT, "REPLICALAB_NARRATE": "ops", "REPLICALAB_SCHEDULER": "off"}
         env.update({f"REPLICALAB_{name.upper()}": str(value) for name, value in settings.items()})
-        argv = [sys.executable, os.path.join(ROOT, "run.py"), "cluster", "--nodes", str(nodes),
+        argv = [sys.executable, os.path.join(ROOT, "run.py"), *(["cluster"] if real else []), "--nodes", str(nodes),
                 "--port", str(self.port), "--data-dir", self.data_dir, "--fresh"]
         self.front = processes.start(argv, "front", env=env, cwd=ROOT,
                                      log_path=os.path.join(self.data_dir, "front.log"))
@@ -47,8 +47,8 @@ class RealCluster:
 
     def pids(self) -> Dict[int, int]:
         """Node id -> pid as /nodes says now (remembered, to check later that each is gone)."""
-        listing = {n["node_id"]: n["pid"] for n in self.get("/nodes").json()["nodes"]}
-        self.seen_pids.extend(pid for pid in listing.values() if pid not in self.seen_pids)
+        listing = {n["node_id"]: n.get("pid") for n in self.get("/nodes").json()["nodes"]}
+        self.seen_pids.extend(pid for pid in listing.values() if pid and pid not in self.seen_pids)
         return listing
 
     def wait_down(self, node_id: int, timeout_s: float = 10.0) -> dict:

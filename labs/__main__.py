@@ -49,7 +49,7 @@ def main(argv=None) -> int:
             return 0
         if args.command == "run":
             lab = runner.find(args.number)
-            client = runner.HttpClient(args.url) if args.url else runner.InProcessClient(lab.settings)
+            client = runner.HttpClient(args.url) if args.url else runner.lab_client(lab)
             if args.url and not args.anyway:
                 problem = runner.server_mismatch(lab, client)
                 if problem:

@@ -25,6 +25,8 @@ def process_state(pid: int) -> str:
 class RealClusterTest(unittest.TestCase):
     """A 4-node real cluster, RF=3, R=W=2, sync durability."""
 
+    cluster: RealCluster
+
     @classmethod
     def setUpClass(cls):
         cls.cluster = RealCluster(nodes=4, rf=3, r=2, w=2)

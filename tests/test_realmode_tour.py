@@ -34,6 +34,8 @@ def shape(value):
 class TourInBothModesTest(unittest.TestCase):
     """The same tour against `run.py` and `run.py cluster`, five nodes each."""
 
+    answers: dict
+
     @classmethod
     def setUpClass(cls):
         cls.answers = {}

@@ -87,6 +87,11 @@ def main(argv=None) -> int:
     if real:
         argv = argv[1:]
     parser = build_parser()
+    if real:
+        parser.add_argument("--node-addresses", metavar="0=HOST:PORT,...", default=None,
+                            help="real mode, multi-host: join nodes already running elsewhere instead of starting them")
+        parser.add_argument("--intake", metavar="HOST:PORT", default=None,
+                            help="real mode: where the front takes the nodes' events (their --front URL)")
     parser.add_argument("--replay", metavar="FILE", help="replay a scenario file (GET /scenario) on a "
                         "fresh virtual-clock cluster, then serve it for inspection")
     try:
@@ -117,8 +122,16 @@ def main(argv=None) -> int:
     restarted = config.storage == "sqlite" and not config.fresh and has_node_files(config.data_dir)
     world = None
     if real:
+        from functools import partial
+
         from realmode.front import ProcessWorld
-        world = ProcessWorld
+        from realmode.node_process import parse_peers
+        try:
+            addresses = parse_peers(args.node_addresses) if args.node_addresses else None
+        except ConfigError as error:
+            print(f"replicalab: --node-addresses: {error}", file=sys.stderr)
+            return 2
+        world = partial(ProcessWorld, addresses=addresses, intake=args.intake)
     try:
         app = create_app(config, world_factory=world)
     except DataDirBusy as error:

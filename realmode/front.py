@@ -59,8 +59,14 @@ class FrontNetwork:
         self.handles: List[HttpNodeHandle] = []
 
     def table(self) -> FaultTable:
-        """The faults in force as the table each node enforces (down nodes are real processes: not in it)."""
-        return FaultTable(self.nodes, self.faults, frozenset(), self.version)
+        """The faults in force as the table each node enforces.
+
+        A node the front started is failed by a real signal, so it is not in the table's
+        down set; a node running elsewhere (multi-host) can only be failed there: the
+        transports drop its messages, as the simulation does.
+        """
+        remote = frozenset(h.node_id for h in self.handles if h.child is None and h.node_id in self.down)
+        return FaultTable(self.nodes, self.faults, remote, self.version)
 
     def run(self) -> None:
         """Publish the fault table if it changed since the last time (the manager calls this after a change)."""
@@ -70,11 +76,19 @@ class FrontNetwork:
             self.version += 1
             self.publish([h for h in self.handles if h.failure() is None])
 
-    def publish(self, handles) -> None:
-        """Send the current table to `handles`' processes, each on its own thread (a stopped one must not block)."""
+    def publish(self, handles, wait_s: float = 1.0) -> None:
+        """Send the current table to `handles`' processes in parallel; wait up to `wait_s` for them.
+
+        Each on its own thread, so a stopped node delays nobody beyond `wait_s`; the wait
+        lets a recovery that follows (handoff, sync) find the new table in force.
+        """
         body = self.table().to_json()
-        for handle in handles:
-            threading.Thread(target=_post_faults, args=(handle, body), daemon=True).start()
+        threads = [threading.Thread(target=_post_faults, args=(handle, body), daemon=True) for handle in handles]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + wait_s
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def held(self, detail=None) -> list:
         """No message is held in the front: nothing to list."""
@@ -98,9 +112,14 @@ class ProcessWorld:
 
     mode = "real"
 
-    def __init__(self, host: str = "127.0.0.1", start_timeout_s: float = 20.0):
+    def __init__(self, host: str = "127.0.0.1", start_timeout_s: float = 20.0,
+                 addresses: Optional[Dict[int, str]] = None, intake: Optional[str] = None):
         self.host = host
         self.start_timeout_s = start_timeout_s
+        # Multi-host: the nodes already run elsewhere (run.py node on other machines or containers);
+        # the front only joins them, and /fail marks them down in the fault table instead of a signal.
+        self.addresses = addresses
+        self.intake_address = intake or f"{host}:0"
         self.network_: Optional[FrontNetwork] = None
         self.handles: List[HttpNodeHandle] = []
         self.intake: Optional[NodeServer] = None
@@ -118,8 +137,37 @@ class ProcessWorld:
         began = time.monotonic()
         config: Config = core.config
         self.core = core
+        intake_host, _, intake_port = self.intake_address.rpartition(":")
         self.intake = NodeServer(_intake_app(EventSink(core.events, config.nodes), config.admin_token),
-                                 self.host, 0).start()
+                                 intake_host, int(intake_port)).start()
+        if self.addresses is not None:
+            self._join(core, config)
+        else:
+            self._start_children(core, config)
+        assert self.network_ is not None
+        self.network_.handles = self.handles
+        core.handles.extend(self.handles)
+        core.nodes.extend(self.handles)  # the control plane only needs each node's id and name
+        self.network_.run()
+        self.started_in_s = time.monotonic() - began
+        self._supervisor = threading.Thread(target=self._supervise, name="realmode-supervisor", daemon=True)
+        self._supervisor.start()
+
+    def _join(self, core, config: Config) -> None:
+        """Handles for nodes started elsewhere; wait until each answers."""
+        assert self.addresses is not None
+        for i in range(config.nodes):
+            handle = HttpNodeHandle(i, self.addresses[i], None, "", core, config.admin_token,
+                                    config.client_timeout_ms / 1000)
+            handle.rejoined = self.republish
+            self.handles.append(handle)
+        for handle in self.handles:
+            processes.wait_healthy(f"http://{handle.address}/peer/health", timeout_s=self.start_timeout_s,
+                                   headers=handle._headers)
+
+    def _start_children(self, core, config: Config) -> None:
+        """One `run.py node` child per node on free loopback ports; wait until each answers."""
+        assert self.intake is not None
         ports = [processes.free_port(self.host) for _ in range(config.nodes)]
         addresses = {i: f"{self.host}:{port}" for i, port in enumerate(ports)}
         env = {**os.environ, **child_env(config), "PYTHONPATH": ROOT}
@@ -144,14 +192,6 @@ class ProcessWorld:
         except processes.ChildFailed:
             self.close_children()
             raise
-        assert self.network_ is not None
-        self.network_.handles = self.handles
-        core.handles.extend(self.handles)
-        core.nodes.extend(self.handles)  # the control plane only needs each node's id and name
-        self.network_.run()
-        self.started_in_s = time.monotonic() - began
-        self._supervisor = threading.Thread(target=self._supervise, name="realmode-supervisor", daemon=True)
-        self._supervisor.start()
 
     def _supervise(self) -> None:
         """Notice children that exited or were stopped by someone else; publish fault changes."""

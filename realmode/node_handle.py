@@ -127,11 +127,13 @@ class HttpNodeHandle:
 
     def start_handoff(self, owner: int) -> Any:
         """Run the handoff in the node process (it returns when done); an op-like answer."""
+        self.core.network.run()  # a node just back must not be down in the table the holder enforces
         data = self._while_unlocked(lambda: self._json("POST", "/node/handoff", {"owner": owner}, timeout=15))
         return SimpleNamespace(owner=owner, delivered=data["delivered"])
 
     def start_sync(self, peers: List[int]) -> Any:
         """Run a recovery sync in the node process; an answer with the op's summary()."""
+        self.core.network.run()
         data = self._while_unlocked(lambda: self._json("POST", "/node/sync", {"peers": peers}, timeout=15))
         return SimpleNamespace(summary=lambda: data["summary"])
 

@@ -145,10 +145,13 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     host, _, port = args.listen.rpartition(":")
     process = NodeProcess(config, args.id, peers, args.front, args.token or config.admin_token)
+    token = args.token or config.admin_token
     front_host = (args.front or "http://127.0.0.1").split("//", 1)[-1].rsplit(":", 1)[0]
     allowed = {"127.0.0.1", front_host} | {address.rpartition(":")[0] for address in peers.values()}
+    if token:
+        allowed.add("*")  # peers named by host name (other machines, containers): the token is the guard
     app = create_node_app(args.id, args.listen, process.transport.receive, process.faults, allowed,
-                          args.token or config.admin_token, health=lambda: {"keys": process.node.store.live_count()})
+                          token, health=lambda: {"keys": process.node.store.live_count()})
     add_control_routes(app, process)
     server = NodeServer(app, host, int(port))
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())

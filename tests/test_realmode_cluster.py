@@ -6,13 +6,19 @@ stories: real mode is not deterministic (docs/architecture.md, "Real mode").
 One 4-node cluster (RF=3) serves the class; each test leaves it healthy.
 """
 import os
+import shutil
 import signal
+import sys
+import tempfile
 import threading
 import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
+import requests
+
 from realmode import processes
+from tests.helpers import ROOT
 from tests.real_cluster import RealCluster
 
 
@@ -62,7 +68,9 @@ class RealClusterTest(unittest.TestCase):
 
         def write(i: int):
             answer = self.cluster.post("/write", {"key": f"dur-{i}", "value": i})
-            return i, answer.status_code == 200 and answer.json()["stored_on"]
+            # The nodes that stored it as a replica (a stand-in keeps a hint instead, after a timeout).
+            return i, answer.status_code == 200 and [a["node"] for a in answer.json()["acks"]
+                                                     if a["applied"] and a["stands_in_for"] is None]
 
         with ThreadPoolExecutor(8) as pool:  # eight clients at once: a killed replica costs each write a timeout
             before = list(pool.map(write, range(250)))
@@ -154,3 +162,38 @@ class FrontKilledTest(unittest.TestCase):
         while any(processes.is_alive(p) for p in pids) and time.monotonic() < deadline:
             time.sleep(0.05)
         self.assertEqual([p for p in pids if processes.is_alive(p)], [])
+
+
+class MultiHostTest(unittest.TestCase):
+    """Nodes started on their own (as on other machines), joined by a front with --node-addresses and a token."""
+
+    def test_a_front_joins_running_nodes_and_fails_one_through_the_fault_table(self):
+        """The front serves writes through nodes it did not start; /fail marks one down in the fault table: a hint."""
+        ports = [processes.free_port() for _ in range(4)]
+        intake = f"127.0.0.1:{ports[3]}"
+        data = tempfile.mkdtemp(prefix="replicalab-multi-")
+        self.addCleanup(shutil.rmtree, data, True)
+        env = {**os.environ, "PYTHONPATH": ROOT, "REPLICALAB_NODES": "3", "REPLICALAB_RF": "2",
+               "REPLICALAB_R": "1", "REPLICALAB_W": "1", "REPLICALAB_ADMIN_TOKEN": "lab-token"}
+        addresses = {i: f"127.0.0.1:{ports[i]}" for i in range(3)}
+        for i in range(3):
+            peers = ",".join(f"{p}={a}" for p, a in addresses.items() if p != i)
+            child = processes.start([sys.executable, "run.py", "node", "--id", str(i), "--listen", addresses[i],
+                                     "--peers", peers, "--data-dir", os.path.join(data, str(i)),
+                                     "--front", f"http://{intake}"], f"node-{i}", env=env, cwd=ROOT)
+            self.addCleanup(processes.stop, child)
+        front_port = processes.free_port()
+        front = processes.start([sys.executable, "run.py", "cluster", "--port", str(front_port), "--intake", intake,
+                                 "--node-addresses", ",".join(f"{i}={a}" for i, a in addresses.items()),
+                                 "--data-dir", data], "front", env=env, cwd=ROOT)
+        self.addCleanup(processes.stop, front)
+        url = f"http://127.0.0.1:{front_port}"
+        processes.wait_healthy(f"{url}/health", front, timeout_s=60)
+        admin = {"Authorization": "Bearer lab-token"}
+        owner = int(requests.get(f"{url}/placement/k", timeout=30).json()["preference_list"][1].split("-")[1])
+        self.assertEqual(requests.post(f"{url}/fail/{owner}", headers=admin, timeout=30).status_code, 200)
+        self.assertEqual(requests.get(f"{url}/faults", timeout=30).json()["down"][0]["node"], f"node-{owner}")
+        answer = requests.post(f"{url}/write", json={"key": "k", "value": 1}, timeout=30).json()
+        self.assertEqual([h["for"] for h in answer["hints"]], [f"node-{owner}"])
+        recovered = requests.post(f"{url}/recover/{owner}", headers=admin, timeout=30).json()
+        self.assertIn("k", recovered["hints_received"])

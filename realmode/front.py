@@ -138,14 +138,16 @@ class ProcessWorld:
         config: Config = core.config
         self.core = core
         intake_host, _, intake_port = self.intake_address.rpartition(":")
-        self.intake = NodeServer(_intake_app(EventSink(core.events, config.nodes), config.admin_token),
-                                 intake_host, int(intake_port)).start()
+        self.sink = EventSink(core.events, config.nodes)
+        self.intake = NodeServer(_intake_app(self.sink, config.admin_token), intake_host, int(intake_port)).start()
         if self.addresses is not None:
             self._join(core, config)
         else:
             self._start_children(core, config)
         assert self.network_ is not None
         self.network_.handles = self.handles
+        for handle in self.handles:
+            handle.sink = self.sink
         core.handles.extend(self.handles)
         core.nodes.extend(self.handles)  # the control plane only needs each node's id and name
         self.network_.run()

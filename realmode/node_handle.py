@@ -21,7 +21,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import requests
 
-from cluster.errors import NoQuorum
+from cluster.errors import GatewayTimeout, NoQuorum, ReplicaLabError
 from db import remove_node_files
 from models import Version, node_name
 from realmode import processes
@@ -44,6 +44,7 @@ class HttpNodeHandle:
         self.client_timeout_s = client_timeout_s
         self._failure: Optional[str] = None
         self.rejoined: Callable[[HttpNodeHandle], None] = lambda handle: None  # set by the front (front.py)
+        self.sink: Any = None  # the front's EventSink: events that ride along in an answer go there
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._local = threading.local()  # one pooled Session per thread
         self._state: Dict[str, Any] = {"summary": {"node_id": node_id, "name": self.name, "keys": 0,
@@ -70,14 +71,24 @@ class HttpNodeHandle:
         try:
             return self._session().request(method, f"http://{self.address}{path}", json=body, params=params,
                                            timeout=(1.0, timeout))
+        except (requests.ConnectTimeout, requests.ConnectionError) as error:
+            if not isinstance(error, requests.ConnectTimeout) and "NewConnectionError" not in repr(error):
+                # Connected, sent, then lost (the process died mid-request): it may have acted on it.
+                raise GatewayTimeout(f"{self.name}'s process (pid {self.pid}) dropped the connection during "
+                                     f"{path}: it may or may not have done it. GET /nodes says whether it "
+                                     "is still alive.", node=self.name) from None
+            raise NoQuorum(f"{self.name}'s process (pid {self.pid}, {self.address}) refused {path}: nothing "
+                           "was done. Is it killed? GET /nodes says.", node=self.name) from None
         except requests.RequestException as error:
-            raise NoQuorum(f"{self.name}'s process (pid {self.pid}, {self.address}) did not answer "
-                           f"{path}: {type(error).__name__}. Is it stopped or killed? GET /nodes says.",
-                           node=self.name) from None
+            raise GatewayTimeout(f"{self.name}'s process (pid {self.pid}, {self.address}) did not answer "
+                                 f"{path} in time ({type(error).__name__}): it may or may not have done it. "
+                                 "Is it stopped? GET /nodes says.", node=self.name) from None
 
     def _json(self, method: str, path: str, body: Optional[dict] = None, **kwargs) -> dict:
         answer = self._call(method, path, body, **kwargs)
         data = answer.json()
+        if data.get("events") and self.sink is not None:
+            self.sink.accept(data["events"])
         if answer.status_code >= 400:
             raise decode_error(data)
         return data
@@ -147,7 +158,7 @@ class HttpNodeHandle:
     def _refresh(self) -> Dict[str, Any]:
         """The node's state, asked now when it is up, else the last one it gave."""
         if self._failure is None:
-            with contextlib.suppress(NoQuorum):  # not answering (stopped from a terminal?): the supervisor says so
+            with contextlib.suppress(ReplicaLabError):  # not answering (stopped?): the supervisor says so
                 self._state = self._json("GET", "/node/state")
         return self._state
 
@@ -165,7 +176,7 @@ class HttpNodeHandle:
                 detail = self._json("GET", "/node/detail", params={"up": "1" if up else "0"})
                 detail["node"].update(pid=self.pid, address=self.address)
                 return detail
-            except NoQuorum:
+            except ReplicaLabError:
                 pass
         return {"node": self.summary(False), "records": [], "hints": [],
                 "note": f"{self.name}'s process does not answer while it is down: this is its last summary."}
@@ -195,7 +206,7 @@ class HttpNodeHandle:
     def flush(self) -> int:
         """Group-commit its pending writes."""
         if self._failure is None:
-            with contextlib.suppress(NoQuorum):  # died a moment ago: the supervisor is about to say so
+            with contextlib.suppress(ReplicaLabError):  # died a moment ago: the supervisor is about to say so
                 return self._json("POST", "/node/flush")["committed"]
         return 0
 
@@ -203,7 +214,7 @@ class HttpNodeHandle:
         """Every key it holds (empty while it is down: its process cannot answer)."""
         try:
             rows = [] if self._failure is not None else self._json("GET", "/node/keys")["keys"]
-        except NoQuorum:  # died a moment ago: the supervisor is about to say so
+        except ReplicaLabError:  # died a moment ago: the supervisor is about to say so
             rows = []
         return {key: (Version.from_dict(version), deleted) for key, version, deleted in rows}
 
@@ -212,7 +223,7 @@ class HttpNodeHandle:
         try:
             rows = ([] if self._failure is not None
                     else self._json("GET", "/node/keys", params={"prefix": prefix})["keys"])
-        except NoQuorum:
+        except ReplicaLabError:
             rows = []
         return [(key, Version.from_dict(version), deleted) for key, version, deleted in rows]
 

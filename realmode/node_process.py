@@ -63,7 +63,29 @@ class NodeProcess:
         self.data_lock = DataDirLock(config.data_dir) if config.storage == "sqlite" else None
         self.node = build_node(config, Ring(config.nodes, config.vnodes, config.rf), node_id,
                                NodeSeam(node_id, self.transport, events))
+        # Op ids ("node-2:n") must never repeat, or a late reply to an op of the process killed
+        # before this one would count for a new op with the same id (a false quorum). The
+        # simulated node keeps its counter across a crash; a new process starts each life
+        # (its incarnation, counted on disk) a million ids further.
+        self.node._op_numbers = self._incarnation(config) * 1_000_000
         self.handle = LocalNodeHandle(self.node, self.run)
+
+    @staticmethod
+    def _incarnation(config: Config) -> int:
+        """How many times a process has started on this data dir before (0 in memory storage)."""
+        if config.storage != "sqlite":
+            return 0
+        path = os.path.join(config.data_dir, "incarnation")
+        try:
+            with open(path, encoding="ascii") as handle:
+                count = int(handle.read().strip() or 0)
+        except (OSError, ValueError):
+            count = 0
+        with open(path, "w", encoding="ascii") as handle:
+            handle.write(str(count + 1))
+            handle.flush()
+            os.fsync(handle.fileno())
+        return count
 
     def run(self, op: Any) -> Any:
         """Start `op` and wait (lock released) until it is done; its result, or NoQuorum / GatewayTimeout."""

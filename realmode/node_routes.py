@@ -5,8 +5,8 @@ instead of touching a node in its own memory. They sit behind the same guard
 as the peer routes (node_server.py: only the front and the peers, the admin
 token when set, never a web page). A client operation's answer is its result
 object as JSON (wire_results.py), or its domain error with the same code and
-sentence as in simulated mode; before answering, the node sends the front its
-queued events, so the answer's story is complete when the front shapes it.
+sentence as in simulated mode; the node's queued events ride along in the
+answer, so the answer's story is complete when the front shapes it.
 """
 from __future__ import annotations
 
@@ -38,13 +38,17 @@ def add_control_routes(app: Flask, process: NodeProcess) -> None:
     handle = process.handle
 
     def answered(call):
-        """Run a client operation; its result or its error, after the node's events reached the front."""
+        """Run a client operation; its result or its error, with the node's queued events riding along.
+
+        The front appends those events before it shapes the answer, so the answer's story is
+        complete without a second round trip to the front's intake.
+        """
         try:
             body, status = {"status": "ok", "result": encode_result(call())}, 200
         except ReplicaLabError as error:
             body, status = encode_error(error), error.status
         if process.relay is not None:
-            process.relay.flush(2.0)
+            body["events"] = process.relay.drain()
         return jsonify(body), status
 
     @app.post("/node/write")

@@ -37,7 +37,8 @@ class RealClusterTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.cluster = RealCluster(nodes=4, rf=3, r=2, w=2)
+        # 300 real ms before a stand-in is asked: a loaded test machine can be slower than 100.
+        cls.cluster = RealCluster(nodes=4, rf=3, r=2, w=2, request_timeout_ms=300)
         cls.addClassCleanup(cls.stop_cluster)
 
     @classmethod
@@ -194,7 +195,8 @@ class MultiHostTest(unittest.TestCase):
         data = tempfile.mkdtemp(prefix="replicalab-multi-")
         self.addCleanup(shutil.rmtree, data, True)
         env = {**os.environ, "PYTHONPATH": ROOT, "REPLICALAB_NODES": "3", "REPLICALAB_RF": "2",
-               "REPLICALAB_R": "1", "REPLICALAB_W": "1", "REPLICALAB_ADMIN_TOKEN": "lab-token"}
+               "REPLICALAB_R": "1", "REPLICALAB_W": "1", "REPLICALAB_ADMIN_TOKEN": "lab-token",
+               "REPLICALAB_REQUEST_TIMEOUT_MS": "500"}
         addresses = {i: f"127.0.0.1:{ports[i]}" for i in range(3)}
         for i in range(3):
             peers = ",".join(f"{p}={a}" for p, a in addresses.items() if p != i)

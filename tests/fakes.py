@@ -100,8 +100,9 @@ class FakeSeam:
 def make_node(node_id: int = 0, ring: Optional[Ring] = None, timeout_ms: int = 100,
               conflicts: str = "lww") -> ReplicaNode:
     """A ReplicaNode with memory storage on a FakeSeam (node.seam is the fake)."""
-    node = ReplicaNode(node_id, NodeStore(MemoryStorage(), LRUCache(1000, 1 << 20)), HintStore(MemoryStorage()),
-                       ring or Ring(5, 16, 3), FakeSeam(node_id), timeout_ms)
+    ring = ring or Ring(5, 16, 3)
+    store = NodeStore(MemoryStorage(), LRUCache(1000, 1 << 20), placement=ring.preference_list)
+    node = ReplicaNode(node_id, store, HintStore(MemoryStorage()), ring, FakeSeam(node_id), timeout_ms)
     node.paxos = PaxosState(MemoryStorage())
     node.conflicts = conflicts
     return node

@@ -44,14 +44,18 @@ class ReplicaLabFlask(Flask):
     json_provider_class = TerminalJSONProvider
 
 
-def create_app(config: Optional[Config] = None) -> Flask:
-    """Build the app and its cluster; with no config, read REPLICALAB_* variables."""
+def create_app(config: Optional[Config] = None, world_factory=None) -> Flask:
+    """Build the app and its cluster; with no config, read REPLICALAB_* variables.
+
+    `world_factory` (real mode: realmode.front.ProcessWorld) puts each node in its own process.
+    """
     config = config.validate() if config else from_env().validate(env_sources())
     setup_console()
     app = ReplicaLabFlask(__name__)
     app.url_map.merge_slashes = False  # keys may contain "//"
     app.config["MAX_CONTENT_LENGTH"] = config.max_value_bytes + BODY_OVERHEAD_BYTES
-    install(app, config, start_scheduler=config.scheduler == "on" and should_start(app.debug))
+    install(app, config, start_scheduler=config.scheduler == "on" and should_start(app.debug),
+            world_factory=world_factory)
     register_guards(app, config)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

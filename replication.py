@@ -19,37 +19,74 @@ from cluster.core import ClusterCore
 from cluster.errors import BadRequest, Conflict, KeyNotFound, NeedsLww, NoQuorum
 from cluster.event_log import EventLog
 from cluster.fault_control import FaultControl
-from cluster.handoff import HandoffOp
 from cluster.hints import HintStore
 from cluster.history import History
-from cluster.linearizable import CONSISTENCY_MODES, AbdOp, majority
+from cluster.linearizable import CONSISTENCY_MODES
 from cluster.maintenance import Maintenance, owed_handoffs
 from cluster.network import Network
 from cluster.node import ReplicaNode
 from cluster.node_handle import LocalNodeHandle, NodeHandle
-from cluster.paxos import CasResult, compare_and_set
+from cluster.paxos import CasResult
 from cluster.paxos_acceptor import PaxosState
-from cluster.quorum import ReadOp, ReadResult, WriteOp, WriteResult
-from cluster.recovery import SyncOp
+from cluster.quorum import ReadResult, WriteResult
 from cluster.ring import Ring
 from cluster.scenario import ScenarioRecord
 from cluster.seam import NodeSeam
 from cluster.step_mode import StepControl
 from config import Config
 from db import DataDirLock, LRUCache, NodeStore, open_backend, remove_node_files
-from models import MAX_NODE_DIGITS, Record, Version, node_id_of, node_name, node_ref, shown
-from wording import plural
+from models import MAX_NODE_DIGITS, Version, node_id_of, node_name, node_ref, shown
+
+
+def build_node(config: Config, ring: Ring, node_id: int, seam) -> ReplicaNode:
+    """One ReplicaNode on its sqlite (or memory) files in config.data_dir: the same in both modes."""
+    name = node_name(node_id)
+    store = NodeStore(open_backend(config.storage, config.data_dir, f"{name}.records"),
+                      LRUCache(config.cache_items, config.cache_bytes), config.durability, config.batch_size,
+                      ring.preference_list)
+    hints = HintStore(open_backend(config.storage, config.data_dir, f"{name}.hints"))
+    node = ReplicaNode(node_id, store, hints, ring, seam, config.request_timeout_ms)
+    node.conflicts = config.conflicts
+    node.paxos = PaxosState(open_backend(config.storage, config.data_dir, f"{name}.paxos"))
+    return node
+
+
+class SimulatedWorld:
+    """Every node a ReplicaNode in this process, over the one simulated Network (the default)."""
+
+    mode = "simulated"
+
+    def network(self, clock, events: EventLog, config: Config) -> Network:
+        """The seeded Network every node's seam sends through."""
+        return Network(clock, events, config.seed, (config.latency_min_ms, config.latency_max_ms))
+
+    def start(self, core: ClusterCore) -> Optional[DataDirLock]:
+        """Build the nodes and their handles into `core`; returns the data directory's lock (sqlite)."""
+        config = core.config
+        # A second server on the same files would silently fork or delete the first one's data.
+        data_lock = DataDirLock(config.data_dir) if config.storage == "sqlite" else None
+        if config.fresh and config.storage == "sqlite":
+            remove_node_files(config.data_dir)
+        core.nodes.extend(build_node(config, core.ring, i, NodeSeam(i, core.network, core.events))
+                          for i in range(config.nodes))
+        core.handles.extend(LocalNodeHandle(node, core.run) for node in core.nodes)
+        return data_lock
+
+    def close(self) -> None:
+        """Nothing runs outside this process: closing the handles closed everything."""
 
 
 class ReplicationManager:
     """The cluster: N nodes on a ring, one network, one event log, one lock."""
 
-    def __init__(self, config: Config, clock=None):
+    def __init__(self, config: Config, clock=None, world=None):
         self.config = config.validate()
         self.clock = clock or make_clock(config.clock)
         self.events = EventLog(self.clock, config.max_events, config.narrate)
-        self.network = Network(self.clock, self.events, config.seed,
-                               (config.latency_min_ms, config.latency_max_ms))
+        # Where the nodes live: here, over the simulated Network (the default), or one OS
+        # process each (realmode/front.py). The control plane below is the same for both.
+        self.world = world or SimulatedWorld()
+        self.network = self.world.network(self.clock, self.events, config)
         self.ring = Ring(config.nodes, config.vnodes, config.rf)
         self.core = ClusterCore(self.config, self.clock, self.events, self.network, self.ring)
         self.lock = self.core.lock
@@ -59,14 +96,9 @@ class ReplicationManager:
         self.jobs = Maintenance(self.core)
         self.scenario = ScenarioRecord()
         self.history = History(self.clock, config.max_history)  # client operations, for /history and /check
-        # A second server on the same files would silently fork or delete the first one's data.
-        self.data_lock = DataDirLock(config.data_dir) if config.storage == "sqlite" else None
-        if config.fresh and config.storage == "sqlite":
-            remove_node_files(config.data_dir)
         self.nodes: List[ReplicaNode] = self.core.nodes
-        self.nodes.extend(self._make_node(i) for i in range(config.nodes))
         self.handles: List[NodeHandle] = self.core.handles
-        self.handles.extend(LocalNodeHandle(node) for node in self.nodes)
+        self.data_lock = self.world.start(self.core)
         stored = sum(h.live_count() for h in self.handles)
         self.started_empty = stored == 0 and not any(h.hint_count() for h in self.handles)
         self.events.emit("cluster_started", f"cluster started: {config.nodes} nodes, RF={config.rf}, "
@@ -74,18 +106,6 @@ class ReplicationManager:
                          f"({stored} live records loaded)",
                          range(config.nodes), node_count=config.nodes, rf=config.rf, r=config.r, w=config.w)
         self.events.flush()
-
-    def _make_node(self, i: int) -> ReplicaNode:
-        cfg = self.config
-        store = NodeStore(open_backend(cfg.storage, cfg.data_dir, f"{node_name(i)}.records"),
-                          LRUCache(cfg.cache_items, cfg.cache_bytes), cfg.durability, cfg.batch_size,
-                          self.ring.preference_list)
-        hints = HintStore(open_backend(cfg.storage, cfg.data_dir, f"{node_name(i)}.hints"))
-        node = ReplicaNode(i, store, hints, self.ring, NodeSeam(i, self.network, self.events),
-                           cfg.request_timeout_ms)
-        node.conflicts = cfg.conflicts
-        node.paxos = PaxosState(open_backend(cfg.storage, cfg.data_dir, f"{node_name(i)}.paxos"))
-        return node
 
     # --- lookups -------------------------------------------------------------
 
@@ -112,7 +132,7 @@ class ReplicationManager:
         """True unless the node has been failed."""
         return self.core.is_up(node_id)
 
-    def coordinator_for(self, key: str, chosen: Optional[int] = None) -> ReplicaNode:
+    def coordinator_for(self, key: str, chosen: Optional[int] = None) -> NodeHandle:
         """The node that coordinates `key`: `chosen` if given (a client connected to it),
         else the first node of the key's ring walk that is up (its primary when healthy)."""
         if chosen is not None:
@@ -124,10 +144,10 @@ class ReplicationManager:
             if not self.is_up(chosen):
                 raise NoQuorum(f"{node.name} is down: a client connected to it gets no answer. "
                                "Choose another coordinator.", key=key)
-            return node
+            return self.handles[chosen]
         for node_id in self.ring.walk(key):
             if self.is_up(node_id):
-                return self.nodes[node_id]
+                return self.handles[node_id]
         raise NoQuorum("Every node is down, so nothing can be read or written. "
                        "Recover a node with POST /recover/<id>.", key=key)
 
@@ -177,44 +197,21 @@ class ReplicationManager:
             raise BadRequest(f"\"context\" is not valid: {error}. Send back the context string a read "
                              "of this key answered with, unchanged, or none.", field="context") from None
 
-    def _abd(self, node: ReplicaNode, key: str, needed: int, write: Optional[Record] = None):
-        """Run one linearizable (ABD) read or write; NoQuorum when no majority answered."""
-        op = AbdOp(node.next_op_id(), node, key, self.ring, majority(self.config.rf, needed), write)
-        result = self.core.run(op)
-        if op.failure:
-            what = "write" if write is not None else "read"
-            raise NoQuorum(f"The linearizable {what} of {key!r} failed: {op.failure}. This mode never "
-                           "asks a stand-in, so it answers 503 rather than risk a stale or lost value. "
-                           "Recover nodes or heal the partition and retry.", result=result)
-        return result
-
     def write(self, key: str, value, w: Optional[int] = None, deleted: bool = False,
               coordinator: Optional[int] = None, consistency: Optional[str] = None,
               context: Optional[str] = None) -> WriteResult:
         """Write `value` (or a tombstone) with write quorum `w`; raises NoQuorum if unmet.
 
         In siblings mode the write supersedes what `context` (from a read) saw, nothing else.
+        The coordinator node runs it (cluster/coordinator.py), in this process or its own.
         """
         with self.lock, self.history.record("delete" if deleted else "write", key,
                                             None if deleted else value):
             needed = self._quorum("w", w)
             mode = self._mode(consistency)
             seen = self._context(context, key)
-            node = self.coordinator_for(key, coordinator)
-            if mode == "linearizable":  # the version is chosen after the query phase
-                return self._abd(node, key, needed, Record(key, None if deleted else value,
-                                                           Version(0, node.node_id), deleted))
-            record = self.handles[node.node_id].new_record(key, value, deleted, seen)  # the coordinator stamps it
-            result = self.core.run(WriteOp(node.next_op_id(), node, record, self.ring, needed))
-            if not result.ok:
-                stored = [a["node"] for a in result.acks if a["applied"]]
-                raise NoQuorum(
-                    f"The write of {key!r} is not confirmed: {len(result.acks)} of the {needed} "
-                    f"acknowledgements needed (W={needed}) arrived. "
-                    + (f"It was stored on {', '.join(stored)}, so later reads may still return it "
-                       "and recovery may spread it." if stored else "No node stored it.")
-                    + " Recover nodes and retry.", result=result)
-            return result
+            handle = self.coordinator_for(key, coordinator)
+            return handle.write(key, value, needed, mode, deleted, seen)
 
     def read(self, key: str, r: Optional[int] = None, coordinator: Optional[int] = None,
              consistency: Optional[str] = None) -> ReadResult:
@@ -222,15 +219,7 @@ class ReplicationManager:
         with self.lock, self.history.record("read", key) as outcome:
             needed = self._quorum("r", r)
             mode = self._mode(consistency)
-            node = self.coordinator_for(key, coordinator)
-            if mode == "linearizable":
-                result = self._abd(node, key, needed)
-            else:
-                result = self.core.run(ReadOp(node.next_op_id(), node, key, self.ring, needed))
-            if not result.ok:
-                raise NoQuorum(f"The read of {key!r} failed: only {len(result.answers)} of the "
-                               f"{plural(needed, 'answer')} needed (R={needed}) arrived. Recover nodes or "
-                               "read with a smaller ?r=.", result=result)
+            result = self.coordinator_for(key, coordinator).read(key, needed, mode)
             if not result.found:
                 why = (f"it was deleted (tombstone v{result.record.version})" if result.record
                        else "no replica that answered has it")
@@ -268,8 +257,7 @@ class ReplicationManager:
                            "version, and a key here may hold several concurrent siblings. Use a "
                            "write with the context of your read instead.", key=key)
         with self.lock, self.history.record("cas", key, [{"expected_version": expected}, value]) as outcome:
-            node = self.coordinator_for(key, coordinator)
-            result = compare_and_set(self.core.run, node, key, expected, value)
+            result = self.coordinator_for(key, coordinator).cas(key, expected, value)
             outcome.details["compared_with"] = result.fields()["compared_with"]
             return result
 
@@ -288,7 +276,7 @@ class ReplicationManager:
             lost = self.handles[node_id].fail(mode)
             self.events.emit("node_failed", crash.describe(node, mode, lost), [node_id], mode=mode)
             self.settle()  # operations it coordinated may have been abandoned
-            return {"node": node.summary(False), "lost": lost}
+            return {"node": self.handles[node_id].summary(False), "lost": lost}
 
     def recover(self, node_id: int, catch_up: bool = True) -> dict:
         """Bring a node back; unless catch_up is False, hand its hints home and sync it."""
@@ -296,27 +284,25 @@ class ReplicationManager:
             node = self.node(node_id)
             if self.is_up(node_id):
                 raise Conflict(f"{node.name} is already up.", node=node.name)
+            failed_as = self.handles[node_id].failure()
+            self.handles[node_id].recover()
             self.network.down.discard(node_id)
             if not catch_up:
-                self.events.emit("node_recovered", f"{node.name} is back up after a {self.handles[node_id].failure()}, "
+                self.events.emit("node_recovered", f"{node.name} is back up after a {failed_as}, "
                                  "quietly: no handoff, no sync. Hint retry, read repair and "
                                  "anti-entropy are left to catch it up", [node_id])
-                return {"node": node.summary(True), "hints_received": [], "hints_handed_off": {},
+                return {"node": self.handles[node_id].summary(True), "hints_received": [], "hints_handed_off": {},
                         "pulled_keys": [], "pushed_to_peers": {}, "peers_answered": [], "peers_silent": []}
-            self.events.emit("node_recovered", f"{node.name} is back up after a {self.handles[node_id].failure()}; it "
+            self.events.emit("node_recovered", f"{node.name} is back up after a {failed_as}; it "
                              "now catches up on what it missed", [node_id])
-            handoffs = [HandoffOp(self.nodes[holder].next_op_id(), self.nodes[holder], owner)
+            handoffs = [(holder, self.handles[holder].start_handoff(owner))
                         for holder, owner in owed_handoffs(self.handles, self.is_up, node_id)]
-            sync = SyncOp(node.next_op_id(), node,
-                          [p for p in range(len(self.nodes)) if p != node_id], self.ring)
-            for op in handoffs:
-                op.start()
-            sync.start()
+            sync = self.handles[node_id].start_sync([p for p in range(len(self.nodes)) if p != node_id])
             self.settle()
-            received = sorted({k for op in handoffs if op.owner == node_id for k in op.delivered})
-            handed = {node_name(op.owner): op.delivered for op in handoffs
-                      if op.node is node and op.delivered}
-            return {"node": node.summary(True), "hints_received": received,
+            received = sorted({k for _, op in handoffs if op.owner == node_id for k in op.delivered})
+            handed = {node_name(op.owner): op.delivered for holder, op in handoffs
+                      if holder == node_id and op.delivered}
+            return {"node": self.handles[node_id].summary(True), "hints_received": received,
                     "hints_handed_off": handed, **sync.summary()}
 
     # --- views ---------------------------------------------------------------
@@ -354,8 +340,8 @@ class ReplicationManager:
         """
         with self.lock:
             newest: dict = {}
-            for node in self.nodes:
-                for key, version, deleted in node.store.keys_with_prefix(prefix):
+            for handle in self.handles:
+                for key, version, deleted in handle.keys_with_prefix(prefix):
                     if key not in newest or version > newest[key][0]:
                         newest[key] = (version, deleted)
             return sorted(k for k, (_, deleted) in newest.items() if not deleted)
@@ -378,4 +364,5 @@ class ReplicationManager:
                 handle.close()
             if self.data_lock is not None:
                 self.data_lock.release()
+            self.world.close()
 

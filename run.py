@@ -1,4 +1,8 @@
-"""Start ReplicaLab: python run.py [--nodes 5 --rf 3 --r 2 --w 2 --seed 0 --port 5000 ...].
+"""Start ReplicaLab: python run.py [cluster | node] [--nodes 5 --rf 3 --r 2 --w 2 --seed 0 --port 5000 ...].
+
+- `python run.py`: the simulated cluster (the default): every node in this process.
+- `python run.py cluster`: real mode: the same API, each node its own OS process.
+- `python run.py node --id N --listen HOST:PORT ...`: one node process (the front starts these).
 
 Every flag also reads from an environment variable (REPLICALAB_<NAME>); run
 `python run.py --help` for the list. Invalid settings stop the start with one
@@ -27,10 +31,12 @@ RESTART_NOTE = ("Restarted on the nodes' files in {data_dir}: their data is kept
                 "is cleared. Start with --fresh for an empty cluster.\n")
 
 
-def banner(config, restarted: bool = False) -> str:
+def banner(config, restarted: bool = False, real: bool = False) -> str:
     """The lines printed before serving: what runs where, and a first command to try."""
     url = f"http://{config.host}:{config.port}"
-    return (f"ReplicaLab: {config.nodes} nodes, RF={config.rf}, R={config.r}, W={config.w}, "
+    where = ("real mode: one OS process per node (GET /nodes gives their pids), "
+             if real else "")
+    return (f"ReplicaLab: {where}{config.nodes} nodes, RF={config.rf}, R={config.r}, W={config.w}, "
             f"seed {config.seed}, {config.clock} clock, {storage_words(config)}\n"
             + (RESTART_NOTE.format(data_dir=config.data_dir) if restarted else "") +
             f"Listening on {url}. Try:\n"
@@ -74,7 +80,19 @@ def ignore_stop_signals() -> None:
 
 def main(argv=None) -> int:
     """Parse settings, build the app, serve it; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["node"]:
+        from realmode.node_process import main as node_main
+        return node_main(argv[1:])
+    real = argv[:1] == ["cluster"]
+    if real:
+        argv = argv[1:]
     parser = build_parser()
+    if real:
+        parser.add_argument("--node-addresses", metavar="0=HOST:PORT,...", default=None,
+                            help="real mode, multi-host: join nodes already running elsewhere instead of starting them")
+        parser.add_argument("--intake", metavar="HOST:PORT", default=None,
+                            help="real mode: where the front takes the nodes' events (their --front URL)")
     parser.add_argument("--replay", metavar="FILE", help="replay a scenario file (GET /scenario) on a "
                         "fresh virtual-clock cluster, then serve it for inspection")
     try:
@@ -103,19 +121,34 @@ def main(argv=None) -> int:
     from app import create_app, shutdown  # imported late so --help stays fast
     from db import DataDirBusy, has_node_files
     restarted = config.storage == "sqlite" and not config.fresh and has_node_files(config.data_dir)
+    world = None
+    if real:
+        from functools import partial
+
+        from realmode.front import ProcessWorld
+        from realmode.node_process import parse_peers
+        try:
+            addresses = parse_peers(args.node_addresses) if args.node_addresses else None
+        except ConfigError as error:
+            print(f"replicalab: --node-addresses: {error}", file=sys.stderr)
+            return 2
+        world = partial(ProcessWorld, addresses=addresses, intake=args.intake)
     try:
-        app = create_app(config)
+        app = create_app(config, world_factory=world)
     except DataDirBusy as error:
         print(f"replicalab: {error}", file=sys.stderr)
         return 1
     except (OSError, sqlite3.Error) as error:
         print(f"replicalab: could not open storage in {config.data_dir!r}: {error}", file=sys.stderr)
         return 1
+    except RuntimeError as error:  # realmode.processes.ChildFailed: a node process did not come up
+        print(f"replicalab: a node process did not start: {error}", file=sys.stderr)
+        return 1
     if scenario_data is not None:
         from labs import replay
         replay.replay(scenario_data, app)
         print(f"Replayed {plural(len(scenario_data['requests']), 'request')} from {replay_file}.", file=sys.stderr)
-    print(banner(config, restarted), file=sys.stderr, flush=True)
+    print(banner(config, restarted, real), file=sys.stderr, flush=True)
     if config.exposure_warning():
         print(f"replicalab: warning: {config.exposure_warning()}", file=sys.stderr, flush=True)
     from api.server_errors import JSONErrorRequestHandler

@@ -23,12 +23,17 @@ bp = Blueprint("lifecycle", __name__)
 _RESETTING = threading.Lock()  # two resets at once would each close the other's new cluster
 
 
-def install(app: Flask, config: Config, start_scheduler: bool) -> ReplicationManager:
-    """Build the cluster, its applications and its scheduler into `app.extensions`."""
-    manager = ReplicationManager(config)
+def install(app: Flask, config: Config, start_scheduler: bool, world_factory=None) -> ReplicationManager:
+    """Build the cluster, its applications and its scheduler into `app.extensions`.
+
+    `world_factory` builds where the nodes live (None: simulated, in this process;
+    realmode.front.ProcessWorld: one OS process each); a reset builds a new one.
+    """
+    manager = ReplicationManager(config, world=world_factory() if world_factory else None)
     applications = build_applications(manager)
     jobs = Scheduler(manager, applications)
     app.extensions["replicalab"] = manager
+    app.extensions["replicalab_world"] = world_factory
     app.extensions["replicalab_apps"] = applications
     app.extensions["replicalab_scheduler"] = jobs
     if start_scheduler:
@@ -52,7 +57,7 @@ def reset(app: Flask) -> ReplicationManager:
             old.events.emit("cluster_reset", "cluster reset: a new, empty cluster with the same settings "
                             "replaces this one (POST /reset)", range(len(old.nodes)))
             old.close()  # flushes and releases the data directory's lock for the new cluster
-            return install(app, old.config.replace(fresh=True), was_running)
+            return install(app, old.config.replace(fresh=True), was_running, app.extensions["replicalab_world"])
 
 
 @bp.post("/reset")

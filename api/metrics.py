@@ -83,9 +83,9 @@ class ClusterCollector:
         hints = GaugeMetricFamily("replicalab_hints_pending", "Hints a node holds for other nodes.",
                                   labels=["node"])
         with manager.lock:  # a consistent picture; the cluster holds it only briefly
-            for node in manager.nodes:
+            for node in manager.handles:
                 up.add_metric([node.name], 1 if manager.is_up(node.node_id) else 0)
-                hints.add_metric([node.name], len(node.hints))
+                hints.add_metric([node.name], node.hint_count())
             retained = manager.events.last_seq - manager.events.first_seq + 1
             in_flight = manager.network.in_flight
             unrecorded = manager.scenario.not_recorded

@@ -66,7 +66,7 @@ def health():
     slots = stream_slots()
     # 200 means the server itself is alive (a load balancer's check); the cluster's state is in the body.
     state, sentence = cluster_health(alive, len(nodes), config)
-    return success(sentence, health=state, nodes_alive=alive, nodes_total=len(nodes),
+    return success(sentence, health=state, mode=manager().world.mode, nodes_alive=alive, nodes_total=len(nodes),
                    writes_possible=alive >= config.w, reads_possible=alive >= config.r,
                    event_streams={"open": slots.open, "max": slots.limit})
 
@@ -82,7 +82,7 @@ def nodes():
     """Every node's status, key count and hints held."""
     listing = manager().nodes_view()
     alive = sum(1 for n in listing if n["status"] == "alive")
-    return success(f"{alive} of {len(listing)} nodes up.", nodes=listing)
+    return success(f"{alive} of {len(listing)} nodes up.", mode=manager().world.mode, nodes=listing)
 
 
 @bp.get("/nodes/<raw_id>")

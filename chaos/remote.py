@@ -185,7 +185,9 @@ def classify(f: str, status: int, answer: Dict[str, Any]) -> Tuple[Outcome, Dict
     if status == 404:
         return Outcome("ok" if f == "read" else "fail", None), meta
     if status in (503, 504) and f != "read":
-        return Outcome("info" if status == 504 or answer.get("acks") else "fail", None), meta
+        # A version in the answer means the record went out: a replica may hold it (a late ack).
+        sent = status == 504 or answer.get("acks") or answer.get("version")
+        return Outcome("info" if sent else "fail", None), meta
     return Outcome("fail", None, {"error": answer.get("error")}), meta
 
 

@@ -218,7 +218,7 @@ class ChaosRun:
         for key in self.keys:
             self.next_start[final] = 0
             invoke = self.history.begin(final, "read", key)
-            node = self.cluster.coordinator_for(key)
+            node = self.cluster.nodes[self.cluster.coordinator_for(key).node_id]
             op_id = node.next_op_id()
             rf = self.cluster.config.rf
             op = (AbdOp(op_id, node, key, self.cluster.ring, rf) if self.s.consistency == "linearizable"

@@ -235,8 +235,11 @@ def error_outcome(f: str, error: ReplicaLabError) -> Outcome:
             return Outcome("info", None, {"error": outcome, "compared_with": error.data.get("compared_with")})
         result = error.result
         stored = bool(getattr(result, "acks", None))
+        # A write whose record went out (a chosen version: a quorum write, or a linearizable one
+        # past its query phase) may sit on a replica whose ack came too late or was lost.
+        sent = bool(getattr(result, "version_chosen", False))
         # A write stored on some replicas may surface later: nobody knows whether it happened.
-        return Outcome("info" if stored or result is None else "fail", None, {"error": "no_quorum"})
+        return Outcome("info" if stored or sent or result is None else "fail", None, {"error": "no_quorum"})
     return Outcome("fail", None, {"error": error.code})
 
 

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from cluster.anti_entropy import AntiEntropyOp
 from cluster.core import ClusterCore
 from cluster.errors import BadRequest, Conflict
-from cluster.handoff import HandoffOp
 from models import node_name
 from wording import plural
 
@@ -27,13 +25,12 @@ class Maintenance:
     def retry_hints(self, now: int) -> dict:
         """Try to hand every hint back to its owner (both must be up; the network decides)."""
         with self.core.lock:
-            nodes = self.core.nodes
-            ops = [HandoffOp(nodes[holder].next_op_id(), nodes[holder], owner)
-                   for holder, owner in owed_handoffs(self.core.handles, self.core.is_up)]
-            for op in ops:
-                op.start()
+            handles = self.core.handles
+            ops = [(holder, handles[holder].start_handoff(owner))
+                   for holder, owner in owed_handoffs(handles, self.core.is_up)]
             self.core.settle()
-            delivered = {f"{op.node.name} -> {node_name(op.owner)}": op.delivered for op in ops if op.delivered}
+            delivered = {f"{node_name(holder)} -> {node_name(op.owner)}": op.delivered
+                         for holder, op in ops if op.delivered}
             left = sum(h.hint_count() for h in self.core.handles)
             return {"now": now, "handoffs_tried": len(ops), "delivered": delivered, "hints_left": left}
 
@@ -45,8 +42,7 @@ class Maintenance:
                 raise BadRequest("Anti-entropy needs two different nodes.")
             if not self.core.is_up(node_id):
                 raise Conflict(f"{node.name} is down; it cannot start anti-entropy.")
-            op = AntiEntropyOp(node.next_op_id(), node, peer.node_id)
-            op.start()
+            op = self.core.handles[node_id].start_anti_entropy(peer.node_id)
             self.core.settle()
             return op.summary()
 

@@ -58,7 +58,7 @@ def main(argv=None) -> int:
         if args.command == "run":
             lab = runner.find(args.number)
             client = (runner.HttpClient(args.url, args.token) if args.url
-                      else runner.InProcessClient(lab.settings))
+                      else runner.lab_client(lab))
             if args.url and not args.anyway:
                 problem = runner.server_mismatch(lab, client)
                 if problem:

@@ -19,6 +19,7 @@ from typing import Callable, List, Optional, TextIO
 
 from api.pretty import pretty_json
 
+from .clients import HttpClient  # noqa: F401 -- `runner.HttpClient` is the CLI's (and tests') name for it
 from .steps import Lab, ObservationFailed, Step
 
 LAB_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -59,26 +60,6 @@ class InProcessClient:
         if not response.is_json:  # a page (GET /check/view): the same shape HttpClient gives
             return response.status_code, {"raw": response.get_data(as_text=True)}
         return response.status_code, response.get_json()
-
-
-class HttpClient:
-    """Requests against a running ReplicaLab server (with its admin token, if it has one)."""
-
-    def __init__(self, url: str, token: Optional[str] = None):
-        import requests
-        self._requests = requests
-        self.url = url.rstrip("/")
-        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
-
-    def request(self, method: str, path: str, body=None, headers: Optional[dict] = None):
-        """Send one request (from any thread); returns (status code, parsed JSON)."""
-        data = json.dumps(body) if body is not None else None
-        response = self._requests.request(method, self.url + path, data=data,
-                                          headers={**self.headers, **(headers or {})}, timeout=60)
-        try:
-            return response.status_code, response.json()
-        except ValueError:
-            return response.status_code, {"raw": response.text}
 
 
 def curl(url: str, method: str, path: str, body=None, token: bool = False,
@@ -208,9 +189,24 @@ def page_summary(text: str, url: str) -> str:
             f"Open {url} in a browser to see it." if url else f"({kind}{named}, {len(text):,} characters)")
 
 
+def lab_client(lab: Lab):
+    """A fresh cluster for the lab's check: in this process, or real processes for a real-mode lab."""
+    if lab.mode == "real":
+        from labs.real_client import RealModeClient
+        return RealModeClient(lab.settings)
+    return InProcessClient(lab.settings)
+
+
 def check(lab: Lab, out: TextIO = sys.stdout) -> bool:
-    """Run every step of `lab` on a fresh in-process cluster; True if all observations hold."""
-    client = InProcessClient(lab.settings)
+    """Run every step of `lab` on a fresh cluster (lab_client); True if all observations hold."""
+    client = lab_client(lab)
+    try:
+        return _check(lab, client, out)
+    finally:
+        getattr(client, "close", lambda: None)()
+
+
+def _check(lab: Lab, client, out: TextIO) -> bool:
     ctx: dict = {}
     for number, step in enumerate(lab.steps, 1):
         try:

@@ -78,6 +78,7 @@ class Lab:
     settings: dict = field(default_factory=dict)
     # What a live server needs beyond `settings` (checks always run with the scheduler off).
     server: dict = field(default_factory=dict)
+    mode: str = "simulated"  # "real": the check runs on `python run.py cluster` (labs/real_client.py)
 
     def server_settings(self) -> dict:
         """The settings the README's `python run.py ...` line gives the server (besides --fresh)."""

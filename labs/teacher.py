@@ -59,16 +59,19 @@ def model_answers(lab: Lab) -> List[str]:
 
 def expected_observations(lab: Lab) -> List[List[str]]:
     """For each step, the observations its check asserts, as they held on a fresh cluster."""
-    client = runner.InProcessClient(lab.settings)
+    client = runner.lab_client(lab)
     ctx: dict = {}
     per_step = []
-    for step in lab.steps:
-        steps.observed = []
-        try:
-            runner.run_step(client, step, ctx)
-            per_step.append(steps.observed)
-        finally:
-            steps.observed = None
+    try:
+        for step in lab.steps:
+            steps.observed = []
+            try:
+                runner.run_step(client, step, ctx)
+                per_step.append(steps.observed)
+            finally:
+                steps.observed = None
+    finally:
+        getattr(client, "close", lambda: None)()
     return per_step
 
 

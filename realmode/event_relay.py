@@ -73,6 +73,14 @@ class EventRelay:
                 if not self._send(batch, timeout_s):
                     return False
 
+    def drain(self) -> Optional[dict]:
+        """Take the oldest queued batch to hand over another way (in a control answer); None if empty.
+
+        Waits for a batch the relay thread is sending, so batches still reach the front in order.
+        """
+        with self._sending:
+            return self._take()
+
     def close(self) -> None:
         """Send what is queued, then stop the thread."""
         with self._wake:

@@ -144,6 +144,7 @@ class HttpTransport:
         self._links_lock = threading.Lock()
         self._receivers: Dict[int, Callable[[Any], None]] = {}
         self._started = time.monotonic()
+        self.epoch_ms = 0  # added to now(): a node process sets the wall time it started at (node_process.py)
         self.skew_ms = 0
         self.timers = TimerThread(lock, name=f"realmode-{node_name(node_id)}-timers")
 
@@ -174,8 +175,8 @@ class HttpTransport:
         return self.timers.call_later(delay_ms, callback)
 
     def now(self) -> int:
-        """Milliseconds since this transport started (monotonic), shifted by the node's clock skew."""
-        return int((time.monotonic() - self._started) * 1000) + self.skew_ms
+        """Milliseconds since this transport started (monotonic) plus `epoch_ms`, shifted by the clock skew."""
+        return int((time.monotonic() - self._started) * 1000) + self.epoch_ms + self.skew_ms
 
     # --- arrival (node_server.py) ---------------------------------------------
 

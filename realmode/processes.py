@@ -183,7 +183,8 @@ def free_port(host: str = "127.0.0.1") -> int:
         return probe.getsockname()[1]
 
 
-def wait_healthy(url: str, child: Optional[Child] = None, timeout_s: float = 10.0) -> dict:
+def wait_healthy(url: str, child: Optional[Child] = None, timeout_s: float = 10.0,
+                 headers: Optional[Dict[str, str]] = None) -> dict:
     """Poll `url` until it answers 200 with JSON; returns that JSON.
 
     Raises ChildFailed if `child` exits first or the time runs out, with a
@@ -196,7 +197,7 @@ def wait_healthy(url: str, child: Optional[Child] = None, timeout_s: float = 10.
             raise ChildFailed(f"{child.name} (pid {child.pid}) exited with code {child.exit_code()} "
                               f"before answering {url}" + (f"; see {child.log_path}" if child.log_path else ""))
         try:
-            answer = requests.get(url, timeout=0.5)
+            answer = requests.get(url, timeout=0.5, headers=headers)
             if answer.status_code == 200:
                 return answer.json()
             last = f"HTTP {answer.status_code}"

@@ -44,6 +44,9 @@ class TimerThread:
         self._order = itertools.count()  # equal due times keep the order they were asked in
         self._changed = threading.Condition()
         self._running = True
+        # Called under the node's lock after each locked callback: a node process wakes the
+        # requests waiting for their operation with it (node_process.py).
+        self.after_each: Callable[[], None] = lambda: None
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 
@@ -91,5 +94,7 @@ class TimerThread:
                 with self._node_lock if handle.under_lock else nullcontext():
                     if not handle.cancelled:
                         handle.callback()
+                    if handle.under_lock:
+                        self.after_each()
             except Exception:  # noqa: BLE001 -- one bad callback must not stop the node's clock
                 logger.exception("a timer or delivery callback failed")

@@ -1,11 +1,12 @@
-"""HttpTransport: the transport contract over real HTTP on loopback, plus what only a real network does."""
+"""HttpTransport: both transport contracts over real HTTP on loopback, plus what only a real network does."""
 import threading
 import time
 import unittest
 from typing import Dict, List
 
+from cluster import codec
 from cluster.errors import BadRequest
-from cluster.faults import FaultSet, NetworkFault
+from cluster.faults import FaultSet, LinkFault, NetworkFault
 from cluster.partitions import parse_partition
 from realmode import demo_node
 from realmode.demo_node import Ping
@@ -13,6 +14,7 @@ from realmode.fault_table import FaultTable, LiveFaults
 from realmode.http_transport import HttpSettings, HttpTransport
 from realmode.node_server import NodeServer, create_node_app
 from tests.real_transport_contract import TransportContractMixin
+from tests.transport_contract import TransportContract
 
 FAST = HttpSettings(connect_timeout_s=0.2, read_timeout_s=0.3, retries=2, retry_backoff_s=0.01)
 
@@ -31,13 +33,13 @@ class HttpWorld:
     """Transports with their node servers on free loopback ports, one per node, all in this process."""
 
     def __init__(self, test: unittest.TestCase, count: int, lock, settings: HttpSettings = FAST,
-                 receive_wrapper=None):
+                 receive_wrapper=None, codec=(demo_node.encode, demo_node.decode)):
         self.servers: List[NodeServer] = []
         self.faults = [LiveFaults(FaultTable(count)) for _ in range(count)]
         self.events: Dict[int, list] = {n: [] for n in range(count)}
         self.transports: List[HttpTransport] = []
         for node in range(count):
-            transport = HttpTransport(node, {}, demo_node.encode, demo_node.decode, lock, self.faults[node],
+            transport = HttpTransport(node, {}, codec[0], codec[1], lock, self.faults[node],
                                       emit=self._recorder(node), settings=settings)
             receive = receive_wrapper(node, transport.receive) if receive_wrapper else transport.receive
             app = create_node_app(node, "", receive, self.faults[node], {"127.0.0.1"}, settings.token)
@@ -85,6 +87,45 @@ class HttpTransportContractTest(TransportContractMixin, unittest.TestCase):
         self.set_faults(FaultTable(2, FaultSet(partition=parse_partition([[0]], 2)), version=1))
         t0.send(Ping(0, 1, 1, 1))
         self.assertEqual(self.world.dropped(0), ["node-0 and node-1 are on different sides of a partition"])
+
+
+class ThreeTransports:
+    """Three HttpTransports (one per node, each behind its own server) driven as the one transport of the contract."""
+
+    def __init__(self, world: HttpWorld):
+        self.world = world
+
+    def register(self, node_id, deliver):
+        """Node `node_id`'s own transport delivers to it."""
+        self.world.transports[node_id].register(node_id, deliver)
+
+    def send(self, msg):
+        """The sender's transport POSTs it."""
+        self.world.transports[msg.src].send(msg)
+
+    def set_timer(self, node_id, delay_ms, callback):
+        """The node's own transport runs the timer."""
+        return self.world.transports[node_id].set_timer(node_id, delay_ms, callback)
+
+    def now(self):
+        """One process, one monotonic clock: node 0's transport reads it."""
+        return self.world.transports[0].now()
+
+
+class SeamContractOverHttpTest(TransportContract, unittest.TestCase):
+    """The seam's TransportContract (tests/transport_contract.py) holds for HttpTransport with the protocol's codec."""
+
+    def make_transport(self):
+        """Three nodes on loopback, the seam's JSON codec (cluster/codec.py) on the wire."""
+        return ThreeTransports(HttpWorld(self, 3, threading.RLock(), codec=(codec.encode, codec.decode)))
+
+    def settle(self, transport, ms):
+        """Real time passes: the contract's timers are at most 200 ms, so 400 ms (or `ms`) covers them."""
+        time.sleep(min(ms, 400) / 1000 + 0.05)
+
+    def cut_link(self, transport, src, dst):
+        """Take the link down in the fault table every node holds."""
+        transport.world.set_faults(FaultTable(3, FaultSet(links={(src, dst): LinkFault(down=True)}), version=1))
 
 
 class RealNetworkTest(unittest.TestCase):

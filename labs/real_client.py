@@ -1,0 +1,44 @@
+"""A lab's client on a real-mode cluster: `python run.py cluster` started for the check, stopped by PID.
+
+Lab 11 runs on real processes; its check starts the front (which starts one
+process per node) on a free loopback port with the lab's settings, talks to it
+over HTTP like `python -m labs run --url`, and stops it by PID at the end (the
+node processes die with the front, also if the check itself is killed).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import weakref
+from typing import Optional
+
+from labs.clients import HttpClient
+from realmode import processes
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class RealModeClient(HttpClient):
+    """HttpClient on a fresh `run.py cluster` with these settings; close() stops it."""
+
+    def __init__(self, settings: Optional[dict] = None):
+        port = processes.free_port()
+        self.data_dir = tempfile.mkdtemp(prefix="replicalab-lab-")
+        env = {**os.environ, "PYTHONPATH": ROOT, "REPLICALAB_NARRATE": "off", "REPLICALAB_SCHEDULER": "off"}
+        env.update({f"REPLICALAB_{k.upper()}": str(v) for k, v in (settings or {}).items()})
+        self.front = processes.start([sys.executable, os.path.join(ROOT, "run.py"), "cluster", "--port", str(port),
+                                      "--data-dir", self.data_dir, "--fresh"], "front", env=env, cwd=ROOT)
+        self._finalizer = weakref.finalize(self, _stop, self.front, self.data_dir)
+        super().__init__(f"http://127.0.0.1:{port}")
+        processes.wait_healthy(f"{self.url}/health", self.front, timeout_s=60)
+
+    def close(self) -> None:
+        """Stop the front by PID (it stops its node processes) and remove the data."""
+        self._finalizer()
+
+
+def _stop(front: processes.Child, data_dir: str) -> None:
+    processes.stop(front, grace_s=10)
+    shutil.rmtree(data_dir, ignore_errors=True)

@@ -1,0 +1,290 @@
+"""The front of real mode: the same ReplicationManager and API, its nodes one OS process each.
+
+`ProcessWorld` is what `ReplicationManager(config, world=ProcessWorld())` builds
+instead of the simulated nodes (replication.py's SimulatedWorld): it starts one
+`python run.py node` child per node on free loopback ports (processes.py: they
+die with the front), gives the manager an HttpNodeHandle for each, receives
+the nodes' events on a small intake server (EventSink into the one EventLog),
+and supervises the children: a child that exits or is stopped from a terminal
+is noticed and narrated, and marked down as the front's own /fail would.
+
+`FrontNetwork` stands where the simulated Network stands: fault control
+(cluster/fault_control.py) writes partitions, link and network faults into its
+FaultSet as it always does, and `run()` — the manager's "let the network
+move" — publishes a new version of the fault table to every node, whose
+transports enforce it at both ends. Nothing moves messages here: step mode
+across processes is not built yet, and its routes answer 409 saying so.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from dataclasses import fields
+from typing import Dict, List, Optional
+
+from flask import Flask, jsonify, request
+
+from cluster.errors import Conflict, Unauthorized
+from cluster.faults import FaultSet
+from config import ENV_PREFIX, Config
+from db import remove_node_files
+from models import node_name
+from realmode import processes
+from realmode.event_relay import EVENTS_PATH, EventSink
+from realmode.fault_table import FaultTable
+from realmode.node_handle import HttpNodeHandle
+from realmode.node_server import NodeServer
+
+logger = logging.getLogger("replicalab")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SUPERVISE_EVERY_S = 0.2
+STEP_MODE_SENTENCE = ("Step mode is not available in real mode yet: each node process sends its own messages, "
+                      "and holding them in the front is not built. Use simulated mode (python run.py) for lab 5.")
+
+
+class FrontNetwork:
+    """The front's view of the network in real mode: the fault table it publishes, the down nodes."""
+
+    def __init__(self, nodes: int):
+        self.nodes = nodes
+        self.faults = FaultSet()
+        self.down: set = set()
+        self.paused = False
+        self.in_flight = 0
+        self.version = 0
+        self._published: Optional[dict] = None
+        self.handles: List[HttpNodeHandle] = []
+
+    def table(self) -> FaultTable:
+        """The faults in force as the table each node enforces.
+
+        A node the front started is failed by a real signal, so it is not in the table's
+        down set; a node running elsewhere (multi-host) can only be failed there: the
+        transports drop its messages, as the simulation does.
+        """
+        remote = frozenset(h.node_id for h in self.handles if h.child is None and h.node_id in self.down)
+        return FaultTable(self.nodes, self.faults, remote, self.version)
+
+    def run(self) -> None:
+        """Publish the fault table if it changed since the last time (the manager calls this after a change)."""
+        shape = {k: v for k, v in self.table().to_json().items() if k != "version"}
+        if shape != self._published:
+            self._published = shape
+            self.version += 1
+            self.publish([h for h in self.handles if h.failure() is None])
+
+    def publish(self, handles, wait_s: float = 1.0) -> None:
+        """Send the current table to `handles`' processes in parallel; wait up to `wait_s` for them.
+
+        Each on its own thread, so a stopped node delays nobody beyond `wait_s`; the wait
+        lets a recovery that follows (handoff, sync) find the new table in force.
+        """
+        body = self.table().to_json()
+        threads = [threading.Thread(target=_post_faults, args=(handle, body), daemon=True) for handle in handles]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + wait_s
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def held(self, detail=None) -> list:
+        """No message is held in the front: nothing to list."""
+        return []
+
+    def _refuse(self, *args, **kwargs):
+        raise Conflict(STEP_MODE_SENTENCE, mode="real")
+
+    pause = resume = deliver = drop = duplicate = step_message = tick = _refuse
+
+
+def _post_faults(handle: HttpNodeHandle, body: dict) -> None:
+    try:
+        handle._call("POST", "/peer/faults", body, timeout=2.0)
+    except Exception:  # noqa: BLE001 -- a node that misses a table gets the next one, or a fresh one on recover
+        logger.debug("%s did not take fault table %s", handle.name, body.get("version"))
+
+
+class ProcessWorld:
+    """One OS process per node, started, supervised and stopped by the front."""
+
+    mode = "real"
+
+    def __init__(self, host: str = "127.0.0.1", start_timeout_s: float = 20.0,
+                 addresses: Optional[Dict[int, str]] = None, intake: Optional[str] = None):
+        self.host = host
+        self.start_timeout_s = start_timeout_s
+        # Multi-host: the nodes already run elsewhere (run.py node on other machines or containers);
+        # the front only joins them, and /fail marks them down in the fault table instead of a signal.
+        self.addresses = addresses
+        self.intake_address = intake or f"{host}:0"
+        self.network_: Optional[FrontNetwork] = None
+        self.handles: List[HttpNodeHandle] = []
+        self.intake: Optional[NodeServer] = None
+        self._stop = threading.Event()
+        self._supervisor: Optional[threading.Thread] = None
+        self.started_in_s = 0.0
+
+    def network(self, clock, events, config: Config) -> FrontNetwork:
+        """The front's network: the fault table and the down set."""
+        self.network_ = FrontNetwork(config.nodes)
+        return self.network_
+
+    def start(self, core) -> None:
+        """Start the intake and every node process, wait until each answers, then supervise them."""
+        began = time.monotonic()
+        config: Config = core.config
+        self.core = core
+        intake_host, _, intake_port = self.intake_address.rpartition(":")
+        self.sink = EventSink(core.events, config.nodes)
+        self.intake = NodeServer(_intake_app(self.sink, config.admin_token), intake_host, int(intake_port)).start()
+        if self.addresses is not None:
+            self._join(core, config)
+        else:
+            self._start_children(core, config)
+        assert self.network_ is not None
+        self.network_.handles = self.handles
+        for handle in self.handles:
+            handle.sink = self.sink
+        core.handles.extend(self.handles)
+        core.nodes.extend(self.handles)  # the control plane only needs each node's id and name
+        self.network_.run()
+        self.started_in_s = time.monotonic() - began
+        self._supervisor = threading.Thread(target=self._supervise, name="realmode-supervisor", daemon=True)
+        self._supervisor.start()
+
+    def _join(self, core, config: Config) -> None:
+        """Handles for nodes started elsewhere; wait until each answers."""
+        assert self.addresses is not None
+        for i in range(config.nodes):
+            handle = HttpNodeHandle(i, self.addresses[i], None, "", core, config.admin_token,
+                                    config.client_timeout_ms / 1000)
+            handle.rejoined = self.republish
+            self.handles.append(handle)
+        for handle in self.handles:
+            processes.wait_healthy(f"http://{handle.address}/peer/health", timeout_s=self.start_timeout_s,
+                                   headers=handle._headers)
+
+    def _start_children(self, core, config: Config) -> None:
+        """One `run.py node` child per node on free loopback ports; wait until each answers."""
+        assert self.intake is not None
+        ports = [processes.free_port(self.host) for _ in range(config.nodes)]
+        addresses = {i: f"{self.host}:{port}" for i, port in enumerate(ports)}
+        env = {**os.environ, **child_env(config), "PYTHONPATH": ROOT}
+        for i in range(config.nodes):
+            data_dir = os.path.join(config.data_dir, node_name(i))
+            if config.fresh:
+                remove_node_files(data_dir)
+            peers = ",".join(f"{p}={a}" for p, a in addresses.items() if p != i)
+            argv = [sys.executable, os.path.join(ROOT, "run.py"), "node", "--id", str(i), "--listen", addresses[i],
+                    "--peers", peers, "--data-dir", data_dir, "--front", f"http://{self.intake.address}"]
+            os.makedirs(data_dir, exist_ok=True)
+            child = processes.start(argv, node_name(i), env=env, cwd=ROOT,
+                                    log_path=os.path.join(data_dir, "node.log"))
+            handle = HttpNodeHandle(i, addresses[i], child, data_dir, core, config.admin_token,
+                                    config.client_timeout_ms / 1000)
+            handle.rejoined = self.republish  # a node back from a failure gets the faults it missed
+            self.handles.append(handle)
+        try:
+            for handle in self.handles:
+                processes.wait_healthy(f"http://{handle.address}/peer/health", handle.child,
+                                       timeout_s=self.start_timeout_s)
+        except processes.ChildFailed:
+            self.close_children()
+            raise
+
+    def _supervise(self) -> None:
+        """Notice children that exited or were stopped by someone else; publish fault changes."""
+        while not self._stop.wait(SUPERVISE_EVERY_S):
+            for handle in self.handles:
+                if handle.failure() is not None or handle.child is None:
+                    continue
+                code = handle.child.exit_code()
+                state = None if code is not None else _state(handle.pid)
+                if code is None and state != "T":
+                    continue
+                with self.core.lock:
+                    if handle.failure() is not None or self._stop.is_set():
+                        continue
+                    how = "stop" if code is None else "crash"
+                    handle.died(how)
+                    assert self.network_ is not None
+                    self.network_.down.add(handle.node_id)
+                    signalled = f" (killed by signal {-code})" if code and code < 0 else ""
+                    what = ("was stopped (SIGSTOP) from outside the front" if how == "stop"
+                            else f"exited with code {code}{signalled}")
+                    self.core.events.emit("node_failed", f"{handle.name}'s process (pid {handle.pid}) {what}: the "
+                                          f"front noticed by itself and marks it down ({how}); POST /recover/"
+                                          f"{handle.node_id} {'continues' if how == 'stop' else 'restarts'} it",
+                                          [handle.node_id], mode=how, pid=handle.pid, exit_code=code)
+                    self.core.settle()
+            with self.core.lock:
+                if self.network_ is not None:
+                    self.network_.run()  # a network fault set without a settle (FaultControl.set_network)
+
+    def republish(self, handle: HttpNodeHandle) -> None:
+        """Send the current fault table to one node (it came back and missed versions)."""
+        assert self.network_ is not None
+        self.network_.publish([handle])
+
+    def close_children(self) -> None:
+        """Stop every child by PID (SIGTERM, SIGKILL after a grace)."""
+        for handle in self.handles:
+            if handle.child is not None:
+                processes.stop(handle.child)
+
+    def close(self) -> None:
+        """Stop supervising and the intake (the manager already closed each handle: stopped each child)."""
+        self._stop.set()
+        if self._supervisor is not None:
+            self._supervisor.join(2.0)
+        self.close_children()
+        if self.intake is not None:
+            self.intake.shutdown()
+
+
+def _state(pid: Optional[int]) -> Optional[str]:
+    """The process state letter from /proc (R, S, T for stopped, Z...), or None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def child_env(config: Config) -> Dict[str, str]:
+    """The cluster's settings as REPLICALAB_* variables for a node process (`run.py node` reads them)."""
+    env = {}
+    for f in fields(Config):
+        value = getattr(config, f.name)
+        if value is None:
+            continue
+        env[ENV_PREFIX + f.name.upper()] = ("1" if value else "0") if isinstance(value, bool) else str(value)
+    env[ENV_PREFIX + "FRESH"] = "0"  # the front already emptied the node's files; a restart keeps them
+    env[ENV_PREFIX + "SCHEDULER"] = "off"  # background jobs are the front's
+    return env
+
+
+def _intake_app(sink: EventSink, token: Optional[str]) -> Flask:
+    """The front's event intake: POST /peer/events from the node processes (their EventRelay)."""
+    app = Flask("replicalab-intake")
+
+    @app.post(EVENTS_PATH)
+    def accept():
+        """Append one batch of a node's events to the front's log."""
+        if token and request.headers.get("Authorization") != f"Bearer {token}":
+            raise Unauthorized("The event intake needs the admin token.")
+        if not token and request.remote_addr not in ("127.0.0.1", "::1"):
+            raise Unauthorized("Beyond loopback the front needs --admin-token, and nodes --token.")
+        return jsonify(status="ok", accepted=sink.accept(request.get_json(force=True, silent=True)))
+
+    @app.errorhandler(Exception)
+    def error(err):
+        """Every refusal as JSON."""
+        status = getattr(err, "status", 500)
+        return jsonify(status="error", error=getattr(err, "code", "internal_error"), message=str(err)), status
+
+    return app
+

@@ -1,0 +1,273 @@
+"""HttpNodeHandle: the control plane's calls on a node that runs in its own OS process.
+
+The same NodeHandle as cluster/node_handle.py's LocalNodeHandle, so the
+manager, fault control and maintenance jobs do not change in real mode; each
+call is an HTTP request to the node's `/node/...` routes (node_routes.py), and
+each failure a real signal: stop is SIGSTOP, crash SIGKILL, wipe SIGKILL plus
+deleting the node's files; recover is SIGCONT or a restart on its data dir.
+
+A client operation may take as long as its quorum does, so while it waits the
+handle releases the cluster lock (ClusterCore.changed.wait, as step mode does):
+other requests, and the events the nodes report, go on meanwhile. The node's
+last answered state is kept, so the views of a node that cannot answer (down)
+still show what it held, marked dead.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+from types import SimpleNamespace
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import requests
+
+from cluster.errors import GatewayTimeout, NoQuorum, ReplicaLabError
+from db import remove_node_files
+from models import Version, node_name
+from realmode import processes
+from realmode.wire_results import decode_error, decode_result
+
+ADMIN_TIMEOUT_S = 3.0
+
+
+class HttpNodeHandle:
+    """A NodeHandle for a ReplicaNode in its own process, reached over HTTP at `address`."""
+
+    def __init__(self, node_id: int, address: str, child: Optional[processes.Child], data_dir: str,
+                 core, token: Optional[str] = None, client_timeout_s: float = 30.0):
+        self.node_id = node_id
+        self.name = node_name(node_id)
+        self.address = address
+        self.child = child
+        self.data_dir = data_dir
+        self.core = core
+        self.client_timeout_s = client_timeout_s
+        self._failure: Optional[str] = None
+        self.rejoined: Callable[[HttpNodeHandle], None] = lambda handle: None  # set by the front (front.py)
+        self.sink: Any = None  # the front's EventSink: events that ride along in an answer go there
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._local = threading.local()  # one pooled Session per thread
+        self._state: Dict[str, Any] = {"summary": {"node_id": node_id, "name": self.name, "keys": 0,
+                                                   "tombstones": 0, "hints": 0, "clock_skew_ms": 0,
+                                                   "uncommitted_writes": 0},
+                                       "owed": [], "hints": 0, "live": 0, "skew_ms": 0}
+
+    # --- HTTP ---------------------------------------------------------------
+
+    @property
+    def pid(self) -> Optional[int]:
+        """The node process's pid (None for a node started elsewhere)."""
+        return self.child.pid if self.child is not None else None
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            session.headers.update(self._headers)
+        return session
+
+    def _call(self, method: str, path: str, body: Optional[dict] = None, timeout: float = ADMIN_TIMEOUT_S,
+              params: Optional[dict] = None) -> requests.Response:
+        try:
+            return self._session().request(method, f"http://{self.address}{path}", json=body, params=params,
+                                           timeout=(1.0, timeout))
+        except (requests.ConnectTimeout, requests.ConnectionError) as error:
+            if not isinstance(error, requests.ConnectTimeout) and "NewConnectionError" not in repr(error):
+                # Connected, sent, then lost (the process died mid-request): it may have acted on it.
+                raise GatewayTimeout(f"{self.name}'s process (pid {self.pid}) dropped the connection during "
+                                     f"{path}: it may or may not have done it. GET /nodes says whether it "
+                                     "is still alive.", node=self.name) from None
+            raise NoQuorum(f"{self.name}'s process (pid {self.pid}, {self.address}) refused {path}: nothing "
+                           "was done. Is it killed? GET /nodes says.", node=self.name) from None
+        except requests.RequestException as error:
+            raise GatewayTimeout(f"{self.name}'s process (pid {self.pid}, {self.address}) did not answer "
+                                 f"{path} in time ({type(error).__name__}): it may or may not have done it. "
+                                 "Is it stopped? GET /nodes says.", node=self.name) from None
+
+    def _json(self, method: str, path: str, body: Optional[dict] = None, **kwargs) -> dict:
+        answer = self._call(method, path, body, **kwargs)
+        data = answer.json()
+        if data.get("events") and self.sink is not None:
+            self.sink.accept(data["events"])
+        if answer.status_code >= 400:
+            raise decode_error(data)
+        return data
+
+    def _while_unlocked(self, call: Callable[[], Any]) -> Any:
+        """Run `call` on a helper thread and wait for it with the cluster lock released."""
+        box: Dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                box["value"] = call()
+            except BaseException as error:  # noqa: BLE001 -- handed to the waiting thread
+                box["error"] = error
+            with self.core.changed:
+                box["done"] = True
+                self.core.changed.notify_all()
+        threading.Thread(target=work, name=f"front-to-{self.name}", daemon=True).start()
+        with self.core.changed:
+            while "done" not in box:
+                self.core.changed.wait()
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
+    def _operation(self, path: str, body: dict) -> Any:
+        data = self._while_unlocked(lambda: self._json("POST", path, body, timeout=self.client_timeout_s + 5))
+        return decode_result(data["result"])
+
+    # --- client operations ------------------------------------------------------
+
+    def write(self, key: str, value: Any, needed: int, mode: str, deleted: bool, context: Any):
+        """The node process coordinates the write."""
+        from cluster import siblings  # the context travels as the text a client sees
+        text = None if context == siblings.vv.EMPTY else siblings.encode_context(context, key)
+        return self._operation("/node/write", {"key": key, "value": value, "needed": needed, "mode": mode,
+                                               "deleted": deleted, "context": text})
+
+    def read(self, key: str, needed: int, mode: str):
+        """The node process coordinates the read."""
+        return self._operation("/node/read", {"key": key, "needed": needed, "mode": mode})
+
+    def cas(self, key: str, expected: Optional[str], value: Any):
+        """The node process coordinates the compare-and-set."""
+        return self._operation("/node/cas", {"key": key, "expected": expected, "value": value})
+
+    # --- recovery work ------------------------------------------------------------
+
+    def start_handoff(self, owner: int) -> Any:
+        """Run the handoff in the node process (it returns when done); an op-like answer."""
+        self.core.network.run()  # a node just back must not be down in the table the holder enforces
+        data = self._while_unlocked(lambda: self._json("POST", "/node/handoff", {"owner": owner}, timeout=15))
+        return SimpleNamespace(owner=owner, delivered=data["delivered"])
+
+    def start_sync(self, peers: List[int]) -> Any:
+        """Run a recovery sync in the node process; an answer with the op's summary()."""
+        self.core.network.run()
+        data = self._while_unlocked(lambda: self._json("POST", "/node/sync", {"peers": peers}, timeout=15))
+        return SimpleNamespace(summary=lambda: data["summary"])
+
+    def start_anti_entropy(self, peer: int) -> Any:
+        """Run one anti-entropy exchange in the node process; an answer with the op's summary()."""
+        data = self._while_unlocked(lambda: self._json("POST", "/node/anti-entropy", {"peer": peer}, timeout=15))
+        return SimpleNamespace(summary=lambda: data["summary"])
+
+    # --- state ------------------------------------------------------------------------
+
+    def _refresh(self) -> Dict[str, Any]:
+        """The node's state, asked now when it is up, else the last one it gave."""
+        if self._failure is None:
+            with contextlib.suppress(ReplicaLabError):  # not answering (stopped?): the supervisor says so
+                self._state = self._json("GET", "/node/state")
+        return self._state
+
+    def summary(self, up: bool) -> dict:
+        """The node as /nodes lists it, with its pid and address."""
+        summary = dict(self._refresh()["summary"])
+        summary.update(status="alive" if up else "dead", failure=None if up else self._failure,
+                       pid=self.pid, address=self.address)
+        return summary
+
+    def detail(self, up: bool) -> dict:
+        """Every record and hint it holds (asked now); a down node shows its last summary only."""
+        if self._failure is None:
+            try:
+                detail = self._json("GET", "/node/detail", params={"up": "1" if up else "0"})
+                detail["node"].update(pid=self.pid, address=self.address)
+                return detail
+            except ReplicaLabError:
+                pass
+        return {"node": self.summary(False), "records": [], "hints": [],
+                "note": f"{self.name}'s process does not answer while it is down: this is its last summary."}
+
+    def hint_count(self) -> int:
+        """How many hints it holds."""
+        return self._refresh()["hints"]
+
+    def live_count(self) -> int:
+        """How many live keys it holds."""
+        return self._refresh()["live"]
+
+    def owed_hints(self) -> List[int]:
+        """The owners it holds hints for."""
+        return list(self._refresh()["owed"])
+
+    def skew(self) -> int:
+        """Its clock offset (as last set or reported)."""
+        return self._state["skew_ms"]
+
+    def set_skew(self, skew_ms: int) -> None:
+        """Offset its clock (remembered for when it comes back, if it is down)."""
+        self._state["skew_ms"] = skew_ms
+        if self._failure is None:
+            self._json("POST", "/node/skew", {"skew_ms": skew_ms})
+
+    def flush(self) -> int:
+        """Group-commit its pending writes."""
+        if self._failure is None:
+            with contextlib.suppress(ReplicaLabError):  # died a moment ago: the supervisor is about to say so
+                return self._json("POST", "/node/flush")["committed"]
+        return 0
+
+    def key_versions(self) -> Dict[str, Tuple[Version, bool]]:
+        """Every key it holds (empty while it is down: its process cannot answer)."""
+        try:
+            rows = [] if self._failure is not None else self._json("GET", "/node/keys")["keys"]
+        except ReplicaLabError:  # died a moment ago: the supervisor is about to say so
+            rows = []
+        return {key: (Version.from_dict(version), deleted) for key, version, deleted in rows}
+
+    def keys_with_prefix(self, prefix: str) -> List[Tuple[str, Version, bool]]:
+        """Its key index under `prefix` (empty while it is down)."""
+        try:
+            rows = ([] if self._failure is not None
+                    else self._json("GET", "/node/keys", params={"prefix": prefix})["keys"])
+        except ReplicaLabError:
+            rows = []
+        return [(key, Version.from_dict(version), deleted) for key, version, deleted in rows]
+
+    # --- failures ------------------------------------------------------------------
+
+    def failure(self) -> Optional[str]:
+        """How it last failed, or None while it runs."""
+        return self._failure
+
+    def fail(self, mode: str) -> dict:
+        """A real failure: SIGSTOP (stop), SIGKILL (crash), SIGKILL and its files deleted (wipe)."""
+        before = self._refresh()
+        self._failure = mode
+        lost: Dict[str, Any] = {"mode": mode, "pid": self.pid,
+                                "signal": "SIGSTOP" if mode == "stop" else "SIGKILL"}
+        if self.child is None:
+            return lost
+        if mode == "stop":
+            processes.pause(self.child)
+            return lost
+        processes.kill(self.child)
+        if mode == "wipe":
+            remove_node_files(self.data_dir)
+            lost.update(keys_lost=before["live"], hints_lost=before["hints"])
+        return lost
+
+    def died(self, how: str) -> None:
+        """The supervisor saw the process stop or exit on its own (kill from a terminal)."""
+        self._failure = how
+
+    def recover(self) -> None:
+        """SIGCONT a stopped process; restart a killed one on its data dir and wait until it answers."""
+        if self.child is not None and self._failure is not None:
+            if self._failure == "stop" and self.child.exit_code() is None:
+                processes.resume(self.child)
+            else:
+                self.child = processes.restart(self.child)
+                processes.wait_healthy(f"http://{self.address}/peer/health", self.child, timeout_s=15)
+        self._failure = None
+        if self._state["skew_ms"]:
+            self.set_skew(self._state["skew_ms"])
+        self.rejoined(self)
+
+    def close(self) -> None:
+        """Stop the process by PID (SIGTERM: it flushes and closes its store)."""
+        if self.child is not None:
+            processes.stop(self.child)

@@ -119,6 +119,28 @@ def from_text(text: str) -> Any:
     return value
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def body_object(raw: bytes, what: str = "The body") -> dict:
+    """A request body that must be one JSON object (an envelope, a fault table, a control call).
+
+    Raises BadMessage, a 400 with a sentence, on anything else: bytes that are not UTF-8,
+    text that is not JSON, NaN or Infinity, nesting too deep for the parser, or a value
+    that is not an object. Node processes read their peers' and the front's bodies with it.
+    """
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+    except RecursionError:
+        raise BadMessage(f"{what} is nested too deeply to be a message of ReplicaLab's.") from None
+    except (UnicodeDecodeError, ValueError) as error:
+        raise BadMessage(f"{what} must be one JSON object ({str(error)[:80]}).") from None
+    if type(data) is not dict:
+        raise BadMessage(f"{what} must be one JSON object, not {type(data).__name__}.")
+    return data
+
+
 def round_trip(msg: m.Message, msg_id: int = 0) -> m.Message:
     """The message as its receiver gets it: encoded, written as JSON text, read back and decoded."""
     return decode(from_text(to_text(encode(msg, msg_id))))

@@ -33,6 +33,12 @@ class Verdict:
     duplicate: bool = False
 
 
+# A table names at most this many nodes (config caps a cluster far below it) and counts versions
+# in a 63-bit range: a hostile table can neither allocate per node nor freeze the version.
+MAX_TABLE_NODES = 1000
+MAX_TABLE_VERSION = 2 ** 63 - 1
+
+
 @dataclass
 class FaultTable:
     """One version of the faults in force: partition, link faults, network faults, down nodes."""
@@ -73,9 +79,10 @@ class FaultTable:
             raise BadRequest("A fault table must be a JSON object with version, nodes, down, partition, "
                              "links and network.")
         nodes, version = data.get("nodes"), data.get("version", 0)
-        for name, value in (("nodes", nodes), ("version", version)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise BadRequest(f"\"{name}\" must be a whole number >= 0, not {value!r}.", field=name)
+        for name, value, limit in (("nodes", nodes, MAX_TABLE_NODES), ("version", version, MAX_TABLE_VERSION)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= limit:
+                raise BadRequest(f"\"{name}\" must be a whole number from 0 to {limit}, not "
+                                 f"{str(value)[:20]!r}.", field=name)
         assert isinstance(nodes, int) and isinstance(version, int)  # checked just above
         faults = FaultSet()
         if data.get("partition") is not None:
@@ -117,7 +124,13 @@ class LiveFaults:
         return self._table
 
     def replace(self, table: FaultTable) -> bool:
-        """Adopt `table` unless an equal or newer version is in force (tables may arrive out of order)."""
+        """Adopt `table` unless an equal or newer version is in force (tables may arrive out of order).
+
+        A table for another cluster size is refused: the size is fixed when the node starts.
+        """
+        if table.nodes != self._table.nodes:
+            raise BadRequest(f"This node belongs to a cluster of {self._table.nodes} nodes; a fault table "
+                             f"for {table.nodes} nodes is not for it.", field="nodes")
         with self._lock:
             if table.version < self._table.version:
                 return False

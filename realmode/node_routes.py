@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from flask import Flask, jsonify, request
 
 from cluster import siblings
+from cluster.codec import body_object
 from cluster.errors import BadRequest, ReplicaLabError
 from realmode.wire_results import encode_error, encode_result
 
@@ -22,10 +23,12 @@ if TYPE_CHECKING:
     from realmode.node_process import NodeProcess
 
 
-def _body() -> dict:
-    data = request.get_json(force=True, silent=True)
-    if not isinstance(data, dict):
-        raise BadRequest("The body must be one JSON object.")
+def _body(*fields: str) -> dict:
+    """The control call's JSON object, with `fields` present (the front sends them; anyone else gets a 400)."""
+    data = body_object(request.get_data(cache=False))
+    missing = [name for name in fields if name not in data]
+    if missing:
+        raise BadRequest(f"This control call needs {', '.join(map(repr, missing))} in its body.")
     return data
 
 
@@ -54,7 +57,7 @@ def add_control_routes(app: Flask, process: NodeProcess) -> None:
     @app.post("/node/write")
     def write():
         """Coordinate a client's write: body {key, value, needed, mode, deleted, context}."""
-        data = _body()
+        data = _body("key", "needed", "mode")
         context = siblings.vv.EMPTY
         if data.get("context") is not None:
             context = siblings.decode_context(data["context"], process.config.nodes, data["key"])
@@ -64,19 +67,19 @@ def add_control_routes(app: Flask, process: NodeProcess) -> None:
     @app.post("/node/read")
     def read():
         """Coordinate a client's read: body {key, needed, mode}."""
-        data = _body()
+        data = _body("key", "needed", "mode")
         return answered(lambda: handle.read(data["key"], data["needed"], data["mode"]))
 
     @app.post("/node/cas")
     def cas():
         """Coordinate a client's compare-and-set: body {key, expected, value}."""
-        data = _body()
+        data = _body("key")
         return answered(lambda: handle.cas(data["key"], data.get("expected"), data.get("value")))
 
     @app.post("/node/handoff")
     def handoff():
         """Hand the hints held for one owner back and wait: body {owner}."""
-        owner = _body()["owner"]
+        owner = _body("owner")["owner"]
         with process.lock:
             op = handle.start_handoff(owner)
         process.wait_done(op)
@@ -86,7 +89,7 @@ def add_control_routes(app: Flask, process: NodeProcess) -> None:
     @app.post("/node/sync")
     def sync():
         """Run a recovery sync from the peers and wait: body {peers}."""
-        peers = _body()["peers"]
+        peers = _body("peers")["peers"]
         with process.lock:
             op = handle.start_sync(peers)
         process.wait_done(op)
@@ -96,7 +99,7 @@ def add_control_routes(app: Flask, process: NodeProcess) -> None:
     @app.post("/node/anti-entropy")
     def anti_entropy():
         """Run one Merkle-tree exchange with a peer and wait: body {peer}."""
-        peer = _body()["peer"]
+        peer = _body("peer")["peer"]
         with process.lock:
             op = handle.start_anti_entropy(peer)
         process.wait_done(op)
@@ -107,7 +110,7 @@ def add_control_routes(app: Flask, process: NodeProcess) -> None:
     def skew():
         """Offset the node's clock: body {skew_ms}."""
         with process.lock:
-            handle.set_skew(int(_body()["skew_ms"]))
+            handle.set_skew(int(_body("skew_ms")["skew_ms"]))
             return jsonify(skew_ms=handle.skew())
 
     @app.post("/node/flush")

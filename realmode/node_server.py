@@ -24,7 +24,8 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from cluster.errors import BadRequest, Forbidden, ReplicaLabError, Unauthorized
+from cluster.codec import body_object
+from cluster.errors import Forbidden, ReplicaLabError, Unauthorized
 from models import node_name
 from realmode.fault_table import FaultTable, LiveFaults
 
@@ -62,10 +63,7 @@ def create_node_app(node_id: int, address: str, receive: Receive, faults: LiveFa
                                "add -H 'Authorization: Bearer <token>'.")
 
     def body() -> dict:
-        data = request.get_json(force=True, silent=True)
-        if not isinstance(data, dict):
-            raise BadRequest("The body must be one JSON object.")
-        return data
+        return body_object(request.get_data(cache=False))
 
     @app.post("/peer/message")
     def message():

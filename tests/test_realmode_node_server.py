@@ -75,7 +75,15 @@ class NodeRoutesTest(unittest.TestCase):
                  ("get", "/peer/message", None), ("get", "/nope", None),
                  ("post", "/peer/faults", b'{"nodes": "three"}'),
                  ("post", "/peer/faults", b'{"nodes": 3, "down": [9]}'),
-                 ("post", "/peer/message", b"{" * 100_000), ("post", "/peer/message", b"x" * (5 * 1024 * 1024))]
+                 ("post", "/peer/message", b"{" * 100_000), ("post", "/peer/message", b"x" * (5 * 1024 * 1024)),
+                 # Found by the hostile review: deep but well-formed nesting, NaN, a foreign cluster size,
+                 # a version too large to ever be replaced.
+                 ("post", "/peer/message", b"[" * 5000 + b"]" * 5000),
+                 ("post", "/peer/faults", b'{"a":' * 3000 + b"1" + b"}" * 3000),
+                 ("post", "/peer/message", b'{"src": NaN}'),
+                 ("post", "/peer/faults", b'{"nodes": 10000000, "version": 2, "partition": [[0], [1]]}'),
+                 ("post", "/peer/faults", b'{"nodes": 5, "version": 4}'),
+                 ("post", "/peer/faults", b'{"nodes": 3, "version": 1' + b"0" * 4000 + b"}")]
         for method, path, data in cases:
             with self.subTest(path=path, data=(data or b"")[:20]):
                 answer = getattr(client, method)(path, data=data, environ_base=PEER)
@@ -92,6 +100,15 @@ class NodeRoutesTest(unittest.TestCase):
         with self.assertLogs("replicalab", "ERROR"):
             answer = client.post("/peer/message", json={}, environ_base=PEER)
         self.assertEqual((answer.status_code, answer.get_json()["error"]), (500, "internal_error"))
+
+    def test_a_refused_table_leaves_the_one_in_force(self):
+        """A table for another cluster size or with an endless version is refused, and later tables still apply."""
+        client = self.make()
+        for bad in ({"nodes": 5, "version": 9}, {"nodes": 3, "version": 10 ** 30}):
+            self.assertEqual(client.post("/peer/faults", json=bad, environ_base=PEER).status_code, 400)
+        table = FaultTable(3, down=frozenset({2}), version=1).to_json()
+        self.assertTrue(client.post("/peer/faults", json=table, environ_base=PEER).get_json()["adopted"])
+        self.assertEqual(self.faults.table.down, frozenset({2}))
 
     def test_the_front_replaces_the_fault_table_and_old_versions_are_ignored(self):
         """POST /peer/faults adopts a newer table and ignores an older one."""

@@ -96,7 +96,8 @@ export function renderPlacementLine(placement) {
   const line = document.getElementById("placement-line");
   line.textContent = placement
     ? `${placement.key}: preference list ${placement.preference_list.join(", ")} (badges 1…${placement.rf}); ` +
-      `stand-ins in order ${placement.fallback_order.join(", ") || "none"} (s1, s2…).`
+      `stand-ins in order ${placement.fallback_order.join(", ") || "none"} (s1, s2…). Met walking clockwise ` +
+      `from the key: ${(placement.points || []).map((p) => `${p.node} after ${plural(p.steps_clockwise, "step")}`).join(", ")}.`
     : "Type a key in the key inspector to light up its preference list.";
 }
 

@@ -26,6 +26,33 @@ class EarlyLabsFromThePageTest(BrowserCase):
         """The key inspector's row for one node (what GET /nodes/<id> says about the inspected key)."""
         return page.locator(f"#replica-node-{node}")
 
+    def fail(self, page, node, mode="stop"):
+        """Pick how the node fails in the Fail and recover table, click Fail; returns the control's answer box."""
+        page.select_option(f"#fail-mode-{node}", mode)
+        page.click(f"#fail-{node}")
+        expect(self.state(page, node)).to_contain_text(f"down ({mode})", timeout=WAIT_MS)
+        return page.locator("#control-result")
+
+    def recover(self, page, node, catch_up=True):
+        """Tick or untick the node's catch-up box, click Recover; returns the control's answer box."""
+        page.set_checked(f"#catch-up-{node}", catch_up)
+        page.click(f"#recover-{node}")
+        expect(self.state(page, node)).to_have_text("up", timeout=WAIT_MS)
+        expect(page.locator("#control-result")).to_contain_text(f"node-{node} recovered", timeout=WAIT_MS)
+        return page.locator("#control-result")
+
+    def job(self, page, name, expected):
+        """Run a scheduler job from the Controls' job form and wait for its answer."""
+        page.select_option("#job-name", name)
+        page.click("#job-form [type=submit]")
+        expect(page.locator("#control-result")).to_contain_text(expected, timeout=WAIT_MS)
+        return page.locator("#control-result")
+
+    def holds(self, page, node, value):
+        """The inspector's row for the node shows `value` for the inspected key."""
+        page.click("#inspect-form button")
+        expect(self.replica(page, node).locator(".replica-value")).to_have_text(f'"{value}"', timeout=WAIT_MS)
+
     def test_lab1_placement_from_the_page(self):
         """Lab 1: the preference list and its clockwise steps, three replicas per key, spread primaries, RF 5."""
         page = self.open(1280, 900)
@@ -62,6 +89,58 @@ class EarlyLabsFromThePageTest(BrowserCase):
         read = s.kv("read", "color")                                              # 9
         expect(read.locator("dt:text-is('replicas read') + dd")).to_contain_text("@node-1")
         self.assertGreaterEqual(read.locator("dt:text-is('replicas read') + dd").inner_text().count("@node-1"), 2)
+        self.assertEqual(self.script_errors(), [])
+
+    def test_lab3_catching_up_from_the_page(self):
+        """Lab 3: a stale replica catches up by hinted handoff, then read repair, then anti-entropy."""
+        page = self.open(1280, 900, scheduler="off")
+        s = PageSteps(page)
+        result = page.locator("#control-result")
+        s.kv("write", "color", "blue")                                            # 1
+        line = s.inspect("color")                                                 # 2
+        self.assertIn("preference list node-1, node-4, node-0", line)
+        self.assertIn("stand-ins in order node-2,", line)
+        self.fail(page, 4)                                                        # 3
+        answer = s.kv("write", "color", "green")                                  # 4
+        expect(answer.locator("dt:text-is('hints') + dd")).to_have_text("node-2 for node-4")
+        self.recover(page, 4, catch_up=False)                                     # 5
+        self.holds(page, 4, "blue")                                               # 6
+        expect(self.replica(page, 4).locator(".replica-state")).to_have_text("stale")
+        ran = self.job(page, "hint_retry", "handed back 1 hint")                  # 7
+        expect(ran.locator("dt:text-is('delivered') + dd")).to_contain_text("node-2 -> node-4")
+        self.holds(page, 4, "green")                                              # 8
+        self.fail(page, 4)                                                        # 9
+        answer = s.kv("write", "color", "red")                                    # 10
+        expect(answer.locator("dt:text-is('hints') + dd")).to_have_text("node-2 for node-4")
+        lost = self.fail(page, 2, "wipe")                                         # 11
+        expect(lost.locator("dt:text-is('hints lost') + dd")).to_have_text("1", timeout=WAIT_MS)
+        self.recover(page, 2, catch_up=False)                                     # 12
+        self.recover(page, 4, catch_up=False)
+        ran = self.job(page, "hint_retry", "Ran hint_retry")                      # 13
+        expect(ran.locator("dt:text-is('delivered') + dd")).to_have_text("{}")
+        self.holds(page, 4, "green")                                              # 14
+        read = s.kv("read", "color", r=3)                                         # 15
+        expect(read.locator("dt:text-is('value read') + dd")).to_have_text('"red"')
+        expect(read.locator("dt:text-is('repaired') + dd")).to_contain_text("node-4")
+        self.holds(page, 4, "red")                                                # 16
+        self.fail(page, 4)                                                        # 17
+        answer = s.kv("write", "color", "purple")                                 # 18
+        expect(answer.locator("dt:text-is('hints') + dd")).to_have_text("node-2 for node-4")
+        self.fail(page, 2, "wipe")                                                # 19
+        expect(result.locator("dt:text-is('hints lost') + dd")).to_have_text("1", timeout=WAIT_MS)
+        self.recover(page, 2, catch_up=False)                                     # 20
+        self.recover(page, 4, catch_up=False)
+        self.holds(page, 4, "red")                                                # 21: nobody reads color
+        page.select_option("#ae-node", "1")                                       # 22
+        page.select_option("#ae-peer", "4")
+        page.click("#ae-form [type=submit]")
+        expect(result).to_contain_text("node-1 and node-4 compared", timeout=WAIT_MS)
+        expect(result.locator("dt:text-is('buckets differing') + dd")).to_have_text("1")
+        expect(result.locator("dt:text-is('keys pushed') + dd")).to_have_text("color")
+        expect(result.locator("dt:text-is('tree nodes compared') + dd")).not_to_have_text("0")
+        self.holds(page, 4, "purple")                                             # 23
+        ran = self.job(page, "anti_entropy", "5 exchanges")                       # 24
+        expect(ran.locator(".story li").last).to_contain_text("5 slices")
         self.assertEqual(self.script_errors(), [])
 
 

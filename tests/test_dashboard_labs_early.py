@@ -26,14 +26,14 @@ class EarlyLabsFromThePageTest(BrowserCase):
         """The key inspector's row for one node (what GET /nodes/<id> says about the inspected key)."""
         return page.locator(f"#replica-node-{node}")
 
-    def fail(self, page, node, mode="stop"):
+    def fail_node(self, page, node, mode="stop"):
         """Pick how the node fails in the Fail and recover table, click Fail; returns the control's answer box."""
         page.select_option(f"#fail-mode-{node}", mode)
         page.click(f"#fail-{node}")
         expect(self.state(page, node)).to_contain_text(f"down ({mode})", timeout=WAIT_MS)
         return page.locator("#control-result")
 
-    def recover(self, page, node, catch_up=True):
+    def recover_node(self, page, node, catch_up=True):
         """Tick or untick the node's catch-up box, click Recover; returns the control's answer box."""
         page.set_checked(f"#catch-up-{node}", catch_up)
         page.click(f"#recover-{node}")
@@ -100,22 +100,22 @@ class EarlyLabsFromThePageTest(BrowserCase):
         line = s.inspect("color")                                                 # 2
         self.assertIn("preference list node-1, node-4, node-0", line)
         self.assertIn("stand-ins in order node-2,", line)
-        self.fail(page, 4)                                                        # 3
+        self.fail_node(page, 4)                                                        # 3
         answer = s.kv("write", "color", "green")                                  # 4
         expect(answer.locator("dt:text-is('hints') + dd")).to_have_text("node-2 for node-4")
-        self.recover(page, 4, catch_up=False)                                     # 5
+        self.recover_node(page, 4, catch_up=False)                                     # 5
         self.holds(page, 4, "blue")                                               # 6
         expect(self.replica(page, 4).locator(".replica-state")).to_have_text("stale")
         ran = self.job(page, "hint_retry", "handed back 1 hint")                  # 7
         expect(ran.locator("dt:text-is('delivered') + dd")).to_contain_text("node-2 -> node-4")
         self.holds(page, 4, "green")                                              # 8
-        self.fail(page, 4)                                                        # 9
+        self.fail_node(page, 4)                                                        # 9
         answer = s.kv("write", "color", "red")                                    # 10
         expect(answer.locator("dt:text-is('hints') + dd")).to_have_text("node-2 for node-4")
-        lost = self.fail(page, 2, "wipe")                                         # 11
+        lost = self.fail_node(page, 2, "wipe")                                         # 11
         expect(lost.locator("dt:text-is('hints lost') + dd")).to_have_text("1", timeout=WAIT_MS)
-        self.recover(page, 2, catch_up=False)                                     # 12
-        self.recover(page, 4, catch_up=False)
+        self.recover_node(page, 2, catch_up=False)                                     # 12
+        self.recover_node(page, 4, catch_up=False)
         ran = self.job(page, "hint_retry", "Ran hint_retry")                      # 13
         expect(ran.locator("dt:text-is('delivered') + dd")).to_have_text("{}")
         self.holds(page, 4, "green")                                              # 14
@@ -123,13 +123,13 @@ class EarlyLabsFromThePageTest(BrowserCase):
         expect(read.locator("dt:text-is('value read') + dd")).to_have_text('"red"')
         expect(read.locator("dt:text-is('repaired') + dd")).to_contain_text("node-4")
         self.holds(page, 4, "red")                                                # 16
-        self.fail(page, 4)                                                        # 17
+        self.fail_node(page, 4)                                                        # 17
         answer = s.kv("write", "color", "purple")                                 # 18
         expect(answer.locator("dt:text-is('hints') + dd")).to_have_text("node-2 for node-4")
-        self.fail(page, 2, "wipe")                                                # 19
+        self.fail_node(page, 2, "wipe")                                                # 19
         expect(result.locator("dt:text-is('hints lost') + dd")).to_have_text("1", timeout=WAIT_MS)
-        self.recover(page, 2, catch_up=False)                                     # 20
-        self.recover(page, 4, catch_up=False)
+        self.recover_node(page, 2, catch_up=False)                                     # 20
+        self.recover_node(page, 4, catch_up=False)
         self.holds(page, 4, "red")                                                # 21: nobody reads color
         page.select_option("#ae-node", "1")                                       # 22
         page.select_option("#ae-peer", "4")

@@ -143,6 +143,43 @@ class EarlyLabsFromThePageTest(BrowserCase):
         expect(ran.locator(".story li").last).to_contain_text("5 slices")
         self.assertEqual(self.script_errors(), [])
 
+    def test_lab4_partitions_from_the_page(self):
+        """Lab 4: both sides of a partition accept a write, LWW keeps one; a slow clock's later write loses."""
+        page = self.open(1280, 900, scheduler="off")
+        s = PageSteps(page)
+        acks = "dt:text-is('acks') + dd"
+        s.kv("write", "color", "blue")                                            # 1
+        self.assertIn("preference list node-1, node-4, node-0", s.inspect("color"))  # 2
+        s.partition({1, 2})                                                       # 3
+        expect(page.locator("#node-table .group")).to_have_text(["B", "A", "A", "B", "B"], timeout=WAIT_MS)
+        left = s.kv("write", "color", "left", coordinator=1)                      # 4
+        expect(left.locator(acks)).to_contain_text("node-1; node-2 (hint for node-")
+        right = s.kv("write", "color", "right", coordinator=4)                    # 5
+        expect(right.locator(acks)).to_contain_text("node-4")
+        expect(right.locator(acks)).to_contain_text("node-0")
+        expect(right.locator(acks)).to_contain_text("(hint for node-1)")
+        self.holds(page, 1, "left")                                               # 6
+        self.holds(page, 4, "right")                                              # 7
+        s.heal()                                                                  # 8
+        read = s.kv("read", "color", r=3)                                         # 9
+        expect(read.locator("dt:text-is('value read') + dd")).to_have_text('"right"')
+        expect(read.locator("dt:text-is('repaired') + dd")).to_contain_text("node-1")
+        page.select_option("#skew-node", "4")                                     # 10
+        s.fill(skew_ms=-5000)
+        page.click("#skew-form [type=submit]")
+        expect(page.locator("#node-row-4 .skew")).to_have_text("-5000 ms", timeout=WAIT_MS)
+        s.kv("write", "color", "fast", coordinator=1)                             # 11
+        slow = s.kv("write", "color", "slow", coordinator=4)                      # 12
+        expect(slow.locator("p").first).to_contain_text("stored nowhere")
+        expect(slow.locator("dt:text-is('stored on') + dd")).to_have_text("none")
+        for ack in slow.locator(acks).inner_text().split("; "):
+            self.assertIn("(kept newer)", ack)
+        read = s.kv("read", "color")                                              # 13
+        expect(read.locator("dt:text-is('value read') + dd")).to_have_text('"fast"')
+        page.click("#faults-clear")                                               # 14
+        expect(page.locator("#node-row-4 .skew")).to_have_text("0", timeout=WAIT_MS)
+        self.assertEqual(self.script_errors(), [])
+
 
 if __name__ == "__main__":
     unittest.main()

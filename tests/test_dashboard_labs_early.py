@@ -180,6 +180,59 @@ class EarlyLabsFromThePageTest(BrowserCase):
         expect(page.locator("#node-row-4 .skew")).to_have_text("0", timeout=WAIT_MS)
         self.assertEqual(self.script_errors(), [])
 
+    def test_lab6_durability_from_the_page(self):
+        """Lab 6: a crash loses an uncommitted write, a stop does not; group commit and CAS survive crashes."""
+        page = self.open(1280, 900, scheduler="off", durability="batch", batch_size=100)
+        s = PageSteps(page)
+        result = page.locator("#control-result")
+        lost = result.locator("dt:text-is('uncommitted writes lost') + dd")
+        unsynced = page.locator("#node-table .unsynced")
+        replicas = (1, 4, 0)
+        expect(page.locator("#cluster-summary")).to_contain_text("durability batch")  # 1
+        self.assertIn("preference list node-1, node-4, node-0", s.inspect("color"))  # 2
+        written = s.kv("write", "color", "blue")                                  # 3
+        expect(written.locator("dt:text-is('not yet on disk') + dd")).to_contain_text("node-1")
+        expect(unsynced).to_have_text(["1", "1", "0", "0", "1"], timeout=WAIT_MS)  # 4
+        self.fail_node(page, 1, "stop")                                           # 5: nothing lost
+        expect(result).to_contain_text("keeps its memory and disk", timeout=WAIT_MS)
+        expect(unsynced.nth(1)).to_have_text("1", timeout=WAIT_MS)  # its uncommitted write is still there
+        self.recover_node(page, 1)                                                # 6
+        self.fail_node(page, 1, "crash")                                          # 7
+        expect(lost).to_have_text("color", timeout=WAIT_MS)
+        page.click("#inspect-form button")                                        # 8: gone from its disk
+        expect(self.replica(page, 1).locator(".replica-state")).to_have_text("missing, node down", timeout=WAIT_MS)
+        pulled = self.recover_node(page, 1)                                       # 9
+        expect(pulled.locator("dt:text-is('pulled by sync') + dd")).to_have_text("color", timeout=WAIT_MS)
+        for node in replicas:                                                     # 10
+            self.fail_node(page, node, "crash")
+            expect(lost).to_have_text("color", timeout=WAIT_MS)
+        for node in replicas:                                                     # 11
+            expect(self.recover_node(page, node)).to_contain_text("had anything newer", timeout=WAIT_MS)
+        expect(s.kv("read", "color")).to_contain_text("404 key_not_found")        # 12: the acknowledged write is gone
+        s.kv("write", "color", "green")                                           # 13
+        self.job(page, "flush", "committed 3 pending writes")                     # 14
+        expect(unsynced).to_have_text(["0"] * 5, timeout=WAIT_MS)
+        self.fail_node(page, 1, "crash")                                          # 15: nothing lost
+        expect(lost).to_have_text("none", timeout=WAIT_MS)
+        self.recover_node(page, 1)                                                # 16
+        self.fail_node(page, 4, "wipe")                                           # 17
+        rebuilt = self.recover_node(page, 4)                                      # 18
+        expect(rebuilt.locator("dt:text-is('pulled by sync') + dd")).to_have_text("color", timeout=WAIT_MS)
+        read = s.kv("read", "color")                                              # 19
+        version = read.locator("dt:text-is('version') + dd").inner_text()
+        s.fill(cas_key="color", cas_expected=version, cas_value="red")
+        cas = s.submit("cas-form", "dispatch-result", "CAS applied")              # 20
+        expect(cas.locator("p").first).to_contain_text("Durable:")
+        expect(cas).not_to_contain_text("not yet on disk")
+        for node in replicas:                                                     # 21
+            self.fail_node(page, node, "crash")
+            expect(lost).to_have_text("none", timeout=WAIT_MS)
+        for node in replicas:                                                     # 22
+            self.recover_node(page, node)
+        read = s.kv("read", "color")                                              # 23
+        expect(read.locator("dt:text-is('value read') + dd")).to_have_text('"red"')
+        self.assertEqual(self.script_errors(), [])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -13,7 +13,7 @@ export function setupControls(count, jobs, onChange) {
   changed = onChange;
   fill(document.getElementById("kv-coordinator"), nodeOptions(count, [["", "auto"]]));
   document.querySelectorAll(".node-select").forEach((select) => fill(select, nodeOptions(count)));
-  document.getElementById("link-to").value = String(Math.min(1, count - 1));
+  for (const id of ["link-to", "ae-peer"]) document.getElementById(id).value = String(Math.min(1, count - 1));
   fill(document.getElementById("job-name"), jobs.map((job) => el("option", {value: job.job, text: job.job})));
   setupKeyValue();
   setupFailTable(count);

@@ -1,5 +1,5 @@
 // Controls panel: write / read / delete, fail and recover, partition, link and
-// network faults, clock skew, scheduler jobs and the scenario export.
+// network faults, clock skew, an anti-entropy exchange, scheduler jobs and the scenario export.
 import {api, control, notify, onAnswer} from "./api.js";
 import {trackRequest, waitingCount} from "./step.js";
 import {el, fill, nodeName, nodeOptions} from "./util.js";
@@ -13,7 +13,7 @@ export function setupControls(count, jobs, onChange) {
   changed = onChange;
   fill(document.getElementById("kv-coordinator"), nodeOptions(count, [["", "auto"]]));
   document.querySelectorAll(".node-select").forEach((select) => fill(select, nodeOptions(count)));
-  document.getElementById("link-to").value = String(Math.min(1, count - 1));
+  for (const id of ["link-to", "ae-peer"]) document.getElementById(id).value = String(Math.min(1, count - 1));
   fill(document.getElementById("job-name"), jobs.map((job) => el("option", {value: job.job, text: job.job})));
   setupKeyValue();
   setupFailTable(count);
@@ -54,6 +54,16 @@ export function facts(data) {
   if (data.silent && data.silent.length) add("silent", names(data.silent));
   if (data.hints_received) add("hints received", names(data.hints_received));
   if (data.pulled_keys) add("pulled by sync", names(data.pulled_keys));
+  if (data.lost) {  // a crash or wipe: what the node lost (lab 3's hints, lab 6's uncommitted writes)
+    if (data.lost.uncommitted_writes_lost) add("uncommitted writes lost", names(data.lost.uncommitted_writes_lost.map((w) => w.key)));
+    if (data.lost.hints_lost !== undefined) add("hints lost", data.lost.hints_lost);
+  }
+  if (data.tree_nodes_compared !== undefined) {  // an anti-entropy exchange
+    add("tree nodes compared", data.tree_nodes_compared);
+    add("buckets differing", data.buckets_differing);
+    add("keys pushed", names(data.keys_pushed));
+    add("keys pulled", names(data.keys_pulled));
+  }
   if (data.copy_id !== undefined) add("copy", `message ${data.copy_id}`);
   if (data.health) add("cluster", `${data.health}: writes ${data.writes_possible ? "possible" : "impossible"}, ` +
                                   `reads ${data.reads_possible ? "possible" : "impossible"}`);
@@ -204,6 +214,8 @@ function setupFaultForms() {
   on("faults-clear", "click", () => control("Clearing faults", "DELETE", "/faults"));
   on("skew-form", "submit", () => control("Setting the clock skew", "POST",
     `/nodes/${document.getElementById("skew-node").value}/clock`, {skew_ms: numberOrNull("skew-ms") || 0}));
+  on("ae-form", "submit", () => control("Anti-entropy", "POST",
+    `/anti-entropy/${document.getElementById("ae-node").value}/${document.getElementById("ae-peer").value}`));
   // A job's answer (its result fields included) goes to the control box like every control's:
   // the write/read box keeps the student's last write or read.
   on("job-form", "submit", () => {

@@ -42,6 +42,12 @@ export function setupInspector(nodeCount, placementShown) {
   });
 }
 
+/** "?rf=5" when the RF field is filled: where the key would live with that replication factor. */
+function rfQuery() {
+  const rf = document.getElementById("inspect-rf").value.trim();
+  return rf ? `?rf=${encodeURIComponent(rf)}` : "";
+}
+
 function newer(a, b) {  // last-writer-wins order: timestamp, then node id
   if (!b) return true;
   if (a.timestamp !== b.timestamp) return a.timestamp > b.timestamp;
@@ -58,7 +64,7 @@ export async function refreshInspector() {
   let placement, details;
   try {
     [placement, ...details] = await Promise.all([
-      api("GET", `/placement/${encodeURIComponent(key)}`),
+      api("GET", `/placement/${encodeURIComponent(key)}${rfQuery()}`),
       ...Array.from({length: count}, (_, i) => api("GET", `/nodes/${i}`))]);
   } catch (error) {
     notifyError(`Inspecting ${key}`, error);

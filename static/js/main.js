@@ -179,7 +179,7 @@ async function start() {
   view.config = c;
   document.getElementById("cluster-summary").textContent =
     `${c.nodes} nodes · RF ${c.rf} · R ${c.r} · W ${c.w} · seed ${c.seed} · ${c.clock} clock · ` +
-    `scheduler ${c.scheduler}` + (c.admin_token ? " · admin token required" : "");
+    `scheduler ${c.scheduler} · durability ${c.durability}` + (c.admin_token ? " · admin token required" : "");
   setupToken(c);
   setupSpacetime(c.nodes, c.latency_max_ms);
   setupExport();

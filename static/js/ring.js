@@ -1,5 +1,5 @@
 // Ring panel: every node on the consistent-hash ring (SVG) and a table of its
-// state in words, key count, hints held, clock skew and partition group.
+// state in words, key count, hints held, clock skew, partition group and writes not yet on disk.
 import {el, fill, plural} from "./util.js";
 
 const SIZE = {width: 400, height: 330, radius: 100};
@@ -88,7 +88,8 @@ function renderNodeTable(nodes, sides) {
     el("td", {class: "keys", text: String(node.keys)}),
     el("td", {class: "hints", text: String(node.hints)}),
     el("td", {class: "skew", text: node.clock_skew_ms ? `${node.clock_skew_ms} ms` : "0"}),
-    el("td", {class: "group", text: sides[node.name] || "–"}))));
+    el("td", {class: "group", text: sides[node.name] || "–"}),
+    el("td", {class: "unsynced", text: String(node.uncommitted_writes ?? "–")}))));
 }
 
 /** One sentence under the ring about the placement shown. */
@@ -96,7 +97,8 @@ export function renderPlacementLine(placement) {
   const line = document.getElementById("placement-line");
   line.textContent = placement
     ? `${placement.key}: preference list ${placement.preference_list.join(", ")} (badges 1…${placement.rf}); ` +
-      `stand-ins in order ${placement.fallback_order.join(", ") || "none"} (s1, s2…).`
+      `stand-ins in order ${placement.fallback_order.join(", ") || "none"} (s1, s2…). Met walking clockwise ` +
+      `from the key: ${(placement.points || []).map((p) => `${p.node} after ${plural(p.steps_clockwise, "step")}`).join(", ")}.`
     : "Type a key in the key inspector to light up its preference list.";
 }
 

@@ -70,7 +70,8 @@ def check_latency(ctx, answer):
 
 
 LAB = Lab(11, "From simulation to real processes", "lab11_real_processes", mode="real",
-          settings={"nodes": 4, "rf": 3, "r": 2, "w": 2, "request_timeout_ms": 1000}, server={"scheduler": "off"}, steps=[
+          settings={"nodes": 4, "rf": 3, "r": 2, "w": 2, "request_timeout_ms": 1000},
+          server={"scheduler": "off"}, steps=[
     Step("Every node is a process", "GET", "/nodes", save="nodes", check=check_processes,
          notice="each node has a pid: ps, top and kill see them."),
     Step("Where does color live?", "GET", "/placement/color", save="placement",

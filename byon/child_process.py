@@ -5,53 +5,21 @@ started) and asks Linux to SIGKILL it when its parent dies (prctl
 PR_SET_PDEATHSIG), so a `kill -9` of ReplicaLab leaves no orphan node behind.
 Linux sends that signal when the *thread* that started the child ends, so
 every child is forked by one long-lived spawner thread: a node restarted from a
-short-lived request thread does not die when that thread ends.
+short-lived request thread does not die when that thread ends. Both rules live in
+realmode/processes.py (popen_dying_with_us), which starts the real-mode nodes too.
 """
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import shlex
 import signal
 import subprocess
-import sys
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Optional, Sequence, Union
 
-PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+from realmode.processes import popen_dying_with_us
+
 DATA_DIR_ENV = "REPLICALAB_DATA_DIR"
 NODE_ENV = "REPLICALAB_NODE"
-
-_libc = None
-_spawner: Optional[ThreadPoolExecutor] = None
-_spawner_lock = threading.Lock()
-
-
-def _spawn_thread() -> ThreadPoolExecutor:
-    """The one thread that forks every child (see the module docstring); it lives as long as we do."""
-    global _spawner
-    with _spawner_lock:
-        if _spawner is None:
-            _spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="byon-spawner")
-        return _spawner
-
-
-def _load_libc():
-    """libc, loaded before fork (loading a library between fork and exec is unsafe)."""
-    global _libc
-    if _libc is None and sys.platform.startswith("linux"):
-        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    return _libc
-
-
-def _die_with_parent(parent_pid: int, libc) -> None:
-    """In the child between fork and exec: be killed when the parent dies."""
-    if libc is not None:
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent_pid:  # the parent died before prctl took effect
-        os._exit(1)
 
 
 def command_words(command: Union[str, Sequence[str]]) -> List[str]:
@@ -72,14 +40,8 @@ def spawn(command: Union[str, Sequence[str]], data_dir: Optional[str] = None, no
     if data_dir is not None:
         os.makedirs(data_dir, exist_ok=True)
         env[DATA_DIR_ENV] = os.path.abspath(data_dir)
-    libc, parent, words = _load_libc(), os.getpid(), command_words(command)
-
-    def launch() -> subprocess.Popen:
-        return subprocess.Popen(
-            words, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            cwd=cwd, env=env, bufsize=0, start_new_session=True,
-            preexec_fn=lambda: _die_with_parent(parent, libc))
-    return _spawn_thread().submit(launch).result()
+    return popen_dying_with_us(command_words(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, cwd=cwd, env=env, bufsize=0)
 
 
 def signal_group(process: subprocess.Popen, sig: int) -> bool:

@@ -85,19 +85,26 @@ def _spawn_thread() -> ThreadPoolExecutor:
         return _spawner
 
 
+def popen_dying_with_us(argv: List[str], **popen_args) -> subprocess.Popen:
+    """subprocess.Popen(argv, **popen_args) as a child in its own process group that dies with us.
+
+    Forked by the one spawner thread, with the death signal set between fork and exec;
+    `popen_args` must not ask for a new session (the hook makes the child a group leader).
+    """
+    hook = _die_with_parent_hook()
+    return _spawn_thread().submit(lambda: subprocess.Popen(argv, preexec_fn=hook, **popen_args)).result()
+
+
 def start(argv: List[str], name: str = "", env: Optional[Dict[str, str]] = None,
           cwd: Optional[str] = None, log_path: Optional[str] = None) -> Child:
     """Start `argv` as a child that dies with this process; its output goes to `log_path` (or nowhere)."""
-    def launch() -> subprocess.Popen:
-        out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # the child keeps its own copy
-        try:
-            return subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out,
-                                    stderr=subprocess.STDOUT, preexec_fn=_die_with_parent_hook(),
-                                    close_fds=True)
-        finally:
-            if log_path:
-                out.close()  # type: ignore[union-attr]
-    popen = _spawn_thread().submit(launch).result()
+    out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # the child keeps its own copy
+    try:
+        popen = popen_dying_with_us(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=subprocess.STDOUT, close_fds=True)
+    finally:
+        if log_path:
+            out.close()  # type: ignore[union-attr]
     return Child(name or os.path.basename(argv[0]), list(argv), popen, env, cwd, log_path)
 
 

@@ -76,35 +76,33 @@ def add_control_routes(app: Flask, process: NodeProcess) -> None:
         data = _body("key")
         return answered(lambda: handle.cas(data["key"], data.get("expected"), data.get("value")))
 
+    def run_to_end(start):
+        """Start a background operation under the node's lock, wait for it, and send its events to the front."""
+        with process.lock:
+            op = start()
+        process.wait_done(op)
+        if process.relay is not None:
+            process.relay.flush(2.0)
+        return op
+
     @app.post("/node/handoff")
     def handoff():
         """Hand the hints held for one owner back and wait: body {owner}."""
         owner = _body("owner")["owner"]
-        with process.lock:
-            op = handle.start_handoff(owner)
-        process.wait_done(op)
-        process.relay and process.relay.flush(2.0)
+        op = run_to_end(lambda: handle.start_handoff(owner))
         return jsonify(owner=owner, delivered=list(op.delivered))
 
     @app.post("/node/sync")
     def sync():
         """Run a recovery sync from the peers and wait: body {peers}."""
         peers = _body("peers")["peers"]
-        with process.lock:
-            op = handle.start_sync(peers)
-        process.wait_done(op)
-        process.relay and process.relay.flush(2.0)
-        return jsonify(summary=op.summary())
+        return jsonify(summary=run_to_end(lambda: handle.start_sync(peers)).summary())
 
     @app.post("/node/anti-entropy")
     def anti_entropy():
         """Run one Merkle-tree exchange with a peer and wait: body {peer}."""
         peer = _body("peer")["peer"]
-        with process.lock:
-            op = handle.start_anti_entropy(peer)
-        process.wait_done(op)
-        process.relay and process.relay.flush(2.0)
-        return jsonify(summary=op.summary())
+        return jsonify(summary=run_to_end(lambda: handle.start_anti_entropy(peer)).summary())
 
     @app.post("/node/skew")
     def skew():

@@ -152,7 +152,7 @@ class _Reader:
             if end >= len(text):
                 raise EDNError("unterminated string", start)
             if text[end] == '"':
-                return "".join(out), end + 1
+                return _whole_characters("".join(out), start), end + 1
             esc = text[end + 1:end + 2]
             if esc == "u":
                 digits = text[end + 2:end + 6]
@@ -201,7 +201,7 @@ class _Reader:
         if name in _CHAR_NAMES:
             return _CHAR_NAMES[name], end
         if re.fullmatch(r"u[0-9a-fA-F]{4}", name):
-            return chr(int(name[1:], 16)), end
+            return _whole_characters(chr(int(name[1:], 16)), pos), end
         raise EDNError(f"unknown character literal '\\{name}'", pos)
 
     @staticmethod
@@ -236,3 +236,23 @@ class _Reader:
         if token[0].isdigit() or (token[0] in "+-" and token[1:2].isdigit()):
             raise EDNError(f"bad number '{token}'", pos)
         return Symbol(token)
+
+
+def _whole_characters(text: str, pos: int) -> str:
+    """Join `\\uD83D\\uDE00`-style surrogate pairs into one character, as JSON readers do, and
+    refuse a lone half: no UTF-8 answer (or checker report) could carry it."""
+    if not any("\ud800" <= c <= "\udfff" for c in text):
+        return text
+    try:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+    except UnicodeDecodeError:
+        half = next(c for i, c in enumerate(text) if "\ud800" <= c <= "\udfff" and not _paired(text, i))
+        raise EDNError(f"a string holds a lone surrogate (\\u{ord(half):04x}), half of a UTF-16 pair: "
+                       "send the whole character", pos) from None
+
+
+def _paired(text: str, i: int) -> bool:
+    """Whether the surrogate at `i` is one half of a high-low pair."""
+    if text[i] <= "\udbff":
+        return i + 1 < len(text) and "\udc00" <= text[i + 1] <= "\udfff"
+    return i > 0 and "\ud800" <= text[i - 1] <= "\udbff"

@@ -192,7 +192,7 @@ h1{margin:.2em 0}.summary{color:#555}
 .who{width:7em;flex:none;font:12px monospace;overflow:hidden;text-overflow:ellipsis}
 .track{position:relative;flex:1;height:22px;background:#fafafa;border-bottom:1px dotted #ddd}
 .op{position:absolute;top:2px;height:18px;box-sizing:border-box;font:11px monospace;
- white-space:nowrap;overflow:hidden;padding:1px 3px;border-radius:3px;cursor:default;
+ white-space:nowrap;overflow:hidden;text-overflow:ellipsis;padding:1px 3px;border-radius:3px;cursor:default;
  background:#dde6f0;border:1px solid #9ab}
 .op.placed{background:#cfe8cf;border-color:#6a6}
 .op.info{background:repeating-linear-gradient(45deg,#eee,#eee 4px,#f8f8f8 4px,#f8f8f8 8px);

@@ -187,6 +187,19 @@ class OneValidationTest(CheckerTestCase):
                 with self.subTest(value=raw[:20], body=body[:20], query=query):
                     self.assertRefused(self.post(body, query), word)
 
+    def test_edn_refuses_a_lone_surrogate_and_joins_a_pair(self):
+        """EDN bodies refuse a lone \\ud800 (string or character) with a 400, as JSON does; a pair is one character."""
+        for raw in ('"\\ud800"', '"a\\udc00"', "\\ud800"):
+            event = "{:process 0, :type :invoke, :f :write, :value " + raw + "}"
+            done = "{:process 0, :type :ok, :f :write, :value 1}"
+            with self.subTest(value=raw):
+                self.assertRefused(self.post(f"{event}\n{done}", "?format=edn"), "lone surrogate")
+        smile = '"\\ud83d\\ude00"'
+        pair = (f"{{:process 0, :type :invoke, :f :write, :value {smile}}}\n"
+                f"{{:process 0, :type :ok, :f :write, :value {smile}}}")
+        answer = self.post(pair, "?format=edn")
+        self.assertEqual(answer.status_code, 200, answer.get_data(as_text=True)[:300])
+
     def test_initial_refuses_what_json_bodies_refuse(self):
         """?initial= refuses NaN, Infinity, 1e400, a lone surrogate and deep nesting with a 400."""
         for raw in ("NaN", "Infinity", "1e400", '"\\ud800"', "[" * 3000):

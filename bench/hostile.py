@@ -3,7 +3,9 @@
     python -m bench.hostile [--server run|gunicorn] [--methods 300] [--big 200] [--in-process] [--quick]
 
 Starts `python run.py` (or gunicorn) with default settings on a free loopback
-port, or uses the Flask test client with --in-process, and sends every route:
+port, or uses the Flask test client with --in-process, and sends every route
+(the fuzz's list, /check/view and /events/shiviz included: their success is
+HTML or a ShiViz log, their errors JSON):
 invented HTTP methods (QX0, QX1, ...); 5,000-digit (and 4,000-digit, and
 negative) numbers in every path, query, numeric and version field; odd Host
 forms on every state-changing route; and 512 KiB values in every body field.
@@ -21,7 +23,8 @@ from collections import Counter
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from bench.measure import rss_mib
-from tests.fuzzing import ENDPOINTS, strict_json
+from tests.fuzzing import FUZZED as ENDPOINTS
+from tests.fuzzing import strict_json
 
 HUGE = "9" * 5000  # past int()'s 4,300-digit limit
 NUMBERS = [HUGE, "9" * 4000, "-" + "9" * 4000]  # raw JSON numbers; the first is not even parseable
@@ -40,6 +43,8 @@ FOREIGN_HOSTS = ["127.0.0.1:5000@evil.example", "localhost@evil.example", "127.0
 BIG_VALUE = "x" * (512 * 1024 - 2)  # its JSON encoding is 512 KiB
 NO_ANSWER = 599  # the connection closed without an answer (counted with the 5xx)
 CLUSTER_OUTCOMES = (503, 504)  # no quorum / timeout: answers about the cluster, not server errors
+# Routes whose success is not JSON (an HTML picture, a ShiViz log); their errors still are.
+SUCCESS_TYPES = {"/check/view": "text/html", "/events/shiviz": "text/plain"}
 # An answer (status, content type, text), or None when the client library refused to send it.
 Send = Callable[[str, str, Optional[bytes], Dict[str, str]], Optional[Tuple[int, str, str]]]
 
@@ -106,6 +111,11 @@ def problem(method: str, path: str, status: int, content_type: str, text: str) -
         return f"{status} for {method} {path[:60]}" + (f" ({text[:120]})" if status == NO_ANSWER else "")
     if method == "HEAD" or (status == 200 and path.startswith("/metrics")):
         return None  # no body; Prometheus text by design
+    route = path.split("?")[0]
+    if status == 200 and route in SUCCESS_TYPES:
+        expected = SUCCESS_TYPES[route]
+        return None if content_type.startswith(expected) else \
+            f"{status} {content_type!r} (not {expected}) for {method} {path[:60]}"
     if not content_type.startswith("application/json"):
         return f"{status} {content_type!r} (not JSON) for {method} {path[:60]}"
     try:

@@ -37,8 +37,8 @@ ENDPOINTS: List[Tuple[str, str]] = [
     ("GET", "/history"), ("DELETE", "/history"), ("GET", "/check"), ("POST", "/check"), ("GET", "/metrics"),
     ("GET", "/read/"), ("DELETE", "/delete/"),
 ]
-# Routes that answer something other than JSON on success (record() knows which): the fuzz
-# sends them; bench/hostile.py, which expects JSON from every ENDPOINTS route, does not (yet).
+# Routes that answer something other than JSON on success (record() knows which, and so does
+# bench/hostile.py's SUCCESS_TYPES): their errors are JSON like every other route's.
 NOT_JSON_ENDPOINTS: List[Tuple[str, str]] = [("GET", "/check/view"), ("POST", "/check/view"),
                                              ("GET", "/events/shiviz")]
 FUZZED = ENDPOINTS + NOT_JSON_ENDPOINTS

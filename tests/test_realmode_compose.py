@@ -3,8 +3,13 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import unittest
+import uuid
 
+import requests
+
+from realmode.processes import free_port
 from tests.helpers import ROOT
 
 COMPOSE_FILE = os.path.join(ROOT, "docker-compose.yml")
@@ -22,16 +27,28 @@ def compose_command():
     return None
 
 
-def run_compose(*args, token="lab-token"):
+def run_compose(*args, token="lab-token", extra_env=None, timeout=120):
     """Run compose on the project's file with (or without) the admin token in the environment."""
     env = {k: v for k, v in os.environ.items() if k != "REPLICALAB_ADMIN_TOKEN"}
     if token:
         env["REPLICALAB_ADMIN_TOKEN"] = token
+    env.update(extra_env or {})
     return subprocess.run([*COMPOSE, "-f", COMPOSE_FILE, *args], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=120)
+                          cwd=ROOT, timeout=timeout)
+
+
+def engine_answers() -> bool:
+    """Whether a container engine answers `docker info` (the client alone is not enough)."""
+    if not shutil.which("docker"):
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 COMPOSE = compose_command()
+ENGINE = COMPOSE is not None and engine_answers()
 
 
 @unittest.skipIf(COMPOSE is None, "neither `docker compose` nor `docker-compose` is installed; "
@@ -56,6 +73,39 @@ class ComposeConfigTest(unittest.TestCase):
         self.assertEqual(sorted(services.stdout.split()), ["front"] + [f"node{n}" for n in range(NODES)])
         volumes = run_compose("config", "--volumes")
         self.assertEqual(sorted(volumes.stdout.split()), [f"node{n}-data" for n in range(NODES)])
+
+
+@unittest.skipUnless(ENGINE, "no container engine answers `docker info`: install and start the Debian package "
+                             "docker.io (and docker-compose) to run the compose cluster for real")
+class ComposeRunTest(unittest.TestCase):
+    """The compose cluster, run for real where a container engine works: write, kill a node, read."""
+
+    def test_the_cluster_runs_in_containers(self):
+        """Five node containers and the front come up; a write survives a SIGKILLed node and reads back."""
+        port = free_port()
+        env = {"REPLICALAB_PUBLISH": f"127.0.0.1:{port}",  # loopback only, a free port
+               "COMPOSE_PROJECT_NAME": f"replicalab-test-{uuid.uuid4().hex[:8]}"}
+        self.addCleanup(run_compose, "down", "-v", "--remove-orphans", extra_env=env, timeout=300)
+        up = run_compose("up", "-d", "--build", extra_env=env, timeout=900)
+        self.assertEqual(up.returncode, 0, up.stderr[-2000:])
+        base = f"http://127.0.0.1:{port}"
+        headers = {"Authorization": "Bearer lab-token"}
+        deadline = time.monotonic() + 120
+        health: dict = {}
+        while time.monotonic() < deadline and health.get("nodes_alive") != NODES:
+            try:
+                health = requests.get(f"{base}/health", headers=headers, timeout=5).json()
+            except (requests.RequestException, ValueError):
+                health = {}
+            time.sleep(1)  # containers start in real time; nothing here is simulated
+        self.assertEqual(health.get("mode"), "real", health)
+        written = requests.post(f"{base}/write", json={"key": "color", "value": "blue"}, headers=headers, timeout=30)
+        self.assertEqual(written.status_code, 200, written.text)
+        killed = run_compose("kill", "-s", "SIGKILL", "node2", extra_env=env)
+        self.assertEqual(killed.returncode, 0, killed.stderr)
+        read = requests.get(f"{base}/read/color", headers=headers, timeout=30)
+        self.assertEqual(read.status_code, 200, read.text)
+        self.assertEqual(read.json()["value"], "blue")
 
 
 class ComposeWiringTest(unittest.TestCase):

@@ -108,7 +108,9 @@ class StudentProcess:
         try:
             self.bridge.start()
         except NodeStartError as error:
-            self.start_problem = error.problem  # on_problem already told the front
+            self.start_problem = error.problem
+            if error.problem.kind == "not_started":  # the bridge reports the other kinds itself
+                self._problem(error.problem)
             return
         self.emit("program_started", f"{node_name(self.node_id)} runs {self.command!r} as {self.name} "
                   f"(pid {self.bridge.pid}); it answered init", [self.node_id], pid=self.bridge.pid,

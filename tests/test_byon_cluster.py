@@ -184,11 +184,12 @@ class JavaScriptClusterTest(unittest.TestCase):
 class BrokenProgramsTest(unittest.TestCase):
     """A mixed cluster: nodes 0-1 lab 12's model, 2 prints garbage first, 3 never answers init, 4 exits at once."""
 
+    c: RealCluster
+
     @classmethod
     def setUpClass(cls):
         cls.c = RealCluster(nodes=5, args=["--node-cmd", f"2={GARBAGE}", "--node-cmd", f"3={SILENT}",
                                            "--node-cmd", f"4={EXITS}"])
-        cls.problems = {}
 
     @classmethod
     def tearDownClass(cls):

@@ -14,6 +14,7 @@ import unittest
 import requests
 
 from realmode import processes
+from tests.browser import BROWSER_MISSING, WAIT_MS, BrowserCase, expect
 from tests.helpers import ROOT
 from tests.real_cluster import RealCluster
 
@@ -29,7 +30,8 @@ cluster: RealCluster  # the Python model cluster, shared by this module's classe
 
 def setUpModule():
     global cluster
-    cluster = RealCluster(nodes=5, args=["--node-cmd", MODEL_3])
+    # Node 4 prints one line of garbage at each start, then runs the same model.
+    cluster = RealCluster(nodes=5, args=["--node-cmd", MODEL_3, "--node-cmd", f"4={GARBAGE}"])
 
 
 def tearDownModule():
@@ -179,6 +181,37 @@ class JavaScriptClusterTest(unittest.TestCase):
             self.assertTrue(c.get("/check").json()["linearizable"])
         finally:
             self.assertEqual(c.stop(), [])
+
+
+@unittest.skipIf(BROWSER_MISSING, BROWSER_MISSING)
+class StudentDashboardBrowserTest(BrowserCase):
+    """The dashboard on a cluster of student programs, in headless Chromium."""
+
+    def dashboard(self, c: RealCluster):
+        self.context = self.browser.new_context(viewport={"width": 1280, "height": 1000})
+        page = self.context.new_page()
+        page.goto(c.url + "/dashboard")
+        expect(page.locator("body")).to_have_attribute("data-ready", "true", timeout=WAIT_MS)
+        return page
+
+    def test_the_space_time_diagram_draws_the_programs_messages(self):
+        """Delivered arrows appear for the programs' own messages (kind = their body type), as /events has them."""
+        page = self.dashboard(cluster)
+        cluster.post("/write", {"key": "drawn", "value": 1})
+        arrow = page.locator('#spacetime .arrow.msg-kind-replicate[data-status="delivered"]').first
+        expect(arrow).to_be_attached(timeout=WAIT_MS)
+        msg_id = arrow.get_attribute("data-msg-id")
+        sent = [e for e in events(cluster, "message_sent") if str(e["details"]["msg_id"]) == msg_id]
+        self.assertEqual([e["details"]["kind"] for e in sent], ["replicate"])
+        self.shoot(page, "dashboard-student-nodes.png")
+
+    def test_a_program_problem_is_a_visible_notice(self):
+        """A restarted program that prints garbage shows a notice naming the node and the line."""
+        self.assertEqual(cluster.post("/fail/4?mode=crash").status_code, 200)
+        page = self.dashboard(cluster)
+        self.assertEqual(cluster.post("/recover/4").status_code, 200)
+        notice = page.locator("#notices .notice-error", has_text="hello from a debug print")
+        expect(notice).to_contain_text("node-4", timeout=WAIT_MS)
 
 
 class BrokenProgramsTest(unittest.TestCase):

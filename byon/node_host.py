@@ -44,6 +44,7 @@ CLIENT = "c1"  # the id the front's requests come from (Maelstrom's clients are 
 PROGRAM_DIR = "program"  # under the node's data dir: the student's REPLICALAB_DATA_DIR
 MAX_REPLY_WAIT_S = 60.0
 KEPT_PROBLEMS = 20
+IDS_PER_LIFE = 10 ** 7  # message ids one life of a node process may use before the next life's
 
 
 def student_name(node_id: int) -> str:
@@ -72,6 +73,20 @@ def wipe_program_dir(node_data_dir: str) -> bool:
     return existed
 
 
+def incarnation(node_data_dir: str) -> int:
+    """How many times a student node process started on this data dir before (counted on disk)."""
+    path = os.path.join(node_data_dir, "program.incarnation")
+    try:
+        with open(path, encoding="ascii") as handle:
+            count = int(handle.read().strip() or 0)
+    except (OSError, ValueError):
+        count = 0
+    os.makedirs(node_data_dir, exist_ok=True)
+    with open(path, "w", encoding="ascii") as handle:
+        handle.write(str(count + 1))
+    return count
+
+
 class StudentProcess:
     """One node process whose node is a student's program behind a StdioBridge."""
 
@@ -88,9 +103,10 @@ class StudentProcess:
                                        emit=self.emit, settings=HttpSettings(token=token))
         self.transport.epoch_ms = int(time.time() * 1000)
         self.transport.register(node_id, self._deliver)
-        # Cluster-wide message ids for the event log and the diagram: distinct residues per node,
-        # starting from the wall clock so that a restarted program does not reuse its old ids.
-        self._wire_ids = itertools.count((self.transport.epoch_ms % 10 ** 9) * 1000 + node_id, 1000)
+        # Cluster-wide message ids for the event log and the diagram: node N's are N mod the node
+        # count, and each life of the node process starts IDS_PER_LIFE rounds further.
+        start = incarnation(config.data_dir) * IDS_PER_LIFE * config.nodes + node_id
+        self._wire_ids = itertools.count(start, config.nodes)
         self._client_ids = itertools.count(1)
         self._replies: Dict[int, dict] = {}
         self._waiting: set = set()
@@ -165,20 +181,35 @@ class StudentProcess:
             self.transport.send(Passthrough(self.node_id, dest, envelope.body, next(self._wire_ids)))
 
     def request(self, body: dict, timeout_s: float) -> Optional[dict]:
-        """Send one client request body to the program and wait for its reply; None if none came in time."""
+        """Send one client request body to the program and wait for its reply; None if none came in time.
+
+        Narrated as client_request and client_answered (a *_ok reply) or client_failed (an
+        error or silence), with an op id, so the diagram marks the request and its answer.
+        """
         msg_id = next(self._client_ids)
+        op_id, what = f"{self.name}:{CLIENT}:{msg_id}", f"{body.get('type')} {str(body.get('key'))[:60]!r}"
+        key = body.get("key") if isinstance(body.get("key"), str) else None
+        self.emit("client_request", f"client {CLIENT} -> {self.name}: {what}", [self.node_id], key,
+                  op_id=op_id, f=body.get("type"))
         with self._answered:
             self._waiting.add(msg_id)
         try:
-            if not self.bridge.send({"src": CLIENT, "dest": self.name, "body": dict(body, msg_id=msg_id)}):
-                return None
-            with self._answered:
-                self._answered.wait_for(lambda: msg_id in self._replies, timeout_s)
-                return self._replies.pop(msg_id, None)
+            reply = None
+            if self.bridge.send({"src": CLIENT, "dest": self.name, "body": dict(body, msg_id=msg_id)}):
+                with self._answered:
+                    self._answered.wait_for(lambda: msg_id in self._replies, timeout_s)
+                    reply = self._replies.pop(msg_id, None)
         finally:
             with self._answered:
                 self._waiting.discard(msg_id)
                 self._replies.pop(msg_id, None)
+        kind = reply.get("type") if reply else None
+        said = (f"{kind}" + (f" {reply.get('code')}" if kind == "error" else "")) if reply else \
+            f"no reply within {timeout_s:g} s"
+        ok = isinstance(kind, str) and kind.endswith("_ok")
+        self.emit("client_answered" if ok else "client_failed", f"{self.name} -> client {CLIENT}: {what}: {said}",
+                  [self.node_id], key, op_id=op_id, f=body.get("type"), reply=reply)
+        return reply
 
     # --- what the student sees ------------------------------------------------------
 

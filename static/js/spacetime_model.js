@@ -14,8 +14,9 @@ const TICK_EVERY_PX = 70;         // a time label on the axis at most this often
 
 const ANSWERS = new Set(["write_succeeded", "write_failed", "read_succeeded", "read_failed", "abd_failed",
                          "write_answered", "read_answered", "cas_applied", "cas_conflict", "cas_no_quorum",
-                         "cas_unknown", "cas_contention"]);
-const STARTS = new Set(["write_started", "paxos_prepare", "abd_query"]);
+                         "cas_unknown", "cas_contention", "client_answered", "client_failed"]);
+// client_request / client_answered / client_failed: a request to a student's program (byon/node_host.py).
+const STARTS = new Set(["write_started", "paxos_prepare", "abd_query", "client_request"]);
 const LANE_MARKS = {node_failed: "fail", node_recovered: "recover", clock_skew: "skew"};
 const WIDE_MARKS = new Set(["partition", "partition_healed", "network_paused", "network_resumed", "link_fault",
                             "link_repaired", "network_fault", "faults_cleared", "tick", "cluster_reset"]);

@@ -1,5 +1,6 @@
 """The parts of `run.py cluster --node-cmd` that need no process: the flag's values, ids, the passthrough codec."""
 import unittest
+from typing import Any
 
 from byon.node_cmd import model_command, node_commands
 from byon.node_host import student_name, student_node
@@ -13,7 +14,7 @@ class NodeCommandsTest(unittest.TestCase):
 
     def test_one_command_runs_every_node(self):
         """A value without a node id is every node's program."""
-        self.assertEqual(node_commands(["python3 my_node.py"], 3), {i: "python3 my_node.py" for i in range(3)})
+        self.assertEqual(node_commands(["python3 my_node.py"], 3), dict.fromkeys(range(3), "python3 my_node.py"))
 
     def test_per_node_commands_leave_the_others_to_the_model_answer(self):
         """N=CMD replaces node N only; the others run the chosen lab 12 model stage."""
@@ -48,7 +49,7 @@ class PassthroughCodecTest(unittest.TestCase):
     def test_round_trip_keeps_the_body_and_names_the_kind(self):
         """The decoded copy has the same body; its kind is the body's type, whatever ReplicaLab names exist."""
         msg = Passthrough(1, 2, {"type": "put", "msg_id": 7, "key": "k", "data": [1, {"a": None}]}, wire_id=11)
-        copy = codec.decode(codec.from_text(codec.to_text(codec.encode(msg))))
+        copy: Any = codec.decode(codec.from_text(codec.to_text(codec.encode(msg))))
         self.assertEqual(copy, msg)
         self.assertEqual((copy.kind, copy.key, copy.summary()), ("put", "k", "put k"))
 

@@ -4,7 +4,7 @@ The same node process as real mode's (realmode/node_process.py) with the
 student's program where the ReplicaNode would be: the program is started by a
 StdioBridge (stdio_bridge.py) with `init` (its id "n<N>" and every node's), and
 its data directory in REPLICALAB_DATA_DIR. Every message it prints for another
-node becomes a `Passthrough` (cluster/messages.py: the body verbatim) sent by
+node becomes a `Passthrough` (cluster/passthrough.py: the body verbatim) sent by
 HttpTransport.send, so the fault table, step mode and the event log treat it as
 ReplicaLab's own messages; a message arriving for it is written to its stdin.
 Client requests from the front (`POST /node/kv`, a lin-kv body) are written to
@@ -28,7 +28,7 @@ from flask import Flask, jsonify, request
 from cluster import codec
 from cluster.codec import body_object
 from cluster.errors import BadRequest, Conflict
-from cluster.messages import Passthrough
+from cluster.passthrough import Passthrough
 from config import Config
 from models import node_name
 from realmode.event_relay import EventRelay
@@ -44,6 +44,7 @@ CLIENT = "c1"  # the id the front's requests come from (Maelstrom's clients are 
 PROGRAM_DIR = "program"  # under the node's data dir: the student's REPLICALAB_DATA_DIR
 MAX_REPLY_WAIT_S = 60.0
 KEPT_PROBLEMS = 20
+REPORTED_IN_FULL, REPORT_EVERY = 20, 100  # program problems of one kind: the first 20, then one in 100
 IDS_PER_LIFE = 10 ** 7  # message ids one life of a node process may use before the next life's
 
 
@@ -113,6 +114,8 @@ class StudentProcess:
         self._answered = threading.Condition()
         self.problems: List[dict] = []
         self.start_problem: Optional[Problem] = None
+        self.exit_problem: Optional[Problem] = None  # it ran, then exited
+        self._problem_counts: Dict[str, int] = {}
         self.bridge = StdioBridge(self.name, [student_name(i) for i in range(config.nodes)], command,
                                   self._from_program, on_log=self._log, on_problem=self._problem,
                                   data_dir=program_dir(config.data_dir), cwd=cwd)
@@ -143,7 +146,7 @@ class StudentProcess:
         """The program as GET /peer/health and the views show it."""
         running = self.bridge.running() and self.start_problem is None
         return {"command": self.command, "student_id": self.name, "pid": self.bridge.pid, "running": running,
-                "problem": self.start_problem.text() if self.start_problem else None,
+                "problem": next((p.text() for p in (self.start_problem, self.exit_problem) if p), None),
                 "problems": self.problems[-5:], "stats": vars(self.bridge.stats),
                 "data_dir": program_dir(self.config.data_dir), "last_log": list(self.bridge.last_log)[-5:]}
 
@@ -214,7 +217,19 @@ class StudentProcess:
     # --- what the student sees ------------------------------------------------------
 
     def _problem(self, problem: Problem) -> None:
-        """Tell the front (console, /events, dashboard) what the program did wrong."""
+        """Tell the front (console, /events, dashboard) what the program did wrong.
+
+        Past REPORTED_IN_FULL problems of one kind, only every REPORT_EVERY-th is told (with
+        the count), so a program that prints a log line per message cannot flood the log.
+        """
+        if problem.kind == "exited":
+            self.exit_problem = problem
+        count = self._problem_counts[problem.kind] = self._problem_counts.get(problem.kind, 0) + 1
+        if count > REPORTED_IN_FULL and count % REPORT_EVERY:
+            return
+        if count > REPORTED_IN_FULL:
+            problem = Problem(problem.node, problem.kind, f"{problem.why} ({count} such problems so far; "
+                              f"one in {REPORT_EVERY} is shown)", problem.line)
         self.problems = (self.problems + [problem.to_dict()])[-KEPT_PROBLEMS:]
         self.emit("program_problem", f"{node_name(self.node_id)}: {problem.text()}", [self.node_id],
                   node=node_name(self.node_id), student_id=self.name, problem=problem.kind, why=problem.why,

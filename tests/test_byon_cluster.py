@@ -89,7 +89,8 @@ class ModelClusterTest(unittest.TestCase):
         requests.delete(c.url + "/history", timeout=10)
         write = c.post("/write", {"key": "x", "value": 1, "coordinator": 2}).json()
         self.assertEqual((write["status"], write["node"], write["outcome"]), ("success", "n2", "ok"))
-        self.assertEqual(c.get("/read/x").json()["value"], 1)
+        read = c.get("/read/x?coordinator=n3").json()  # a program's own name for a node works too
+        self.assertEqual((read["value"], read["node"]), (1, "n3"))
         self.assertEqual(c.post("/cas", {"key": "x", "from": 1, "to": 2}).status_code, 200)
         refused = c.post("/cas", {"key": "x", "from": 1, "to": 3})
         self.assertEqual((refused.status_code, refused.json()["node_code"]), (409, 22))

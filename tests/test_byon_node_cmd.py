@@ -6,7 +6,7 @@ from byon.node_cmd import model_command, node_commands
 from byon.node_host import student_name, student_node
 from cluster import codec
 from cluster.errors import BadMessage, BadRequest
-from cluster.messages import Passthrough
+from cluster.passthrough import Passthrough
 
 
 class NodeCommandsTest(unittest.TestCase):

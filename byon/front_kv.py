@@ -33,7 +33,7 @@ def run(manager: Any, op: KvOperation, coordinator: Optional[Any] = None,
     """Send `op` to a student node, record it in the history, and return (result, node id).
 
     Raises lin_kv.NodeAnswerError (with the node's id) when it is not a success; the
-    node's lock is released while the program works (HttpNodeHandle.kv).
+    cluster lock is released while the program works (HttpNodeHandle.kv).
     """
     with manager.lock, manager.history.record(op.f, op.key, op.history_value()) as outcome:
         handle = manager.coordinator_for(op.key, coordinator)

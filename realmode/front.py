@@ -43,6 +43,7 @@ from realmode.node_server import NodeServer
 logger = logging.getLogger("replicalab")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUPERVISE_EVERY_S = 0.2
+PAUSE_WAIT_S = 3.0  # a pause must be in force at every node before the next request: wait longer for it
 
 
 class FrontNetwork:
@@ -69,13 +70,13 @@ class FrontNetwork:
         remote = frozenset(h.node_id for h in self.handles if h.child is None and h.node_id in self.down)
         return FaultTable(self.nodes, self.faults, remote, self.version, self.paused)
 
-    def run(self) -> None:
+    def run(self, wait_s: float = 1.0) -> None:
         """Publish the fault table if it changed since the last time (the manager calls this after a change)."""
         shape = {k: v for k, v in self.table().to_json().items() if k != "version"}
         if shape != self._published:
             self._published = shape
             self.version += 1
-            self.publish([h for h in self.handles if h.failure() is None])
+            self.publish([h for h in self.handles if h.failure() is None], wait_s)
 
     def publish(self, handles, wait_s: float = 1.0) -> None:
         """Send the current table to `handles`' processes in parallel; wait up to `wait_s` for them.
@@ -96,13 +97,13 @@ class FrontNetwork:
     def pause(self) -> None:
         """Every node holds what it sends from now on: the table says paused."""
         self.paused = True
-        self.run()
+        self.run(wait_s=PAUSE_WAIT_S)
 
     def resume(self) -> None:
         """Deliver what the nodes hold (and what follows), then publish the table without the pause."""
         self.steps.drain()
         self.paused = False
-        self.run()
+        self.run(wait_s=PAUSE_WAIT_S)
 
     def held(self, detail=None) -> list:
         """Every node's held messages, oldest first (each node adds siblings mode's detail itself)."""

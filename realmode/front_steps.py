@@ -74,6 +74,8 @@ class ProcessSteps:
                 data = self._call(handle, "/node/held", method="GET")
             except Exception:  # noqa: BLE001 -- died a moment ago: the supervisor is about to say so
                 continue
+            if data["paused"] != self.network.paused:  # it missed the table (busy, or just back): send it again
+                self.network.publish([handle])
             held.extend(data["held"])
             waiting += data["waiting"]
         held.sort(key=lambda entry: (entry[0], entry[1]["id"]))

@@ -167,7 +167,7 @@ class HttpTransport:
         if verdict.duplicate:
             self._event("message_duplicated", "the network duplicated", envelope, msg)
         for _ in range(2 if verdict.duplicate else 1):
-            if verdict.delay_ms:
+            if verdict.delay_ms and not self.faults.table.paused:  # paused: held at once, listed, moved by hand
                 self.timers.call_later(verdict.delay_ms, lambda: self._dispatch(envelope, msg), under_lock=False)
             else:
                 self._dispatch(envelope, msg)

@@ -1,4 +1,4 @@
-"""Step mode at a real-mode sender, without processes: the held list, its bound, ids, frozen timers, the table's flag."""
+"""Step mode at a real-mode sender, without processes: the held list, its bound, ids, frozen timers, the table."""
 import threading
 import time
 import unittest
@@ -8,6 +8,7 @@ from cluster.errors import BadRequest, NotFound
 from cluster.messages import Put
 from models import Record, Version
 from realmode.fault_table import FaultTable, LiveFaults
+from realmode.front import FrontNetwork
 from realmode.step_hold import MessageIds, StepHold
 from realmode.timers import TimerThread
 
@@ -84,7 +85,7 @@ class StepHoldTest(unittest.TestCase):
         self.assertTrue(all(m["id"] % 5 == 1 for m in listed))
 
     def test_past_the_bound_a_new_message_is_lost_and_narrated(self):
-        """The fourth envelope past a bound of 3 is not posted, not held, and a message_dropped event names the bound."""
+        """The 4th envelope past a bound of 3 is not posted, not held, and a message_dropped event names the bound."""
         self.pause()
         for _ in range(4):
             self.assertTrue(self.send(put(4)))
@@ -143,7 +144,7 @@ class FrozenTimersTest(unittest.TestCase):
         self.assertTrue(fired.wait(5))
 
     def test_unfreeze_continues_from_where_the_clock_stood(self):
-        """The frozen interval does not count: a 200 ms timer set while frozen still waits about 200 ms after unfreeze."""
+        """The frozen interval does not count: a 200 ms timer set while frozen still waits ~200 ms after unfreeze."""
         timers = TimerThread(threading.RLock(), name="test-unfreeze")
         self.addCleanup(timers.close)
         fired = threading.Event()
@@ -166,6 +167,22 @@ class PausedTableTest(unittest.TestCase):
         with self.assertRaises(BadRequest) as caught:
             FaultTable.from_json({**table.to_json(), "paused": "yes"})
         self.assertIn("\"paused\" must be true or false", caught.exception.message)
+
+
+class FrontTableTest(unittest.TestCase):
+    """The front publishes step mode as a new version of the fault table."""
+
+    def test_pause_and_resume_each_publish_a_new_version(self):
+        """Pausing and resuming change the table's shape, so each gets a new version with `paused` as it is now."""
+        network = FrontNetwork(3)
+        network.run()
+        self.assertEqual((network.version, network.table().paused), (1, False))
+        network.pause()
+        self.assertEqual((network.version, network.table().paused), (2, True))
+        network.run()  # nothing changed: nothing published
+        self.assertEqual(network.version, 2)
+        network.resume()
+        self.assertEqual((network.version, network.table().to_json()["paused"]), (3, False))
 
 
 if __name__ == "__main__":

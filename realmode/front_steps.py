@@ -67,9 +67,13 @@ class ProcessSteps:
         return holder
 
     def listing(self) -> Tuple[List[dict], int]:
-        """(every held message, oldest first; client requests waiting) from the live node processes."""
+        """(every held message, oldest first; client requests waiting) from the live node processes.
+
+        Unpaused nothing is held (resume posted it all), so no node is asked: the dashboard
+        refreshes this list after events, and real mode has many.
+        """
         held, waiting = [], 0
-        for handle in self._live():
+        for handle in self._live() if self.network.paused else ():
             try:
                 data = self._call(handle, "/node/held", method="GET")
             except Exception:  # noqa: BLE001 -- died a moment ago: the supervisor is about to say so

@@ -7,7 +7,8 @@ fault table the front pushes). Its events go to the front through an
 EventRelay. Besides the peer routes (node_server.py) it serves the front's
 control routes (`/node/...`): coordinate a client's write, read or CAS and
 answer with its result, and the NodeHandle calls — summary, detail, keys,
-owed hints, skew, flush, handoff, sync, anti-entropy (realmode/node_routes.py).
+owed hints, skew, flush, handoff, sync, anti-entropy (realmode/node_routes.py),
+and step mode's held messages (realmode/node_step_routes.py, step_hold.py).
 SIGTERM flushes the store and exits cleanly; SIGKILL is a crash.
 """
 from __future__ import annotations

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 from cluster.errors import Conflict, NotFound
 from cluster.faults import down_reason
 from cluster.step_mode import StepControl
+from models import node_id_of
 from wording import plural
 
 if TYPE_CHECKING:
@@ -145,6 +146,26 @@ class ProcessSteps:
                     continue  # its holder went down meanwhile: it posts what it holds when it recovers
                 delivered += 1
         return delivered
+
+
+def lose_held(handle: HttpNodeHandle) -> int:
+    """Narrate each message a node holds as lost: its process is about to be killed (crash, wipe) while paused.
+
+    A held message lives in the sender's memory; the simulated network would keep it,
+    a killed process cannot. Asked before the kill, so the story and the space-time
+    diagram end each of those arrows with a reason. Returns how many.
+    """
+    try:
+        held = handle._json("GET", "/node/held")["held"]
+    except Exception:  # noqa: BLE001 -- not answering: nothing to list, the kill goes on
+        return 0
+    reason = f"{handle.name}'s process was killed while holding it: it is lost with the process's memory"
+    for _, message in held:
+        handle.core.events.emit("message_dropped", f"dropped message {message['id']}, {message['from']} -> "
+                                f"{message['to']}: {message['summary']} ({reason})",
+                                (node_id_of(message["from"]), node_id_of(message["to"])), message["key"],
+                                msg_id=message["id"], kind=message["kind"], op_id=message["op_id"], reason=reason)
+    return len(held)
 
 
 REAL_PAUSE = ("network paused: every node process holds the messages it sends until you deliver, drop or step "

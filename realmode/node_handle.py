@@ -25,6 +25,7 @@ from cluster.errors import GatewayTimeout, NoQuorum, ReplicaLabError
 from db import remove_node_files
 from models import Version, node_name
 from realmode import processes
+from realmode.front_steps import lose_held
 from realmode.wire_results import decode_error, decode_result
 
 ADMIN_TIMEOUT_S = 3.0
@@ -244,6 +245,8 @@ class HttpNodeHandle:
         if mode == "stop":
             processes.pause(self.child)
             return lost
+        if getattr(self.core.network, "paused", False):
+            lose_held(self)  # step mode: what it holds dies with it; say so before the kill
         processes.kill(self.child)
         if mode == "wipe":
             remove_node_files(self.data_dir)

@@ -131,10 +131,15 @@ class NodeProcess:
             self.changed.notify_all()
 
     def wait_done(self, op: Any) -> Any:
-        """Wait (lock released) until a background op started on this node is done or gives up; returns it."""
+        """Wait (lock released) until a background op started on this node is done or gives up; returns it.
+
+        In step mode it returns at once, as the simulated cluster does: the op's messages are
+        held, and it finishes in the background once they are moved.
+        """
         deadline = time.monotonic() + BACKGROUND_OP_S
         with self.changed:
-            while not op.done and not op.abandoned and time.monotonic() < deadline:
+            while (not op.done and not op.abandoned and not self.faults.table.paused
+                   and time.monotonic() < deadline):
                 self.changed.wait(deadline - time.monotonic())
         return op
 

@@ -134,6 +134,22 @@ class RealStepModeTest(unittest.TestCase):
         self.request("POST", "/network/resume")
         thread.join(30)
 
+    def test_a_sender_killed_while_paused_loses_what_it_held_and_says_so(self):
+        """Crashing the holder of two held puts narrates each as dropped with why; it restarts paused, then resumes."""
+        self.request("POST", "/network/pause")
+        thread, box = start_write(self.client, "killed")
+        held = wait_held(self.client, 2)["messages"]
+        holder = held[0]["id"] % 3
+        failed = self.request("POST", f"/fail/{holder}?mode=crash")
+        events = self.request("GET", f"/events?since={failed['events']['first'] - 1}&limit=100")["events"]
+        lost = {e["details"]["msg_id"]: e["text"] for e in events if e["type"] == "message_dropped"}
+        self.assertEqual(set(lost), {m["id"] for m in held})
+        self.assertTrue(all("lost with the process's memory" in text for text in lost.values()), lost)
+        thread.join(30)
+        self.assertIn(box[0][0], (503, 504), box)  # its coordinator died mid-request: not acknowledged
+        self.request("POST", f"/recover/{holder}")
+        self.assertEqual(self.request("POST", "/network/resume")["messages"], [])
+
     def test_lab_5_runs_on_real_processes(self):
         """`python -m labs check 5 --real`: every step of lab 5 shows on node processes what its README says."""
         out = io.StringIO()

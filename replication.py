@@ -60,6 +60,10 @@ class SimulatedWorld:
         """The seeded Network every node's seam sends through."""
         return Network(clock, events, config.seed, (config.latency_min_ms, config.latency_max_ms))
 
+    def step_control(self, core: ClusterCore) -> StepControl:
+        """Step mode over the simulated Network."""
+        return StepControl(core)
+
     def start(self, core: ClusterCore) -> Optional[DataDirLock]:
         """Build the nodes and their handles into `core`; returns the data directory's lock (sqlite)."""
         config = core.config
@@ -92,7 +96,7 @@ class ReplicationManager:
         self.lock = self.core.lock
         self.changed = self.core.changed
         self.faults = FaultControl(self.core)
-        self.steps = StepControl(self.core)
+        self.steps = self.world.step_control(self.core)
         self.jobs = Maintenance(self.core)
         self.scenario = ScenarioRecord()
         self.history = History(self.clock, config.max_history)  # client operations, for /history and /check

@@ -34,6 +34,8 @@ from models import node_name
 from realmode.event_relay import EventRelay
 from realmode.fault_table import FaultTable, LiveFaults
 from realmode.http_transport import HttpSettings, HttpTransport
+from realmode.node_process import next_incarnation
+from realmode.step_hold import MessageIds, StepHold
 
 from .envelope import Envelope, shown
 from .stdio_bridge import NodeStartError, Problem, StdioBridge
@@ -45,7 +47,6 @@ PROGRAM_DIR = "program"  # under the node's data dir: the student's REPLICALAB_D
 MAX_REPLY_WAIT_S = 60.0
 KEPT_PROBLEMS = 20
 REPORTED_IN_FULL, REPORT_EVERY = 20, 100  # program problems of one kind: the first 20, then one in 100
-IDS_PER_LIFE = 10 ** 7  # message ids one life of a node process may use before the next life's
 
 
 def student_name(node_id: int) -> str:
@@ -74,20 +75,6 @@ def wipe_program_dir(node_data_dir: str) -> bool:
     return existed
 
 
-def incarnation(node_data_dir: str) -> int:
-    """How many times a student node process started on this data dir before (counted on disk)."""
-    path = os.path.join(node_data_dir, "program.incarnation")
-    try:
-        with open(path, encoding="ascii") as handle:
-            count = int(handle.read().strip() or 0)
-    except (OSError, ValueError):
-        count = 0
-    os.makedirs(node_data_dir, exist_ok=True)
-    with open(path, "w", encoding="ascii") as handle:
-        handle.write(str(count + 1))
-    return count
-
-
 class StudentProcess:
     """One node process whose node is a student's program behind a StdioBridge."""
 
@@ -104,10 +91,10 @@ class StudentProcess:
                                        emit=self.emit, settings=HttpSettings(token=token))
         self.transport.epoch_ms = int(time.time() * 1000)
         self.transport.register(node_id, self._deliver)
-        # Cluster-wide message ids for the event log and the diagram: node N's are N mod the node
-        # count, and each life of the node process starts IDS_PER_LIFE rounds further.
-        start = incarnation(config.data_dir) * IDS_PER_LIFE * config.nodes + node_id
-        self._wire_ids = itertools.count(start, config.nodes)
+        # Cluster-wide message ids, numbered as ReplicaLab's own nodes number theirs (step_hold.py):
+        # the events, the diagram and step mode find a message's sender by its id.
+        lives = next_incarnation(config.data_dir, "program.incarnation")
+        self.ids = MessageIds(node_id, config.nodes, first=lives * 1_000_000 + 1)
         self._client_ids = itertools.count(1)
         self._replies: Dict[int, dict] = {}
         self._waiting: set = set()
@@ -119,6 +106,8 @@ class StudentProcess:
         self.bridge = StdioBridge(self.name, [student_name(i) for i in range(config.nodes)], command,
                                   self._from_program, on_log=self._log, on_problem=self._problem,
                                   data_dir=program_dir(config.data_dir), cwd=cwd)
+        # Step mode holds student messages at this sender as it holds ReplicaLab's (the transport's hook).
+        self.hold = StepHold(self.transport, self.faults, self.emit, self.ids)
 
     # --- life cycle ---------------------------------------------------------------
 
@@ -141,6 +130,11 @@ class StudentProcess:
         self.transport.close()
         if self.relay is not None:
             self.relay.close()
+
+    def waiting_count(self) -> int:
+        """Client requests waiting for the program's answer (GET /network/messages' waiting_requests)."""
+        with self._answered:
+            return len(self._waiting)
 
     def status(self) -> dict:
         """The program as GET /peer/health and the views show it."""
@@ -181,7 +175,7 @@ class StudentProcess:
                                   shown(envelope.to_line())))
             return
         with self.lock:
-            self.transport.send(Passthrough(self.node_id, dest, envelope.body, next(self._wire_ids)))
+            self.transport.send(Passthrough(self.node_id, dest, envelope.body, self.ids.next()))
 
     def request(self, body: dict, timeout_s: float) -> Optional[dict]:
         """Send one client request body to the program and wait for its reply; None if none came in time.

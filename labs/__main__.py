@@ -26,6 +26,9 @@ def main(argv=None) -> int:
                      help="run on a --url server even if it lacks the lab's flags")
     check = sub.add_parser("check", help="verify a lab's observations on a fresh cluster")
     check.add_argument("which", help="a lab number, or all")
+    check.add_argument("--real", action="store_true",
+                       help="run the check on real node processes (python run.py cluster); with all: "
+                            "the labs that run there")
     replay = sub.add_parser("replay", help="replay a scenario file (GET /scenario) and compare event logs")
     replay.add_argument("file")
     replay.add_argument("--quiet", action="store_true", help="print only the verdict")
@@ -72,7 +75,9 @@ def main(argv=None) -> int:
                 labs = [runner.find(int(args.which))]
             except ValueError:
                 parser.error(f"check takes a lab number or 'all', not {args.which!r}")
-        results = [runner.check(lab) for lab in labs]
+        if args.real:
+            labs = [lab for lab in labs if lab.mode == "real" or lab.runs_real or args.which != "all"]
+        results = [runner.check(lab, real=args.real) for lab in labs]
         print(f"{sum(results)} passed, {len(results) - sum(results)} failed")
         return 0 if all(results) else 1
     except LookupError as error:

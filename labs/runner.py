@@ -189,17 +189,17 @@ def page_summary(text: str, url: str) -> str:
             f"Open {url} in a browser to see it." if url else f"({kind}{named}, {len(text):,} characters)")
 
 
-def lab_client(lab: Lab):
-    """A fresh cluster for the lab's check: in this process, or real processes for a real-mode lab."""
-    if lab.mode == "real":
+def lab_client(lab: Lab, real: bool = False):
+    """A fresh cluster for the lab's check: in this process, or real processes for a real-mode lab (or `real`)."""
+    if lab.mode == "real" or real:
         from labs.real_client import RealModeClient
         return RealModeClient(lab.settings)
     return InProcessClient(lab.settings)
 
 
-def check(lab: Lab, out: TextIO = sys.stdout) -> bool:
-    """Run every step of `lab` on a fresh cluster (lab_client); True if all observations hold."""
-    client = lab_client(lab)
+def check(lab: Lab, out: TextIO = sys.stdout, real: bool = False) -> bool:
+    """Run every step of `lab` on a fresh cluster (lab_client; `real`: node processes); True if all hold."""
+    client = lab_client(lab, real)
     try:
         return _check(lab, client, out)
     finally:

@@ -79,6 +79,7 @@ class Lab:
     # What a live server needs beyond `settings` (checks always run with the scheduler off).
     server: dict = field(default_factory=dict)
     mode: str = "simulated"  # "real": the check runs on `python run.py cluster` (labs/real_client.py)
+    runs_real: bool = False  # a simulated lab whose steps also hold on real processes (check N --real)
 
     def server_settings(self) -> dict:
         """The settings the README's `python run.py ...` line gives the server (besides --fresh)."""

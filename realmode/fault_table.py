@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import threading
 from dataclasses import dataclass, field
-from typing import FrozenSet, Optional
+from typing import Callable, FrozenSet, List, Optional
 
 from cluster.errors import BadRequest
 from cluster.faults import FaultSet, down_reason, parse_link, parse_network
@@ -41,12 +41,17 @@ MAX_TABLE_VERSION = 2 ** 63 - 1
 
 @dataclass
 class FaultTable:
-    """One version of the faults in force: partition, link faults, network faults, down nodes."""
+    """One version of the faults in force: partition, link faults, network faults, down nodes, step mode.
+
+    `paused` is step mode across processes (realmode/step_hold.py): while it is set, each
+    sender holds what it sends until the front moves it, and the node's timers stand still.
+    """
 
     nodes: int
     faults: FaultSet = field(default_factory=FaultSet)
     down: FrozenSet[int] = frozenset()
     version: int = 0
+    paused: bool = False
 
     def verdict(self, src: int, dst: int, rng: random.Random, at: str = SENDER) -> Verdict:
         """What happens to a message src -> dst at the sender or at the receiver.
@@ -67,7 +72,7 @@ class FaultTable:
     def to_json(self) -> dict:
         """The table as JSON (node ids as ints), as the front POSTs it to each node."""
         faults = self.faults
-        return {"version": self.version, "nodes": self.nodes, "down": sorted(self.down),
+        return {"version": self.version, "nodes": self.nodes, "paused": self.paused, "down": sorted(self.down),
                 "partition": faults.partition.groups() if faults.partition else None,
                 "links": [{"from": a, "to": b, **link.to_dict()} for (a, b), link in sorted(faults.links.items())],
                 "network": faults.network.to_dict()}
@@ -76,7 +81,7 @@ class FaultTable:
     def from_json(cls, data) -> FaultTable:
         """Rebuild a table from `to_json`'s form; BadRequest with a sentence on anything malformed."""
         if not isinstance(data, dict):
-            raise BadRequest("A fault table must be a JSON object with version, nodes, down, partition, "
+            raise BadRequest("A fault table must be a JSON object with version, nodes, paused, down, partition, "
                              "links and network.")
         nodes, version = data.get("nodes"), data.get("version", 0)
         for name, value, limit in (("nodes", nodes, MAX_TABLE_NODES), ("version", version, MAX_TABLE_VERSION)):
@@ -84,6 +89,9 @@ class FaultTable:
                 raise BadRequest(f"\"{name}\" must be a whole number from 0 to {limit}, not "
                                  f"{str(value)[:20]!r}.", field=name)
         assert isinstance(nodes, int) and isinstance(version, int)  # checked just above
+        paused = data.get("paused", False)
+        if not isinstance(paused, bool):
+            raise BadRequest(f"\"paused\" must be true or false, not {str(paused)[:20]!r}.", field="paused")
         faults = FaultSet()
         if data.get("partition") is not None:
             faults.partition = parse_partition(data["partition"], nodes)
@@ -101,7 +109,7 @@ class FaultTable:
         down = data.get("down", [])
         if not isinstance(down, list):
             raise BadRequest("\"down\" must be a list of node ids.", field="down")
-        return cls(nodes, faults, frozenset(check_node(node, nodes) for node in down), version)
+        return cls(nodes, faults, frozenset(check_node(node, nodes) for node in down), version, paused)
 
     def describe(self) -> dict:
         """The faults as GET /faults shows them in simulated mode, plus the down nodes."""
@@ -117,6 +125,8 @@ class LiveFaults:
         # Real mode is not deterministic anyway; a private RNG keeps the dice of different
         # threads from sharing (and reseeding) the global one.
         self._rng = rng or random.Random()
+        # Called with (old table, new table) after each adopted table: step mode starts and ends here.
+        self.listeners: List[Callable[[FaultTable, FaultTable], None]] = []
 
     @property
     def table(self) -> FaultTable:
@@ -134,8 +144,10 @@ class LiveFaults:
         with self._lock:
             if table.version < self._table.version:
                 return False
-            self._table = table
-            return True
+            old, self._table = self._table, table
+        for listener in self.listeners:
+            listener(old, table)
+        return True
 
     def verdict(self, src: int, dst: int, at: str = SENDER) -> Verdict:
         """The current table's verdict on a message src -> dst at one end."""

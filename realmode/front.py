@@ -12,8 +12,9 @@ is noticed and narrated, and marked down as the front's own /fail would.
 (cluster/fault_control.py) writes partitions, link and network faults into its
 FaultSet as it always does, and `run()` — the manager's "let the network
 move" — publishes a new version of the fault table to every node, whose
-transports enforce it at both ends. Nothing moves messages here: step mode
-across processes is not built yet, and its routes answer 409 saying so.
+transports enforce it at both ends. Nothing moves messages here: in step
+mode the table says `paused`, each sender holds what it sends, and the front
+lists and moves the held messages through the nodes (realmode/front_steps.py).
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from typing import Dict, List, Optional
 
 from flask import Flask, jsonify, request
 
-from cluster.errors import Conflict, Unauthorized
+from cluster.errors import Unauthorized
 from cluster.faults import FaultSet
 from config import ENV_PREFIX, Config
 from db import remove_node_files
@@ -35,14 +36,14 @@ from models import node_name
 from realmode import processes
 from realmode.event_relay import EVENTS_PATH, EventSink
 from realmode.fault_table import FaultTable
+from realmode.front_steps import ProcessSteps, RealStepControl
 from realmode.node_handle import HttpNodeHandle
 from realmode.node_server import NodeServer
 
 logger = logging.getLogger("replicalab")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUPERVISE_EVERY_S = 0.2
-STEP_MODE_SENTENCE = ("Step mode is not available in real mode yet: each node process sends its own messages, "
-                      "and holding them in the front is not built. Use simulated mode (python run.py) for lab 5.")
+PAUSE_WAIT_S = 3.0  # a pause must be in force at every node before the next request: wait longer for it
 
 
 class FrontNetwork:
@@ -57,6 +58,7 @@ class FrontNetwork:
         self.version = 0
         self._published: Optional[dict] = None
         self.handles: List[HttpNodeHandle] = []
+        self.steps = ProcessSteps(self)
 
     def table(self) -> FaultTable:
         """The faults in force as the table each node enforces.
@@ -66,15 +68,15 @@ class FrontNetwork:
         transports drop its messages, as the simulation does.
         """
         remote = frozenset(h.node_id for h in self.handles if h.child is None and h.node_id in self.down)
-        return FaultTable(self.nodes, self.faults, remote, self.version)
+        return FaultTable(self.nodes, self.faults, remote, self.version, self.paused)
 
-    def run(self) -> None:
+    def run(self, wait_s: float = 1.0) -> None:
         """Publish the fault table if it changed since the last time (the manager calls this after a change)."""
         shape = {k: v for k, v in self.table().to_json().items() if k != "version"}
         if shape != self._published:
             self._published = shape
             self.version += 1
-            self.publish([h for h in self.handles if h.failure() is None])
+            self.publish([h for h in self.handles if h.failure() is None], wait_s)
 
     def publish(self, handles, wait_s: float = 1.0) -> None:
         """Send the current table to `handles`' processes in parallel; wait up to `wait_s` for them.
@@ -90,14 +92,42 @@ class FrontNetwork:
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
 
+    # --- step mode (realmode/front_steps.py; StepControl calls these as it calls the simulated Network's) ---
+
+    def pause(self) -> None:
+        """Every node holds what it sends from now on: the table says paused."""
+        self.paused = True
+        self.run(wait_s=PAUSE_WAIT_S)
+
+    def resume(self) -> None:
+        """Deliver what the nodes hold (and what follows), then publish the table without the pause."""
+        self.steps.drain()
+        self.paused = False
+        self.run(wait_s=PAUSE_WAIT_S)
+
     def held(self, detail=None) -> list:
-        """No message is held in the front: nothing to list."""
-        return []
+        """Every node's held messages, oldest first (each node adds siblings mode's detail itself)."""
+        return self.steps.listing()[0]
 
-    def _refuse(self, *args, **kwargs):
-        raise Conflict(STEP_MODE_SENTENCE, mode="real")
+    def deliver(self, msg_id: int) -> None:
+        """Deliver one held message now."""
+        self.steps.deliver(msg_id)
 
-    pause = resume = deliver = drop = duplicate = step_message = tick = _refuse
+    def drop(self, msg_id: int) -> None:
+        """Lose one held message."""
+        self.steps.drop(msg_id)
+
+    def duplicate(self, msg_id: int) -> int:
+        """Hold a copy of a held message; the copy's id."""
+        return self.steps.duplicate(msg_id)
+
+    def step_message(self) -> Optional[int]:
+        """Deliver the oldest held message; its id, or None."""
+        return self.steps.step_message()
+
+    def tick(self, ms: int) -> int:
+        """Move the node processes' frozen timers forward."""
+        return self.steps.tick(ms)
 
 
 def _post_faults(handle: HttpNodeHandle, body: dict) -> None:
@@ -135,6 +165,10 @@ class ProcessWorld:
         self._stop = threading.Event()
         self._supervisor: Optional[threading.Thread] = None
         self.started_in_s = 0.0
+
+    def step_control(self, core) -> RealStepControl:
+        """Step mode over the node processes (front_steps.py)."""
+        return RealStepControl(core)
 
     def network(self, clock, events, config: Config) -> FrontNetwork:
         """The front's network: the fault table and the down set."""

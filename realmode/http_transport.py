@@ -147,6 +147,8 @@ class HttpTransport:
         self.epoch_ms = 0  # added to now(): a node process sets the wall time it started at (node_process.py)
         self.skew_ms = 0
         self.timers = TimerThread(lock, name=f"realmode-{node_name(node_id)}-timers")
+        # Step mode (step_hold.py): hold(envelope, msg) -> True keeps an envelope from being posted.
+        self.hold: Optional[Callable[[dict, Any], bool]] = None
 
     # --- the Transport protocol ---------------------------------------------
 
@@ -165,7 +167,7 @@ class HttpTransport:
         if verdict.duplicate:
             self._event("message_duplicated", "the network duplicated", envelope, msg)
         for _ in range(2 if verdict.duplicate else 1):
-            if verdict.delay_ms:
+            if verdict.delay_ms and not self.faults.table.paused:  # paused: held at once, listed, moved by hand
                 self.timers.call_later(verdict.delay_ms, lambda: self._dispatch(envelope, msg), under_lock=False)
             else:
                 self._dispatch(envelope, msg)
@@ -209,6 +211,8 @@ class HttpTransport:
 
     def _dispatch(self, envelope: dict, msg) -> None:
         """Hand an envelope to its peer's queue, or loop it back when its node lives in this process."""
+        if self.hold is not None and self.hold(envelope, msg):
+            return  # held while the network is paused (step mode), or lost past the bound
         if msg.dst in self._receivers:
             # ask_self and messages between nodes of one process: the same path as a POST, no socket.
             try:
@@ -236,6 +240,24 @@ class HttpTransport:
             old = self._links.pop(peer, None)
         if old is not None:
             threading.Thread(target=old.close, daemon=True).start()
+
+    # --- step mode (step_hold.py) ----------------------------------------------------
+
+    def release(self, envelope: dict, msg) -> None:
+        """Post an envelope step mode held (its sending was narrated when it was held)."""
+        self._dispatch(envelope, msg)
+
+    def post_now(self, envelope: dict, msg) -> Optional[str]:
+        """POST one envelope on the calling thread, retried as usual (a hand delivery); why it was lost, or None."""
+        link = self._link(msg.dst)
+        if link is None:
+            why = f"{node_name(msg.dst)} has no known address"
+            self.lost(envelope, msg, why)
+            return why
+        with requests.Session() as session:
+            if self.settings.token:
+                session.headers["Authorization"] = f"Bearer {self.settings.token}"
+            return link.post(session, envelope, msg)
 
     def lost(self, envelope: dict, msg, why: str) -> None:
         """Narrate a message the network lost after it left this node."""

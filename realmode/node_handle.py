@@ -26,6 +26,7 @@ from cluster.errors import GatewayTimeout, NoQuorum, ReplicaLabError
 from db import remove_node_files
 from models import Version, node_name
 from realmode import processes
+from realmode.front_steps import lose_held
 from realmode.wire_results import decode_error, decode_result
 
 ADMIN_TIMEOUT_S = 3.0
@@ -261,6 +262,8 @@ class HttpNodeHandle:
             if self.program_pid is not None:  # the program runs on by itself: stop it too
                 processes.pause(self.program_pid)
             return lost
+        if getattr(self.core.network, "paused", False):
+            lose_held(self)  # step mode: what it holds dies with it; say so before the kill
         processes.kill(self.child)
         if self.program_pid is not None:
             processes.kill(self.program_pid)  # it would die with its node process anyway (PDEATHSIG)

@@ -7,7 +7,8 @@ fault table the front pushes). Its events go to the front through an
 EventRelay. Besides the peer routes (node_server.py) it serves the front's
 control routes (`/node/...`): coordinate a client's write, read or CAS and
 answer with its result, and the NodeHandle calls — summary, detail, keys,
-owed hints, skew, flush, handoff, sync, anti-entropy (realmode/node_routes.py).
+owed hints, skew, flush, handoff, sync, anti-entropy (realmode/node_routes.py),
+and step mode's held messages (realmode/node_step_routes.py, step_hold.py).
 SIGTERM flushes the store and exits cleanly; SIGKILL is a crash.
 """
 from __future__ import annotations
@@ -22,7 +23,7 @@ import threading
 import time
 from typing import Any, Dict, Optional
 
-from cluster import codec
+from cluster import codec, siblings
 from cluster.errors import GatewayTimeout, NoQuorum
 from cluster.node_handle import LocalNodeHandle
 from cluster.ring import Ring
@@ -35,10 +36,28 @@ from realmode.fault_table import FaultTable, LiveFaults
 from realmode.http_transport import HttpSettings, HttpTransport
 from realmode.node_routes import add_control_routes
 from realmode.node_server import NodeServer, create_node_app
+from realmode.node_step_routes import add_step_routes
+from realmode.step_hold import MessageIds, StepHold
 from replication import build_node
 
 logger = logging.getLogger("replicalab")
 BACKGROUND_OP_S = 10.0  # the longest a handoff, sync or anti-entropy exchange is waited for
+
+
+def next_incarnation(data_dir: str, filename: str) -> int:
+    """How many lives a node process had on `data_dir` before this one; counts this one on disk."""
+    path = os.path.join(data_dir, filename)
+    try:
+        with open(path, encoding="ascii") as handle:
+            count = int(handle.read().strip() or 0)
+    except (OSError, ValueError):
+        count = 0
+    os.makedirs(data_dir, exist_ok=True)
+    with open(path, "w", encoding="ascii") as handle:
+        handle.write(str(count + 1))
+        handle.flush()
+        os.fsync(handle.fileno())
+    return count
 
 
 class NodeProcess:
@@ -54,60 +73,77 @@ class NodeProcess:
         self.relay = (EventRelay(node_id, front_url, lambda: self.transport.now() - self.transport.epoch_ms, token)
                       if front_url else None)
         events: Any = self.relay or _Quiet()
-        self.transport = HttpTransport(node_id, peers, codec.encode, codec.decode, self.lock, self.faults,
-                                       emit=events.emit, settings=HttpSettings(token=token))
+        self.data_lock = DataDirLock(config.data_dir) if config.storage == "sqlite" else None
+        incarnation = self._incarnation(config)
+        # Message ids unique in the cluster (step_hold.py): the front finds a held message's sender by its id.
+        ids = MessageIds(node_id, config.nodes, first=incarnation * 1_000_000 + 1)
+        self.transport = HttpTransport(node_id, peers, ids.encoder(codec.encode), codec.decode, self.lock,
+                                       self.faults, emit=events.emit, settings=HttpSettings(token=token))
         self.transport.timers.after_each = self.changed.notify_all
         # Versions are stamped from this clock: wall time, as a real server's, so a node restarted
         # after a crash does not start again from 0 and lose every last-writer-wins comparison.
         self.transport.epoch_ms = int(time.time() * 1000)
-        self.data_lock = DataDirLock(config.data_dir) if config.storage == "sqlite" else None
         self.node = build_node(config, Ring(config.nodes, config.vnodes, config.rf), node_id,
                                NodeSeam(node_id, self.transport, events))
         # Op ids ("node-2:n") must never repeat, or a late reply to an op of the process killed
         # before this one would count for a new op with the same id (a false quorum). The
         # simulated node keeps its counter across a crash; a new process starts each life
         # (its incarnation, counted on disk) a million ids further.
-        self.node._op_numbers = self._incarnation(config) * 1_000_000
+        self.node._op_numbers = incarnation * 1_000_000
         self.handle = LocalNodeHandle(self.node, self.run)
+        self.waiting: list = []  # client operations whose request waits for them now
+        self.hold = StepHold(self.transport, self.faults, events.emit, ids,
+                             detail=siblings.message_detail if config.conflicts == "siblings" else None)
+        self.faults.listeners.append(lambda old, new: self._wake())  # paused or not: when a client is answered
 
     @staticmethod
     def _incarnation(config: Config) -> int:
         """How many times a process has started on this data dir before (0 in memory storage)."""
-        if config.storage != "sqlite":
-            return 0
-        path = os.path.join(config.data_dir, "incarnation")
-        try:
-            with open(path, encoding="ascii") as handle:
-                count = int(handle.read().strip() or 0)
-        except (OSError, ValueError):
-            count = 0
-        with open(path, "w", encoding="ascii") as handle:
-            handle.write(str(count + 1))
-            handle.flush()
-            os.fsync(handle.fileno())
-        return count
+        return next_incarnation(config.data_dir, "incarnation") if config.storage == "sqlite" else 0
 
     def run(self, op: Any) -> Any:
-        """Start `op` and wait (lock released) until it is done; its result, or NoQuorum / GatewayTimeout."""
+        """Start `op` and wait (lock released) until it is done; its result, or NoQuorum / GatewayTimeout.
+
+        In step mode (the network paused) the client is answered as soon as the op is
+        decided (its quorum met), as in simulated mode; the rest goes on in the background.
+        """
         deadline = time.monotonic() + self.config.client_timeout_ms / 1000
         with self.changed:
-            op.client_answered_early = lambda: False  # no step mode here: the client waits for the end
+            op.client_answered_early = lambda: self.faults.table.paused
             op.start()
-            while not op.done and not op.abandoned:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise GatewayTimeout(f"{node_name(self.node_id)} stopped waiting for the {op.describe()} "
-                                         f"after {self.config.client_timeout_ms} ms.", **op.progress())
-                self.changed.wait(remaining)
+            self.waiting.append(op)
+            try:
+                while not op.done and not op.abandoned and not (op.decided and op.client_answered_early()):
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise GatewayTimeout(f"{node_name(self.node_id)} stopped waiting for the {op.describe()} "
+                                             f"after {self.config.client_timeout_ms} ms.", **op.progress())
+                    self.changed.wait(remaining)
+            finally:
+                self.waiting.remove(op)
         if op.abandoned:
             raise NoQuorum(f"The {op.describe()} did not finish: {op.abandoned}. Retry it.", **op.progress())
-        return op.result
+        return op.result if op.done else op.snapshot()
+
+    def waiting_count(self) -> int:
+        """Client requests waiting on this node for their quorum (GET /network/messages' waiting_requests)."""
+        with self.lock:
+            return sum(1 for op in self.waiting if not op.decided and not op.abandoned)
+
+    def _wake(self) -> None:
+        with self.changed:
+            self.changed.notify_all()
 
     def wait_done(self, op: Any) -> Any:
-        """Wait (lock released) until a background op started on this node is done or gives up; returns it."""
+        """Wait (lock released) until a background op started on this node is done or gives up; returns it.
+
+        In step mode it returns at once, as the simulated cluster does: the op's messages are
+        held, and it finishes in the background once they are moved.
+        """
         deadline = time.monotonic() + BACKGROUND_OP_S
         with self.changed:
-            while not op.done and not op.abandoned and time.monotonic() < deadline:
+            while (not op.done and not op.abandoned and not self.faults.table.paused
+                   and time.monotonic() < deadline):
                 self.changed.wait(deadline - time.monotonic())
         return op
 
@@ -186,6 +222,7 @@ def main(argv=None) -> int:
         app = create_node_app(args.id, args.listen, process.transport.receive, process.faults, allowed,
                               token, health=lambda: {"keys": process.node.store.live_count()})
         add_control_routes(app, process)
+    add_step_routes(app, process)
     server = NodeServer(app, host, int(port))  # bound now: peers' messages wait in its backlog
     if args.node_cmd:
         process.start()  # the program answers init before the front's health check sees this node

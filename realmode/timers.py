@@ -5,6 +5,11 @@ sets a timer for every operation, and a busy node receives hundreds of
 messages a second. One heap ordered by due time and one thread popping it keep
 the thread count fixed and run the node's code one callback at a time, under
 the same lock the control plane takes, as the simulated Network does.
+
+Step mode freezes the thread's clock (`freeze`): what is due now still runs
+(a delivery, a node asking itself), a timer set for later waits until
+`advance` (POST /tick) or `unfreeze` moves the clock, as the simulated clock
+stands still while the network is paused. The frozen interval never counts.
 """
 from __future__ import annotations
 
@@ -44,6 +49,8 @@ class TimerThread:
         self._order = itertools.count()  # equal due times keep the order they were asked in
         self._changed = threading.Condition()
         self._running = True
+        self._frozen_at: Optional[float] = None  # the clock's reading while frozen (step mode)
+        self._offset = 0.0  # real seconds the clock stood still (frozen intervals) or was advanced
         # Called under the node's lock after each locked callback: a node process wakes the
         # requests waiting for their operation with it (node_process.py).
         self.after_each: Callable[[], None] = lambda: None
@@ -53,11 +60,43 @@ class TimerThread:
     def call_later(self, delay_ms: float, callback: Callable[[], None], under_lock: bool = True) -> TimerHandle:
         """Run `callback` after `delay_ms` (0: as soon as the thread is free), under the node's lock if asked."""
         handle = TimerHandle(callback, under_lock)
-        due = self._clock() + max(0.0, delay_ms) / 1000.0
         with self._changed:
+            due = self._now() + max(0.0, delay_ms) / 1000.0
             heapq.heappush(self._heap, (due, next(self._order), handle))
             self._changed.notify()
         return handle
+
+    def _now(self) -> float:
+        """The thread's clock: real time minus the frozen intervals, or the frozen reading (hold _changed)."""
+        return self._frozen_at if self._frozen_at is not None else self._clock() - self._offset
+
+    def freeze(self) -> None:
+        """Stand the clock still: calls due now still run, later ones wait for advance() or unfreeze()."""
+        with self._changed:
+            if self._frozen_at is None:
+                self._frozen_at = self._now()
+
+    def unfreeze(self) -> None:
+        """Follow real time again from where the clock stood (the frozen interval does not count)."""
+        with self._changed:
+            if self._frozen_at is not None:
+                self._offset = self._clock() - self._frozen_at
+                self._frozen_at = None
+                self._changed.notify()
+
+    def advance(self, ms: float) -> None:
+        """Move the clock forward by `ms` (a frozen clock only moves this way); calls now due run."""
+        with self._changed:
+            if self._frozen_at is not None:
+                self._frozen_at += ms / 1000.0
+            else:
+                self._offset -= ms / 1000.0
+            self._changed.notify()
+
+    @property
+    def frozen(self) -> bool:
+        """True while the clock stands still (step mode)."""
+        return self._frozen_at is not None
 
     def pending(self) -> int:
         """How many calls wait (cancelled ones included until their time comes)."""
@@ -80,10 +119,11 @@ class TimerThread:
                 if not self._heap:
                     self._changed.wait()
                     continue
-                wait = self._heap[0][0] - self._clock()
+                wait = self._heap[0][0] - self._now()
                 if wait <= 0:
                     return heapq.heappop(self._heap)[2]
-                self._changed.wait(wait)  # woken early by a sooner call, or by close
+                # Woken early by a sooner call, by close, or (frozen: only then) by advance or unfreeze.
+                self._changed.wait(None if self._frozen_at is not None else wait)
             return None
 
     def _loop(self) -> None:

@@ -65,12 +65,11 @@ class RealClusterTest(unittest.TestCase):
             self.assertTrue(processes.is_alive(node["pid"]), node)
             self.assertTrue(node["address"].startswith("127.0.0.1:"), node)
 
-    def test_step_mode_answers_409_in_real_mode_and_faults_keep_their_shape(self):
-        """/network/pause and /network/step answer 409 saying why; /faults has the simulated mode's fields."""
-        for path in ("/network/pause", "/network/step"):
-            answer = self.cluster.post(path)
-            self.assertEqual(answer.status_code, 409, path)
-            self.assertIn("not available in real mode", answer.json()["message"])
+    def test_tick_answers_409_unpaused_in_real_mode_and_faults_keep_their_shape(self):
+        """Unpaused, /tick answers 409 saying real time passes by itself; /faults has the simulated mode's fields."""
+        answer = self.cluster.post("/tick", {"ms": 100})
+        self.assertEqual(answer.status_code, 409)
+        self.assertIn("time passes by itself", answer.json()["message"])
         self.assertEqual(self.cluster.get("/network/messages").json()["messages"], [])
         simulated = create_app(simulation_config()).test_client().get("/faults").get_json()
         self.assertEqual(set(self.cluster.get("/faults").json()), set(simulated))

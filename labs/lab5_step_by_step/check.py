@@ -52,7 +52,7 @@ def check_timeout(ctx, answer):
 
 
 LAB = Lab(5, "Step by step: deliver, drop and duplicate messages", "lab5_step_by_step",
-          server={"scheduler": "off"}, steps=[
+          server={"scheduler": "off"}, runs_real=True, steps=[
     Step("Pause the network", "POST", "/network/pause",
          notice="from now on messages are held, and simulated time stands still."),
     Step("Write color=blue (it will wait)", "POST", "/write", body={"key": "color", "value": "blue"},

@@ -34,7 +34,7 @@ from models import node_name
 from realmode.event_relay import EventRelay
 from realmode.fault_table import FaultTable, LiveFaults
 from realmode.http_transport import HttpSettings, HttpTransport
-from realmode.node_process import next_incarnation
+from realmode.incarnation import next_incarnation
 from realmode.step_hold import MessageIds, StepHold
 
 from .envelope import Envelope, shown

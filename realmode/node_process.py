@@ -34,6 +34,7 @@ from models import node_name
 from realmode.event_relay import EventRelay
 from realmode.fault_table import FaultTable, LiveFaults
 from realmode.http_transport import HttpSettings, HttpTransport
+from realmode.incarnation import next_incarnation
 from realmode.node_routes import add_control_routes
 from realmode.node_server import NodeServer, create_node_app
 from realmode.node_step_routes import add_step_routes
@@ -42,22 +43,6 @@ from replication import build_node
 
 logger = logging.getLogger("replicalab")
 BACKGROUND_OP_S = 10.0  # the longest a handoff, sync or anti-entropy exchange is waited for
-
-
-def next_incarnation(data_dir: str, filename: str) -> int:
-    """How many lives a node process had on `data_dir` before this one; counts this one on disk."""
-    path = os.path.join(data_dir, filename)
-    try:
-        with open(path, encoding="ascii") as handle:
-            count = int(handle.read().strip() or 0)
-    except (OSError, ValueError):
-        count = 0
-    os.makedirs(data_dir, exist_ok=True)
-    with open(path, "w", encoding="ascii") as handle:
-        handle.write(str(count + 1))
-        handle.flush()
-        os.fsync(handle.fileno())
-    return count
 
 
 class NodeProcess:

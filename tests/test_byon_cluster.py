@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import sys
+import threading
 import time
 import unittest
 
@@ -126,6 +127,30 @@ class ModelClusterTest(unittest.TestCase):
         finally:
             c.post("/heal")
         self.assertEqual(write_until_ok(c, {"key": "p", "value": 2}).status_code, 200)
+
+    def test_step_mode_holds_the_programs_messages(self):
+        """Paused, a write's student messages wait at their sender, listed with the ids the events use;
+        delivered by hand and resumed, the write is answered."""
+        c = cluster
+        write_until_ok(c, {"key": "s", "value": 0})  # a leader is in place before the network stops
+        c.post("/network/pause")
+        answers: dict = {}
+        writer = threading.Thread(target=lambda: answers.update(
+            write=c.post("/write", {"key": "s", "value": 1, "coordinator": 1})))
+        try:
+            writer.start()
+            held = wait_for(lambda: c.get("/network/messages").json()["messages"])
+            self.assertTrue(held, "no student message was held while paused")
+            first = held[0]
+            sent = {e["details"]["msg_id"]: e["details"]["kind"] for e in events(c, "message_sent")}
+            self.assertEqual(sent.get(first["id"]), first["kind"], "the held id is the id the events gave it")
+            self.assertEqual(c.post(f"/network/deliver/{first['id']}", {}).status_code, 200)
+            delivered = [e for e in events(c, "message_delivered") if e["details"]["msg_id"] == first["id"]]
+            self.assertTrue(delivered, "delivering by hand reached the receiving program's node")
+        finally:
+            c.post("/network/resume")
+            writer.join(30)
+        self.assertEqual(answers["write"].status_code, 200, answers["write"].text)
 
     def test_stop_pauses_the_program_and_recover_continues_it(self):
         """/fail?mode=stop SIGSTOPs the node's program as well as its node process; /recover continues both."""

@@ -6,8 +6,8 @@ deliver a second copy; nothing is ordered; timers fire no earlier than asked;
 now() is this process's monotonic clock (plus the skew a student set).
 
 - `send` never blocks: it asks the fault table (sender side), encodes the
-  message and queues it for its peer. Each peer has its own pooled
-  `requests.Session`, a bounded queue and a few worker threads, so a peer
+  message and queues it for its peer. Each peer has a bounded queue and a
+  few worker threads, each with its own kept-alive connection, so a peer
   frozen by SIGSTOP holds up only the messages addressed to it.
 - A POST that fails to connect or times out is retried a bounded number of
   times; then the message is lost, as the network would lose it, and the
@@ -18,6 +18,7 @@ now() is this process's monotonic clock (plus the skew a student set).
 """
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -25,11 +26,10 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-import requests
-
 from cluster.errors import BadRequest, ReplicaLabError
 from models import node_name
 from realmode.fault_table import RECEIVER, SENDER, LiveFaults
+from realmode.keepalive import KeepAliveClient, NoAnswer, Unreachable
 from realmode.timers import TimerHandle, TimerThread
 
 logger = logging.getLogger("replicalab")
@@ -53,11 +53,11 @@ class HttpSettings:
 
 
 class PeerLink:
-    """The road to one peer: its address, a bounded queue and its worker threads, each with a pooled Session."""
+    """The road to one peer: its address, a bounded queue and its worker threads, each with a kept-alive connection."""
 
     def __init__(self, transport: HttpTransport, peer: int, address: str):
         self.peer = peer
-        self.url = f"http://{address}{MESSAGE_PATH}"
+        self.address = address
         self._transport = transport
         settings = transport.settings
         self._queue: queue.Queue = queue.Queue(settings.queue_per_peer)
@@ -75,57 +75,56 @@ class PeerLink:
         return True
 
     def close(self) -> None:
-        """Stop the workers after the envelopes already queued; close the Session."""
+        """Stop the workers after the envelopes already queued; close the connections."""
         for _ in self._threads:
             self._queue.put(None)
         for thread in self._threads:
             thread.join(2.0)
 
     def _work(self) -> None:
-        # One Session per worker: a Session keeps its connection alive between messages, and
-        # requests does not promise that one Session is safe to share between threads.
+        # One kept-alive connection per worker (keepalive.py: requests cost more CPU than the node's work).
         settings = self._transport.settings
-        with requests.Session() as session:
-            session.mount("http://", requests.adapters.HTTPAdapter(
-                pool_connections=1, pool_maxsize=1, max_retries=0))  # retries are ours: counted and narrated
-            if settings.token:
-                session.headers["Authorization"] = f"Bearer {settings.token}"
+        client = KeepAliveClient(self.address, settings.connect_timeout_s, settings.read_timeout_s,
+                                 {"Authorization": f"Bearer {settings.token}"} if settings.token else None)
+        try:
             while (item := self._queue.get()) is not None:
-                self.post(session, *item)
+                self.post(client, *item)
+        finally:
+            client.close()
 
-    def post(self, session: requests.Session, envelope: dict, msg) -> Optional[str]:
+    def post(self, client: KeepAliveClient, envelope: dict, msg) -> Optional[str]:
         """POST one envelope, retrying failures to connect or answer; returns why it was lost, or None."""
         settings = self._transport.settings
         why = ""
+        body = json.dumps(envelope).encode()
         for attempt in range(settings.retries + 1):
             if attempt:
                 time.sleep(settings.retry_backoff_s * attempt)
             try:
-                answer = session.post(self.url, json=envelope,
-                                            timeout=(settings.connect_timeout_s, settings.read_timeout_s))
-            except requests.ConnectionError:
-                why = f"{node_name(self.peer)} refused or dropped the connection"
-                continue
-            except requests.Timeout:
+                status, answer = client.post(MESSAGE_PATH, body)
+            except NoAnswer:
                 why = f"{node_name(self.peer)} did not answer within {settings.read_timeout_s:g} s"
                 continue
-            if answer.status_code < 300:
+            except Unreachable:
+                why = f"{node_name(self.peer)} refused or dropped the connection"
+                continue
+            if status < 300:
                 return None
-            why = _refusal(self.peer, answer)
-            if answer.status_code != 503:  # 503: the peer is busy, worth another try; 4xx will not change
+            why = _refusal(self.peer, status, answer)
+            if status != 503:  # 503: the peer is busy, worth another try; 4xx will not change
                 break
         why = f"{why} (after {attempt + 1} attempt{'s' if attempt else ''})"
         self._transport.lost(envelope, msg, why)
         return why
 
 
-def _refusal(peer: int, answer: requests.Response) -> str:
+def _refusal(peer: int, status: int, answer: bytes) -> str:
     """The peer's own sentence for refusing a message, or its status code."""
     try:
-        message = answer.json().get("message")
-    except ValueError:
+        message = json.loads(answer).get("message")
+    except (ValueError, AttributeError):
         message = None
-    return f"{node_name(peer)} refused it: {message or f'HTTP {answer.status_code}'}"
+    return f"{node_name(peer)} refused it: {message or f'HTTP {status}'}"
 
 
 class HttpTransport:

@@ -180,11 +180,15 @@ class HttpTransport:
     # --- arrival (node_server.py) ---------------------------------------------
 
     def receive(self, envelope: dict) -> Tuple[bool, str]:
-        """Take one arriving envelope: (True, "") if queued for delivery, else (False, why it was lost).
+        """Take one envelope arriving over HTTP: (True, "") if delivered or queued, else (False, why it was lost).
 
-        Raises the codec's error (a BadRequest) when the envelope is malformed,
-        and BadRequest when it is addressed to a node this process does not run.
+        Delivered at once on the calling (server) thread when the node is idle, else queued
+        for the timer thread. Raises the codec's error (a BadRequest) when the envelope is
+        malformed, and BadRequest when it is addressed to a node this process does not run.
         """
+        return self._arrive(envelope, self.timers.call_soon)
+
+    def _arrive(self, envelope: dict, run: Callable[[Callable[[], None]], Any]) -> Tuple[bool, str]:
         msg = self._decode(envelope)
         if msg.dst not in self._receivers:
             raise BadRequest(f"This process runs {', '.join(map(node_name, sorted(self._receivers)))}, "
@@ -197,7 +201,7 @@ class HttpTransport:
             why = f"{node_name(msg.dst)} is overloaded ({self.settings.inbox_limit} messages waiting)"
             self._event("message_dropped", "dropped message", envelope, msg, reason=why)
             return False, why
-        self.timers.call_later(0, lambda: self._deliver(envelope, msg))
+        run(lambda: self._deliver(envelope, msg))
         return True, ""
 
     def _deliver(self, envelope: dict, msg) -> None:
@@ -210,8 +214,8 @@ class HttpTransport:
         """Hand an envelope to its peer's queue, or loop it back when its node lives in this process."""
         if msg.dst in self._receivers:
             # ask_self and messages between nodes of one process: the same path as a POST, no socket.
-            try:
-                self.receive(envelope)
+            try:  # queued, never run inline: the sender holds the node's lock
+                self._arrive(envelope, lambda deliver: self.timers.call_later(0, deliver))
             except ReplicaLabError as error:
                 self.lost(envelope, msg, error.message)
             return

@@ -12,6 +12,7 @@ timeout and a read timeout. Not thread-safe: each sending thread has its own.
 from __future__ import annotations
 
 import http.client
+import select
 import socket
 import time
 from typing import Dict, Optional, Tuple
@@ -20,11 +21,12 @@ STALE_AFTER_S = 15.0  # reconnect before reusing a connection idle this long (th
 
 
 class Unreachable(Exception):
-    """The connection could not be made, or broke before an answer came: `reason` says which."""
+    """The connection could not be made (`sent` False: nothing was done), or broke before an answer came."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, sent: bool):
         super().__init__(reason)
         self.reason = reason
+        self.sent = sent
 
 
 class NoAnswer(Unreachable):
@@ -43,9 +45,14 @@ class KeepAliveClient:
         self._connection: Optional[http.client.HTTPConnection] = None
         self._last_used = 0.0
 
-    def post(self, path: str, body: bytes) -> Tuple[int, bytes]:
-        """POST `body`; (status, answer body). Unreachable or NoAnswer when no answer came."""
-        reused = self._connection is not None and time.monotonic() - self._last_used < STALE_AFTER_S
+    def post(self, path: str, body: bytes, retry_broken: bool = True) -> Tuple[int, bytes]:
+        """POST `body`; (status, answer body). Unreachable or NoAnswer when no answer came.
+
+        A kept-alive connection that broke under the request is tried once more on a new
+        one when `retry_broken` (the peer may have closed it a moment before): that may
+        deliver the request twice, so a caller that must not repeat one passes False.
+        """
+        reused = self._connection is not None and not self._dropped()
         if not reused:
             self.close()
         try:
@@ -53,10 +60,20 @@ class KeepAliveClient:
         except NoAnswer:
             raise
         except Unreachable:
-            if not reused:
+            if not (reused and retry_broken):
                 raise
-        # A kept-alive connection the peer had closed (it restarted, or closed it idle): one fresh try.
         return self._exchange(path, body)
+
+    def _dropped(self) -> bool:
+        """True when the kept connection is idle too long or the peer closed it (EOF waiting to be read)."""
+        sock = self._connection.sock if self._connection is not None else None
+        if sock is None or time.monotonic() - self._last_used > STALE_AFTER_S:
+            return True
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return bool(readable)  # an idle kept-alive connection has nothing to read: EOF or junk means it is gone
 
     def _exchange(self, path: str, body: bytes) -> Tuple[int, bytes]:
         connection = self._connection or self._connect()
@@ -66,10 +83,10 @@ class KeepAliveClient:
             data = answer.read()
         except TimeoutError:
             self.close()
-            raise NoAnswer(f"no answer within {self.read_timeout_s:g} s") from None
+            raise NoAnswer(f"no answer within {self.read_timeout_s:g} s", sent=True) from None
         except (OSError, http.client.HTTPException) as error:
             self.close()
-            raise Unreachable(f"the connection broke ({type(error).__name__})") from None
+            raise Unreachable(f"the connection broke ({type(error).__name__})", sent=True) from None
         if answer.will_close:
             self.close()
         self._last_used = time.monotonic()
@@ -81,7 +98,7 @@ class KeepAliveClient:
             connection.connect()
         except (OSError, http.client.HTTPException) as error:
             connection.close()
-            raise Unreachable(f"could not connect ({type(error).__name__})") from None
+            raise Unreachable(f"could not connect ({type(error).__name__})", sent=False) from None
         assert connection.sock is not None
         connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         connection.sock.settimeout(self.read_timeout_s)

@@ -15,6 +15,7 @@ still show what it held, marked dead.
 from __future__ import annotations
 
 import contextlib
+import json
 import queue
 import threading
 from types import SimpleNamespace
@@ -26,6 +27,7 @@ from cluster.errors import GatewayTimeout, NoQuorum, ReplicaLabError
 from db import remove_node_files
 from models import Version, node_name
 from realmode import processes
+from realmode.keepalive import KeepAliveClient, Unreachable
 from realmode.wire_results import decode_error, decode_result
 
 ADMIN_TIMEOUT_S = 3.0
@@ -51,6 +53,7 @@ class HttpNodeHandle:
         # per thread: a client operation runs on a new thread each time (_while_unlocked), and a new
         # Session is a new TCP connection (and a new server thread in the node process).
         self._idle: queue.SimpleQueue = queue.SimpleQueue()
+        self._clients: queue.SimpleQueue = queue.SimpleQueue()  # the same for client operations (keepalive.py)
         self._state: Dict[str, Any] = {"summary": {"node_id": node_id, "name": self.name, "keys": 0,
                                                    "tombstones": 0, "hints": 0, "clock_skew_ms": 0,
                                                    "uncommitted_writes": 0},
@@ -123,8 +126,30 @@ class HttpNodeHandle:
         return box["value"]
 
     def _operation(self, path: str, body: dict) -> Any:
-        data = self._while_unlocked(lambda: self._json("POST", path, body, timeout=self.client_timeout_s + 5))
+        status, data = self._while_unlocked(lambda: self._post_operation(path, body))
+        if data.get("events") and self.sink is not None:
+            self.sink.accept(data["events"])
+        if status >= 400:
+            raise decode_error(data)
         return decode_result(data["result"])
+
+    def _post_operation(self, path: str, body: dict) -> Tuple[int, dict]:
+        """POST a client operation on a kept-alive connection (the hot path: no requests machinery)."""
+        try:
+            client = self._clients.get_nowait()
+        except queue.Empty:
+            client = KeepAliveClient(self.address, 1.0, self.client_timeout_s + 5, self._headers)
+        try:
+            status, answer = client.post(path, json.dumps(body).encode(), retry_broken=False)  # never run one twice
+        except Unreachable as error:
+            if not error.sent:
+                raise NoQuorum(f"{self.name}'s process (pid {self.pid}, {self.address}) refused {path}: nothing "
+                               "was done. Is it killed? GET /nodes says.", node=self.name) from None
+            raise GatewayTimeout(f"{self.name}'s process (pid {self.pid}, {self.address}) did not answer {path} "
+                                 f"({error.reason}): it may or may not have done it. Is it stopped or killed? "
+                                 "GET /nodes says.", node=self.name) from None
+        self._clients.put(client)
+        return status, json.loads(answer)
 
     # --- client operations ------------------------------------------------------
 
@@ -213,8 +238,8 @@ class HttpNodeHandle:
             self._json("POST", "/node/skew", {"skew_ms": skew_ms})
 
     def flush(self) -> int:
-        """Group-commit its pending writes."""
-        if self._failure is None:
+        """Group-commit its pending writes (none to ask for in sync durability: each write committed before its ack)."""
+        if self._failure is None and self.core.config.durability != "sync":
             with contextlib.suppress(ReplicaLabError):  # died a moment ago: the supervisor is about to say so
                 return self._json("POST", "/node/flush")["committed"]
         return 0

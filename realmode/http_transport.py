@@ -109,6 +109,7 @@ class PeerLink:
                 why = f"{node_name(self.peer)} refused or dropped the connection"
                 continue
             if status < 300:
+                self._transport.take_replies(answer)
                 return None
             why = _refusal(self.peer, status, answer)
             if status != 503:  # 503: the peer is busy, worth another try; 4xx will not change
@@ -142,6 +143,7 @@ class HttpTransport:
         self._links: Dict[int, PeerLink] = {}
         self._links_lock = threading.Lock()
         self._receivers: Dict[int, Callable[[Any], None]] = {}
+        self._capture = threading.local()  # per server thread: the peer whose message is handled, its replies
         self._started = time.monotonic()
         self.epoch_ms = 0  # added to now(): a node process sets the wall time it started at (node_process.py)
         self.skew_ms = 0
@@ -179,14 +181,22 @@ class HttpTransport:
 
     # --- arrival (node_server.py) ---------------------------------------------
 
-    def receive(self, envelope: dict) -> Tuple[bool, str]:
-        """Take one envelope arriving over HTTP: (True, "") if delivered or queued, else (False, why it was lost).
+    def receive(self, envelope: dict) -> Tuple[bool, str, List[dict]]:
+        """Take one envelope arriving over HTTP: (accepted, why it was lost, replies).
 
         Delivered at once on the calling (server) thread when the node is idle, else queued
-        for the timer thread. Raises the codec's error (a BadRequest) when the envelope is
-        malformed, and BadRequest when it is addressed to a node this process does not run.
+        for the timer thread. The messages the node sends back to the same peer while it
+        handles this one inline (an ack) are not queued: they are the `replies`, which ride
+        back in the HTTP answer and save the ack its own POST. Raises the codec's error
+        (a BadRequest) when the envelope is malformed, and BadRequest when it is addressed
+        to a node this process does not run.
         """
-        return self._arrive(envelope, self.timers.call_soon)
+        self._capture.peer, self._capture.replies = envelope.get("src"), []
+        try:
+            accepted, why = self._arrive(envelope, self.timers.call_soon)
+            return accepted, why, self._capture.replies
+        finally:
+            self._capture.peer = self._capture.replies = None
 
     def _arrive(self, envelope: dict, run: Callable[[Callable[[], None]], Any]) -> Tuple[bool, str]:
         msg = self._decode(envelope)
@@ -204,6 +214,18 @@ class HttpTransport:
         run(lambda: self._deliver(envelope, msg))
         return True, ""
 
+    def take_replies(self, answer: bytes) -> None:
+        """Take the replies that rode back in a peer's answer to a POST, as if each had been POSTed here."""
+        try:
+            replies = json.loads(answer).get("replies") or []
+        except (ValueError, AttributeError):
+            return
+        for envelope in replies:
+            try:
+                self._arrive(envelope, self.timers.call_soon)
+            except ReplicaLabError as error:
+                logger.warning("a reply that rode back was refused: %s", error.message)
+
     def _deliver(self, envelope: dict, msg) -> None:
         self._event("message_delivered", "delivered message", envelope, msg)
         self._receivers[msg.dst](msg)
@@ -218,6 +240,9 @@ class HttpTransport:
                 self._arrive(envelope, lambda deliver: self.timers.call_later(0, deliver))
             except ReplicaLabError as error:
                 self.lost(envelope, msg, error.message)
+            return
+        if getattr(self._capture, "peer", None) == envelope.get("dest"):
+            self._capture.replies.append(envelope)  # rides back in the answer to the POST being handled
             return
         link = self._link(msg.dst)
         if link is None:

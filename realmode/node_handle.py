@@ -9,8 +9,9 @@ deleting the node's files; recover is SIGCONT or a restart on its data dir.
 A client operation may take as long as its quorum does, so while it waits the
 handle releases the cluster lock (ClusterCore.changed.wait, as step mode does):
 other requests, and the events the nodes report, go on meanwhile. The node's
-last answered state is kept, so the views of a node that cannot answer (down)
-still show what it held, marked dead.
+last answered state is kept for /nodes, and the records, hints and keys of a
+node whose process cannot answer (down) are read from its sqlite files
+(node_files.py), as the simulation still shows a down node's data.
 """
 from __future__ import annotations
 
@@ -26,11 +27,12 @@ import requests
 from cluster.errors import GatewayTimeout, NoQuorum, ReplicaLabError
 from db import remove_node_files
 from models import Version, node_name
-from realmode import processes
+from realmode import node_files, processes
 from realmode.keepalive import KeepAliveClient, Unreachable
 from realmode.wire_results import decode_error, decode_result
 
 ADMIN_TIMEOUT_S = 3.0
+DETAIL_TIMEOUT_S = 10.0  # every record of a node: longer to list than a summary, on a loaded machine
 
 
 class HttpNodeHandle:
@@ -204,16 +206,38 @@ class HttpNodeHandle:
         return summary
 
     def detail(self, up: bool) -> dict:
-        """Every record and hint it holds (asked now); a down node shows its last summary only."""
+        """Every record and hint it holds: asked now while it runs, else read from its files (node_files.py)."""
         if self._failure is None:
             try:
-                detail = self._json("GET", "/node/detail", params={"up": "1" if up else "0"})
+                detail = self._json("GET", "/node/detail", params={"up": "1" if up else "0"}, timeout=DETAIL_TIMEOUT_S)
                 detail["node"].update(pid=self.pid, address=self.address)
                 return detail
-            except ReplicaLabError:
-                pass
-        return {"node": self.summary(False), "records": [], "hints": [],
-                "note": f"{self.name}'s process does not answer while it is down: this is its last summary."}
+            except ReplicaLabError as error:
+                return self._from_files(up, f"did not answer in time ({error.message})")
+        return self._from_files(up, f"is down ({self._failure})")
+
+    def _from_files(self, up: bool, why: str) -> dict:
+        """The detail of a node whose process cannot answer, from its sqlite files, saying so."""
+        node = dict(self._state["summary"])
+        node.update(status="alive" if up else "dead", failure=None if up else self._failure, pid=self.pid,
+                    address=self.address)
+        answer = {"node": node, "records": [], "hints_held": [], "source": "files"}
+        if not self.data_dir:
+            answer.update(source="last summary", note=f"{self.name}'s process {why} and runs on another machine: "
+                          "its files are not here, so this is its last summary.")
+            return answer
+        try:
+            answer["records"] = [record.to_dict() for record in node_files.records(self.data_dir, self.node_id)]
+            answer["hints_held"] = node_files.hints(self.data_dir, self.node_id)
+        except node_files.FilesUnreadable as error:
+            answer.update(source="last summary", note=f"{self.name}'s process {why}, and {error.reason}: this is "
+                          "its last summary.")
+            return answer
+        unsaved = (" A stopped process's batch writes not yet committed are in its memory, not shown here."
+                   if self.core.config.durability == "batch" else "")
+        answer["note"] = (f"{self.name}'s process {why}: its records and hints are read from its sqlite files in "
+                          f"{self.data_dir} (read-only), what it had committed to disk.{unsaved}")
+        return answer
 
     def hint_count(self) -> int:
         """How many hints it holds."""
@@ -245,21 +269,27 @@ class HttpNodeHandle:
         return 0
 
     def key_versions(self) -> Dict[str, Tuple[Version, bool]]:
-        """Every key it holds (empty while it is down: its process cannot answer)."""
-        try:
-            rows = [] if self._failure is not None else self._json("GET", "/node/keys")["keys"]
-        except ReplicaLabError:  # died a moment ago: the supervisor is about to say so
-            rows = []
-        return {key: (Version.from_dict(version), deleted) for key, version, deleted in rows}
+        """Every key it holds: asked now while it runs, else read from its files."""
+        return {key: (version, deleted) for key, version, deleted in self._keys("")}
 
     def keys_with_prefix(self, prefix: str) -> List[Tuple[str, Version, bool]]:
-        """Its key index under `prefix` (empty while it is down)."""
+        """Its key index under `prefix`: asked now while it runs, else read from its files."""
+        return self._keys(prefix)
+
+    def _keys(self, prefix: str) -> List[Tuple[str, Version, bool]]:
+        if self._failure is None:
+            try:
+                rows = self._json("GET", "/node/keys", params={"prefix": prefix} if prefix else None)["keys"]
+                return [(key, Version.from_dict(version), deleted) for key, version, deleted in rows]
+            except ReplicaLabError:  # died a moment ago (the supervisor is about to say so): its files tell
+                pass
+        if not self.data_dir:
+            return []  # a node on another machine: its files are not here
         try:
-            rows = ([] if self._failure is not None
-                    else self._json("GET", "/node/keys", params={"prefix": prefix})["keys"])
-        except ReplicaLabError:
-            rows = []
-        return [(key, Version.from_dict(version), deleted) for key, version, deleted in rows]
+            found = node_files.key_versions(self.data_dir, self.node_id, prefix)
+        except node_files.FilesUnreadable:
+            return []
+        return [(key, version, deleted) for key, (version, deleted) in found.items()]
 
     # --- failures ------------------------------------------------------------------
 

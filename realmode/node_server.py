@@ -18,7 +18,7 @@ import logging
 import os
 import socket
 import threading
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional
 
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -34,7 +34,7 @@ logger = logging.getLogger("replicalab")
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # a recovery sync's SyncReply carries a batch of records
 IDLE_CONNECTION_S = 30.0  # a kept-alive connection nobody uses for this long is closed (its thread ends)
-Receive = Callable[[dict], Tuple[bool, str]]  # HttpTransport.receive
+Receive = Callable[[dict], tuple]  # HttpTransport.receive: (accepted, why[, replies])
 
 
 def create_node_app(node_id: int, address: str, receive: Receive, faults: LiveFaults,
@@ -70,9 +70,9 @@ def create_node_app(node_id: int, address: str, receive: Receive, faults: LiveFa
     @app.post("/peer/message")
     def message():
         """Take one envelope from a peer and queue it for the node."""
-        accepted, why = receive(body())
-        if accepted:
-            return jsonify(status="ok", accepted=True), 202
+        accepted, why, *replies = receive(body())
+        if accepted:  # replies: what the node sent back to this peer while it handled the message (an ack)
+            return jsonify(status="ok", accepted=True, replies=replies[0] if replies else []), 202
         return jsonify(status="ok", accepted=False, reason=why), 200
 
     @app.get("/peer/health")

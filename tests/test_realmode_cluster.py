@@ -124,6 +124,27 @@ class RealClusterTest(unittest.TestCase):
         records = {r["key"]: r for r in self.cluster.get(f"/nodes/{owner}").json()["records"]}
         self.assertEqual(records[key]["value"], "v1")
 
+    def test_a_down_node_still_shows_its_data_read_from_its_files(self):
+        """Crashed or SIGSTOPped, a replica's records show in /nodes/<id> and /keys (read from its files)."""
+        key = "kept-on-disk"
+        crashed, stopped = self.replicas(key)[:2]
+        self.assertEqual(self.cluster.post("/write", {"key": key, "value": "v"}).status_code, 200)
+        self.assertEqual(self.cluster.post(f"/fail/{crashed}?mode=crash").status_code, 200)
+        self.assertEqual(self.cluster.post(f"/fail/{stopped}?mode=stop").status_code, 200)
+        try:
+            for node in (crashed, stopped):
+                began = time.monotonic()
+                detail = self.cluster.get(f"/nodes/{node}").json()
+                self.assertLess(time.monotonic() - began, 10, "a stopped node's files never make the view hang")
+                self.assertEqual(({r["key"]: r["value"] for r in detail["records"]}.get(key), detail["source"]),
+                                 ("v", "files"), detail.get("note"))
+                self.assertIn("read-only", detail["note"])
+            held_by = {k["key"]: k["held_by"] for k in self.cluster.get("/keys").json()["keys"]}[key]
+            self.assertTrue({f"node-{crashed}", f"node-{stopped}"} <= set(held_by), held_by)
+        finally:
+            self.recover(crashed)
+            self.recover(stopped)
+
     def test_a_partition_enforced_by_the_transports_gives_503_on_the_minority_in_linearizable_mode(self):
         """Partitioned [[a], [others]]: a linearizable write coordinated by a answers 503, one by the majority 200."""
         key = "split"

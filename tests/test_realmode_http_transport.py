@@ -257,6 +257,22 @@ class RealNetworkTest(unittest.TestCase):
         world.transports[0].send(Ping(0, 1, 1, 1))
         self.assertTrue(poll(lambda: len(self.inboxes[1]) == 1))
 
+    def test_a_reply_sent_while_handling_rides_back_in_the_answer(self):
+        """A pong sent while the ping is handled reaches the pinger in the answer to its POST: no POST of its own."""
+        posts: Dict[int, int] = {0: 0, 1: 0}
+
+        def counting(node, receive):
+            def wrapped(envelope):
+                posts[node] += 1
+                return receive(envelope)
+            return wrapped
+        world = self.world(receive_wrapper=counting)
+        world.transports[1].register(1, lambda msg: world.transports[1].send(Ping(1, 0, msg.op_id, msg.n, True)))
+        world.transports[0].send(Ping(0, 1, 1, 1))
+        self.assertTrue(poll(lambda: len(self.inboxes[0]) == 1))
+        self.assertTrue(self.inboxes[0][0].reply)
+        self.assertEqual(posts, {0: 0, 1: 1})
+
     def test_now_is_monotonic_and_shifted_by_skew(self):
         """now() never goes back, and a skew of 5 s moves it forward by 5 s."""
         transport = self.world().transports[0]

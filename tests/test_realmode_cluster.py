@@ -103,10 +103,13 @@ class RealClusterTest(unittest.TestCase):
         lost = [i for i in acked if values[i] != i]
         self.assertGreaterEqual(len(acked), 400)  # writes coordinated by the victim before the front noticed fail
         self.assertEqual(lost, [])
-        held = {r["key"] for r in self.cluster.get(f"/nodes/{victim}").json()["records"]}
+        detail = self.cluster.get(f"/nodes/{victim}").json()
+        held = {r["key"] for r in detail["records"]}
         missing = [i for i in acked_by_victim if f"dur-{i}" not in held]
         self.assertEqual(missing, [], f"the restarted node kept every write it acknowledged before kill -9 "
-                         f"(sync durability); killed pid {killed_pid} at {killed_at}: "
+                         f"(sync durability); killed pid {killed_pid} at {killed_at}; {len(missing)} of "
+                         f"{len(acked_by_victim)} missing from {len(held)} records (source: "
+                         f"{detail.get('source', 'process')}, {detail.get('note')}): "
                          + "; ".join(f"{i} at {answers[i][0]}: {answers[i][1].get('acks')} "
                                      f"{answers[i][1].get('story')}" for i in missing[:2]))
 

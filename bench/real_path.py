@@ -3,7 +3,8 @@
 Each line is one hop measured on its own, one request at a time (p50 of
 `--requests`), so the differences between lines say what each layer costs:
 
-- the front's whole `/write` (client -> front -> coordinator process -> replicas -> answer);
+- the front's whole `/write` (client -> front -> coordinator process -> replicas -> answer), and
+  the CPU time all the processes together spent per write meanwhile (the machine has two cores);
 - the coordinator process's `/node/write` asked directly (the same write without the front);
 - one HTTP request to a node process that does nothing (`GET /peer/health`), with `requests`
   and with the standard library's `http.client`: the floor of one hop (server + client);
@@ -44,6 +45,13 @@ def p50(call: Callable[[], object], count: int) -> float:
     return percentile(times, 0.5)
 
 
+def cpu_ms(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, in ms, from /proc."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def cluster_hops(count: int, nodes: int) -> dict:
     """Start a real cluster with default settings; the p50 of each hop; stop it by PID."""
     port, data_dir = processes.free_port(), tempfile.mkdtemp(prefix="bench-path-")
@@ -60,14 +68,21 @@ def cluster_hops(count: int, nodes: int) -> dict:
         keys = [k for k in (f"hop-{i}" for i in range(20 * count))
                 if session.get(f"{url}/placement/{k}", timeout=30).json()["preference_list"][0] == "node-0"]
         mine = iter(keys)
+        pids = [front.pid] + [n["pid"] for n in listing]
+        before = [cpu_ms(pid) for pid in pids]
         figures = {
             "front /write (whole path)": p50(lambda: session.post(f"{url}/write", json={
                 "key": next(mine), "value": 1, "coordinator": 0}, timeout=30), count),
+        }
+        spent = [cpu_ms(pid) - was for pid, was in zip(pids, before)]
+        figures.update({
+            f"  CPU per write, front + {nodes} node processes": sum(spent) / (count + 10),
+            "  of which the front": spent[0] / (count + 10),
             "coordinator's /node/write, no front": p50(lambda: session.post(f"http://{node}/node/write", json={
                 "key": next(mine), "value": 1, "needed": 2, "mode": "eventual"}, timeout=30), count),
             "node GET /peer/health (requests)": p50(lambda: session.get(f"http://{node}/peer/health", timeout=30),
                                                     count),
-        }
+        })
         host, _, node_port = node.rpartition(":")
         connection = http.client.HTTPConnection(host, int(node_port), timeout=30)
 

@@ -35,6 +35,7 @@ from realmode.timers import TimerHandle, TimerThread
 logger = logging.getLogger("replicalab")
 
 MESSAGE_PATH = "/peer/message"
+REPLIES_HEADER = "X-Replicalab-Takes-Replies"  # the sender takes the replies that ride back in the answer
 Emit = Callable[..., Any]  # emit(type, text, nodes, key, **details), as EventLog.emit
 
 
@@ -84,8 +85,8 @@ class PeerLink:
     def _work(self) -> None:
         # One kept-alive connection per worker (keepalive.py: requests cost more CPU than the node's work).
         settings = self._transport.settings
-        client = KeepAliveClient(self.address, settings.connect_timeout_s, settings.read_timeout_s,
-                                 {"Authorization": f"Bearer {settings.token}"} if settings.token else None)
+        headers = {REPLIES_HEADER: "1", **({"Authorization": f"Bearer {settings.token}"} if settings.token else {})}
+        client = KeepAliveClient(self.address, settings.connect_timeout_s, settings.read_timeout_s, headers)
         try:
             while (item := self._queue.get()) is not None:
                 self.post(client, *item)
@@ -181,17 +182,18 @@ class HttpTransport:
 
     # --- arrival (node_server.py) ---------------------------------------------
 
-    def receive(self, envelope: dict) -> Tuple[bool, str, List[dict]]:
+    def receive(self, envelope: dict, replies: bool = False) -> Tuple[bool, str, List[dict]]:
         """Take one envelope arriving over HTTP: (accepted, why it was lost, replies).
 
         Delivered at once on the calling (server) thread when the node is idle, else queued
         for the timer thread. The messages the node sends back to the same peer while it
-        handles this one inline (an ack) are not queued: they are the `replies`, which ride
-        back in the HTTP answer and save the ack its own POST. Raises the codec's error
+        handles this one inline (an ack) are not queued when the sender takes `replies`
+        (an HttpTransport says so with the REPLIES_HEADER): they ride back in the HTTP
+        answer and save the ack its own POST. Raises the codec's error
         (a BadRequest) when the envelope is malformed, and BadRequest when it is addressed
         to a node this process does not run.
         """
-        self._capture.peer, self._capture.replies = envelope.get("src"), []
+        self._capture.peer, self._capture.replies = (envelope.get("src") if replies else None), []
         try:
             accepted, why = self._arrive(envelope, self.timers.call_soon)
             return accepted, why, self._capture.replies

@@ -29,12 +29,13 @@ from cluster.codec import body_object
 from cluster.errors import Forbidden, ReplicaLabError, Unauthorized
 from models import node_name
 from realmode.fault_table import FaultTable, LiveFaults
+from realmode.http_transport import REPLIES_HEADER
 
 logger = logging.getLogger("replicalab")
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # a recovery sync's SyncReply carries a batch of records
 IDLE_CONNECTION_S = 30.0  # a kept-alive connection nobody uses for this long is closed (its thread ends)
-Receive = Callable[[dict], tuple]  # HttpTransport.receive: (accepted, why[, replies])
+Receive = Callable[..., tuple]  # HttpTransport.receive(envelope[, replies]): (accepted, why[, replies])
 
 
 def create_node_app(node_id: int, address: str, receive: Receive, faults: LiveFaults,
@@ -70,7 +71,8 @@ def create_node_app(node_id: int, address: str, receive: Receive, faults: LiveFa
     @app.post("/peer/message")
     def message():
         """Take one envelope from a peer and queue it for the node."""
-        accepted, why, *replies = receive(body())
+        takes_replies = request.headers.get(REPLIES_HEADER) == "1"
+        accepted, why, *replies = receive(body(), True) if takes_replies else receive(body())
         if accepted:  # replies: what the node sent back to this peer while it handled the message (an ack)
             return jsonify(status="ok", accepted=True, replies=replies[0] if replies else []), 202
         return jsonify(status="ok", accepted=False, reason=why), 200
@@ -177,13 +179,20 @@ class KeepAliveHandler(QuietHandler):
             started[:] = [status, headers]
             return chunks.append
 
-        result = self.server.app(environ, start_response)
         try:
-            chunks.extend(result)
-        finally:
-            if hasattr(result, "close"):
-                result.close()
-        body.exhaust()  # the next request starts right after this one's body
+            result = self.server.app(environ, start_response)
+            try:
+                chunks.extend(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+            body.exhaust()  # the next request starts right after this one's body
+        except Exception:  # noqa: BLE001 -- the app answers its own errors; this is a broken body or a bug
+            logger.exception("a node server request failed")
+            self.close_connection = True  # where the next request starts is unknown now
+            chunks[:] = [json.dumps({"status": "error", "error": "internal_error",
+                                     "message": "This node failed on the request; its log has the details."}).encode()]
+            started[:] = ["500 INTERNAL SERVER ERROR", [("Content-Type", "application/json")]]
         payload = b"".join(chunks)
         status, headers = started
         code, _, reason = status.partition(" ")

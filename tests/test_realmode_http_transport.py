@@ -1,4 +1,5 @@
 """HttpTransport: the transport contract over real HTTP on loopback, plus what only a real network does."""
+import json
 import threading
 import time
 import unittest
@@ -12,6 +13,7 @@ from realmode import demo_node
 from realmode.demo_node import Ping
 from realmode.fault_table import FaultTable, LiveFaults
 from realmode.http_transport import HttpSettings, HttpTransport
+from realmode.keepalive import KeepAliveClient
 from realmode.node_server import NodeServer, create_node_app
 from tests.transport_contract import TransportContract
 
@@ -130,7 +132,7 @@ class RealNetworkTest(unittest.TestCase):
         self.addCleanup(gate.set)
 
         def slow(node, receive):
-            return lambda envelope: (gate.wait(5), receive(envelope))[1]
+            return lambda envelope, *rest: (gate.wait(5), receive(envelope, *rest))[1]
         world = self.world(receive_wrapper=slow)
         world.transports[0].send(Ping(0, 1, 1, 1))
         self.assertEqual(self.inboxes[1], [])  # the peer is held at the gate, yet send has returned
@@ -142,9 +144,9 @@ class RealNetworkTest(unittest.TestCase):
         calls = []
 
         def late(node, receive):
-            def wrapped(envelope):
+            def wrapped(envelope, *rest):
                 calls.append(envelope)
-                answer = receive(envelope)
+                answer = receive(envelope, *rest)
                 if len(calls) == 1:
                     time.sleep(FAST.read_timeout_s + 0.2)  # the message is in, the answer is late
                 return answer
@@ -160,9 +162,9 @@ class RealNetworkTest(unittest.TestCase):
         settings = HttpSettings(connect_timeout_s=0.2, read_timeout_s=0.3, retries=0)
 
         def late(node, receive):
-            def answer_late(envelope):
+            def answer_late(envelope, *rest):
                 """Take the message, but answer after the sender's read timeout."""
-                answer = receive(envelope)
+                answer = receive(envelope, *rest)
                 time.sleep(0.5)
                 return answer
             return answer_late
@@ -188,7 +190,7 @@ class RealNetworkTest(unittest.TestCase):
         settings = HttpSettings(read_timeout_s=5, workers_per_peer=1, queue_per_peer=1)
 
         def stuck(node, receive):
-            return lambda envelope: (gate.wait(5), receive(envelope))[1]
+            return lambda envelope, *rest: (gate.wait(5), receive(envelope, *rest))[1]
         world = self.world(settings=settings, receive_wrapper=stuck)
         sender = world.transports[0]
         sender.send(Ping(0, 1, 1, 1))
@@ -247,9 +249,9 @@ class RealNetworkTest(unittest.TestCase):
         posts: Dict[int, int] = {0: 0, 1: 0}
 
         def counting(node, receive):
-            def wrapped(envelope):
+            def wrapped(envelope, *rest):
                 posts[node] += 1
-                return receive(envelope)
+                return receive(envelope, *rest)
             return wrapped
         world = self.world(receive_wrapper=counting)
         world.transports[1].register(1, lambda msg: world.transports[1].send(Ping(1, 0, msg.op_id, msg.n, True)))
@@ -257,6 +259,24 @@ class RealNetworkTest(unittest.TestCase):
         self.assertTrue(poll(lambda: len(self.inboxes[0]) == 1))
         self.assertTrue(self.inboxes[0][0].reply)
         self.assertEqual(posts, {0: 0, 1: 1})
+
+    def test_a_sender_that_does_not_take_replies_gets_them_posted(self):
+        """A POST without the replies header (not an HttpTransport) is answered without replies; the pong is POSTed."""
+        posts: Dict[int, int] = {0: 0, 1: 0}
+
+        def counting(node, receive):
+            def wrapped(envelope, *rest):
+                posts[node] += 1
+                return receive(envelope, *rest)
+            return wrapped
+        world = self.world(receive_wrapper=counting)
+        world.transports[1].register(1, lambda msg: world.transports[1].send(Ping(1, 0, msg.op_id, msg.n, True)))
+        client = KeepAliveClient(world.servers[1].address, 1.0, 5.0)
+        self.addCleanup(client.close)
+        status, answer = client.post("/peer/message", json.dumps(demo_node.encode(Ping(0, 1, 1, 1))).encode())
+        self.assertEqual((status, json.loads(answer)["replies"]), (202, []))
+        self.assertTrue(poll(lambda: len(self.inboxes[0]) == 1))
+        self.assertEqual(posts, {0: 1, 1: 1})
 
     def test_the_loss_is_narrated_with_its_reason(self):
         """A message lost to a partition shows as message_dropped at the sender, with the simulation's sentence."""

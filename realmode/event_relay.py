@@ -19,10 +19,9 @@ import logging
 import threading
 from typing import Any, Callable, Deque, Dict, List, Optional, TypeGuard
 
-import requests
-
 from cluster.errors import BadRequest
 from models import node_name
+from realmode.keepalive import KeepAliveClient, Unreachable
 
 logger = logging.getLogger("replicalab")
 
@@ -36,7 +35,6 @@ class EventRelay:
     def __init__(self, node_id: int, front_url: str, clock_ms: Callable[[], int], token: Optional[str] = None,
                  interval_s: float = 0.05, limit: int = 20_000, timeout_s: float = 2.0):
         self.node_id = node_id
-        self._url = front_url.rstrip("/") + EVENTS_PATH
         self._clock_ms = clock_ms
         self._interval_s, self._timeout_s = interval_s, timeout_s
         self._queue: Deque[dict] = collections.deque(maxlen=limit)
@@ -46,9 +44,9 @@ class EventRelay:
         # One batch on the wire at a time: batches then arrive in order, and flush() waits for a
         # batch the relay thread is sending.
         self._sending = threading.Lock()
-        self._session = requests.Session()
-        if token:
-            self._session.headers["Authorization"] = f"Bearer {token}"
+        address = front_url.split("//", 1)[-1].rstrip("/")
+        self._client = KeepAliveClient(address, timeout_s, timeout_s,
+                                       {"Authorization": f"Bearer {token}"} if token else None)
         self._thread = threading.Thread(target=self._loop, name=f"event-relay-{node_name(node_id)}", daemon=True)
         self._thread.start()
 
@@ -88,7 +86,8 @@ class EventRelay:
             self._wake.notify()
         self._thread.join(self._timeout_s + 1)
         self.flush(self._timeout_s)
-        self._session.close()
+        with self._sending:
+            self._client.close()
 
     def _take(self) -> Optional[dict]:
         """The next batch (and the count of events lost before it), removed from the queue; None if empty."""
@@ -111,19 +110,19 @@ class EventRelay:
                 self._queue.appendleft(event)
 
     def _send(self, batch: dict, timeout_s: float) -> bool:
+        self._client.read_timeout_s = timeout_s
         try:
             # default=str: a detail the protocol passes as an object still reaches the front, as text.
-            answer = self._session.post(self._url, data=json.dumps(batch, default=str), timeout=timeout_s,
-                                        headers={"Content-Type": "application/json"})
-        except requests.RequestException as error:
-            logger.debug("the front did not take %d events: %s", len(batch["events"]), error)
+            status, _ = self._client.post(EVENTS_PATH, json.dumps(batch, default=str).encode())
+        except Unreachable as error:
+            logger.debug("the front did not take %d events: %s", len(batch["events"]), error.reason)
             self._putback(batch)
             return False
-        if answer.status_code >= 500:  # the front is busy or restarting: keep the batch for later
+        if status >= 500:  # the front is busy or restarting: keep the batch for later
             self._putback(batch)
             return False
-        if answer.status_code >= 400:  # refused for good (malformed, token): retrying will not help
-            logger.warning("the front refused %d events: HTTP %d", len(batch["events"]), answer.status_code)
+        if status >= 400:  # refused for good (malformed, token): retrying will not help
+            logger.warning("the front refused %d events: HTTP %d", len(batch["events"]), status)
         return True
 
     def _loop(self) -> None:

@@ -6,8 +6,8 @@ deliver a second copy; nothing is ordered; timers fire no earlier than asked;
 now() is this process's monotonic clock (plus the skew a student set).
 
 - `send` never blocks: it asks the fault table (sender side), encodes the
-  message and queues it for its peer. Each peer has its own pooled
-  `requests.Session`, a bounded queue and a few worker threads, so a peer
+  message and queues it for its peer. Each peer has a bounded queue and a
+  few worker threads, each with its own kept-alive connection, so a peer
   frozen by SIGSTOP holds up only the messages addressed to it.
 - A POST that fails to connect or times out is retried a bounded number of
   times; then the message is lost, as the network would lose it, and the
@@ -18,6 +18,7 @@ now() is this process's monotonic clock (plus the skew a student set).
 """
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -25,16 +26,16 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-import requests
-
 from cluster.errors import BadRequest, ReplicaLabError
 from models import node_name
 from realmode.fault_table import RECEIVER, SENDER, LiveFaults
+from realmode.keepalive import KeepAliveClient, NoAnswer, Unreachable
 from realmode.timers import TimerHandle, TimerThread
 
 logger = logging.getLogger("replicalab")
 
 MESSAGE_PATH = "/peer/message"
+REPLIES_HEADER = "X-Replicalab-Takes-Replies"  # the sender takes the replies that ride back in the answer
 Emit = Callable[..., Any]  # emit(type, text, nodes, key, **details), as EventLog.emit
 
 
@@ -53,11 +54,11 @@ class HttpSettings:
 
 
 class PeerLink:
-    """The road to one peer: its address, a bounded queue and its worker threads, each with a pooled Session."""
+    """The road to one peer: its address, a bounded queue and its worker threads, each with a kept-alive connection."""
 
     def __init__(self, transport: HttpTransport, peer: int, address: str):
         self.peer = peer
-        self.url = f"http://{address}{MESSAGE_PATH}"
+        self.address = address
         self._transport = transport
         settings = transport.settings
         self._queue: queue.Queue = queue.Queue(settings.queue_per_peer)
@@ -75,57 +76,60 @@ class PeerLink:
         return True
 
     def close(self) -> None:
-        """Stop the workers after the envelopes already queued; close the Session."""
+        """Stop the workers after the envelopes already queued; close the connections."""
         for _ in self._threads:
             self._queue.put(None)
         for thread in self._threads:
             thread.join(2.0)
 
-    def _work(self) -> None:
-        # One Session per worker: a Session keeps its connection alive between messages, and
-        # requests does not promise that one Session is safe to share between threads.
+    def client(self) -> KeepAliveClient:
+        """A kept-alive connection to this peer (keepalive.py: requests cost more CPU than the node's work)."""
         settings = self._transport.settings
-        with requests.Session() as session:
-            session.mount("http://", requests.adapters.HTTPAdapter(
-                pool_connections=1, pool_maxsize=1, max_retries=0))  # retries are ours: counted and narrated
-            if settings.token:
-                session.headers["Authorization"] = f"Bearer {settings.token}"
-            while (item := self._queue.get()) is not None:
-                self.post(session, *item)
+        headers = {REPLIES_HEADER: "1", **({"Authorization": f"Bearer {settings.token}"} if settings.token else {})}
+        return KeepAliveClient(self.address, settings.connect_timeout_s, settings.read_timeout_s, headers)
 
-    def post(self, session: requests.Session, envelope: dict, msg) -> Optional[str]:
+    def _work(self) -> None:
+        client = self.client()  # one connection per worker
+        try:
+            while (item := self._queue.get()) is not None:
+                self.post(client, *item)
+        finally:
+            client.close()
+
+    def post(self, client: KeepAliveClient, envelope: dict, msg) -> Optional[str]:
         """POST one envelope, retrying failures to connect or answer; returns why it was lost, or None."""
         settings = self._transport.settings
         why = ""
+        body = json.dumps(envelope).encode()
         for attempt in range(settings.retries + 1):
             if attempt:
                 time.sleep(settings.retry_backoff_s * attempt)
             try:
-                answer = session.post(self.url, json=envelope,
-                                            timeout=(settings.connect_timeout_s, settings.read_timeout_s))
-            except requests.ConnectionError:
-                why = f"{node_name(self.peer)} refused or dropped the connection"
-                continue
-            except requests.Timeout:
+                status, answer = client.post(MESSAGE_PATH, body)
+            except NoAnswer:
                 why = f"{node_name(self.peer)} did not answer within {settings.read_timeout_s:g} s"
                 continue
-            if answer.status_code < 300:
+            except Unreachable:
+                why = f"{node_name(self.peer)} refused or dropped the connection"
+                continue
+            if status < 300:
+                self._transport.take_replies(answer)
                 return None
-            why = _refusal(self.peer, answer)
-            if answer.status_code != 503:  # 503: the peer is busy, worth another try; 4xx will not change
+            why = _refusal(self.peer, status, answer)
+            if status != 503:  # 503: the peer is busy, worth another try; 4xx will not change
                 break
         why = f"{why} (after {attempt + 1} attempt{'s' if attempt else ''})"
         self._transport.lost(envelope, msg, why)
         return why
 
 
-def _refusal(peer: int, answer: requests.Response) -> str:
+def _refusal(peer: int, status: int, answer: bytes) -> str:
     """The peer's own sentence for refusing a message, or its status code."""
     try:
-        message = answer.json().get("message")
-    except ValueError:
+        message = json.loads(answer).get("message")
+    except (ValueError, AttributeError):
         message = None
-    return f"{node_name(peer)} refused it: {message or f'HTTP {answer.status_code}'}"
+    return f"{node_name(peer)} refused it: {message or f'HTTP {status}'}"
 
 
 class HttpTransport:
@@ -143,6 +147,7 @@ class HttpTransport:
         self._links: Dict[int, PeerLink] = {}
         self._links_lock = threading.Lock()
         self._receivers: Dict[int, Callable[[Any], None]] = {}
+        self._capture = threading.local()  # per server thread: the peer whose message is handled, its replies
         self._started = time.monotonic()
         self.epoch_ms = 0  # added to now(): a node process sets the wall time it started at (node_process.py)
         self.skew_ms = 0
@@ -182,12 +187,25 @@ class HttpTransport:
 
     # --- arrival (node_server.py) ---------------------------------------------
 
-    def receive(self, envelope: dict) -> Tuple[bool, str]:
-        """Take one arriving envelope: (True, "") if queued for delivery, else (False, why it was lost).
+    def receive(self, envelope: dict, replies: bool = False) -> Tuple[bool, str, List[dict]]:
+        """Take one envelope arriving over HTTP: (accepted, why it was lost, replies).
 
-        Raises the codec's error (a BadRequest) when the envelope is malformed,
-        and BadRequest when it is addressed to a node this process does not run.
+        Delivered at once on the calling (server) thread when the node is idle, else queued
+        for the timer thread. The messages the node sends back to the same peer while it
+        handles this one inline (an ack) are not queued when the sender takes `replies`
+        (an HttpTransport says so with the REPLIES_HEADER): they ride back in the HTTP
+        answer and save the ack its own POST. Raises the codec's error
+        (a BadRequest) when the envelope is malformed, and BadRequest when it is addressed
+        to a node this process does not run.
         """
+        self._capture.peer, self._capture.replies = (envelope.get("src") if replies else None), []
+        try:
+            accepted, why = self._arrive(envelope, self.timers.call_soon)
+            return accepted, why, self._capture.replies
+        finally:
+            self._capture.peer = self._capture.replies = None
+
+    def _arrive(self, envelope: dict, run: Callable[[Callable[[], None]], Any]) -> Tuple[bool, str]:
         msg = self._decode(envelope)
         if msg.dst not in self._receivers:
             raise BadRequest(f"This process runs {', '.join(map(node_name, sorted(self._receivers)))}, "
@@ -200,8 +218,20 @@ class HttpTransport:
             why = f"{node_name(msg.dst)} is overloaded ({self.settings.inbox_limit} messages waiting)"
             self._event("message_dropped", "dropped message", envelope, msg, reason=why)
             return False, why
-        self.timers.call_later(0, lambda: self._deliver(envelope, msg))
+        run(lambda: self._deliver(envelope, msg))
         return True, ""
+
+    def take_replies(self, answer: bytes) -> None:
+        """Take the replies that rode back in a peer's answer to a POST, as if each had been POSTed here."""
+        try:
+            replies = json.loads(answer).get("replies") or []
+        except (ValueError, AttributeError):
+            return
+        for envelope in replies:
+            try:
+                self._arrive(envelope, self.timers.call_soon)
+            except ReplicaLabError as error:
+                logger.warning("a reply that rode back was refused: %s", error.message)
 
     def _deliver(self, envelope: dict, msg) -> None:
         self._event("message_delivered", "delivered message", envelope, msg)
@@ -215,10 +245,13 @@ class HttpTransport:
             return  # held while the network is paused (step mode), or lost past the bound
         if msg.dst in self._receivers:
             # ask_self and messages between nodes of one process: the same path as a POST, no socket.
-            try:
-                self.receive(envelope)
+            try:  # queued, never run inline: the sender holds the node's lock
+                self._arrive(envelope, lambda deliver: self.timers.call_later(0, deliver))
             except ReplicaLabError as error:
                 self.lost(envelope, msg, error.message)
+            return
+        if getattr(self._capture, "peer", None) == envelope.get("dest"):
+            self._capture.replies.append(envelope)  # rides back in the answer to the POST being handled
             return
         link = self._link(msg.dst)
         if link is None:
@@ -254,10 +287,11 @@ class HttpTransport:
             why = f"{node_name(msg.dst)} has no known address"
             self.lost(envelope, msg, why)
             return why
-        with requests.Session() as session:
-            if self.settings.token:
-                session.headers["Authorization"] = f"Bearer {self.settings.token}"
-            return link.post(session, envelope, msg)
+        client = link.client()
+        try:
+            return link.post(client, envelope, msg)
+        finally:
+            client.close()
 
     def lost(self, envelope: dict, msg, why: str) -> None:
         """Narrate a message the network lost after it left this node."""

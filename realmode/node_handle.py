@@ -9,12 +9,15 @@ deleting the node's files; recover is SIGCONT or a restart on its data dir.
 A client operation may take as long as its quorum does, so while it waits the
 handle releases the cluster lock (ClusterCore.changed.wait, as step mode does):
 other requests, and the events the nodes report, go on meanwhile. The node's
-last answered state is kept, so the views of a node that cannot answer (down)
-still show what it held, marked dead.
+last answered state is kept for /nodes, and the records, hints and keys of a
+node whose process cannot answer (down) are read from its sqlite files
+(node_files.py), as the simulation still shows a down node's data.
 """
 from __future__ import annotations
 
 import contextlib
+import json
+import queue
 import threading
 from types import SimpleNamespace
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -25,11 +28,13 @@ from byon.node_host import wipe_program_dir
 from cluster.errors import GatewayTimeout, NoQuorum, ReplicaLabError
 from db import remove_node_files
 from models import Version, node_name
-from realmode import processes
+from realmode import node_files, processes
 from realmode.front_steps import lose_held
+from realmode.keepalive import KeepAliveClient, Unreachable
 from realmode.wire_results import decode_error, decode_result
 
 ADMIN_TIMEOUT_S = 3.0
+DETAIL_TIMEOUT_S = 10.0  # every record of a node: longer to list than a summary, on a loaded machine
 
 
 class HttpNodeHandle:
@@ -49,7 +54,11 @@ class HttpNodeHandle:
         self.rejoined: Callable[[HttpNodeHandle], None] = lambda handle: None  # set by the front (front.py)
         self.sink: Any = None  # the front's EventSink: events that ride along in an answer go there
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._local = threading.local()  # one pooled Session per thread
+        # Idle Sessions, each keeping its connection alive: a request takes one and puts it back. Not one
+        # per thread: a client operation runs on a new thread each time (_while_unlocked), and a new
+        # Session is a new TCP connection (and a new server thread in the node process).
+        self._idle: queue.SimpleQueue = queue.SimpleQueue()
+        self._clients: queue.SimpleQueue = queue.SimpleQueue()  # the same for client operations (keepalive.py)
         self._state: Dict[str, Any] = {"summary": {"node_id": node_id, "name": self.name, "keys": 0,
                                                    "tombstones": 0, "hints": 0, "clock_skew_ms": 0,
                                                    "uncommitted_writes": 0},
@@ -63,17 +72,22 @@ class HttpNodeHandle:
         return self.child.pid if self.child is not None else None
 
     def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            session = requests.Session()
+            session.trust_env = False  # no proxy between the front and its nodes; and it saves a lookup per call
             session.headers.update(self._headers)
-        return session
+            return session
 
     def _call(self, method: str, path: str, body: Optional[dict] = None, timeout: float = ADMIN_TIMEOUT_S,
               params: Optional[dict] = None) -> requests.Response:
+        session = self._session()
         try:
-            return self._session().request(method, f"http://{self.address}{path}", json=body, params=params,
-                                           timeout=(1.0, timeout))
+            answer = session.request(method, f"http://{self.address}{path}", json=body, params=params,
+                                     timeout=(1.0, timeout))
+            self._idle.put(session)
+            return answer
         except (requests.ConnectTimeout, requests.ConnectionError) as error:
             if not isinstance(error, requests.ConnectTimeout) and "NewConnectionError" not in repr(error):
                 # Connected, sent, then lost (the process died mid-request): it may have acted on it.
@@ -117,8 +131,30 @@ class HttpNodeHandle:
         return box["value"]
 
     def _operation(self, path: str, body: dict) -> Any:
-        data = self._while_unlocked(lambda: self._json("POST", path, body, timeout=self.client_timeout_s + 5))
+        status, data = self._while_unlocked(lambda: self._post_operation(path, body))
+        if data.get("events") and self.sink is not None:
+            self.sink.accept(data["events"])
+        if status >= 400:
+            raise decode_error(data)
         return decode_result(data["result"])
+
+    def _post_operation(self, path: str, body: dict) -> Tuple[int, dict]:
+        """POST a client operation on a kept-alive connection (the hot path: no requests machinery)."""
+        try:
+            client = self._clients.get_nowait()
+        except queue.Empty:
+            client = KeepAliveClient(self.address, 1.0, self.client_timeout_s + 5, self._headers)
+        try:
+            status, answer = client.post(path, json.dumps(body).encode(), retry_broken=False)  # never run one twice
+        except Unreachable as error:
+            if not error.sent:
+                raise NoQuorum(f"{self.name}'s process (pid {self.pid}, {self.address}) refused {path}: nothing "
+                               "was done. Is it killed? GET /nodes says.", node=self.name) from None
+            raise GatewayTimeout(f"{self.name}'s process (pid {self.pid}, {self.address}) did not answer {path} "
+                                 f"({error.reason}): it may or may not have done it. Is it stopped or killed? "
+                                 "GET /nodes says.", node=self.name) from None
+        self._clients.put(client)
+        return status, json.loads(answer)
 
     # --- client operations ------------------------------------------------------
 
@@ -184,16 +220,38 @@ class HttpNodeHandle:
         return summary
 
     def detail(self, up: bool) -> dict:
-        """Every record and hint it holds (asked now); a down node shows its last summary only."""
+        """Every record and hint it holds: asked now while it runs, else read from its files (node_files.py)."""
         if self._failure is None:
             try:
-                detail = self._json("GET", "/node/detail", params={"up": "1" if up else "0"})
+                detail = self._json("GET", "/node/detail", params={"up": "1" if up else "0"}, timeout=DETAIL_TIMEOUT_S)
                 detail["node"].update(pid=self.pid, address=self.address)
                 return detail
-            except ReplicaLabError:
-                pass
-        return {"node": self.summary(False), "records": [], "hints": [],
-                "note": f"{self.name}'s process does not answer while it is down: this is its last summary."}
+            except ReplicaLabError as error:
+                return self._from_files(up, f"did not answer in time ({error.message})")
+        return self._from_files(up, f"is down ({self._failure})")
+
+    def _from_files(self, up: bool, why: str) -> dict:
+        """The detail of a node whose process cannot answer, from its sqlite files, saying so."""
+        node = dict(self._state["summary"])
+        node.update(status="alive" if up else "dead", failure=None if up else self._failure, pid=self.pid,
+                    address=self.address)
+        answer = {"node": node, "records": [], "hints_held": [], "source": "files"}
+        if not self.data_dir:
+            answer.update(source="last summary", note=f"{self.name}'s process {why} and runs on another machine: "
+                          "its files are not here, so this is its last summary.")
+            return answer
+        try:
+            answer["records"] = [record.to_dict() for record in node_files.records(self.data_dir, self.node_id)]
+            answer["hints_held"] = node_files.hints(self.data_dir, self.node_id)
+        except node_files.FilesUnreadable as error:
+            answer.update(source="last summary", note=f"{self.name}'s process {why}, and {error.reason}: this is "
+                          "its last summary.")
+            return answer
+        unsaved = (" A stopped process's batch writes not yet committed are in its memory, not shown here."
+                   if self.core.config.durability == "batch" else "")
+        answer["note"] = (f"{self.name}'s process {why}: its records and hints are read from its sqlite files in "
+                          f"{self.data_dir} (read-only), what it had committed to disk.{unsaved}")
+        return answer
 
     def hint_count(self) -> int:
         """How many hints it holds."""
@@ -218,28 +276,34 @@ class HttpNodeHandle:
             self._json("POST", "/node/skew", {"skew_ms": skew_ms})
 
     def flush(self) -> int:
-        """Group-commit its pending writes."""
-        if self._failure is None:
+        """Group-commit its pending writes (none to ask for in sync durability: each write committed before its ack)."""
+        if self._failure is None and self.core.config.durability != "sync":
             with contextlib.suppress(ReplicaLabError):  # died a moment ago: the supervisor is about to say so
                 return self._json("POST", "/node/flush")["committed"]
         return 0
 
     def key_versions(self) -> Dict[str, Tuple[Version, bool]]:
-        """Every key it holds (empty while it is down: its process cannot answer)."""
-        try:
-            rows = [] if self._failure is not None else self._json("GET", "/node/keys")["keys"]
-        except ReplicaLabError:  # died a moment ago: the supervisor is about to say so
-            rows = []
-        return {key: (Version.from_dict(version), deleted) for key, version, deleted in rows}
+        """Every key it holds: asked now while it runs, else read from its files."""
+        return {key: (version, deleted) for key, version, deleted in self._keys("")}
 
     def keys_with_prefix(self, prefix: str) -> List[Tuple[str, Version, bool]]:
-        """Its key index under `prefix` (empty while it is down)."""
+        """Its key index under `prefix`: asked now while it runs, else read from its files."""
+        return self._keys(prefix)
+
+    def _keys(self, prefix: str) -> List[Tuple[str, Version, bool]]:
+        if self._failure is None:
+            try:
+                rows = self._json("GET", "/node/keys", params={"prefix": prefix} if prefix else None)["keys"]
+                return [(key, Version.from_dict(version), deleted) for key, version, deleted in rows]
+            except ReplicaLabError:  # died a moment ago (the supervisor is about to say so): its files tell
+                pass
+        if not self.data_dir:
+            return []  # a node on another machine: its files are not here
         try:
-            rows = ([] if self._failure is not None
-                    else self._json("GET", "/node/keys", params={"prefix": prefix})["keys"])
-        except ReplicaLabError:
-            rows = []
-        return [(key, Version.from_dict(version), deleted) for key, version, deleted in rows]
+            found = node_files.key_versions(self.data_dir, self.node_id, prefix)
+        except node_files.FilesUnreadable:
+            return []
+        return [(key, version, deleted) for key, (version, deleted) in found.items()]
 
     # --- failures ------------------------------------------------------------------
 

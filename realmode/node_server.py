@@ -18,21 +18,24 @@ import logging
 import os
 import socket
 import threading
-from typing import Callable, Dict, Iterable, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional
 
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wsgi import LimitedStream
 
 from cluster.codec import body_object
 from cluster.errors import Forbidden, ReplicaLabError, Unauthorized
 from models import node_name
 from realmode.fault_table import FaultTable, LiveFaults
+from realmode.http_transport import REPLIES_HEADER
 
 logger = logging.getLogger("replicalab")
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # a recovery sync's SyncReply carries a batch of records
-Receive = Callable[[dict], Tuple[bool, str]]  # HttpTransport.receive
+IDLE_CONNECTION_S = 30.0  # a kept-alive connection nobody uses for this long is closed (its thread ends)
+Receive = Callable[..., tuple]  # HttpTransport.receive(envelope[, replies]): (accepted, why[, replies])
 
 
 def create_node_app(node_id: int, address: str, receive: Receive, faults: LiveFaults,
@@ -68,9 +71,10 @@ def create_node_app(node_id: int, address: str, receive: Receive, faults: LiveFa
     @app.post("/peer/message")
     def message():
         """Take one envelope from a peer and queue it for the node."""
-        accepted, why = receive(body())
-        if accepted:
-            return jsonify(status="ok", accepted=True), 202
+        takes_replies = request.headers.get(REPLIES_HEADER) == "1"
+        accepted, why, *replies = receive(body(), True) if takes_replies else receive(body())
+        if accepted:  # replies: what the node sent back to this peer while it handled the message (an ack)
+            return jsonify(status="ok", accepted=True, replies=replies[0] if replies else []), 202
         return jsonify(status="ok", accepted=False, reason=why), 200
 
     @app.get("/peer/health")
@@ -142,12 +146,74 @@ class QuietHandler(WSGIRequestHandler):
         """Say nothing for a served request (errors are still logged)."""
 
 
+class KeepAliveHandler(QuietHandler):
+    """QuietHandler that keeps the connection open between requests (HTTP/1.1 keep-alive).
+
+    Werkzeug's development server closes every connection after one answer, so each
+    message between nodes paid a new TCP connection and a new server thread
+    (bench/README.md, "Where a real write's time goes"). A request with a
+    Content-Length body is answered here with a Content-Length answer, and the
+    body's unread rest is read before the next request line; anything else
+    (a chunked body, `Expect: 100-continue`, a body larger than a message may
+    be) takes Werkzeug's own path, which closes the connection after it.
+    """
+
+    protocol_version = "HTTP/1.1"
+    timeout = IDLE_CONNECTION_S
+
+    def run_wsgi(self) -> None:
+        """Run the app on one request and answer it, leaving the connection open unless the client closes it."""
+        length = self.headers.get("Content-Length", "0")
+        if ("Transfer-Encoding" in self.headers or "Expect" in self.headers or not length.isdigit()
+                or int(length) > MAX_MESSAGE_BYTES):
+            self.close_connection = True
+            super().run_wsgi()
+            return
+        self.environ = environ = self.make_environ()
+        body = LimitedStream(self.rfile, int(length))  # type: ignore[arg-type]
+        environ["wsgi.input"] = body
+        started: list = []
+        chunks: List[bytes] = []
+
+        def start_response(status, headers, exc_info=None):
+            started[:] = [status, headers]
+            return chunks.append
+
+        try:
+            result = self.server.app(environ, start_response)
+            try:
+                chunks.extend(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+            body.exhaust()  # the next request starts right after this one's body
+        except Exception:  # noqa: BLE001 -- the app answers its own errors; this is a broken body or a bug
+            logger.exception("a node server request failed")
+            self.close_connection = True  # where the next request starts is unknown now
+            chunks[:] = [json.dumps({"status": "error", "error": "internal_error",
+                                     "message": "This node failed on the request; its log has the details."}).encode()]
+            started[:] = ["500 INTERNAL SERVER ERROR", [("Content-Type", "application/json")]]
+        payload = b"".join(chunks)
+        status, headers = started
+        code, _, reason = status.partition(" ")
+        self.send_response(int(code), reason)
+        for name, value in headers:
+            if name.lower() not in ("connection", "content-length", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+
 class NodeServer:
     """A threaded Werkzeug server bound to exactly the address it is given, run on its own thread."""
 
     def __init__(self, app: Flask, host: str, port: int):
         self._server: BaseWSGIServer = make_server(host, port, app, threaded=True,
-                                                   request_handler=QuietHandler)
+                                                   request_handler=KeepAliveHandler)
         self.host, self.port = host, self._server.server_port
         self._thread = threading.Thread(target=self.serve_forever, name=f"node-server-{self.port}",
                                         daemon=True)

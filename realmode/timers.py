@@ -98,6 +98,28 @@ class TimerThread:
         """True while the clock stands still (step mode)."""
         return self._frozen_at is not None
 
+    def call_soon(self, callback: Callable[[], None]) -> None:
+        """Run `callback` under the node's lock: at once on the calling thread when the lock is free and
+        nothing is due before it, else on this thread as `call_later(0)` does.
+
+        A message arriving over HTTP is handled on its server thread when the node is idle: a hand-over
+        to the timer thread is a thread wake-up in the middle of every message's path, and under load a
+        wake-up waits for a CPU. The calling thread must not hold the node's lock (a re-entrant lock
+        would let the callback run inside whatever the caller was doing).
+        """
+        with self._changed:
+            due_first = bool(self._heap) and self._heap[0][0] <= self._now()
+        if due_first or not self._node_lock.acquire(blocking=False):
+            self.call_later(0, callback)
+            return
+        try:
+            callback()
+            self.after_each()
+        except Exception:  # noqa: BLE001 -- as on the timer thread: one bad callback must not stop the node
+            logger.exception("a delivery callback failed")
+        finally:
+            self._node_lock.release()
+
     def pending(self) -> int:
         """How many calls wait (cancelled ones included until their time comes)."""
         return len(self._heap)

@@ -102,10 +102,13 @@ class RealClusterTest(unittest.TestCase):
         lost = [i for i in acked if values[i] != i]
         self.assertGreaterEqual(len(acked), 400)  # writes coordinated by the victim before the front noticed fail
         self.assertEqual(lost, [])
-        held = {r["key"] for r in self.cluster.get(f"/nodes/{victim}").json()["records"]}
+        detail = self.cluster.get(f"/nodes/{victim}").json()
+        held = {r["key"] for r in detail["records"]}
         missing = [i for i in acked_by_victim if f"dur-{i}" not in held]
         self.assertEqual(missing, [], f"the restarted node kept every write it acknowledged before kill -9 "
-                         f"(sync durability); killed pid {killed_pid} at {killed_at}: "
+                         f"(sync durability); killed pid {killed_pid} at {killed_at}; {len(missing)} of "
+                         f"{len(acked_by_victim)} missing from {len(held)} records (source: "
+                         f"{detail.get('source', 'process')}, {detail.get('note')}): "
                          + "; ".join(f"{i} at {answers[i][0]}: {answers[i][1].get('acks')} "
                                      f"{answers[i][1].get('story')}" for i in missing[:2]))
 
@@ -122,6 +125,27 @@ class RealClusterTest(unittest.TestCase):
         self.assertIn(key, recovered["hints_received"])
         records = {r["key"]: r for r in self.cluster.get(f"/nodes/{owner}").json()["records"]}
         self.assertEqual(records[key]["value"], "v1")
+
+    def test_a_down_node_still_shows_its_data_read_from_its_files(self):
+        """Crashed or SIGSTOPped, a replica's records show in /nodes/<id> and /keys (read from its files)."""
+        key = "kept-on-disk"
+        crashed, stopped = self.replicas(key)[:2]
+        self.assertEqual(self.cluster.post("/write", {"key": key, "value": "v"}).status_code, 200)
+        self.assertEqual(self.cluster.post(f"/fail/{crashed}?mode=crash").status_code, 200)
+        self.assertEqual(self.cluster.post(f"/fail/{stopped}?mode=stop").status_code, 200)
+        try:
+            for node in (crashed, stopped):
+                began = time.monotonic()
+                detail = self.cluster.get(f"/nodes/{node}").json()
+                self.assertLess(time.monotonic() - began, 10, "a stopped node's files never make the view hang")
+                self.assertEqual(({r["key"]: r["value"] for r in detail["records"]}.get(key), detail["source"]),
+                                 ("v", "files"), detail.get("note"))
+                self.assertIn("read-only", detail["note"])
+            held_by = {k["key"]: k["held_by"] for k in self.cluster.get("/keys").json()["keys"]}[key]
+            self.assertTrue({f"node-{crashed}", f"node-{stopped}"} <= set(held_by), held_by)
+        finally:
+            self.recover(crashed)
+            self.recover(stopped)
 
     def test_a_partition_enforced_by_the_transports_gives_503_on_the_minority_in_linearizable_mode(self):
         """Partitioned [[a], [others]]: a linearizable write coordinated by a answers 503, one by the majority 200."""

@@ -1,13 +1,17 @@
 """The node-to-node routes: guarded, JSON answers only, bound to the one address given."""
+import json
+import re
 import socket
 import sys
 import unittest
 
+import flask
 import requests
 
 from cluster.errors import BadRequest
 from realmode import processes
 from realmode.fault_table import FaultTable, LiveFaults
+from realmode.keepalive import KeepAliveClient, Unreachable
 from realmode.node_server import NodeServer, create_node_app
 
 PEER = {"REMOTE_ADDR": "10.0.0.7"}
@@ -143,6 +147,60 @@ class NodeServerTest(unittest.TestCase):
             raw.sendall(b"GET /peer/health HTTP/1.1 extra junk\r\nHost: x\r\n\r\n")
             reply = raw.recv(4096).decode("latin-1")
         self.assertIn('"status": "error"', reply)
+
+    def serve(self, receive=lambda envelope: (True, ""), allowed=("127.0.0.1",)) -> NodeServer:
+        """A node server on a free loopback port, shut down after the test."""
+        app = create_node_app(0, "", receive, LiveFaults(FaultTable(1)), set(allowed))
+        server = NodeServer(app, "127.0.0.1", 0).start()
+        self.addCleanup(server.shutdown)
+        return server
+
+    def test_one_connection_carries_many_messages(self):
+        """Fifty POSTs through one KeepAliveClient use one TCP connection (keep-alive), each answered 202."""
+        ports = set()
+
+        def receive(envelope):
+            ports.add(flask.request.environ["REMOTE_PORT"])
+            return True, ""
+        client = KeepAliveClient(self.serve(receive).address, 1.0, 2.0)
+        self.addCleanup(client.close)
+        statuses = {client.post("/peer/message", json.dumps({"n": n}).encode())[0] for n in range(50)}
+        self.assertEqual((statuses, len(ports)), ({202}, 1))
+
+    def test_a_refused_request_with_a_body_leaves_the_connection_usable(self):
+        """A 403 whose body the route never read is followed on the same connection by a request that is served."""
+        server = self.serve(allowed=("10.9.9.9",))  # loopback is refused: the guard answers before reading
+        with socket.create_connection(("127.0.0.1", server.port), timeout=2) as raw:
+            body = b'{"padding": "' + b"x" * 5000 + b'"}'
+            raw.sendall(b"POST /peer/message HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+            raw.sendall(b"GET /peer/nothing HTTP/1.1\r\nHost: x\r\n\r\n")
+            replies = b""
+            while replies.count(b"HTTP/1.1 ") < 2:
+                chunk = raw.recv(65536)
+                if not chunk:
+                    break
+                replies += chunk
+        self.assertEqual(re.findall(rb"HTTP/1\.1 (\d{3}) ", replies), [b"403", b"403"],
+                         "both requests were read and answered, the second after the first's body")
+
+    def test_the_client_reconnects_after_the_server_restarts(self):
+        """A KeepAliveClient whose kept connection died with its server reaches a new server on the same port."""
+        first = self.serve()
+        client = KeepAliveClient(first.address, 1.0, 2.0)
+        self.addCleanup(client.close)
+        self.assertEqual(client.post("/peer/message", b"{}")[0], 202)
+        first.shutdown()
+        app = create_node_app(0, "", lambda envelope: (True, ""), LiveFaults(FaultTable(1)), {"127.0.0.1"})
+        second = NodeServer(app, "127.0.0.1", first.port).start()
+        self.addCleanup(second.shutdown)
+        self.assertEqual(client.post("/peer/message", b"{}")[0], 202)
+
+    def test_a_client_of_a_closed_port_is_told_it_is_unreachable(self):
+        """Posting to a port nobody listens on raises Unreachable (not a hang, not a stack of requests errors)."""
+        client = KeepAliveClient(f"127.0.0.1:{processes.free_port()}", 0.5, 0.5)
+        with self.assertRaises(Unreachable):
+            client.post("/peer/message", b"{}")
 
 
 class NodeProcessTest(unittest.TestCase):

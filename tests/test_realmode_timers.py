@@ -51,6 +51,41 @@ class TimerThreadTest(unittest.TestCase):
             self.timers.call_later(0, self.done.set, under_lock=False)
             self.assertTrue(self.done.wait(10))
 
+    def test_call_soon_runs_on_the_calling_thread_when_the_node_is_idle(self):
+        """Idle node: call_soon runs the callback at once, on the caller's thread under the lock, then after_each."""
+        seen = []
+
+        def held_elsewhere() -> bool:  # True when another thread cannot take the lock now
+            box = []
+            probe = threading.Thread(target=lambda: box.append(self.lock.acquire(blocking=False)))
+            probe.start()
+            probe.join()
+            return box == [False]
+        self.timers.after_each = lambda: seen.append("after")
+        self.timers.call_soon(lambda: seen.append((threading.current_thread().name, held_elsewhere())))
+        self.assertEqual(seen, [(threading.current_thread().name, True), "after"])
+
+    def test_call_soon_queues_behind_a_busy_node_and_earlier_deliveries(self):
+        """While another thread holds the lock, call_soon queues; the queued calls then run in the order asked."""
+        ran: List[str] = []
+        holding, release = threading.Event(), threading.Event()
+
+        def hold():
+            with self.lock:
+                holding.set()
+                release.wait(10)
+        holder = threading.Thread(target=hold)
+        holder.start()
+        self.assertTrue(holding.wait(10))
+        self.timers.call_soon(lambda: ran.append("first"))
+        self.assertEqual(ran, [], "not run while the node was busy")
+        release.set()
+        holder.join(10)
+        self.timers.call_soon(lambda: ran.append("second"))  # "first" is due before it: it queues too
+        self.timers.call_later(0, self.done.set)
+        self.assertTrue(self.done.wait(10))
+        self.assertEqual(ran, ["first", "second"])
+
     def test_closed_thread_runs_nothing_more(self):
         """After close, calls not yet due never run."""
         ran = []

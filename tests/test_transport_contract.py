@@ -20,18 +20,23 @@ WORLD_NAMES = {"network", "Network", "clock", "paused", "down", "is_up", "core",
 class NetworkTransportTest(TransportContract, unittest.TestCase):
     """The simulated Network, run on a virtual clock, is a Transport."""
 
-    def make_transport(self):
-        """A Network on a fresh virtual clock with a quiet event log."""
+    def make_transport(self, lock):
+        """A Network on a fresh virtual clock with a quiet event log (the driver, settle, holds the lock)."""
         clock = VirtualClock()
         return Network(clock, EventLog(clock, 10_000, "off"), seed=1, latency_ms=(1, 10))
 
     def settle(self, transport, ms):
-        """Move the virtual clock by `ms` and run what is due."""
-        transport.tick(ms)
+        """Move the virtual clock by `ms` and run what is due, under the lock, as ClusterCore drives it."""
+        with self.lock:
+            transport.tick(ms)
 
     def cut_link(self, transport, src, dst):
         """Take the one-way link down in the fault table."""
         transport.faults.links[(src, dst)] = LinkFault(down=True)
+
+    def heal(self, transport):
+        """Bring every link back up."""
+        transport.faults.links.clear()
 
 
 class ProtocolTalksOnlyToItsSeamTest(unittest.TestCase):

@@ -50,7 +50,10 @@ def add_control_routes(app: Flask, process: NodeProcess) -> None:
             body, status = {"status": "ok", "result": encode_result(call())}, 200
         except ReplicaLabError as error:
             body, status = encode_error(error), error.status
-        if process.relay is not None:
+        # Paused (step mode), the step that released this answer hands the front these events
+        # (node_step_routes.settle), in its own story; drained here they would reach the front
+        # only with this answer, after that step's story was told.
+        if process.relay is not None and not process.faults.table.paused:
             body["events"] = process.relay.drain()
         return jsonify(body), status
 

@@ -142,8 +142,10 @@ class ModelClusterTest(unittest.TestCase):
             held = wait_for(lambda: c.get("/network/messages").json()["messages"])
             self.assertTrue(held, "no student message was held while paused")
             first = held[0]
-            sent = {e["details"]["msg_id"]: e["details"]["kind"] for e in events(c, "message_sent")}
-            self.assertEqual(sent.get(first["id"]), first["kind"], "the held id is the id the events gave it")
+            # The node's events reach the front on their own (its relay sends every 50 ms).
+            sent = wait_for(lambda: [e["details"]["kind"] for e in events(c, "message_sent")
+                                     if e["details"]["msg_id"] == first["id"]])
+            self.assertEqual(sent, [first["kind"]], "the held id is the id the events gave it")
             self.assertEqual(c.post(f"/network/deliver/{first['id']}", {}).status_code, 200)
             delivered = [e for e in events(c, "message_delivered") if e["details"]["msg_id"] == first["id"]]
             self.assertTrue(delivered, "delivering by hand reached the receiving program's node")

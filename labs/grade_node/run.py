@@ -88,6 +88,7 @@ class RunResult:
     problems: List[str] = field(default_factory=list)
     log_tail: List[str] = field(default_factory=list)
     seconds: float = 0.0
+    node_pids: List[int] = field(default_factory=list)  # the node processes at the end (gone after the run)
     error: bool = False  # the run could not be carried out (the cluster did not start): JUnit's <error>
 
     @property
@@ -125,9 +126,9 @@ def grade_run(settings: GradeSettings, seed: int, out_dir: Optional[str] = None)
     try:
         final = drive(settings, cluster.url, clients, result)
     finally:
-        pids = node_pids(cluster.url)
+        result.node_pids = node_pids(cluster.url)
         cluster.close()
-        result.problems += [f"node process pid {pid} outlived the cluster and was killed" for pid in pids
+        result.problems += [f"node process pid {pid} outlived the cluster and was killed" for pid in result.node_pids
                             if processes.is_alive(pid) and processes.kill(pid)]
     result.log_tail = tail(log_path)
     result.problems = clients.problems + result.problems

@@ -15,6 +15,7 @@ import socket
 import sqlite3
 import sys
 
+from cluster.errors import ReplicaLabError
 from config import ConfigError, build_parser, from_args
 from wording import plural
 
@@ -93,6 +94,11 @@ def main(argv=None) -> int:
                             help="real mode, multi-host: join nodes already running elsewhere instead of starting them")
         parser.add_argument("--intake", metavar="HOST:PORT", default=None,
                             help="real mode: where the front takes the nodes' events (their --front URL)")
+        parser.add_argument("--node-cmd", action="append", metavar="[N=]CMD", default=None,
+                            help="bring your own node (docs/node-protocol.md): run CMD as every node, or N=CMD "
+                                 "as node N only (repeatable; the other nodes run lab 12's model answer)")
+        parser.add_argument("--node-model", type=int, default=3, choices=(1, 2, 3),
+                            help="with --node-cmd N=CMD: the lab 12 model stage the other nodes run (default 3)")
     parser.add_argument("--replay", metavar="FILE", help="replay a scenario file (GET /scenario) on a "
                         "fresh virtual-clock cluster, then serve it for inspection")
     try:
@@ -132,7 +138,23 @@ def main(argv=None) -> int:
         except ConfigError as error:
             print(f"replicalab: --node-addresses: {error}", file=sys.stderr)
             return 2
-        world = partial(ProcessWorld, addresses=addresses, intake=args.intake)
+        node_cmds = {}
+        if args.node_cmd:
+            from byon.node_cmd import describe, node_commands
+            try:
+                node_cmds = node_commands(args.node_cmd, config.nodes, args.node_model)
+            except ReplicaLabError as error:
+                print(f"replicalab: {error.message}", file=sys.stderr)
+                return 2
+            if addresses is not None:
+                print("replicalab: --node-cmd starts the nodes itself; it cannot join --node-addresses.",
+                      file=sys.stderr)
+                return 2
+            # The maintenance jobs run ReplicaLab's protocol (hints, anti-entropy): a student's node has none.
+            config = config.replace(scheduler="off")
+            print("Bring your own node: each node runs a program speaking docs/node-protocol.md:\n"
+                  + describe(node_cmds, args.node_model), file=sys.stderr)
+        world = partial(ProcessWorld, addresses=addresses, intake=args.intake, node_cmds=node_cmds)
     try:
         app = create_app(config, world_factory=world)
     except DataDirBusy as error:

@@ -97,7 +97,15 @@ def parse_line(line: bytes) -> Envelope:
         raise MalformedLine(f"it is a JSON {type(envelope).__name__}, not an object "
                             '{"src", "dest", "body"}')
     src, dest = _check_id(envelope, "src"), _check_id(envelope, "dest")
-    body = envelope.get("body")
+    # Other top-level fields (Maelstrom's network adds "id") are ignored.
+    return Envelope(src, dest, check_body(envelope.get("body")))
+
+
+def check_body(body: Any) -> Dict[str, Any]:
+    """Check a message body (an object with a "type" string and integer ids); returns it, or MalformedLine.
+
+    The transports check a student's message with it again where it arrives (cluster/codec.py).
+    """
     if not isinstance(body, dict):
         raise MalformedLine(f'"body" must be a JSON object, got {json.dumps(body)[:40]}')
     kind = body.get("type")
@@ -107,4 +115,4 @@ def parse_line(line: bytes) -> Envelope:
         value = body.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
             raise MalformedLine(f'body "{name}" must be a non-negative integer, got {json.dumps(value)[:40]}')
-    return Envelope(src, dest, body)  # other top-level fields (Maelstrom's network adds "id") are ignored
+    return body

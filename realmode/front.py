@@ -112,14 +112,23 @@ class ProcessWorld:
 
     mode = "real"
 
+    @property
+    def student(self) -> bool:
+        """True when the nodes are programs speaking docs/node-protocol.md (run.py cluster --node-cmd)."""
+        return bool(self.node_cmds)
+
     def __init__(self, host: str = "127.0.0.1", start_timeout_s: float = 20.0,
-                 addresses: Optional[Dict[int, str]] = None, intake: Optional[str] = None):
+                 addresses: Optional[Dict[int, str]] = None, intake: Optional[str] = None,
+                 node_cmds: Optional[Dict[int, str]] = None, node_cwd: Optional[str] = None):
         self.host = host
         self.start_timeout_s = start_timeout_s
         # Multi-host: the nodes already run elsewhere (run.py node on other machines or containers);
         # the front only joins them, and /fail marks them down in the fault table instead of a signal.
         self.addresses = addresses
         self.intake_address = intake or f"{host}:0"
+        # Bring your own node (byon/node_host.py): node id -> the program its node process runs.
+        self.node_cmds = node_cmds or {}
+        self.node_cwd = node_cwd or os.getcwd()
         self.network_: Optional[FrontNetwork] = None
         self.handles: List[HttpNodeHandle] = []
         self.intake: Optional[NodeServer] = None
@@ -180,6 +189,8 @@ class ProcessWorld:
             peers = ",".join(f"{p}={a}" for p, a in addresses.items() if p != i)
             argv = [sys.executable, os.path.join(ROOT, "run.py"), "node", "--id", str(i), "--listen", addresses[i],
                     "--peers", peers, "--data-dir", data_dir, "--front", f"http://{self.intake.address}"]
+            if i in self.node_cmds:
+                argv += ["--node-cmd", self.node_cmds[i], "--node-cwd", self.node_cwd]
             os.makedirs(data_dir, exist_ok=True)
             child = processes.start(argv, node_name(i), env=env, cwd=ROOT,
                                     log_path=os.path.join(data_dir, "node.log"))
@@ -189,8 +200,8 @@ class ProcessWorld:
             self.handles.append(handle)
         try:
             for handle in self.handles:
-                processes.wait_healthy(f"http://{handle.address}/peer/health", handle.child,
-                                       timeout_s=self.start_timeout_s)
+                handle.saw_health(processes.wait_healthy(f"http://{handle.address}/peer/health", handle.child,
+                                                         timeout_s=self.start_timeout_s))
         except processes.ChildFailed:
             self.close_children()
             raise

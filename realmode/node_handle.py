@@ -21,6 +21,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import requests
 
+from byon.node_host import wipe_program_dir
 from cluster.errors import GatewayTimeout, NoQuorum, ReplicaLabError
 from db import remove_node_files
 from models import Version, node_name
@@ -43,6 +44,7 @@ class HttpNodeHandle:
         self.core = core
         self.client_timeout_s = client_timeout_s
         self._failure: Optional[str] = None
+        self.program_pid: Optional[int] = None  # a student's program under the node process (byon)
         self.rejoined: Callable[[HttpNodeHandle], None] = lambda handle: None  # set by the front (front.py)
         self.sink: Any = None  # the front's EventSink: events that ride along in an answer go there
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -133,6 +135,17 @@ class HttpNodeHandle:
     def cas(self, key: str, expected: Optional[str], value: Any):
         """The node process coordinates the compare-and-set."""
         return self._operation("/node/cas", {"key": key, "expected": expected, "value": value})
+
+    def kv(self, request: dict, timeout_ms: int) -> dict:
+        """A lin-kv request to a student's program (byon/node_host.py): its reply, or none in time."""
+        return self._while_unlocked(lambda: self._json("POST", "/node/kv", {"request": request,
+                                                                            "timeout_ms": timeout_ms},
+                                                       timeout=timeout_ms / 1000 + 5))
+
+    def saw_health(self, health: dict) -> None:
+        """Note what the node's health answer says of its student program (its pid, to signal it)."""
+        program = health.get("program") if isinstance(health, dict) else None
+        self.program_pid = program.get("pid") if isinstance(program, dict) else None
 
     # --- recovery work ------------------------------------------------------------
 
@@ -241,12 +254,21 @@ class HttpNodeHandle:
                                 "signal": "SIGSTOP" if mode == "stop" else "SIGKILL"}
         if self.child is None:
             return lost
+        if self.program_pid is not None:
+            lost["program_pid"] = self.program_pid
         if mode == "stop":
             processes.pause(self.child)
+            if self.program_pid is not None:  # the program runs on by itself: stop it too
+                processes.pause(self.program_pid)
             return lost
         processes.kill(self.child)
+        if self.program_pid is not None:
+            processes.kill(self.program_pid)  # it would die with its node process anyway (PDEATHSIG)
+            self.program_pid = None  # gone: its PID may be another process's tomorrow
         if mode == "wipe":
             remove_node_files(self.data_dir)
+            if wipe_program_dir(self.data_dir):
+                lost["program_data_dir"] = "deleted"
             lost.update(keys_lost=before["live"], hints_lost=before["hints"])
         return lost
 
@@ -258,10 +280,13 @@ class HttpNodeHandle:
         """SIGCONT a stopped process; restart a killed one on its data dir and wait until it answers."""
         if self.child is not None and self._failure is not None:
             if self._failure == "stop" and self.child.exit_code() is None:
+                if self.program_pid is not None:
+                    processes.resume(self.program_pid)
                 processes.resume(self.child)
             else:
                 self.child = processes.restart(self.child)
-                processes.wait_healthy(f"http://{self.address}/peer/health", self.child, timeout_s=15)
+                self.saw_health(processes.wait_healthy(f"http://{self.address}/peer/health", self.child,
+                                                       timeout_s=15))
         self._failure = None
         if self._state["skew_ms"]:
             self.set_skew(self._state["skew_ms"])

@@ -150,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", required=True, help="directory of this node's sqlite files")
     parser.add_argument("--front", default=None, help="URL of the front's event intake (http://host:port)")
     parser.add_argument("--token", default=None, help="admin token peers and the front must send")
+    parser.add_argument("--node-cmd", default=None, metavar="CMD",
+                        help="run this student program (docs/node-protocol.md) as the node instead of ReplicaLab's")
+    parser.add_argument("--node-cwd", default=None, help="the directory --node-cmd runs in")
     return parser
 
 
@@ -166,21 +169,32 @@ def main(argv=None) -> int:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     host, _, port = args.listen.rpartition(":")
-    process = NodeProcess(config, args.id, peers, args.front, args.token or config.admin_token)
     token = args.token or config.admin_token
     front_host = (args.front or "http://127.0.0.1").split("//", 1)[-1].rsplit(":", 1)[0]
     allowed = {"127.0.0.1", front_host} | {address.rpartition(":")[0] for address in peers.values()}
     if token:
         allowed.add("*")  # peers named by host name (other machines, containers): the token is the guard
-    app = create_node_app(args.id, args.listen, process.transport.receive, process.faults, allowed,
-                          token, health=lambda: {"keys": process.node.store.live_count()})
-    add_control_routes(app, process)
-    server = NodeServer(app, host, int(port))
+    process: Any
+    if args.node_cmd:
+        from byon.node_host import StudentProcess, add_student_routes
+        process = StudentProcess(config, args.id, peers, args.front, token, args.node_cmd, args.node_cwd)
+        app = create_node_app(args.id, args.listen, process.transport.receive, process.faults, allowed,
+                              token, health=lambda: {"program": process.status()})
+        add_student_routes(app, process)
+    else:
+        process = NodeProcess(config, args.id, peers, args.front, token)
+        app = create_node_app(args.id, args.listen, process.transport.receive, process.faults, allowed,
+                              token, health=lambda: {"keys": process.node.store.live_count()})
+        add_control_routes(app, process)
+    server = NodeServer(app, host, int(port))  # bound now: peers' messages wait in its backlog
+    if args.node_cmd:
+        process.start()  # the program answers init before the front's health check sees this node
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
     print(json.dumps({"node": node_name(args.id), "pid": os.getpid(), "address": server.address}), flush=True)
     try:
         server.serve_forever()
     finally:
         process.close()
-        print(f"{node_name(args.id)}: stopped; its store is flushed and closed.", flush=True)
+        print(f"{node_name(args.id)}: stopped" + ("; its program is stopped." if args.node_cmd
+                                                  else "; its store is flushed and closed."), flush=True)
     return 0

@@ -1,0 +1,72 @@
+"""/write, /read, /cas and /delete when the nodes are student programs (run.py cluster --node-cmd).
+
+api/kv.py and api/cas.py call these instead of the quorum paths when
+byon.front_kv.student_mode is on: parse and shape only; byon/front_kv.py sends
+the lin-kv request and records the history.
+"""
+from __future__ import annotations
+
+from byon import front_kv
+from byon.lin_kv import KvOperation
+from cluster.errors import BadRequest, ReplicaLabError
+
+from .common import check_key, check_value_size, coordinator_param, json_fields, manager, success, with_story
+from .validation import MAX_VALUE_DEPTH
+
+CAS_EXAMPLE = '{"key": "x", "from": 1, "to": 2}'
+
+
+def student_mode() -> bool:
+    """True when this front's nodes are student programs."""
+    return front_kv.student_mode(manager())
+
+
+def _answer(op: KvOperation, coordinator):
+    result, story = with_story(front_kv.run, manager(), op, coordinator)
+    kv_result, node = result
+    fields = {"key": op.key, "node": node, "outcome": kv_result.type}
+    if op.f == "read":
+        fields["value"] = kv_result.value
+    else:
+        fields["value"] = op.value
+    if op.f == "cas":
+        fields["from"] = op.expected
+    return success(kv_result.message, **fields, **story)
+
+
+def write(data: dict):
+    """A lin-kv write of data's key and value to a student node."""
+    key = check_key(data["key"])
+    check_value_size(data["value"])
+    return _answer(KvOperation("write", key, data["value"]), coordinator_param(data))
+
+
+def read(key: str):
+    """A lin-kv read of `key` from a student node (404 when the node answers code 20)."""
+    return _answer(KvOperation("read", check_key(key)), coordinator_param({}))
+
+
+def cas():
+    """A lin-kv cas {key, from, to} to a student node (409 when the node answers code 22)."""
+    data = json_fields(("key", "from", "to", "coordinator"), CAS_EXAMPLE, MAX_VALUE_DEPTH + 1)
+    for name in ("key", "from", "to"):
+        if name not in data:
+            raise BadRequest(f"The body has no {name!r}: on student nodes a cas compares values, as lin-kv "
+                             f"does; send for example {CAS_EXAMPLE}.", field=name)
+    key = check_key(data["key"])
+    check_value_size(data["from"])
+    check_value_size(data["to"])
+    return _answer(KvOperation("cas", key, data["to"], data["from"]), coordinator_param(data))
+
+
+class NoDelete(ReplicaLabError):
+    """lin-kv has no delete."""
+
+    status = 405
+    code = "not_supported"
+
+
+def delete(key: str):
+    """Refuse: lin-kv has no delete, so a student node cannot be asked for one."""
+    raise NoDelete(f"Student nodes speak lin-kv, which has no delete: {key!r} stays. Write a value that "
+                   "means 'gone' instead (for example null) with POST /write.", key=key)

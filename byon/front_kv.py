@@ -1,0 +1,68 @@
+"""The front's client operations on a cluster of student nodes (`run.py cluster --node-cmd`).
+
+`/write`, `/read` and `/cas` become lin-kv requests (lin_kv.py) to one node:
+the one the request names (`coordinator`), else the first node of the key's
+ring walk that is up, as for ReplicaLab's own nodes. The node process hands the
+request to the program (node_host.py) and returns its reply; here the reply
+becomes the answer's status and sentence and the operation's line in /history
+(ok / fail / info, as Jepsen means them), so /check works on student nodes.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple
+
+from .lin_kv import KvOperation, KvResult, NodeAnswerError, interpret, no_reply
+from .node_host import CLIENT, student_name
+
+REPLY_TIMEOUT_MS = 5000  # how long the front waits for a program's reply before answering 504
+
+
+def student_mode(manager: Any) -> bool:
+    """True when the cluster's nodes are student programs (run.py cluster --node-cmd)."""
+    return bool(getattr(manager.world, "student", False))
+
+
+def not_running(op: KvOperation, node: str, why: str) -> KvResult:
+    """The program is not running: nothing reached it, so the operation certainly did not happen."""
+    return KvResult(op, "fail", 503, f"{node}'s program is not running, so the {op.f} of {op.key!r} was not "
+                                     f"sent to it and did not happen: {why}", details={"error": "program_not_running"})
+
+
+def describe(op: KvOperation) -> str:
+    """The request as the narration says it."""
+    if op.f == "write":
+        return f"write {op.key!r} = {op.value!r}"
+    if op.f == "cas":
+        return f"cas {op.key!r} from {op.expected!r} to {op.value!r}"
+    return f"read {op.key!r}"
+
+
+def run(manager: Any, op: KvOperation, coordinator: Optional[Any] = None,
+        timeout_ms: int = REPLY_TIMEOUT_MS) -> Tuple[KvResult, str]:
+    """Send `op` to a student node, record it in the history, and return (result, node id).
+
+    Raises lin_kv.NodeAnswerError (with the node's id) when it is not a success; the
+    node's lock is released while the program works (HttpNodeHandle.kv).
+    """
+    with manager.lock, manager.history.record(op.f, op.key, op.history_value()) as outcome:
+        handle = manager.coordinator_for(op.key, coordinator)
+        node = student_name(handle.node_id)
+        manager.events.emit("client_request", f"client {CLIENT} -> {node} ({handle.name}): {describe(op)}",
+                            [handle.node_id], op.key, f=op.f, student_id=node)
+        answer = handle.kv(op.request_body(0), timeout_ms)
+        if answer.get("not_running"):
+            result = not_running(op, node, answer["not_running"])
+        elif answer.get("reply") is None:
+            result = no_reply(op, node, timeout_ms)
+        else:
+            result = interpret(op, answer["reply"], node)
+        done = result.outcome()
+        outcome.type, outcome.value, outcome.details = done.type, done.value, done.details
+        manager.events.emit("client_answered", f"{node} -> client {CLIENT}: {result.message} ({result.type}, "
+                            f"HTTP {result.status})", [handle.node_id], op.key, f=op.f, outcome=result.type,
+                            status=result.status, reply=answer.get("reply"))
+    if result.status != 200:
+        error = NodeAnswerError(result)
+        error.data["node"] = node
+        raise error
+    return result, node

@@ -1,0 +1,269 @@
+"""A node process that runs a student's program: `python run.py node ... --node-cmd "python3 my_node.py"`.
+
+The same node process as real mode's (realmode/node_process.py) with the
+student's program where the ReplicaNode would be: the program is started by a
+StdioBridge (stdio_bridge.py) with `init` (its id "n<N>" and every node's), and
+its data directory in REPLICALAB_DATA_DIR. Every message it prints for another
+node becomes a `Passthrough` (cluster/messages.py: the body verbatim) sent by
+HttpTransport.send, so the fault table, step mode and the event log treat it as
+ReplicaLab's own messages; a message arriving for it is written to its stdin.
+Client requests from the front (`POST /node/kv`, a lin-kv body) are written to
+its stdin as from client "c1" and its reply is handed back, or nothing when it
+did not answer in time. Whatever the program does wrong (a bad line, an exit,
+silence at init) is told to the front as a `program_problem` event; this
+process never ends because of it.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import shutil
+import threading
+import time
+from typing import Any, Dict, List, Optional
+
+from flask import Flask, jsonify, request
+
+from cluster import codec
+from cluster.codec import body_object
+from cluster.errors import BadRequest, Conflict
+from cluster.messages import Passthrough
+from config import Config
+from models import node_name
+from realmode.event_relay import EventRelay
+from realmode.fault_table import FaultTable, LiveFaults
+from realmode.http_transport import HttpSettings, HttpTransport
+
+from .envelope import Envelope, shown
+from .stdio_bridge import NodeStartError, Problem, StdioBridge
+
+logger = logging.getLogger("replicalab")
+
+CLIENT = "c1"  # the id the front's requests come from (Maelstrom's clients are c1, c2, ...)
+PROGRAM_DIR = "program"  # under the node's data dir: the student's REPLICALAB_DATA_DIR
+MAX_REPLY_WAIT_S = 60.0
+KEPT_PROBLEMS = 20
+
+
+def student_name(node_id: int) -> str:
+    """The id a student's program knows node `node_id` by: "n0", "n1", ... (Maelstrom's style)."""
+    return f"n{node_id}"
+
+
+def student_node(name: str, nodes: int) -> Optional[int]:
+    """The node id of a student id "n<N>" (None if it names no node of the cluster)."""
+    digits = name[1:] if name.startswith("n") else ""
+    if not digits.isdigit() or len(digits) > 6 or str(int(digits)) != digits or int(digits) >= nodes:
+        return None
+    return int(digits)
+
+
+def program_dir(node_data_dir: str) -> str:
+    """The student's data directory inside a node's data directory (a wipe deletes it)."""
+    return os.path.join(node_data_dir, PROGRAM_DIR)
+
+
+def wipe_program_dir(node_data_dir: str) -> bool:
+    """Delete the student's data directory (a wipe); True if there was one."""
+    path = program_dir(node_data_dir)
+    existed = os.path.isdir(path)
+    shutil.rmtree(path, ignore_errors=True)
+    return existed
+
+
+class StudentProcess:
+    """One node process whose node is a student's program behind a StdioBridge."""
+
+    def __init__(self, config: Config, node_id: int, peers: Dict[int, str], front_url: Optional[str],
+                 token: Optional[str], command: str, cwd: Optional[str] = None):
+        self.config, self.node_id, self.command = config, node_id, command
+        self.name = student_name(node_id)
+        self.lock = threading.RLock()
+        self.faults = LiveFaults(FaultTable(config.nodes))
+        self.relay = (EventRelay(node_id, front_url, lambda: self.transport.now() - self.transport.epoch_ms, token)
+                      if front_url else None)
+        self.emit = self.relay.emit if self.relay is not None else _log_event
+        self.transport = HttpTransport(node_id, peers, codec.encode, codec.decode, self.lock, self.faults,
+                                       emit=self.emit, settings=HttpSettings(token=token))
+        self.transport.epoch_ms = int(time.time() * 1000)
+        self.transport.register(node_id, self._deliver)
+        # Cluster-wide message ids for the event log and the diagram: distinct residues per node,
+        # starting from the wall clock so that a restarted program does not reuse its old ids.
+        self._wire_ids = itertools.count((self.transport.epoch_ms % 10 ** 9) * 1000 + node_id, 1000)
+        self._client_ids = itertools.count(1)
+        self._replies: Dict[int, dict] = {}
+        self._waiting: set = set()
+        self._answered = threading.Condition()
+        self.problems: List[dict] = []
+        self.start_problem: Optional[Problem] = None
+        self.bridge = StdioBridge(self.name, [student_name(i) for i in range(config.nodes)], command,
+                                  self._from_program, on_log=self._log, on_problem=self._problem,
+                                  data_dir=program_dir(config.data_dir), cwd=cwd)
+
+    # --- life cycle ---------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the program and wait for its init_ok; a failure is reported, never raised."""
+        try:
+            self.bridge.start()
+        except NodeStartError as error:
+            self.start_problem = error.problem  # on_problem already told the front
+            return
+        self.emit("program_started", f"{node_name(self.node_id)} runs {self.command!r} as {self.name} "
+                  f"(pid {self.bridge.pid}); it answered init", [self.node_id], pid=self.bridge.pid,
+                  command=self.command)
+
+    def close(self) -> None:
+        """Stop the program by its PID, then the transport and the relay."""
+        self.bridge.stop(grace_s=0.5)
+        self.transport.close()
+        if self.relay is not None:
+            self.relay.close()
+
+    def status(self) -> dict:
+        """The program as GET /peer/health and the views show it."""
+        running = self.bridge.running() and self.start_problem is None
+        return {"command": self.command, "student_id": self.name, "pid": self.bridge.pid, "running": running,
+                "problem": self.start_problem.text() if self.start_problem else None,
+                "problems": self.problems[-5:], "stats": vars(self.bridge.stats),
+                "data_dir": program_dir(self.config.data_dir), "last_log": list(self.bridge.last_log)[-5:]}
+
+    # --- messages -------------------------------------------------------------------
+
+    def _deliver(self, msg: Passthrough) -> None:
+        """A peer's message arrived (on the transport's thread): write it to the program's stdin."""
+        envelope = {"src": student_name(msg.src), "dest": student_name(msg.dst), "body": msg.body}
+        if not self.bridge.send(envelope):
+            why = "the program is not running" if not self.bridge.running() else "its stdin queue is full"
+            self.emit("message_dropped", f"dropped message {node_name(msg.src)}#{msg.wire_id} -> "
+                      f"{node_name(msg.dst)}: {msg.summary()} ({why})", (msg.src, msg.dst), msg.key,
+                      msg_id=msg.wire_id, kind=msg.kind, op_id=msg.op_id, reason=why)
+
+    def _from_program(self, envelope: Envelope) -> None:
+        """A message the program printed: a reply to the front's client, or a message for a node."""
+        if envelope.dest == CLIENT:
+            reply_to = envelope.body.get("in_reply_to")
+            with self._answered:
+                if isinstance(reply_to, int) and reply_to in self._waiting:
+                    self._replies[reply_to] = envelope.body
+                    self._answered.notify_all()
+                    return
+            self._problem(Problem(self.name, "unexpected_reply", f"it answered {CLIENT} with in_reply_to "
+                                  f"{reply_to}, which no waiting request has (a second answer, or one too late)",
+                                  shown(envelope.to_line())))
+            return
+        dest = student_node(envelope.dest, self.config.nodes)
+        if dest is None:
+            self._problem(Problem(self.name, "unknown_dest", f'"dest" {envelope.dest!r} is neither a node '
+                                  f"(n0 .. n{self.config.nodes - 1}) nor the client {CLIENT}",
+                                  shown(envelope.to_line())))
+            return
+        with self.lock:
+            self.transport.send(Passthrough(self.node_id, dest, envelope.body, next(self._wire_ids)))
+
+    def request(self, body: dict, timeout_s: float) -> Optional[dict]:
+        """Send one client request body to the program and wait for its reply; None if none came in time."""
+        msg_id = next(self._client_ids)
+        with self._answered:
+            self._waiting.add(msg_id)
+        try:
+            if not self.bridge.send({"src": CLIENT, "dest": self.name, "body": dict(body, msg_id=msg_id)}):
+                return None
+            with self._answered:
+                self._answered.wait_for(lambda: msg_id in self._replies, timeout_s)
+                return self._replies.pop(msg_id, None)
+        finally:
+            with self._answered:
+                self._waiting.discard(msg_id)
+                self._replies.pop(msg_id, None)
+
+    # --- what the student sees ------------------------------------------------------
+
+    def _problem(self, problem: Problem) -> None:
+        """Tell the front (console, /events, dashboard) what the program did wrong."""
+        self.problems = (self.problems + [problem.to_dict()])[-KEPT_PROBLEMS:]
+        self.emit("program_problem", f"{node_name(self.node_id)}: {problem.text()}", [self.node_id],
+                  node=node_name(self.node_id), student_id=self.name, problem=problem.kind, why=problem.why,
+                  line=problem.line)
+
+    def _log(self, node: str, text: str) -> None:
+        """A line of the program's stderr: into this process's log (node.log in its data dir)."""
+        logger.info("%s stderr: %s", node, text)
+
+
+def _log_event(type_: str, text: str, nodes=(), key=None, **details: Any) -> None:
+    """The event sink of a node started without --front: its events go to its log."""
+    logger.info("%s", text)
+
+
+def add_student_routes(app: Flask, process: StudentProcess) -> None:
+    """The front's control routes for a student node: /node/kv, and the NodeHandle calls that apply."""
+
+    def body() -> dict:
+        return body_object(request.get_data(cache=False))
+
+    @app.post("/node/kv")
+    def kv():
+        """One lin-kv request: body {request: {type, key, ...}, timeout_ms}; the program's reply or null."""
+        data = body()
+        lin_kv = data.get("request")
+        timeout_ms = data.get("timeout_ms", 5000)
+        if not isinstance(lin_kv, dict) or lin_kv.get("type") not in ("read", "write", "cas"):
+            raise BadRequest("The body needs \"request\", a lin-kv read, write or cas body.")
+        if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int) or timeout_ms <= 0:
+            raise BadRequest("\"timeout_ms\" must be a positive whole number.", field="timeout_ms")
+        started = time.monotonic()
+        status = process.status()
+        reply = process.request(lin_kv, min(timeout_ms / 1000, MAX_REPLY_WAIT_S)) if status["running"] else None
+        answer: Dict[str, Any] = {"status": "ok", "reply": reply, "node": process.name,
+                                  "waited_ms": int((time.monotonic() - started) * 1000),
+                                  "not_running": None if status["running"] else (
+                                      status["problem"] or "the program is not running")}
+        if process.relay is not None:
+            answer["events"] = process.relay.drain()
+        return jsonify(answer)
+
+    def summary() -> dict:
+        return {"node_id": process.node_id, "name": node_name(process.node_id), "keys": 0, "tombstones": 0,
+                "hints": 0, "clock_skew_ms": 0, "uncommitted_writes": 0, "program": process.status()}
+
+    @app.get("/node/state")
+    def state():
+        """What the views show of a student node: its program (its data is its own, unseen)."""
+        return jsonify(summary=summary(), owed=[], hints=0, live=0, skew_ms=0)
+
+    @app.get("/node/detail")
+    def detail():
+        """No records to list: a student's program keeps its data its own way."""
+        return jsonify(node=summary(), records=[], hints=[],
+                       note=f"{process.name} is a student's program: ReplicaLab cannot list its data; "
+                            "read keys through /read.")
+
+    @app.get("/node/keys")
+    def keys():
+        """No key index: a student's program keeps its data its own way."""
+        return jsonify(keys=[])
+
+    @app.post("/node/flush")
+    def flush():
+        """Nothing to commit: the program saves its own state."""
+        return jsonify(committed=0)
+
+    @app.post("/node/sync")
+    def sync():
+        """A recovering student node catches up by its own protocol: nothing to run here."""
+        return jsonify(summary={"pulled_keys": [], "pushed_to_peers": {}, "peers_answered": [],
+                                "peers_silent": [], "note": "a student's node catches up by its own protocol"})
+
+    @app.post("/node/handoff")
+    def handoff():
+        """No hints in a student's node."""
+        return jsonify(owner=body().get("owner"), delivered=[])
+
+    @app.post("/node/skew")
+    @app.post("/node/anti-entropy")
+    def not_for_students():
+        """Clock skew and anti-entropy act on ReplicaLab's own node, not on a student's program."""
+        raise Conflict(f"{process.name} is a student's program: clock skew and anti-entropy act on "
+                       "ReplicaLab's own nodes only.", node=node_name(process.node_id))

@@ -205,7 +205,7 @@ class RealRunTest(unittest.TestCase):
         self.assertTrue(result.passed, [f.message for f in result.findings])
         self.assertEqual(result.schedule, plan(3, 3, 3, GRADER_KINDS))
         self.assertGreater(result.counts["ok"], 0)
-        self.assertEqual(len(result.node_pids), 3)
+        self.assertEqual(len(result.node_pids), 3)  # ReplicaLab's own nodes: no program under them
         self.assertFalse([pid for pid in result.node_pids if processes.is_alive(pid)])
 
     def test_a_cluster_that_cannot_start_is_an_error_with_a_sentence(self):
@@ -218,3 +218,34 @@ class RealRunTest(unittest.TestCase):
         self.assertFalse(result.passed)
         self.assertIn("The cluster did not start", result.findings[0].message)
         self.assertLess(result.seconds, 20)
+
+
+BAD_NODES = {0: "python3 -c 'import sys; sys.exit(3)'",
+             1: "python3 -c 'import time; time.sleep(600)'",
+             2: "sh -c 'while true; do echo garbage; sleep 0.2; done'"}
+
+
+class BadNodeTest(unittest.TestCase):
+    """A node that exits at once, one that never answers and one that writes garbage: a clear verdict, no orphan."""
+
+    def test_bad_nodes_fail_with_sentences_and_leave_no_process(self):
+        """One run with the three bad programs: it ends on time, names each problem, and every process is gone."""
+        from labs.grade_node.run import grade_run
+        from realmode import processes
+        settings = GradeSettings(BAD_NODES[0], seed=1, time_s=2, nodes=3, settle_s=0.5,
+                                 node_overrides={1: BAD_NODES[1], 2: BAD_NODES[2]})
+        with tempfile.TemporaryDirectory() as out:
+            result = grade_run(settings, 1, out)
+            paths = report.write(settings, [result], out)
+            with open(os.path.join(out, "summary.txt"), encoding="utf-8") as handle:
+                summary = handle.read()
+        self.assertFalse(result.passed)
+        self.assertEqual(result.failed()[0].property, "the cluster answers")
+        self.assertIn("No operation was acknowledged", result.failed()[0].message)
+        for said in ("exited with code 3 before answering init", "never answered init",
+                     "printed a line that is not a valid message"):
+            self.assertIn(said, summary)
+        self.assertIn("seed-1.json", " ".join(paths))
+        self.assertEqual(len(result.node_pids), 6)  # three node processes, three programs
+        self.assertFalse([pid for pid in result.node_pids if processes.is_alive(pid)])
+        self.assertLess(result.seconds, 60)

@@ -146,10 +146,11 @@ def answers(events: List[dict], final: Dict[str, Dict[str, Any]], nodes: int) ->
     """Both workloads: something was acknowledged, and after the heal every node answers a read of every key."""
     ops = operations(events)
     if not any(op["type"] == "ok" and not op["final"] for op in ops):
-        errors = sorted({str(op.get("error") or op.get("http")) for op in ops if op["type"] != "ok"})[:3]
+        said = list(dict.fromkeys(str(op.get("said") or op.get("error") or f"HTTP {op.get('http')}")
+                                  for op in ops if op["type"] != "ok"))[:2]
         return Finding(ANSWERS, False, f"No operation was acknowledged in the whole run ({plural(len(ops), 'request')}"
-                                       f" sent; what came back: {', '.join(errors) or 'nothing'}). Does the node "
-                                       "answer read, write and cas (see `python -m byon.smoke`)?")
+                                       f" sent). What came back: {' / '.join(said) or 'nothing'}. Does the node "
+                                       "answer read, write and cas (try `python -m byon.smoke CMD`)?")
     silent = sorted({f"node-{n}" for n in range(nodes) for by in final.values() if f"node-{n}" not in by})
     if silent:
         return Finding(ANSWERS, False, f"After the faults healed and the cluster settled, {', '.join(silent)} did "

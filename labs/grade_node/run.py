@@ -48,6 +48,7 @@ class GradeSettings:
     request_timeout_s: float = REQUEST_TIMEOUT_S
     start_timeout_s: float = 60.0
     shrink_s: float = 10.0
+    node_overrides: Dict[int, str] = field(default_factory=dict)  # node id -> its own command (mixed cluster)
 
     def seed_list(self) -> List[int]:
         """The seeds to run: the one to replay, or 1..seeds."""
@@ -61,7 +62,12 @@ class GradeSettings:
     def cluster_args(self) -> List[str]:
         """The flags of `run.py cluster` for this grading."""
         args = ["--nodes", str(self.nodes)]
-        return args if self.own_nodes else args + ["--node-cmd", self.node_cmd]
+        if self.own_nodes:
+            return args
+        args += ["--node-cmd", self.node_cmd]
+        for node, command in sorted(self.node_overrides.items()):
+            args += ["--node-cmd", f"{node}={command}"]
+        return args
 
     def cluster_settings(self) -> Dict[str, Any]:
         """REPLICALAB_* settings of the cluster: ReplicaLab's own nodes run linearizable for lin-kv."""
@@ -111,7 +117,7 @@ def grade_run(settings: GradeSettings, seed: int, out_dir: Optional[str] = None)
     log_path = os.path.join(log_dir, f"seed-{seed}-cluster.log")
     try:
         cluster = RealModeClient(settings.cluster_settings(), settings.cluster_args(), log_path=log_path,
-                                 timeout_s=settings.start_timeout_s, narrate=True)
+                                 timeout_s=settings.start_timeout_s, narrate=True, cwd=os.getcwd())
     except processes.ChildFailed as error:
         result.error = True
         result.log_tail = tail(log_path)
@@ -131,7 +137,7 @@ def grade_run(settings: GradeSettings, seed: int, out_dir: Optional[str] = None)
         result.problems += [f"node process pid {pid} outlived the cluster and was killed" for pid in result.node_pids
                             if processes.is_alive(pid) and processes.kill(pid)]
     result.log_tail = tail(log_path)
-    result.problems = clients.problems + result.problems
+    result.problems = node_problems(log_path) + clients.problems + result.problems
     evaluate(settings, clients.events(), final, result)
     result.seconds = time.monotonic() - began
     return result
@@ -186,11 +192,32 @@ def evaluate(settings: GradeSettings, events: List[dict], final: Dict[str, Dict[
 
 
 def node_pids(url: str) -> List[int]:
-    """The node processes' pids from GET /nodes (empty if the front does not answer)."""
+    """The node processes' pids and their programs' from GET /nodes (empty if the front does not answer)."""
     try:
-        return [n["pid"] for n in HttpControls(url, 5)._call("GET", "/nodes")["nodes"] if n.get("pid")]
+        nodes = HttpControls(url, 5)._call("GET", "/nodes")["nodes"]
     except (ControlError, KeyError, TypeError):
         return []
+    pids = [n.get("pid") for n in nodes] + [(n.get("program") or {}).get("pid") for n in nodes]
+    return [pid for pid in pids if isinstance(pid, int)]
+
+
+PROBLEM_SIGNS = ("not a valid message", "never answered init", "before answering init", "exited with code")
+
+
+def node_problems(path: str, limit: int = 3) -> List[str]:
+    """The first distinct problems the cluster's console reported about the nodes (bad lines, exits)."""
+    found: Dict[str, None] = {}
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if any(sign in line for sign in PROBLEM_SIGNS):
+                    text = line.split("] ", 1)[-1].strip()[:300]
+                    found.setdefault(text.split(" The line:")[0], None)
+                    if len(found) >= limit:
+                        break
+    except OSError:
+        pass
+    return [f"the cluster said: {text}" for text in found]
 
 
 def tail(path: str, lines: int = LOG_TAIL_LINES) -> List[str]:

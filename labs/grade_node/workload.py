@@ -81,6 +81,8 @@ class Clients:
             outcome = (classify_lin_kv(f, status, answer) if self.protocol.student
                        else classify(f, status, answer)[0])
             outcome.details.update({"node": node, "http": status})
+            if outcome.type != "ok" and isinstance(answer.get("message"), str):
+                outcome.details["said"] = answer["message"][:300]  # the front's sentence: why it failed
         except requests.RequestException as error:
             kind = "fail" if f == "read" else "info"
             outcome = Outcome(kind, None, {"node": node, "error": f"no answer within {self.timeout_s:g} s"
@@ -144,22 +146,29 @@ class Clients:
     def read_back(self, deadline: float) -> Dict[str, Dict[str, Any]]:
         """After the heal: every key read through every node (recorded too); {key: {node-N: value or None}}.
 
-        A node gets READ_BACK_TRIES tries per key (a new leader may still be
-        settling); one that never answers is left out of its key's map. Nothing
-        is sent once `deadline` (time.monotonic()) has passed.
+        Up to READ_BACK_TRIES rounds, half a second apart, each asking again only
+        the (key, node) pairs still unanswered (a new leader may still be settling);
+        a node that never answers is left out of its key's map. Nothing is sent
+        once `deadline` (time.monotonic()) has passed.
         """
         http = requests.Session()
         final: Dict[str, Dict[str, Any]] = {key: {} for key in self.keys}
-        for key in self.keys:
-            for node in range(self.nodes):
-                for _attempt in range(READ_BACK_TRIES):
-                    if time.monotonic() > deadline:
-                        return final
-                    outcome = self.operation(http, f"final-{node}", "read", key, node)
-                    if outcome.type == "ok":
-                        final[key][f"node-{node}"] = outcome.value
-                        break
-                    time.sleep(0.5)
+        todo = [(key, node) for key in self.keys for node in range(self.nodes)]
+        for round_ in range(READ_BACK_TRIES):
+            if round_:
+                time.sleep(0.5)
+            missing = []
+            for key, node in todo:
+                if time.monotonic() > deadline:
+                    return final
+                outcome = self.operation(http, f"final-{node}", "read", key, node)
+                if outcome.type == "ok":
+                    final[key][f"node-{node}"] = outcome.value
+                else:
+                    missing.append((key, node))
+            todo = missing
+            if not todo:
+                break
         return final
 
     def events(self) -> List[dict]:

@@ -11,7 +11,7 @@ import random
 import threading
 import time
 from collections import Counter
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Set, Tuple
 
 KINDS = ("stop", "crash", "recover", "partition", "heal", "drop", "delay", "duplicate", "skew", "clear")
 # What a grader's nemesis does to a student's nodes: a clock skew means nothing to a node
@@ -99,7 +99,8 @@ class PlannedState:
     """Controls that only record: the state a schedule's faults leave, to plan the next one."""
 
     def __init__(self, nodes: int):
-        self.nodes, self.down, self.partitioned, self.faulty = nodes, set(), False, False
+        self.nodes, self.partitioned, self.faulty = nodes, False, False
+        self.down: Set[int] = set()
         self.steps: List[Dict[str, Any]] = []
         self.at = 0.0
 

@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from chaos.nemesis import GRADER_KINDS, plan, play
 from chaos.remote import ControlError, HttpControls
@@ -28,6 +28,7 @@ from .workload import REQUEST_TIMEOUT_S, Clients, Protocol
 WORKLOADS = ("lin-kv", "eventual-kv")
 OWN_NODES = "replicalab"  # grade ReplicaLab's own nodes (a baseline) instead of a program
 LOG_TAIL_LINES = 15
+START_TRIES = 3
 
 
 @dataclass
@@ -115,13 +116,22 @@ def grade_run(settings: GradeSettings, seed: int, out_dir: Optional[str] = None)
     log_dir = out_dir or tempfile.mkdtemp(prefix="replicalab-grade-")
     os.makedirs(log_dir, exist_ok=True)
     log_path = os.path.join(log_dir, f"seed-{seed}-cluster.log")
-    try:
-        cluster = RealModeClient(settings.cluster_settings(), settings.cluster_args(), log_path=log_path,
-                                 timeout_s=settings.start_timeout_s, narrate=True, cwd=os.getcwd())
-    except processes.ChildFailed as error:
+    cluster: Optional[RealModeClient] = None
+    failure: Optional[Exception] = None
+    for attempt in range(1, START_TRIES + 1):
+        try:
+            cluster = RealModeClient(settings.cluster_settings(), settings.cluster_args(), log_path=log_path,
+                                     timeout_s=settings.start_timeout_s, narrate=True, cwd=os.getcwd())
+            break
+        except processes.ChildFailed as error:
+            # A program that fails its init does not stop the front, so this is the machine (a port
+            # taken between choosing and binding it, say): try again before blaming the node.
+            failure = error
+            result.problems.append(f"the cluster did not start (try {attempt} of {START_TRIES}): {error}")
+    if cluster is None:
         result.error = True
         result.log_tail = tail(log_path)
-        result.findings = [properties.Finding(properties.ANSWERS, False, f"The cluster did not start: {error}. "
+        result.findings = [properties.Finding(properties.ANSWERS, False, f"The cluster did not start: {failure}. "
                                               + started_hint(result.log_tail))]
         result.seconds = time.monotonic() - began
         return result
@@ -175,14 +185,13 @@ def evaluate(settings: GradeSettings, events: List[dict], final: Dict[str, Dict[
     ops = properties.operations(events)
     result.counts = {kind: sum(op["type"] == kind for op in ops) for kind in ("ok", "fail", "info")}
     answers = properties.answers(events, final, settings.nodes)
+    test: Callable[[List[dict]], bool]
     if settings.workload == "lin-kv":
         findings = [properties.linearizable(events)]
         test = properties.still_not_linearizable
     else:
         findings = [properties.no_lost_write(events, final), properties.converged(final)]
-
-        def test(evs: List[dict]) -> bool:
-            return bool(properties.lost_writes(evs, final))
+        test = lambda evs: bool(properties.lost_writes(evs, final))  # noqa: E731 -- the shrinker's test
     for finding in findings:
         if not finding.ok and finding.evidence:
             finding.shrunk_from = len({e["index"] for e in finding.evidence})

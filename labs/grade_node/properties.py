@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from checker import check_history
 from wording import plural
@@ -81,8 +81,8 @@ def self_contained(events: List[dict]) -> bool:
                if e["type"] == "ok" and e["f"] == "read" and e["value"] is not None)
 
 
-def lost_writes(events: List[dict], final: Dict[str, Dict[str, Any]]) -> List[str]:
-    """Sentences naming each acknowledged write the final values lost (eventual-kv), empty if none."""
+def lost_writes(events: List[dict], final: Dict[str, Dict[str, Any]]) -> List[Tuple[str, str]]:
+    """(key, sentence) for each acknowledged write the final values lost (eventual-kv), empty if none."""
     ops = operations(events)
     lost = []
     for key, by_node in final.items():
@@ -91,19 +91,19 @@ def lost_writes(events: List[dict], final: Dict[str, Dict[str, Any]]) -> List[st
         for node, value in sorted(by_node.items()):
             if value is None:
                 if acked:
-                    lost.append(f"{node} returns nothing for {key!r}, but the write of {acked[-1]['value']!r} was "
-                                "acknowledged")
+                    lost.append((key, f"{node} returns nothing for {key!r}, but the write of "
+                                      f"{acked[-1]['value']!r} was acknowledged"))
                 continue
             source = next((op for op in writes if op["value"] == value), None)
             if source is None:
-                lost.append(f"{node} returns {value!r} for {key!r}, a value no client wrote")
+                lost.append((key, f"{node} returns {value!r} for {key!r}, a value no client wrote"))
                 continue
             if source["type"] != "ok":
                 continue  # it may have taken effect at any time: nothing it can be said to overwrite
             later = [op for op in acked if op["invoke_time"] > source["time"]]
             if later:
-                lost.append(f"{node} returns {value!r} for {key!r}, but the write of {later[-1]['value']!r} began "
-                            f"after that write was acknowledged and was acknowledged too: it is lost")
+                lost.append((key, f"{node} returns {value!r} for {key!r}, but the write of {later[-1]['value']!r} "
+                                  "began after that write was acknowledged and was acknowledged too: it is lost"))
     return lost
 
 
@@ -125,8 +125,8 @@ def no_lost_write(events: List[dict], final: Dict[str, Dict[str, Any]]) -> Findi
     if not lost:
         return Finding(NO_LOST_WRITE, True, "No acknowledged write was lost: every final value is the last "
                                             "write of its key that could be.")
-    key = lost[0].split("'")[1] if "'" in lost[0] else None
-    return Finding(NO_LOST_WRITE, False, f"An acknowledged write was lost after the faults healed: {lost[0]}"
+    key, first = lost[0]
+    return Finding(NO_LOST_WRITE, False, f"An acknowledged write was lost after the faults healed: {first}"
                    + (f" (and {plural(len(lost) - 1, 'more case')})." if len(lost) > 1 else "."),
                    key=key, evidence=[e for e in events if e["key"] == key])
 

@@ -68,6 +68,18 @@ class ScheduleTest(unittest.TestCase):
         self.assertIn("'python3 n.py'", settings.replay_command(7))
         self.assertEqual(GradeSettings("x", seeds=3).seed_list(), [1, 2, 3])
 
+    def test_the_replay_command_parses_back_to_the_same_schedule(self):
+        """The replay command's flags, read by the CLI, plan the very schedule the failing run had."""
+        import shlex
+        from labs.grade_node.cli import parse
+        settings = GradeSettings("python3 n.py", time_s=8, nodes=3, keys=1, clients=8, fault_every_s=0.5,
+                                 faults=("partition", "crash", "recover"))
+        argv = shlex.split(settings.replay_command(4))[4:]  # after "python -m labs grade-node"
+        args = parse(argv)
+        self.assertEqual((args.node_cmd, args.seed, args.keys, args.clients), ("python3 n.py", 4, 1, 8))
+        self.assertEqual(plan(args.seed, args.nodes, args.time, args.faults, args.fault_every),
+                         plan(4, 3, 8, settings.faults, 0.5))
+
 
 class PropertiesTest(unittest.TestCase):
     """The checks say which property failed, and the shrinker keeps only the ops that make it fail."""

@@ -32,6 +32,8 @@ def parse(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help=f"fault kinds, comma-separated, or none (default: {','.join(GRADER_KINDS)})")
     p.add_argument("--clients", type=int, default=5, help="concurrent clients (default 5)")
     p.add_argument("--keys", type=int, default=3, help="keys the clients share (default 3)")
+    p.add_argument("--fault-every", type=float, default=1.0,
+                   help="mean seconds between two faults (default 1)")
     p.add_argument("--settle", type=float, default=3.0, help="seconds to settle after the heal (default 3)")
     p.add_argument("--out", help="where to write the report (default: a new temporary directory)")
     args = p.parse_args(argv)
@@ -40,8 +42,9 @@ def parse(argv: Optional[List[str]] = None) -> argparse.Namespace:
     if unknown:
         p.error(f"unknown fault {agrees(len(unknown), 'kind', 'kinds')} {', '.join(sorted(unknown))}; "
                 f"choose from {', '.join(GRADER_KINDS)}")
-    if args.seeds < 1 or args.nodes < 1 or args.clients < 1 or args.keys < 1 or args.time <= 0:
-        p.error("--seeds, --nodes, --clients and --keys must be at least 1, and --time positive")
+    if args.seeds < 1 or args.nodes < 1 or args.clients < 1 or args.keys < 1 or args.time <= 0 \
+            or args.fault_every <= 0:
+        p.error("--seeds, --nodes, --clients and --keys must be at least 1, and --time and --fault-every positive")
     if not args.node_cmd.strip():
         p.error("CMD is empty: give the command that starts your node, e.g. \"python3 my_node.py\"")
     return args
@@ -51,7 +54,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Grade, print the summary and where the report is; exit 0 if every run passed, 1 if not."""
     args = parse(argv)
     settings = GradeSettings(args.node_cmd, args.workload, args.seeds, args.time, args.nodes, args.seed,
-                             args.faults, args.clients, args.keys, settle_s=args.settle)
+                             args.faults, args.clients, args.keys, args.fault_every, settle_s=args.settle)
     out = args.out or tempfile.mkdtemp(prefix="grade-node-")
     who = "ReplicaLab's own nodes" if args.node_cmd == OWN_NODES else args.node_cmd
     print(f"grading {who}: {args.workload}, {args.nodes} nodes, seeds {settings.seed_list()}, "

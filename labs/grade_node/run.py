@@ -78,9 +78,13 @@ class GradeSettings:
 
     def replay_command(self, seed: int) -> str:
         """The command that runs this seed's schedule again."""
-        faults = "" if tuple(self.faults) == GRADER_KINDS else f" --faults {','.join(self.faults)}"
+        faults = "" if tuple(self.faults) == GRADER_KINDS else f" --faults {','.join(self.faults) or 'none'}"
+        defaults = GradeSettings(self.node_cmd)
+        more = "".join(f" --{flag} {getattr(self, name):g}" for flag, name in (
+            ("clients", "clients"), ("keys", "keys"), ("fault-every", "fault_every_s"))
+            if getattr(self, name) != getattr(defaults, name))
         return (f"python -m labs grade-node {shlex.quote(self.node_cmd)} --workload {self.workload} "
-                f"--nodes {self.nodes} --time {self.time_s:g}{faults} --seed {seed}")
+                f"--nodes {self.nodes} --time {self.time_s:g}{faults}{more} --seed {seed}")
 
 
 @dataclass

@@ -9,6 +9,7 @@ commands an instructor runs before class).
 import io
 import os
 import shlex
+import signal
 import sys
 import tempfile
 import time
@@ -62,7 +63,7 @@ def survive_kill(ctx):
         first.start()
         wrote = ask(first, 1, {"type": "write", "key": "x", "value": 7})
         pid = first.pid
-        os.kill(pid, 9)  # kill -9, as from a terminal: no goodbye
+        os.kill(pid, signal.SIGKILL)  # kill -9, as from a terminal: no goodbye
         first.stop()
         second = bridge(data_dir)
         second.start()

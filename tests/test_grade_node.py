@@ -2,15 +2,19 @@
 import io
 import json
 import os
+import shlex
 import tempfile
 import unittest
 import xml.etree.ElementTree as ET
-from contextlib import redirect_stdout
+from contextlib import redirect_stderr, redirect_stdout
 
 from chaos.nemesis import GRADER_KINDS, describe, plan
+from labs.__main__ import main as labs_main
 from labs.grade_node import properties, report
-from labs.grade_node.run import GradeSettings, RunResult
+from labs.grade_node.cli import parse
+from labs.grade_node.run import GradeSettings, RunResult, grade_run
 from labs.grade_node.workload import classify_lin_kv
+from realmode import processes
 
 
 def op(index, process, f, key, value, start, end, kind="ok", result=None, **extra):
@@ -70,8 +74,6 @@ class ScheduleTest(unittest.TestCase):
 
     def test_the_replay_command_parses_back_to_the_same_schedule(self):
         """The replay command's flags, read by the CLI, plan the very schedule the failing run had."""
-        import shlex
-        from labs.grade_node.cli import parse
         settings = GradeSettings("python3 n.py", time_s=8, nodes=3, keys=1, clients=8, fault_every_s=0.5,
                                  faults=("partition", "crash", "recover"))
         argv = shlex.split(settings.replay_command(4))[4:]  # after "python -m labs grade-node"
@@ -98,6 +100,15 @@ class PropertiesTest(unittest.TestCase):
         small = properties.shrink(events, properties.still_not_linearizable, budget_s=20)
         self.assertEqual(sorted({e["index"] for e in small}), [1, 2, 3])
         self.assertTrue(properties.still_not_linearizable(small))
+
+    def test_shrinker_keeps_the_write_a_successful_cas_compared_with(self):
+        """A cas 1->3 that succeeded after write 2 shrinks to write 1, write 2 and the cas, never the cas alone."""
+        events = op(1, "c0", "write", "k0", 1, 0.0, 1.0) + op(2, "c1", "write", "k0", 2, 2.0, 3.0)
+        events += op(3, "c2", "cas", "k0", [1, 3], 4.0, 5.0)
+        for n in range(10):
+            events += op(10 + n, f"n{n}", "read", "k0", None, 0.1 + n * 0.01, 0.2 + n * 0.01, result=None)
+        small = properties.shrink(sorted(events, key=lambda e: e["time"]), properties.still_not_linearizable)
+        self.assertEqual(sorted({e["index"] for e in small}), [1, 2, 3])
 
     def test_shrinker_returns_the_history_when_nothing_can_go(self):
         """A history whose every operation is needed comes back whole."""
@@ -189,13 +200,10 @@ class ReportTest(unittest.TestCase):
 
     def test_cli_refuses_unknown_faults_and_empty_commands(self):
         """Bad flags get a sentence and exit code 2, never a traceback."""
-        from labs.__main__ import main
         for argv in (["grade-node", "x", "--faults", "meteor"], ["grade-node", " "]):
             err = io.StringIO()
-            with self.assertRaises(SystemExit) as raised, redirect_stdout(io.StringIO()):
-                from contextlib import redirect_stderr
-                with redirect_stderr(err):
-                    main(argv)
+            with self.assertRaises(SystemExit) as raised, redirect_stdout(io.StringIO()), redirect_stderr(err):
+                labs_main(argv)
             self.assertEqual(raised.exception.code, 2)
             self.assertTrue("unknown fault kind meteor" in err.getvalue() or "CMD is empty" in err.getvalue())
 
@@ -208,9 +216,7 @@ class RealRunTest(unittest.TestCase):
     """Short real runs: a cluster of real processes, stopped by PID, graded and reported."""
 
     def test_replicalab_nodes_pass_a_short_eventual_run_and_leave_no_process(self):
-        """ReplicaLab's own nodes pass eventual-kv on a 3 s, 3-node run with seed 3's faults (lab 12's check grades lin-kv)."""
-        from labs.grade_node.run import grade_run
-        from realmode import processes
+        """ReplicaLab's own nodes pass eventual-kv on a 3 s, 3-node run with seed 3's faults (lab 12 grades lin-kv)."""
         settings = GradeSettings("replicalab", "eventual-kv", seeds=1, seed=3, time_s=3, nodes=3, settle_s=1)
         with tempfile.TemporaryDirectory() as out:
             result = grade_run(settings, 3, out)
@@ -244,8 +250,6 @@ class BadNodeTest(unittest.TestCase):
 
     def test_bad_nodes_fail_with_sentences_and_leave_no_process(self):
         """One run with the three bad programs: it ends on time, names each problem, and every process is gone."""
-        from labs.grade_node.run import grade_run
-        from realmode import processes
         settings = GradeSettings(BAD_NODES[0], seed=1, time_s=2, nodes=3, settle_s=0.5,
                                  node_overrides={1: BAD_NODES[1], 2: BAD_NODES[2]})
         with tempfile.TemporaryDirectory() as out:

@@ -63,22 +63,24 @@ def linearizable(events: List[dict], timeout_s: float = CHECK_TIMEOUT_S) -> Find
 def still_not_linearizable(events: List[dict]) -> bool:
     """The shrinker's test for lin-kv: the checker still finds a violation (a short budget: small histories).
 
-    A candidate must keep the write of every value its reads saw: a read of a
-    value nobody wrote is a violation too, but it teaches nothing.
+    A candidate must keep the write of every value its reads saw and its cas
+    operations compared with: a read of a value nobody wrote is a violation too,
+    but it teaches nothing.
     """
     return self_contained(events) and check_history(events, "store", timeout=2.0).linearizable is False
 
 
 def self_contained(events: List[dict]) -> bool:
-    """Every value an ok read returned was written (by a write or a cas) in these events."""
+    """Every value an ok read returned, or an ok cas compared with, was written (by a write or a cas) here."""
     written = set()
     for e in events:
         if e["type"] == "invoke" and e["f"] == "write":
             written.add(repr(e["value"]))
         elif e["type"] == "invoke" and e["f"] == "cas" and isinstance(e["value"], list):
             written.add(repr(e["value"][-1]))
-    return all(repr(e["value"]) in written for e in events
-               if e["type"] == "ok" and e["f"] == "read" and e["value"] is not None)
+    seen = [e["value"] for e in events if e["type"] == "ok" and e["f"] == "read"]
+    seen += [e["value"][0] for e in events if e["type"] == "ok" and e["f"] == "cas" and isinstance(e["value"], list)]
+    return all(repr(value) in written for value in seen if value is not None)
 
 
 def lost_writes(events: List[dict], final: Dict[str, Dict[str, Any]]) -> List[Tuple[str, str]]:

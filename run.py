@@ -88,6 +88,10 @@ def main(argv=None) -> int:
     real = argv[:1] == ["cluster"]
     if real:
         argv = argv[1:]
+    elif any(arg == "--node-cmd" or arg.startswith("--node-cmd=") for arg in argv):
+        print("replicalab: --node-cmd runs your program as real processes: use python run.py cluster "
+              "--node-cmd \"python3 my_node.py\" (docs/node-protocol.md).", file=sys.stderr)
+        return 2
     parser = build_parser()
     if real:
         parser.add_argument("--node-addresses", metavar="0=HOST:PORT,...", default=None,

@@ -6,8 +6,11 @@ the lin-kv request and records the history.
 """
 from __future__ import annotations
 
+from flask import request
+
 from byon import front_kv
 from byon.lin_kv import KvOperation
+from byon.node_host import student_node
 from cluster.errors import BadRequest, ReplicaLabError
 
 from .common import check_key, check_value_size, coordinator_param, json_fields, manager, success, with_story
@@ -19,6 +22,13 @@ CAS_EXAMPLE = '{"key": "x", "from": 1, "to": 2}'
 def student_mode() -> bool:
     """True when this front's nodes are student programs."""
     return front_kv.student_mode(manager())
+
+
+def _coordinator(data: dict):
+    """The coordinator parameter; a program's own name for a node ("n2") is accepted too."""
+    given = data["coordinator"] if "coordinator" in data else request.args.get("coordinator")
+    node = student_node(given, manager().config.nodes) if isinstance(given, str) else None
+    return node if node is not None else coordinator_param(data)
 
 
 def _answer(op: KvOperation, coordinator):
@@ -38,12 +48,12 @@ def write(data: dict):
     """A lin-kv write of data's key and value to a student node."""
     key = check_key(data["key"])
     check_value_size(data["value"])
-    return _answer(KvOperation("write", key, data["value"]), coordinator_param(data))
+    return _answer(KvOperation("write", key, data["value"]), _coordinator(data))
 
 
 def read(key: str):
     """A lin-kv read of `key` from a student node (404 when the node answers code 20)."""
-    return _answer(KvOperation("read", check_key(key)), coordinator_param({}))
+    return _answer(KvOperation("read", check_key(key)), _coordinator({}))
 
 
 def cas():
@@ -56,7 +66,7 @@ def cas():
     key = check_key(data["key"])
     check_value_size(data["from"])
     check_value_size(data["to"])
-    return _answer(KvOperation("cas", key, data["to"], data["from"]), coordinator_param(data))
+    return _answer(KvOperation("cas", key, data["to"], data["from"]), _coordinator(data))
 
 
 class NoDelete(ReplicaLabError):

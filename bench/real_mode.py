@@ -7,6 +7,12 @@ messages per second with 64 pings in flight, and each process's resident
 memory. The processes are realmode.demo_node (a ping node): the figures are
 the transport's own cost, before any protocol work.
 
+Beside them, the same figures for two *student* nodes (bench/stdio_ping_node.py,
+a program speaking docs/node-protocol.md on stdin/stdout) under their node
+processes (`run.py node --node-cmd`): each message crosses the sender's stdout
+pipe and bridge, the HttpTransport and node_server, and the receiver's bridge
+and stdin pipe (bring your own node, issue 18).
+
 Then, side by side in one run, `python run.py` (simulated) and `python run.py
 cluster` (real: one process per ReplicaNode), both 5 nodes with default
 settings (scheduler and apps on, sqlite, sync): the time from start to a
@@ -49,6 +55,53 @@ def start_pair() -> Tuple[List[processes.Child], List[int]]:
             [sys.executable, "-m", "realmode.demo_node", "--id", str(node), "--listen", f"127.0.0.1:{ports[node]}",
              "--peers", f"{other}=127.0.0.1:{ports[other]}"], name=f"node-{node}"))
     return children, ports
+
+
+def start_student_pair(data_dir: str) -> Tuple[List[processes.Child], List[int]]:
+    """Two node processes running bench/stdio_ping_node.py as their student program; children and ports."""
+    ports = [processes.free_port(), processes.free_port()]
+    env = {**os.environ, "PYTHONPATH": ROOT, "REPLICALAB_NODES": "2", "REPLICALAB_RF": "2", "REPLICALAB_R": "1",
+           "REPLICALAB_W": "1"}
+    program = f"{sys.executable} {os.path.join(ROOT, 'bench', 'stdio_ping_node.py')}"
+    children = []
+    for node in (0, 1):
+        other = 1 - node
+        children.append(processes.start(
+            [sys.executable, os.path.join(ROOT, "run.py"), "node", "--id", str(node),
+             "--listen", f"127.0.0.1:{ports[node]}", "--peers", f"{other}=127.0.0.1:{ports[other]}",
+             "--data-dir", os.path.join(data_dir, f"node-{node}"), "--node-cmd", program],
+            name=f"node-{node}", env=env, cwd=ROOT))
+    return children, ports
+
+
+def student_ping(port: int, count: int, window: int) -> dict:
+    """Ask the student program of the node on `port` to ping n1 (a lin-kv read the program understands)."""
+    answer = requests.post(f"http://127.0.0.1:{port}/node/kv", timeout=120, json={
+        "request": {"type": "read", "key": "bench", "to": "n1", "count": count, "window": window},
+        "timeout_ms": 60_000})
+    answer.raise_for_status()
+    value = (answer.json().get("reply") or {}).get("value")
+    if not isinstance(value, dict):
+        raise RuntimeError(f"the ping program did not answer: {answer.json()}")
+    return value
+
+
+def measure_student_pair(round_trips: int, messages: int, window: int) -> Dict:
+    """Round trips and messages/s between two student programs through their node processes."""
+    data_dir = tempfile.mkdtemp(prefix="replicalab-bench-stdio-")
+    children, ports = start_student_pair(data_dir)
+    try:
+        for child, port in zip(children, ports):
+            processes.wait_healthy(f"http://127.0.0.1:{port}/peer/health", child)
+        student_ping(ports[0], 50, 1)
+        trips = student_ping(ports[0], round_trips, 1)
+        flow = student_ping(ports[0], messages, window)
+        rss = [rss_mib(child.pid) for child in children]
+    finally:
+        for child in children:
+            processes.stop(child)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return {"trips": trips, "flow": flow, "rss": rss}
 
 
 def ping(port: int, count: int, window: int) -> dict:
@@ -164,6 +217,16 @@ def main(argv=None) -> int:
     print(f"  one-at-a-time messages/s:       {trips['messages_per_s']:8d}")
     for child, mib in zip(children, rss):
         print(f"  RSS {child.name}:                   {mib:8.1f} MiB (target < {RSS_TARGET_MIB} MiB for a ReplicaNode)")
+    student = measure_student_pair(args.round_trips, args.messages, args.window)
+    trips_s, flow_s = student["trips"], student["flow"]
+    print("Bring your own node: two stdin/stdout ping programs under node processes (bridge + HttpTransport)")
+    print(f"  round trip, one at a time:      p50 {trips_s['p50_ms']:.2f} ms, p99 {trips_s['p99_ms']:.2f} ms "
+          f"({trips_s['pongs']}/{trips_s['pings']} answered); HTTP node p50 {trips['round_trip_ms']['p50']:.2f} ms")
+    print(f"  messages/s, {args.window} pings in flight:   {flow_s['messages_per_s']:8d} "
+          f"({flow_s['pongs']}/{flow_s['pings']} answered); HTTP node {flow['messages_per_s']} "
+          f"({flow_s['messages_per_s'] / max(1, flow['messages_per_s']):.2f}x)")
+    print(f"  one-at-a-time messages/s:       {trips_s['messages_per_s']:8d}")
+    print(f"  RSS node process (max):         {max(student['rss']):8.1f} MiB (its program not counted)")
     sim = measure_cluster(False, args.nodes, args.requests)
     real = measure_cluster(True, args.nodes, args.requests)
     return 0 if print_side_by_side(sim, real, args.nodes) else 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Optional, Tuple
 
 from .lin_kv import KvOperation, KvResult, NodeAnswerError, interpret, no_reply
-from .node_host import CLIENT, student_name
+from .node_host import student_name
 
 REPLY_TIMEOUT_MS = 5000  # how long the front waits for a program's reply before answering 504
 
@@ -28,27 +28,16 @@ def not_running(op: KvOperation, node: str, why: str) -> KvResult:
                                      f"sent to it and did not happen: {why}", details={"error": "program_not_running"})
 
 
-def describe(op: KvOperation) -> str:
-    """The request as the narration says it."""
-    if op.f == "write":
-        return f"write {op.key!r} = {op.value!r}"
-    if op.f == "cas":
-        return f"cas {op.key!r} from {op.expected!r} to {op.value!r}"
-    return f"read {op.key!r}"
-
-
 def run(manager: Any, op: KvOperation, coordinator: Optional[Any] = None,
         timeout_ms: int = REPLY_TIMEOUT_MS) -> Tuple[KvResult, str]:
     """Send `op` to a student node, record it in the history, and return (result, node id).
 
     Raises lin_kv.NodeAnswerError (with the node's id) when it is not a success; the
-    node's lock is released while the program works (HttpNodeHandle.kv).
+    cluster lock is released while the program works (HttpNodeHandle.kv).
     """
     with manager.lock, manager.history.record(op.f, op.key, op.history_value()) as outcome:
         handle = manager.coordinator_for(op.key, coordinator)
         node = student_name(handle.node_id)
-        manager.events.emit("client_request", f"client {CLIENT} -> {node} ({handle.name}): {describe(op)}",
-                            [handle.node_id], op.key, f=op.f, student_id=node)
         answer = handle.kv(op.request_body(0), timeout_ms)
         if answer.get("not_running"):
             result = not_running(op, node, answer["not_running"])
@@ -58,9 +47,6 @@ def run(manager: Any, op: KvOperation, coordinator: Optional[Any] = None,
             result = interpret(op, answer["reply"], node)
         done = result.outcome()
         outcome.type, outcome.value, outcome.details = done.type, done.value, done.details
-        manager.events.emit("client_answered", f"{node} -> client {CLIENT}: {result.message} ({result.type}, "
-                            f"HTTP {result.status})", [handle.node_id], op.key, f=op.f, outcome=result.type,
-                            status=result.status, reply=answer.get("reply"))
     if result.status != 200:
         error = NodeAnswerError(result)
         error.data["node"] = node

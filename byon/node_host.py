@@ -4,7 +4,7 @@ The same node process as real mode's (realmode/node_process.py) with the
 student's program where the ReplicaNode would be: the program is started by a
 StdioBridge (stdio_bridge.py) with `init` (its id "n<N>" and every node's), and
 its data directory in REPLICALAB_DATA_DIR. Every message it prints for another
-node becomes a `Passthrough` (cluster/messages.py: the body verbatim) sent by
+node becomes a `Passthrough` (cluster/passthrough.py: the body verbatim) sent by
 HttpTransport.send, so the fault table, step mode and the event log treat it as
 ReplicaLab's own messages; a message arriving for it is written to its stdin.
 Client requests from the front (`POST /node/kv`, a lin-kv body) are written to
@@ -28,7 +28,7 @@ from flask import Flask, jsonify, request
 from cluster import codec
 from cluster.codec import body_object
 from cluster.errors import BadRequest, Conflict
-from cluster.messages import Passthrough
+from cluster.passthrough import Passthrough
 from config import Config
 from models import node_name
 from realmode.event_relay import EventRelay
@@ -44,6 +44,8 @@ CLIENT = "c1"  # the id the front's requests come from (Maelstrom's clients are 
 PROGRAM_DIR = "program"  # under the node's data dir: the student's REPLICALAB_DATA_DIR
 MAX_REPLY_WAIT_S = 60.0
 KEPT_PROBLEMS = 20
+REPORTED_IN_FULL, REPORT_EVERY = 20, 100  # program problems of one kind: the first 20, then one in 100
+IDS_PER_LIFE = 10 ** 7  # message ids one life of a node process may use before the next life's
 
 
 def student_name(node_id: int) -> str:
@@ -72,6 +74,20 @@ def wipe_program_dir(node_data_dir: str) -> bool:
     return existed
 
 
+def incarnation(node_data_dir: str) -> int:
+    """How many times a student node process started on this data dir before (counted on disk)."""
+    path = os.path.join(node_data_dir, "program.incarnation")
+    try:
+        with open(path, encoding="ascii") as handle:
+            count = int(handle.read().strip() or 0)
+    except (OSError, ValueError):
+        count = 0
+    os.makedirs(node_data_dir, exist_ok=True)
+    with open(path, "w", encoding="ascii") as handle:
+        handle.write(str(count + 1))
+    return count
+
+
 class StudentProcess:
     """One node process whose node is a student's program behind a StdioBridge."""
 
@@ -88,15 +104,18 @@ class StudentProcess:
                                        emit=self.emit, settings=HttpSettings(token=token))
         self.transport.epoch_ms = int(time.time() * 1000)
         self.transport.register(node_id, self._deliver)
-        # Cluster-wide message ids for the event log and the diagram: distinct residues per node,
-        # starting from the wall clock so that a restarted program does not reuse its old ids.
-        self._wire_ids = itertools.count((self.transport.epoch_ms % 10 ** 9) * 1000 + node_id, 1000)
+        # Cluster-wide message ids for the event log and the diagram: node N's are N mod the node
+        # count, and each life of the node process starts IDS_PER_LIFE rounds further.
+        start = incarnation(config.data_dir) * IDS_PER_LIFE * config.nodes + node_id
+        self._wire_ids = itertools.count(start, config.nodes)
         self._client_ids = itertools.count(1)
         self._replies: Dict[int, dict] = {}
         self._waiting: set = set()
         self._answered = threading.Condition()
         self.problems: List[dict] = []
         self.start_problem: Optional[Problem] = None
+        self.exit_problem: Optional[Problem] = None  # it ran, then exited
+        self._problem_counts: Dict[str, int] = {}
         self.bridge = StdioBridge(self.name, [student_name(i) for i in range(config.nodes)], command,
                                   self._from_program, on_log=self._log, on_problem=self._problem,
                                   data_dir=program_dir(config.data_dir), cwd=cwd)
@@ -108,7 +127,9 @@ class StudentProcess:
         try:
             self.bridge.start()
         except NodeStartError as error:
-            self.start_problem = error.problem  # on_problem already told the front
+            self.start_problem = error.problem
+            if error.problem.kind == "not_started":  # the bridge reports the other kinds itself
+                self._problem(error.problem)
             return
         self.emit("program_started", f"{node_name(self.node_id)} runs {self.command!r} as {self.name} "
                   f"(pid {self.bridge.pid}); it answered init", [self.node_id], pid=self.bridge.pid,
@@ -125,7 +146,7 @@ class StudentProcess:
         """The program as GET /peer/health and the views show it."""
         running = self.bridge.running() and self.start_problem is None
         return {"command": self.command, "student_id": self.name, "pid": self.bridge.pid, "running": running,
-                "problem": self.start_problem.text() if self.start_problem else None,
+                "problem": next((p.text() for p in (self.start_problem, self.exit_problem) if p), None),
                 "problems": self.problems[-5:], "stats": vars(self.bridge.stats),
                 "data_dir": program_dir(self.config.data_dir), "last_log": list(self.bridge.last_log)[-5:]}
 
@@ -163,25 +184,52 @@ class StudentProcess:
             self.transport.send(Passthrough(self.node_id, dest, envelope.body, next(self._wire_ids)))
 
     def request(self, body: dict, timeout_s: float) -> Optional[dict]:
-        """Send one client request body to the program and wait for its reply; None if none came in time."""
+        """Send one client request body to the program and wait for its reply; None if none came in time.
+
+        Narrated as client_request and client_answered (a *_ok reply) or client_failed (an
+        error or silence), with an op id, so the diagram marks the request and its answer.
+        """
         msg_id = next(self._client_ids)
+        op_id, what = f"{self.name}:{CLIENT}:{msg_id}", f"{body.get('type')} {str(body.get('key'))[:60]!r}"
+        key = body.get("key") if isinstance(body.get("key"), str) else None
+        self.emit("client_request", f"client {CLIENT} -> {self.name}: {what}", [self.node_id], key,
+                  op_id=op_id, f=body.get("type"))
         with self._answered:
             self._waiting.add(msg_id)
         try:
-            if not self.bridge.send({"src": CLIENT, "dest": self.name, "body": dict(body, msg_id=msg_id)}):
-                return None
-            with self._answered:
-                self._answered.wait_for(lambda: msg_id in self._replies, timeout_s)
-                return self._replies.pop(msg_id, None)
+            reply = None
+            if self.bridge.send({"src": CLIENT, "dest": self.name, "body": dict(body, msg_id=msg_id)}):
+                with self._answered:
+                    self._answered.wait_for(lambda: msg_id in self._replies, timeout_s)
+                    reply = self._replies.pop(msg_id, None)
         finally:
             with self._answered:
                 self._waiting.discard(msg_id)
                 self._replies.pop(msg_id, None)
+        kind = reply.get("type") if reply else None
+        said = (f"{kind}" + (f" {reply.get('code')}" if kind == "error" else "")) if reply else \
+            f"no reply within {timeout_s:g} s"
+        ok = isinstance(kind, str) and kind.endswith("_ok")
+        self.emit("client_answered" if ok else "client_failed", f"{self.name} -> client {CLIENT}: {what}: {said}",
+                  [self.node_id], key, op_id=op_id, f=body.get("type"), reply=reply)
+        return reply
 
     # --- what the student sees ------------------------------------------------------
 
     def _problem(self, problem: Problem) -> None:
-        """Tell the front (console, /events, dashboard) what the program did wrong."""
+        """Tell the front (console, /events, dashboard) what the program did wrong.
+
+        Past REPORTED_IN_FULL problems of one kind, only every REPORT_EVERY-th is told (with
+        the count), so a program that prints a log line per message cannot flood the log.
+        """
+        if problem.kind == "exited":
+            self.exit_problem = problem
+        count = self._problem_counts[problem.kind] = self._problem_counts.get(problem.kind, 0) + 1
+        if count > REPORTED_IN_FULL and count % REPORT_EVERY:
+            return
+        if count > REPORTED_IN_FULL:
+            problem = Problem(problem.node, problem.kind, f"{problem.why} ({count} such problems so far; "
+                              f"one in {REPORT_EVERY} is shown)", problem.line)
         self.problems = (self.problems + [problem.to_dict()])[-KEPT_PROBLEMS:]
         self.emit("program_problem", f"{node_name(self.node_id)}: {problem.text()}", [self.node_id],
                   node=node_name(self.node_id), student_id=self.name, problem=problem.kind, why=problem.why,

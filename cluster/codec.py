@@ -23,6 +23,7 @@ from typing import Any, Dict, FrozenSet, Optional, Tuple, Type
 from byon.envelope import MAX_LINE_BYTES, MalformedLine, check_body
 from cluster import messages as m
 from cluster.errors import BadMessage
+from cluster.passthrough import PASSTHROUGH, Passthrough
 from models import json_writer, node_name, node_ref
 
 MESSAGE_KINDS: Dict[str, Type[m.Message]] = {cls.kind: cls for cls in (
@@ -45,7 +46,7 @@ _DECODE_PLANS: Dict[str, Tuple[Type[m.Message], Tuple[Tuple[str, Any, Optional[F
 
 def encode(msg: m.Message, msg_id: int = 0, in_reply_to: Optional[int] = None) -> dict:
     """The message as a JSON-ready envelope: src, dest, and a body with its type and fields."""
-    if type(msg) is m.Passthrough:  # a student's message (not a Message subclass)
+    if type(msg) is Passthrough:  # a student's message (not a Message subclass)
         return encode_passthrough(msg)
     body: Dict[str, Any] = {"type": msg.kind, "msg_id": msg_id, "in_reply_to": in_reply_to}
     for name, to_json, _, _ in m.wire_plan(type(msg)):
@@ -62,7 +63,7 @@ def decode(envelope: Any) -> m.Message:
     kind = body.get("type")
     plan = _DECODE_PLANS.get(kind) if type(kind) is str else None  # a list or object is no kind (nor hashable)
     if plan is None:
-        if kind == m.PASSTHROUGH:
+        if kind == PASSTHROUGH:
             return decode_passthrough(envelope)  # type: ignore[return-value]  # it travels like a Message
         raise BadMessage(f"Unknown message type {str(body.get('type'))[:40]!r}; the known types are "
                          f"{', '.join(sorted(MESSAGE_KINDS))}.")
@@ -84,14 +85,14 @@ def decode(envelope: Any) -> m.Message:
                          f"{str(error)[:80]}).") from None
 
 
-def encode_passthrough(msg: m.Passthrough) -> dict:
+def encode_passthrough(msg: Passthrough) -> dict:
     """A student node's message: its body verbatim under "payload", the cluster-wide id as msg_id."""
     return {"src": node_name(msg.src), "dest": node_name(msg.dst),
-            "body": {"type": m.PASSTHROUGH, "msg_id": msg.wire_id, "in_reply_to": None, "op_id": msg.op_id,
+            "body": {"type": PASSTHROUGH, "msg_id": msg.wire_id, "in_reply_to": None, "op_id": msg.op_id,
                      "payload": msg.body}}
 
 
-def decode_passthrough(envelope: dict) -> m.Passthrough:
+def decode_passthrough(envelope: dict) -> Passthrough:
     """A student node's message back from the wire, its body checked as the bridge checks a line.
 
     The body must be what docs/node-protocol.md allows (byon/envelope.py's rules) and at most
@@ -107,7 +108,7 @@ def decode_passthrough(envelope: dict) -> m.Passthrough:
         raise BadMessage(f"The student message is malformed: {error.why}.") from None
     if len(to_text(payload)) > MAX_LINE_BYTES:
         raise BadMessage(f"A student message may be at most {MAX_LINE_BYTES} bytes of JSON.")
-    return m.Passthrough(_node(envelope, "src"), _node(envelope, "dest"), payload, wire_id, op_id)
+    return Passthrough(_node(envelope, "src"), _node(envelope, "dest"), payload, wire_id, op_id)
 
 
 # "node-N" -> N for the names seen so far (at most _MAX_NAMES: the names come from the wire).

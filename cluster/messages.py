@@ -383,37 +383,3 @@ class Committed(Message):
         return f"committed {self.key} ballot {self.ballot} ({self.outcome.replace('_', ' ')})"
 
 
-
-
-PASSTHROUGH = "passthrough"  # the wire kind of a student node's message (bring your own node)
-
-
-@dataclass(frozen=True)
-class Passthrough:
-    """A message between two student nodes (docs/node-protocol.md), carried with its body verbatim.
-
-    Transports move it as any message (fault table, step mode, event log); `kind` is the
-    body's "type"; `wire_id` is unique in the cluster (a student's msg_id only per node).
-    """
-
-    src: int
-    dst: int
-    body: Dict[str, Any]
-    wire_id: int = 0
-    op_id: str = ""
-
-    @property
-    def kind(self) -> str:
-        """The student's message type, e.g. "replicate"."""
-        return str(self.body.get("type"))
-
-    @property
-    def key(self) -> Optional[str]:
-        """The body's "key" when it is a string (lin-kv keys from the HTTP API are), for the event's key."""
-        key = self.body.get("key")
-        return key if isinstance(key, str) else None
-
-    def summary(self) -> str:
-        """One phrase for the event log: the type, and the key when there is one."""
-        key = self.body.get("key")
-        return self.kind if key is None else f"{self.kind} {str(key)[:40]}"

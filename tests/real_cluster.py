@@ -12,7 +12,7 @@ import shutil
 import sys
 import tempfile
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Sequence
 
 import requests
 
@@ -23,14 +23,14 @@ from tests.helpers import ROOT
 class RealCluster:
     """A real-mode cluster: its URL, node PIDs and stop(); real=False: the simulated server, to compare."""
 
-    def __init__(self, nodes: int = 3, real: bool = True, **settings: Any):
+    def __init__(self, nodes: int = 3, real: bool = True, args: Sequence[str] = (), **settings: Any):
         self.port = processes.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = tempfile.mkdtemp(prefix="replicalab-real-")
         env = {**os.environ, "PYTHONPATH": ROOT, "REPLICALAB_NARRATE": "ops", "REPLICALAB_SCHEDULER": "off"}
         env.update({f"REPLICALAB_{name.upper()}": str(value) for name, value in settings.items()})
         argv = [sys.executable, os.path.join(ROOT, "run.py"), *(["cluster"] if real else []), "--nodes", str(nodes),
-                "--port", str(self.port), "--data-dir", self.data_dir, "--fresh"]
+                "--port", str(self.port), "--data-dir", self.data_dir, "--fresh", *args]
         self.front = processes.start(argv, "front", env=env, cwd=ROOT,
                                      log_path=os.path.join(self.data_dir, "front.log"))
         self.seen_pids: List[int] = []

@@ -100,6 +100,9 @@ function flush() {
   addLogEvents(batch);
   addSpacetimeEvents(batch);
   stepEvents(batch);
+  // A student's program that printed garbage, exited or never answered init (byon/node_host.py):
+  // the page says so where it cannot be missed (the notices keep the last few).
+  for (const e of batch) if (e.type === "program_problem") notify(e.text, "error");
   const key = inspectedKey();
   if (batch.some((e) => !MESSAGE_TYPES.has(e.type))) refreshCluster();
   if (view.paused || batch.some((e) => NETWORK_TYPES.has(e.type))) refreshHeld();

@@ -6,7 +6,7 @@
 
 import {nodeId} from "./util.js";
 
-export const LIMITS = {arrows: 1500, marks: 600, ops: 2000};
+export const LIMITS = {arrows: 1500, marks: 600, ops: 2000, early: 500};
 export const PX_PER_MS = 4;      // a 1..10 ms flight is a 4..40 px slope
 export const MAX_GAP = 44;       // a longer quiet time is squeezed to this and marked as a break
 export const SAME_TIME_STEP = 9; // a delivery or mark in the same ms as the last event still moves down
@@ -14,8 +14,9 @@ const TICK_EVERY_PX = 70;         // a time label on the axis at most this often
 
 const ANSWERS = new Set(["write_succeeded", "write_failed", "read_succeeded", "read_failed", "abd_failed",
                          "write_answered", "read_answered", "cas_applied", "cas_conflict", "cas_no_quorum",
-                         "cas_unknown", "cas_contention"]);
-const STARTS = new Set(["write_started", "paxos_prepare", "abd_query"]);
+                         "cas_unknown", "cas_contention", "client_answered", "client_failed"]);
+// client_request / client_answered / client_failed: a request to a student's program (byon/node_host.py).
+const STARTS = new Set(["write_started", "paxos_prepare", "abd_query", "client_request"]);
 const LANE_MARKS = {node_failed: "fail", node_recovered: "recover", clock_skew: "skew"};
 const WIDE_MARKS = new Set(["partition", "partition_healed", "network_paused", "network_resumed", "link_fault",
                             "link_repaired", "network_fault", "faults_cleared", "tick", "cluster_reset"]);
@@ -39,6 +40,7 @@ export class Timeline {
     this.evicted = [];         // arrow ids forgotten since the last draw
     this.overflowed = false;   // more were forgotten than `evicted` holds: redraw everything
     this.markCount = 0;        // marks ever made: mark.n numbers them
+    this.early = new Map();    // msg_id -> a delivery reported before its send (real mode: each node reports its own)
   }
 
   /** The y of an event at `time` ms; a delivery or mark at the same ms steps down a little. */
@@ -118,7 +120,13 @@ export class Timeline {
     const id = d.msg_id;
     let arrow = this.arrows.get(id);
     if (!arrow) {
-      if (event.type === "message_delivered") return null;  // sent before the page was looking
+      if (event.type === "message_delivered") {
+        // Sent before the page was looking, or (real mode) the receiver's report came before the sender's:
+        // keep it a while for its send.
+        this.early.set(id, event);
+        if (this.early.size > LIMITS.early) this.early.delete(this.early.keys().next().value);
+        return null;
+      }
       const from = nodeId(event.nodes[0]);
       // A read has no "started" event: its first get is the client's request reaching the coordinator.
       const asks = d.op_id !== undefined && !this.ops.has(d.op_id) && (d.kind === "get" || d.kind === "prepare");
@@ -145,6 +153,11 @@ export class Timeline {
     }
     arrow.delayed = arrow.latency > this.latencyMax;
     this.dirty.add(id);
+    const early = event.type === "message_sent" ? this.early.get(id) : undefined;
+    if (early) {
+      this.early.delete(id);
+      return this.message(early, early.details || {});
+    }
     return arrow;
   }
 

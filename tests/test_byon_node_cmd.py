@@ -1,0 +1,67 @@
+"""The parts of `run.py cluster --node-cmd` that need no process: the flag's values, ids, the passthrough codec."""
+import unittest
+from typing import Any
+
+from byon.node_cmd import model_command, node_commands
+from byon.node_host import student_name, student_node
+from cluster import codec
+from cluster.errors import BadMessage, BadRequest
+from cluster.passthrough import Passthrough
+
+
+class NodeCommandsTest(unittest.TestCase):
+    """--node-cmd CMD and N=CMD become one command per node."""
+
+    def test_one_command_runs_every_node(self):
+        """A value without a node id is every node's program."""
+        self.assertEqual(node_commands(["python3 my_node.py"], 3), dict.fromkeys(range(3), "python3 my_node.py"))
+
+    def test_per_node_commands_leave_the_others_to_the_model_answer(self):
+        """N=CMD replaces node N only; the others run the chosen lab 12 model stage."""
+        commands = node_commands(["1=node mine.js", "2=python3 b.py"], 4, model_stage=2)
+        self.assertEqual((commands[1], commands[2]), ("node mine.js", "python3 b.py"))
+        self.assertEqual(commands[0], model_command(2))
+        self.assertEqual(commands[3], model_command(2))
+        self.assertIn("model_2_primary_backup.py", commands[0])
+
+    def test_a_per_node_command_overrides_the_common_one(self):
+        """CMD for all and N=CMD together: node N runs its own, the others the common one."""
+        self.assertEqual(node_commands(["a", "0=b"], 2), {0: "b", 1: "a"})
+
+    def test_mistakes_are_sentences(self):
+        """A node out of range, a node named twice, two common commands or an empty one is refused, saying why."""
+        for values, words in ((["7=x"], "0 to 2"), (["1=x", "1=y"], "twice"), (["a", "b"], "given twice"),
+                              (["1="], "has no command")):
+            with self.subTest(values=values), self.assertRaises(BadRequest) as caught:
+                node_commands(values, 3)
+            self.assertIn(words, caught.exception.message)
+
+    def test_student_ids_name_the_nodes(self):
+        """Node N is "nN" to a program, and only names of the cluster's nodes map back."""
+        self.assertEqual(student_name(3), "n3")
+        self.assertEqual([student_node(name, 5) for name in ("n0", "n4", "n5", "n01", "c1", "node-1", "n")],
+                         [0, 4, None, None, None, None, None])
+
+
+class PassthroughCodecTest(unittest.TestCase):
+    """A student's message crosses the wire with its body verbatim and is checked where it arrives."""
+
+    def test_round_trip_keeps_the_body_and_names_the_kind(self):
+        """The decoded copy has the same body; its kind is the body's type, whatever ReplicaLab names exist."""
+        msg = Passthrough(1, 2, {"type": "put", "msg_id": 7, "key": "k", "data": [1, {"a": None}]}, wire_id=11)
+        copy: Any = codec.decode(codec.from_text(codec.to_text(codec.encode(msg))))
+        self.assertEqual(copy, msg)
+        self.assertEqual((copy.kind, copy.key, copy.summary()), ("put", "k", "put k"))
+
+    def test_a_malformed_student_body_is_refused_with_the_bridge_rules(self):
+        """A payload without a type, or with a string msg_id, is a BadMessage saying what is wrong."""
+        for payload, words in (({"x": 1}, 'no "type"'), ({"type": "a", "msg_id": "3"}, "msg_id")):
+            envelope = {"src": "node-0", "dest": "node-1",
+                        "body": {"type": "passthrough", "msg_id": 1, "op_id": "", "payload": payload}}
+            with self.subTest(payload=payload), self.assertRaises(BadMessage) as caught:
+                codec.decode(envelope)
+            self.assertIn(words, caught.exception.message)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -223,7 +223,8 @@ def node_problems(path: str, limit: int = 3) -> List[str]:
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
             for line in handle:
-                if any(sign in line for sign in PROBLEM_SIGNS):
+                # A reply after the front gave up waiting is normal under faults, not the node's fault.
+                if any(sign in line for sign in PROBLEM_SIGNS) and "no waiting request" not in line:
                     text = line.split("] ", 1)[-1].strip()[:300]
                     found.setdefault(text.split(" The line:")[0], None)
                     if len(found) >= limit:

@@ -8,10 +8,15 @@ acts through the manager's own controls, exactly as the HTTP endpoints do.
 from __future__ import annotations
 
 import random
+import threading
+import time
 from collections import Counter
-from typing import Any, List, Tuple
+from typing import Any, Callable, Dict, List, Set, Tuple
 
 KINDS = ("stop", "crash", "recover", "partition", "heal", "drop", "delay", "duplicate", "skew", "clear")
+# What a grader's nemesis does to a student's nodes: a clock skew means nothing to a node
+# that keeps its own clock, so it is left out.
+GRADER_KINDS = ("stop", "crash", "recover", "partition", "heal", "drop", "delay", "duplicate", "clear")
 
 
 class LocalControls:
@@ -88,3 +93,80 @@ class Nemesis:
     def heal_everything(self) -> None:
         """End of the run: heal, recover, anti-entropy."""
         self.controls.heal_everything()
+
+
+class PlannedState:
+    """Controls that only record: the state a schedule's faults leave, to plan the next one."""
+
+    def __init__(self, nodes: int):
+        self.nodes, self.partitioned, self.faulty = nodes, False, False
+        self.down: Set[int] = set()
+        self.steps: List[Dict[str, Any]] = []
+        self.at = 0.0
+
+    def state(self) -> Tuple[int, List[int], bool, bool]:
+        """(node count, down nodes, partitioned?, any network fault?) after the faults planned so far."""
+        return self.nodes, sorted(self.down), self.partitioned, self.faulty
+
+    def apply(self, kind: str, arg: Any) -> None:
+        """Plan one fault at the current time and update the state it leaves."""
+        if kind in ("stop", "crash"):
+            self.down.add(arg)
+        elif kind == "recover":
+            self.down.discard(arg)
+        elif kind in ("partition", "heal"):
+            self.partitioned = kind == "partition"
+        else:
+            self.faulty = kind == "network"
+        self.steps.append({"at_s": round(self.at, 2), "kind": kind, "arg": arg})
+
+
+def plan(seed: int, nodes: int, duration_s: float, kinds=GRADER_KINDS, every_s: float = 1.0) -> List[Dict[str, Any]]:
+    """The nemesis schedule of a run, decided up front from the seed alone: [{at_s, kind, arg}, ...].
+
+    The same seed, node count, duration and kinds give the same schedule, so a
+    failing run's seed replays its faults (not its timing: a real network is not
+    deterministic). Faults come every `every_s` seconds on average.
+    """
+    planned = PlannedState(nodes)
+    nemesis = Nemesis(planned, seed, kinds)
+    rng = random.Random(f"schedule-{seed}")
+    while True:
+        planned.at += rng.uniform(0.5, 1.5) * every_s
+        if planned.at >= duration_s:
+            return planned.steps
+        nemesis.act()
+
+
+def describe(step: Dict[str, Any]) -> str:
+    """One planned fault in words: 'at 2.3 s: partition {0, 2} | {1}'."""
+    kind, arg = step["kind"], step["arg"]
+    what = {"stop": lambda: f"pause node-{arg} (SIGSTOP)", "crash": lambda: f"kill -9 node-{arg}",
+            "recover": lambda: f"recover node-{arg} (SIGCONT, or restart on its data)",
+            "partition": lambda: "partition " + " | ".join(
+                "{" + ", ".join(f"node-{n}" for n in group) + "}" for group in arg),
+            "heal": lambda: "heal the partition",
+            "network": lambda: "network: " + ", ".join(f"{k} {v}" for k, v in arg.items()),
+            "skew": lambda: f"skew node-{arg[0]}'s clock by {arg[1]} ms",
+            "clear": lambda: "clear every network fault"}.get(kind, lambda: f"{kind} {arg}")()
+    return f"at {step['at_s']:.1f} s: {what}"
+
+
+def play(schedule: List[Dict[str, Any]], apply: Callable[[str, Any], None], stop: threading.Event,
+         started: float) -> List[Dict[str, Any]]:
+    """Apply each planned fault at its time after `started` (time.monotonic()) until `stop` is set.
+
+    Returns the steps applied, each with what the controls said if one failed
+    (a fault that cannot be applied is noted and the schedule goes on).
+    """
+    done = []
+    for step in schedule:
+        if stop.wait(max(0.0, started + step["at_s"] - time.monotonic())):
+            break
+        entry = dict(step)
+        try:
+            apply(step["kind"], step["arg"])
+        except Exception as error:  # noqa: BLE001 -- one failed fault must not end the run
+            entry["error"] = f"{type(error).__name__}: {error}"[:300]
+        done.append(entry)
+    return done

@@ -37,16 +37,27 @@ class MonotonicClock:
         return round((time.monotonic() - self.start) * 1000, 3)
 
 
+class ControlError(RuntimeError):
+    """A fault control the server did not carry out (no answer, or not JSON); the sentence says which."""
+
+
 class HttpControls:
     """The fault controls of a server, over its HTTP API."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, timeout_s: float = TIMEOUT_S):
         self.url = url.rstrip("/")
         self.http = requests.Session()
+        self.timeout_s = timeout_s
 
     def _call(self, method: str, path: str, body=None) -> Dict[str, Any]:
-        r = self.http.request(method, self.url + path, json=body, timeout=TIMEOUT_S)
-        return r.json()
+        try:
+            r = self.http.request(method, self.url + path, json=body, timeout=self.timeout_s)
+            return r.json()
+        except requests.RequestException as error:
+            raise ControlError(f"{method} {path} got no answer within {self.timeout_s:g} s "
+                               f"({type(error).__name__})") from error
+        except ValueError as error:
+            raise ControlError(f"{method} {path} answered HTTP {r.status_code} with something not JSON") from error
 
     def state(self) -> Tuple[int, List[int], bool, bool]:
         """(node count, down nodes, partitioned?, any network fault or skew?)."""
@@ -72,12 +83,17 @@ class HttpControls:
         else:
             self._call("DELETE", "/faults")
 
-    def heal_everything(self) -> None:
-        """No fault, every node recovered, anti-entropy between every pair, hints handed back."""
+    def heal_faults(self) -> int:
+        """No partition or network fault, every node recovered; returns the node count."""
         self._call("DELETE", "/faults")
         nodes, down, _, _ = self.state()
         for node in down:
             self._call("POST", f"/recover/{node}")
+        return nodes
+
+    def heal_everything(self) -> None:
+        """No fault, every node recovered, anti-entropy between every pair, hints handed back."""
+        nodes = self.heal_faults()
         for _ in range(nodes - 1):
             self._call("POST", "/scheduler/run/anti_entropy")
         self._call("POST", "/scheduler/run/hint_retry")

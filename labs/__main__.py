@@ -1,4 +1,5 @@
-"""python -m labs list | run N [--url URL --token T] | check N|all | replay FILE | answers N | report N | grade FILE"""
+"""python -m labs list | run N [--url URL --token T] | check N|all | replay FILE | answers N | report N | grade FILE
+| grade-node "CMD" [--workload lin-kv|eventual-kv] [--seeds 5] [--time 30] [--nodes 5] [--seed N] [--out DIR]"""
 from __future__ import annotations
 
 import argparse
@@ -46,6 +47,12 @@ def main(argv=None) -> int:
     add_token_option(report)
     grade = sub.add_parser("grade", help="check a report file against the lab's observations")
     grade.add_argument("file")
+    sub.add_parser("grade-node", add_help=False, help="grade a node program (any language) under faults; "
+                                                      "`python -m labs grade-node --help`")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["grade-node"]:
+        from labs.grade_node.cli import main as grade_node
+        return grade_node(argv[1:])
     args = parser.parse_args(argv)
 
     if args.command == "replay":

@@ -12,7 +12,7 @@ import shutil
 import sys
 import tempfile
 import weakref
-from typing import Optional
+from typing import Optional, Sequence
 
 from labs.clients import HttpClient
 from realmode import processes
@@ -23,16 +23,30 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 class RealModeClient(HttpClient):
     """HttpClient on a fresh `run.py cluster` with these settings; close() stops it."""
 
-    def __init__(self, settings: Optional[dict] = None):
+    def __init__(self, settings: Optional[dict] = None, args: Sequence[str] = (),
+                 log_path: Optional[str] = None, timeout_s: float = 60, narrate: bool = False,
+                 cwd: str = ROOT):
+        """Start the front (`args`: more flags of `run.py cluster`, e.g. --node-cmd) and wait for /health.
+
+        The console goes to `log_path` if given (narrated if `narrate`); a front
+        that exits or stays silent for `timeout_s` raises processes.ChildFailed
+        after being stopped. `cwd`: where relative paths of a --node-cmd start.
+        """
         port = processes.free_port()
         self.data_dir = tempfile.mkdtemp(prefix="replicalab-lab-")
-        env = {**os.environ, "PYTHONPATH": ROOT, "REPLICALAB_NARRATE": "off", "REPLICALAB_SCHEDULER": "off"}
+        env = {**os.environ, "PYTHONPATH": ROOT, "REPLICALAB_NARRATE": "ops" if narrate else "off",
+               "REPLICALAB_SCHEDULER": "off"}
         env.update({f"REPLICALAB_{k.upper()}": str(v) for k, v in (settings or {}).items()})
         self.front = processes.start([sys.executable, os.path.join(ROOT, "run.py"), "cluster", "--port", str(port),
-                                      "--data-dir", self.data_dir, "--fresh"], "front", env=env, cwd=ROOT)
+                                      "--data-dir", self.data_dir, "--fresh", *args], "front", env=env, cwd=cwd,
+                                     log_path=log_path)
         self._finalizer = weakref.finalize(self, _stop, self.front, self.data_dir)
         super().__init__(f"http://127.0.0.1:{port}")
-        processes.wait_healthy(f"{self.url}/health", self.front, timeout_s=60)
+        try:
+            processes.wait_healthy(f"{self.url}/health", self.front, timeout_s=timeout_s)
+        except processes.ChildFailed:
+            self.close()
+            raise
 
     def close(self) -> None:
         """Stop the front by PID (it stops its node processes) and remove the data."""

@@ -126,6 +126,11 @@ def perform(client, step: Step, ctx: dict, show: Optional[Callable[[str], None]]
         return start_background(client, step, ctx, show)
     if step.join:
         return join_background(step, ctx, show)
+    if step.action:
+        answer = step.action(ctx)
+        if show:
+            show(answer.get("message", ""))
+        return {"requests": [], "statuses": [step.status], "answers": [answer]}
     outcome: dict = {"requests": [], "statuses": [], "answers": []}
     for item in step.items(ctx):
         method, path, body = step.resolve(ctx, item)

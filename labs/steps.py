@@ -46,6 +46,9 @@ class Step:
     background: bool = False  # send it and move on while it waits (step mode); answer saved later
     join: Optional[str] = None  # no request: wait for the background step saved under this name
     headers: Optional[dict] = None  # e.g. {"X-Client-Id": "A"}: the client the history records
+    # No request: the step runs a program instead (lab 12: a node through byon.smoke, a grade-node run)
+    # and its answer is what `action(ctx)` returns (a dict with a "message").
+    action: Optional[Callable[[dict], dict]] = None
 
     def notice_at(self, url: str) -> str:
         """The notice with `{url}` replaced by the URL of the server the run talks to."""

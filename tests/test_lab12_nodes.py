@@ -63,7 +63,7 @@ class JavaScriptStarterTest(StarterContract, unittest.TestCase):
 
 @unittest.skipUnless(NODE_JS, "Node.js is missing: install the Debian package nodejs (apt-get install nodejs)")
 class JavaScriptModelTest(unittest.TestCase):
-    """The JavaScript stage 1 model answer forwards to the holder."""
+    """The JavaScript model answers: stage 1 forwards to the holder; stages 2 and 3 survive a killed primary."""
 
     def test_single_copy_serves_from_any_node(self):
         """A write on n2 is read on n3 through the holder n1; a stale cas is 22; n1 down makes n2 answer 0."""
@@ -74,6 +74,18 @@ class JavaScriptModelTest(unittest.TestCase):
             h.kill("n1")
             result = h.kv("n2", "write", "k", 3)
             self.assertEqual((result.type, result.error.code), ("info", 0))
+
+    def test_stages_2_and_3_serve_and_keep_acknowledged_writes_when_the_primary_is_killed(self):
+        """replica.js: cas codes as in Python; after kill -9 of the primary n1 a backup reads the acknowledged write."""
+        for model in MODELS[1:]:
+            with self.subTest(model), Harness([NODE_JS or "node", f"{JS_NODES}/{model}.js"], nodes=3) as h:
+                self.assertEqual(h.kv("n3", "write", "k", "acked").type, "ok")
+                self.assertEqual(h.kv("n2", "cas", "k", "b", expected="acked").type, "ok")
+                self.assertEqual(h.kv("n1", "cas", "k", "c", expected="acked").error.code, 22)
+                self.assertEqual(h.kv("n2", "read", "nothing").error.code, 20)
+                h.kill("n1")
+                self.assertEqual(h.kv_until("n2", "read", "k").value, "b")
+                self.assertEqual(h.kv_until("n3", "write", "k", "later").type, "ok")
 
 
 def first_change_to(node: str):

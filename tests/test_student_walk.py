@@ -211,6 +211,8 @@ class OneVocabularyTest(unittest.TestCase):
             ctx: dict = {}
             try:
                 for number, step in enumerate(lab.steps, 1):
+                    if step.action:
+                        continue  # a program's run (lab 12), not an HTTP answer; its lab check runs it
                     outcome = runner.run_step(client, step, ctx)
                     for text in texts(outcome.get("answers", [])):
                         with self.subTest(lab=lab.number, step=number):

@@ -1,0 +1,1 @@
+"""python -m labs grade-node "CMD": grade a student's node under faults (workload, properties, report)."""

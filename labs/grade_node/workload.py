@@ -1,0 +1,178 @@
+"""The grader's clients: concurrent lin-kv operations over a cluster's HTTP API, recorded as a history.
+
+Each client is a thread that sends one operation at a time to a node it picks
+(`coordinator`), so a student's node is asked through every one of its peers.
+The history is recorded on the client side, as Jepsen does (chaos/remote.py's
+clock and History): an operation's interval contains whatever the cluster did.
+Every request has a timeout; a request that gets no answer is a `fail` for a
+read (a read changes nothing) and an `info` for a write or cas (it may have
+happened). Values are unique, so a read names the write it saw.
+"""
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Dict, List, Tuple
+
+import requests
+
+from chaos.remote import MonotonicClock, classify
+from cluster.history import History, Outcome
+
+REQUEST_TIMEOUT_S = 5.0
+READ_BACK_TRIES = 3
+# Maelstrom's definite codes: the operation did not happen (byon/lin_kv.py has the whole table).
+DEFINITE = {1, 10, 11, 12, 14, 20, 21, 22, 30}
+# A cas refused with these codes compared the value and saw another one: it happened, as a
+# cas that returned false (the checker's `observed`). Code 11 only says "not now".
+COMPARED = {20, 22}
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How operations reach the cluster: lin-kv on student nodes, or ReplicaLab's own API."""
+
+    student: bool  # True: the nodes are `--node-cmd` programs answering lin-kv
+    consistency: str = "linearizable"  # ReplicaLab's own nodes: ?consistency= of each request
+
+    @property
+    def operations(self) -> Tuple[str, ...]:
+        """What the clients may send: ReplicaLab's /cas compares versions, not values, so only lin-kv has cas."""
+        return ("read", "write", "cas") if self.student else ("read", "write")
+
+
+def classify_lin_kv(f: str, status: int, answer: Dict[str, Any]) -> Outcome:
+    """ok / fail / info from the front's answer to a lin-kv request (byon/lin_kv.py's statuses and codes)."""
+    code = answer.get("node_code")
+    if status == 200:
+        return Outcome("ok", answer.get("value") if f == "read" else None)
+    if f == "read":
+        missing = code == 20 or (code is None and status == 404)
+        return Outcome("ok", None) if missing else Outcome("fail", None, {"code": code})
+    if f == "cas" and code in COMPARED:
+        return Outcome("fail", None, {"code": code, "observed": True})
+    if code in DEFINITE or (code is None and 400 <= status < 500 and status != 408):
+        return Outcome("fail", None, {"code": code})
+    return Outcome("info", None, {"code": code})
+
+
+class Clients:
+    """Client threads against one cluster, recording one history."""
+
+    def __init__(self, url: str, nodes: int, keys: List[str], seed: int, protocol: Protocol,
+                 timeout_s: float = REQUEST_TIMEOUT_S):
+        self.url, self.nodes, self.keys, self.seed = url.rstrip("/"), nodes, keys, seed
+        self.protocol, self.timeout_s = protocol, timeout_s
+        self.operations = protocol.operations  # eventual-kv narrows it to read and write
+        self.history = History(MonotonicClock(), 1_000_000)
+        self.lock = threading.Lock()
+        self.values = iter(range(1, 10**9))
+        self.problems: List[str] = []  # answers that were not JSON, said once each
+
+    def operation(self, http: requests.Session, process: str, f: str, key: str, node: int,
+                  value: Any = None, expected: Any = None) -> Outcome:
+        """Send one operation to `node` and record it around the request."""
+        with self.lock:
+            invoke = self.history.begin(process, f, key, [expected, value] if f == "cas" else value)
+        try:
+            status, answer = self._send(http, f, key, node, value, expected)
+            outcome = (classify_lin_kv(f, status, answer) if self.protocol.student
+                       else classify(f, status, answer)[0])
+            outcome.details.update({"node": node, "http": status})
+            if outcome.type != "ok" and isinstance(answer.get("message"), str):
+                outcome.details["said"] = answer["message"][:300]  # the front's sentence: why it failed
+        except requests.RequestException as error:
+            kind = "fail" if f == "read" else "info"
+            outcome = Outcome(kind, None, {"node": node, "error": f"no answer within {self.timeout_s:g} s"
+                                           if isinstance(error, requests.Timeout) else type(error).__name__})
+        with self.lock:
+            self.history.end(invoke, outcome)
+        return outcome
+
+    def _send(self, http: requests.Session, f: str, key: str, node: int, value: Any,
+              expected: Any) -> Tuple[int, Dict[str, Any]]:
+        mode = "" if self.protocol.student else f"&consistency={self.protocol.consistency}"
+        if f == "read":
+            r = http.get(f"{self.url}/read/{key}?coordinator={node}{mode}", timeout=self.timeout_s)
+        elif f == "write":
+            r = http.post(f"{self.url}/write?coordinator={node}{mode}", json={"key": key, "value": value},
+                          timeout=self.timeout_s)
+        else:
+            r = http.post(f"{self.url}/cas?coordinator={node}", json={"key": key, "from": expected, "to": value},
+                          timeout=self.timeout_s)
+        try:
+            answer = r.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            self._problem(f"{f} to node-{node} got HTTP {r.status_code} with an answer that is not a JSON object")
+            answer = {}
+        return r.status_code, answer
+
+    def _problem(self, text: str) -> None:
+        with self.lock:
+            if text not in self.problems and len(self.problems) < 20:
+                self.problems.append(text)
+
+    def client(self, number: int, stop: threading.Event) -> None:
+        """One client's loop: a random operation on a random key through a random node, until `stop`."""
+        rng = random.Random(f"grader-client-{self.seed}-{number}")
+        http = requests.Session()
+        ops = self.operations
+        weights = {"read": 4, "write": 4, "cas": 2}
+        seen: Dict[str, Any] = {}  # key -> the last value this client read or wrote: a cas that may well match
+        while not stop.is_set():
+            f = rng.choices(ops, [weights[o] for o in ops])[0]
+            key, node = rng.choice(self.keys), rng.randrange(self.nodes)
+            if f == "cas" and seen.get(key) is None:
+                f = "write"  # lin-kv has no cas from null: a missing key is error 20
+            with self.lock:
+                value = next(self.values)
+            outcome = self.operation(http, f"c{number}", f, key, node, value if f != "read" else None,
+                                     seen.get(key))
+            if outcome.type == "ok":
+                seen[key] = outcome.value if f == "read" else value
+
+    def run(self, clients: int, stop: threading.Event) -> List[threading.Thread]:
+        """Start `clients` client threads; they end once `stop` is set and their request is answered."""
+        threads = [threading.Thread(target=self.client, args=(n, stop), daemon=True, name=f"grader-client-{n}")
+                   for n in range(clients)]
+        for thread in threads:
+            thread.start()
+        return threads
+
+    def read_back(self, deadline: float) -> Dict[str, Dict[str, Any]]:
+        """After the heal: every key read through every node (recorded too); {key: {node-N: value or None}}.
+
+        Up to READ_BACK_TRIES rounds, half a second apart, each asking again only
+        the (key, node) pairs still unanswered (a new leader may still be settling);
+        a node that never answers is left out of its key's map. Nothing is sent
+        once `deadline` (time.monotonic()) has passed.
+        """
+        http = requests.Session()
+        final: Dict[str, Dict[str, Any]] = {key: {} for key in self.keys}
+        todo = [(key, node) for key in self.keys for node in range(self.nodes)]
+        for round_ in range(READ_BACK_TRIES):
+            if round_:
+                time.sleep(0.5)
+            missing = []
+            for key, node in todo:
+                if time.monotonic() > deadline:
+                    return final
+                outcome = self.operation(http, f"final-{node}", "read", key, node)
+                if outcome.type == "ok":
+                    final[key][f"node-{node}"] = outcome.value
+                else:
+                    missing.append((key, node))
+            todo = missing
+            if not todo:
+                break
+        return final
+
+    def events(self) -> List[dict]:
+        """The history so far (invocations and completions, in time order)."""
+        with self.lock:
+            return self.history.complete_events()
+

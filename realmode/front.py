@@ -247,7 +247,7 @@ class ProcessWorld:
                 if handle.failure() is not None or handle.child is None:
                     continue
                 code = handle.child.exit_code()
-                state = None if code is not None else _state(handle.pid)
+                state = None if code is not None else processes.process_state(handle.pid)
                 if code is None and state != "T":
                     continue
                 with self.core.lock:
@@ -288,15 +288,6 @@ class ProcessWorld:
         self.close_children()
         if self.intake is not None:
             self.intake.shutdown()
-
-
-def _state(pid: Optional[int]) -> Optional[str]:
-    """The process state letter from /proc (R, S, T for stopped, Z...), or None if gone."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return None
 
 
 def child_env(config: Config) -> Dict[str, str]:

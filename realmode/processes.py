@@ -133,9 +133,29 @@ def send_signal(target: Union[Child, int], sig: int) -> bool:
     return True
 
 
-def pause(target: Union[Child, int]) -> bool:
-    """SIGSTOP: the process keeps its memory and files but runs and answers nothing."""
-    return send_signal(target, signal.SIGSTOP)
+def pause(target: Union[Child, int], wait_s: float = 2.0) -> bool:
+    """SIGSTOP: the process keeps its memory and files but runs and answers nothing.
+
+    A signal is delivered when the kernel next schedules the process, which on a busy
+    machine can be after we return; so wait (at most `wait_s`) until /proc says stopped,
+    and whoever asked, and whatever they check next, sees a stopped process.
+    """
+    if not send_signal(target, signal.SIGSTOP):
+        return False
+    pid = target.pid if isinstance(target, Child) else target
+    deadline = time.monotonic() + wait_s
+    while process_state(pid) not in ("T", "t", None) and time.monotonic() < deadline:
+        time.sleep(0.002)
+    return True
+
+
+def process_state(pid: Optional[int]) -> Optional[str]:
+    """The process state letter from /proc (R, S, T for stopped, Z...), or None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
 
 
 def resume(target: Union[Child, int]) -> bool:

@@ -4,7 +4,8 @@ Steps 1-3 run the starter node through the stdio bridge (byon.smoke, a kill -9
 and a restart on its data, a line of garbage on stdout). Steps 4-7 grade the
 model answers with `python -m labs grade-node` on a real cluster of them (short
 runs: one seed, 3 nodes, a few seconds; the README gives the full 5-seed
-commands an instructor runs before class).
+commands an instructor runs before class). Step 8 pauses a cluster of the
+stage 3 model and moves its messages by hand (step mode, as in lab 5).
 """
 import io
 import os
@@ -12,12 +13,14 @@ import shlex
 import signal
 import sys
 import tempfile
+import threading
 import time
 
 from byon.smoke import run as smoke
 from byon.stdio_bridge import StdioBridge
 from labs.grade_node import report
 from labs.grade_node.run import GradeSettings, grade_run
+from labs.real_client import RealModeClient
 from labs.steps import Lab, Step, expect
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -136,6 +139,47 @@ def check_split_brain(ctx, answer):
            "the report gives the command that replays the run by its seed")
 
 
+def step_by_hand(ctx):
+    """A 3-node cluster of the stage 3 model: pause, write, list the held messages, deliver one, resume."""
+    cluster = RealModeClient({"nodes": 3}, args=["--node-cmd", node_cmd("model_3_majority_leader.py")])
+    try:
+        for _ in range(150):  # real time: the nodes elect their first primary on their own
+            if cluster.request("POST", "/write", {"key": "x", "value": 0})[0] == 200:
+                break
+            time.sleep(0.1)
+        cluster.request("POST", "/network/pause")
+        box: dict = {}
+        writer = threading.Thread(target=lambda: box.update(write=cluster.request(
+            "POST", "/write", {"key": "x", "value": 1, "coordinator": 1})))
+        writer.start()
+        held: list = []
+        for _ in range(100):
+            held = cluster.request("GET", "/network/messages")[1].get("messages", [])
+            if held:
+                break
+            time.sleep(0.05)
+        delivered = cluster.request("POST", f"/network/deliver/{held[0]['id']}")[1] if held else {}
+        resumed = cluster.request("POST", "/network/resume")[1]
+        writer.join(30)
+        read = cluster.request("GET", "/read/x")
+    finally:
+        cluster.close()
+    return {"message": f"held while paused: {[(m['id'], m['from'], m['to'], m['kind']) for m in held]}; "
+                       f"delivered one: {delivered.get('story')}; resumed: {resumed.get('message')}; "
+                       f"the write answered {box.get('write', (None,))[0]}; read x: {read[1].get('value')}",
+            "held": held, "delivered": delivered, "write": box.get("write"), "read": read}
+
+
+def check_by_hand(ctx, answer):
+    """Your node's own messages wait at their sender; one delivered by hand; after resume the write answers."""
+    expect(answer["held"] and all(m["kind"] not in ("put", "get") for m in answer["held"]),
+           "paused, the node's own messages (its own body types) wait in GET /network/messages")
+    expect(any("delivered message" in line for line in answer["delivered"].get("story", [])),
+           "delivering one by its id says so in the answer's story")
+    expect(answer["write"] and answer["write"][0] == 200 and answer["read"][1].get("value") == 1,
+           "after /network/resume the waiting write answers 200 and x reads 1")
+
+
 LAB = Lab(12, "Build your own replica", "lab12_build_your_own_replica", steps=[
     Step("Talk to the starter by hand", None, None, action=smoke_starter, check=check_smoke,
          notice="each reply is checked against docs/node-protocol.md: init_ok, error 20, write_ok, error 22."),
@@ -158,4 +202,7 @@ LAB = Lab(12, "Build your own replica", "lab12_build_your_own_replica", steps=[
                                                                 faults=("crash", "recover", "stop", "partition",
                                                                         "heal", "drop", "clear")),
          check=check_passes, notice="any two majorities meet: partitions, kills and pauses cannot lose a write."),
+    Step("Step your node's messages by hand", None, None, action=step_by_hand, check=check_by_hand,
+         notice="POST /network/pause holds every message your nodes send, at their sender; deliver, drop or "
+                "duplicate one by its id, as in lab 5, and watch your node react."),
 ])

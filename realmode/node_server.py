@@ -21,7 +21,7 @@ import threading
 from typing import Callable, Dict, Iterable, List, Optional
 
 from flask import Flask, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wsgi import LimitedStream
 
@@ -164,8 +164,11 @@ class KeepAliveHandler(QuietHandler):
     def run_wsgi(self) -> None:
         """Run the app on one request and answer it, leaving the connection open unless the client closes it."""
         length = self.headers.get("Content-Length", "0")
-        if ("Transfer-Encoding" in self.headers or "Expect" in self.headers or not length.isdigit()
-                or int(length) > MAX_MESSAGE_BYTES):
+        if not (length.isascii() and length.isdigit()) or len(length) > 12:
+            # int() would refuse "²" (a digit to str.isdigit) or 5,000 digits with an exception: no answer at all.
+            self.send_error(400, f"its Content-Length {length[:40]!r} is not a number of bytes")
+            return
+        if ("Transfer-Encoding" in self.headers or "Expect" in self.headers or int(length) > MAX_MESSAGE_BYTES):
             self.close_connection = True
             super().run_wsgi()
             return
@@ -187,6 +190,9 @@ class KeepAliveHandler(QuietHandler):
                 if hasattr(result, "close"):
                     result.close()
             body.exhaust()  # the next request starts right after this one's body
+        except ClientDisconnected:  # it sent less body than its Content-Length and left: nobody to answer
+            self.close_connection = True
+            return
         except Exception:  # noqa: BLE001 -- the app answers its own errors; this is a broken body or a bug
             logger.exception("a node server request failed")
             self.close_connection = True  # where the next request starts is unknown now

@@ -184,6 +184,20 @@ class NodeServerTest(unittest.TestCase):
         self.assertEqual(re.findall(rb"HTTP/1\.1 (\d{3}) ", replies), [b"403", b"403"],
                          "both requests were read and answered, the second after the first's body")
 
+    def test_a_content_length_that_is_not_a_number_of_bytes_is_a_json_400(self):
+        """A Content-Length of 5,000 digits or a superscript digit is a JSON 400; the server serves on."""
+        server = self.serve()
+        for length in (b"9" * 5000, b"\xb2", b"-1"):
+            with socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw:
+                raw.sendall(b"POST /peer/message HTTP/1.1\r\nHost: x\r\nContent-Length: " + length + b"\r\n\r\n{}")
+                reply = b""
+                while chunk := raw.recv(65536):
+                    reply += chunk
+            status, _, rest = reply.partition(b"\r\n\r\n")
+            self.assertTrue(status.startswith(b"HTTP/1.1 400 "), (length[:10], reply[:200]))
+            self.assertIn("Content-Length", json.loads(rest)["message"])
+        self.assertEqual(requests.get(f"http://{server.address}/peer/health", timeout=2).status_code, 200)
+
     def test_the_client_reconnects_after_the_server_restarts(self):
         """A KeepAliveClient whose kept connection died with its server reaches a new server on the same port."""
         first = self.serve()

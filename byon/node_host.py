@@ -16,6 +16,7 @@ process never ends because of it.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import os
 import shutil
@@ -46,6 +47,7 @@ CLIENT = "c1"  # the id the front's requests come from (Maelstrom's clients are 
 PROGRAM_DIR = "program"  # under the node's data dir: the student's REPLICALAB_DATA_DIR
 MAX_REPLY_WAIT_S = 60.0
 KEPT_PROBLEMS = 20
+MAX_EVENT_REPLY_CHARS = 4096  # a program's reply kept whole in its client_answered event up to this size
 REPORTED_IN_FULL, REPORT_EVERY = 20, 100  # program problems of one kind: the first 20, then one in 100
 
 
@@ -201,11 +203,14 @@ class StudentProcess:
                 self._waiting.discard(msg_id)
                 self._replies.pop(msg_id, None)
         kind = reply.get("type") if reply else None
-        said = (f"{kind}" + (f" {reply.get('code')}" if kind == "error" else "")) if reply else \
+        said = shown(f"{kind}" + (f" {reply.get('code')}" if kind == "error" else "")) if reply else \
             f"no reply within {timeout_s:g} s"
         ok = isinstance(kind, str) and kind.endswith("_ok")
+        # The event log keeps 100,000 events: a reply of a megabyte is kept as its first characters.
+        text = json.dumps(reply) if reply is not None else ""
+        kept = reply if len(text) <= MAX_EVENT_REPLY_CHARS else {"cut": shown(text)}
         self.emit("client_answered" if ok else "client_failed", f"{self.name} -> client {CLIENT}: {what}: {said}",
-                  [self.node_id], key, op_id=op_id, f=body.get("type"), reply=reply)
+                  [self.node_id], key, op_id=op_id, f=body.get("type"), reply=kept)
         return reply
 
     # --- what the student sees ------------------------------------------------------

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple
 
 PASSTHROUGH = "passthrough"  # the wire kind of a student node's message (bring your own node)
+MAX_KIND_CHARS = 40  # a longer "type" is cut where it names the message (every event of it keeps the name)
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,9 @@ class Passthrough:
 
     @property
     def kind(self) -> str:
-        """The student's message type, e.g. "replicate"."""
-        return str(self.body.get("type"))
+        """The student's message type, e.g. "replicate" (cut past MAX_KIND_CHARS: a program's may be 1 MB)."""
+        kind = str(self.body.get("type"))
+        return kind if len(kind) <= MAX_KIND_CHARS else f"{kind[:MAX_KIND_CHARS]}… ({len(kind)} characters)"
 
     @property
     def key(self) -> Optional[str]:

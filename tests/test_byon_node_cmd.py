@@ -1,12 +1,18 @@
 """The parts of `run.py cluster --node-cmd` that need no process: the flag's values, ids, the passthrough codec."""
+import os
+import shutil
+import sys
+import tempfile
 import unittest
 from typing import Any
 
 from byon.node_cmd import model_command, node_commands
-from byon.node_host import student_name, student_node
+from byon.node_host import MAX_EVENT_REPLY_CHARS, StudentProcess, student_name, student_node
 from cluster import codec
 from cluster.errors import BadMessage, BadRequest
 from cluster.passthrough import Passthrough
+from config import Config
+from tests.helpers import ROOT
 
 
 class NodeCommandsTest(unittest.TestCase):
@@ -53,6 +59,15 @@ class PassthroughCodecTest(unittest.TestCase):
         self.assertEqual(copy, msg)
         self.assertEqual((copy.kind, copy.key, copy.summary()), ("put", "k", "put k"))
 
+    def test_a_huge_type_is_cut_in_the_kind_and_summary_that_events_keep(self):
+        """A program's 900 KB "type" reaches the receiver whole, but kind and summary (an event's text) stay short."""
+        msg = Passthrough(1, 2, {"type": "x" * 900_000, "key": "k"}, wire_id=3)
+        self.assertLessEqual(len(msg.kind), 64)
+        self.assertLessEqual(len(msg.summary()), 120)
+        self.assertTrue(msg.kind.startswith("x" * 40))
+        copy: Any = codec.decode(codec.from_text(codec.to_text(codec.encode(msg))))
+        self.assertEqual(len(copy.body["type"]), 900_000)
+
     def test_a_malformed_student_body_is_refused_with_the_bridge_rules(self):
         """A payload without a type, or with a string msg_id, is a BadMessage saying what is wrong."""
         for payload, words in (({"x": 1}, 'no "type"'), ({"type": "a", "msg_id": "3"}, "msg_id")):
@@ -62,6 +77,26 @@ class PassthroughCodecTest(unittest.TestCase):
                 codec.decode(envelope)
             self.assertIn(words, caught.exception.message)
 
+
+class HugeReplyTest(unittest.TestCase):
+    """A program's huge reply reaches the front whole, but the event that narrates it stays small."""
+
+    def test_a_megabyte_reply_is_kept_cut_in_its_event(self):
+        """A 500 KB "type", a 400 KB value: request() returns them whole; its client_failed event stays small."""
+        data_dir = tempfile.mkdtemp(prefix="replicalab-huge-reply-")
+        self.addCleanup(shutil.rmtree, data_dir, ignore_errors=True)
+        command = f"{sys.executable} {os.path.join(ROOT, 'tests', 'fixtures', 'huge_reply_node.py')}"
+        process = StudentProcess(Config(nodes=1, data_dir=data_dir), 0, {}, None, None, command)
+        self.addCleanup(process.close)
+        events: list = []
+        process.emit = lambda type_, text, nodes=(), key=None, **details: events.append((type_, text, details))
+        process.start()
+        reply = process.request({"type": "read", "key": "k"}, 20)
+        self.assertEqual(len((reply or {}).get("value", "")), 400_000)
+        type_, text, details = events[-1]
+        self.assertEqual(type_, "client_failed")
+        self.assertLess(len(text), 400)
+        self.assertLess(len(repr(details["reply"])), MAX_EVENT_REPLY_CHARS)
 
 if __name__ == "__main__":
     unittest.main()

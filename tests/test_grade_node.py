@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from contextlib import redirect_stderr, redirect_stdout
 
 from chaos.nemesis import GRADER_KINDS, describe, plan
+from config import from_args
 from labs.__main__ import main as labs_main
 from labs.grade_node import properties, report
 from labs.grade_node.cli import parse
@@ -207,6 +208,28 @@ class ReportTest(unittest.TestCase):
             self.assertEqual(raised.exception.code, 2)
             self.assertTrue("unknown fault kind meteor" in err.getvalue() or "CMD is empty" in err.getvalue())
 
+
+    def test_one_or_two_nodes_start_a_cluster_whose_settings_are_valid(self):
+        """--nodes 1 and 2 give run.py cluster a replication factor and quorums that fit (the default rf 3 does not)."""
+        for nodes in (1, 2, 3):
+            for command in ("python3 my_node.py", "replicalab"):
+                args = GradeSettings(command, nodes=nodes).cluster_args()
+                flags = [a for i, a in enumerate(args) if "--node-cmd" not in args[max(0, i - 1):i + 1]]
+                with self.subTest(nodes=nodes, command=command):
+                    self.assertEqual(from_args(flags, environ={}).nodes, nodes)
+
+    def test_cli_refuses_numbers_out_of_range_nan_and_infinity(self):
+        """nan, inf, a negative --settle or 100,000 nodes exit 2 with the flag's range, no traceback."""
+        for flag, value in (("--fault-every", "nan"), ("--time", "inf"), ("--time", "nan"), ("--settle", "-5"),
+                            ("--settle", "nan"), ("--nodes", "100000"), ("--clients", "0"), ("--seeds", "-3"),
+                            ("--fault-every", "1e-300"), ("--keys", "10000000000")):
+            err = io.StringIO()
+            with self.subTest(flag=flag, value=value), self.assertRaises(SystemExit) as raised, \
+                    redirect_stdout(io.StringIO()), redirect_stderr(err):
+                labs_main(["grade-node", "x", flag, value])
+            self.assertEqual(raised.exception.code, 2)
+            self.assertIn(f"{flag} must be from", err.getvalue())
+            self.assertNotIn("Traceback", err.getvalue())
 
 if __name__ == "__main__":
     unittest.main()

@@ -12,6 +12,11 @@ from wording import agrees
 from . import report
 from .run import OWN_NODES, WORKLOADS, GradeSettings, RunResult, grade
 
+# Bounds of the flags: a run starts a process (and a program) per node and a thread per client, and the
+# nemesis plans one fault per --fault-every seconds of --time up front.
+MAX_SEEDS, MAX_NODES, MAX_CLIENTS, MAX_KEYS = 1000, 25, 100, 10_000
+MAX_TIME_S, MIN_FAULT_EVERY_S, MAX_SETTLE_S = 3600.0, 0.05, 600.0
+
 
 def parse(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """The command line of grade-node."""
@@ -42,9 +47,14 @@ def parse(argv: Optional[List[str]] = None) -> argparse.Namespace:
     if unknown:
         p.error(f"unknown fault {agrees(len(unknown), 'kind', 'kinds')} {', '.join(sorted(unknown))}; "
                 f"choose from {', '.join(GRADER_KINDS)}")
-    if args.seeds < 1 or args.nodes < 1 or args.clients < 1 or args.keys < 1 or args.time <= 0 \
-            or args.fault_every <= 0:
-        p.error("--seeds, --nodes, --clients and --keys must be at least 1, and --time and --fault-every positive")
+    for flag, value, low, high in (("--seeds", args.seeds, 1, MAX_SEEDS), ("--nodes", args.nodes, 1, MAX_NODES),
+                                   ("--clients", args.clients, 1, MAX_CLIENTS), ("--keys", args.keys, 1, MAX_KEYS),
+                                   ("--time", args.time, 0.1, MAX_TIME_S),
+                                   ("--fault-every", args.fault_every, MIN_FAULT_EVERY_S, MAX_TIME_S),
+                                   ("--settle", args.settle, 0, MAX_SETTLE_S)):
+        # `not low <= value` also refuses nan, which float() accepts and no comparison stops (an endless plan).
+        if not low <= value <= high:
+            p.error(f"{flag} must be from {low:g} to {high:g}, not {value:g}")
     if not args.node_cmd.strip():
         p.error("CMD is empty: give the command that starts your node, e.g. \"python3 my_node.py\"")
     return args

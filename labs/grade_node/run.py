@@ -19,6 +19,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from chaos.nemesis import GRADER_KINDS, plan, play
 from chaos.remote import ControlError, HttpControls
+from config import Config
 from labs.real_client import RealModeClient
 from realmode import processes
 
@@ -63,6 +64,9 @@ class GradeSettings:
     def cluster_args(self) -> List[str]:
         """The flags of `run.py cluster` for this grading."""
         args = ["--nodes", str(self.nodes)]
+        if self.nodes < Config.rf:  # the default replication factor needs 3 nodes: fewer keep a copy on each
+            quorum = str(self.nodes // 2 + 1)
+            args += ["--rf", str(self.nodes), "--r", quorum, "--w", quorum]
         if self.own_nodes:
             return args
         args += ["--node-cmd", self.node_cmd]

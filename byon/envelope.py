@@ -102,7 +102,7 @@ def parse_line(line: bytes) -> Envelope:
 
 
 def check_body(body: Any) -> Dict[str, Any]:
-    """Check a message body (an object with a "type" string and integer ids); returns it, or MalformedLine.
+    """Check a message body (an object with a "type" string, integer ids, valid Unicode); returns it, or MalformedLine.
 
     The transports check a student's message with it again where it arrives (cluster/codec.py).
     """
@@ -115,4 +115,10 @@ def check_body(body: Any) -> Dict[str, Any]:
         value = body.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
             raise MalformedLine(f'body "{name}" must be a non-negative integer, got {json.dumps(value)[:40]}')
+    try:  # "\ud800" is valid JSON text but no UTF-8 line can carry it to the receiving program's stdin
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as error:
+        half = error.object[error.start] if isinstance(error.object, str) else "?"
+        raise MalformedLine(f"a string holds a lone surrogate (\\u{ord(half):04x}), half of a UTF-16 pair, "
+                            "which no UTF-8 line can carry: send the whole character") from None
     return body

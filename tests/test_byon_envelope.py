@@ -3,6 +3,8 @@ import json
 import unittest
 
 from byon.envelope import MAX_LINE_BYTES, SHOWN_CHARS, Envelope, MalformedLine, encode_line, parse_line, shown
+from cluster import codec
+from cluster.errors import BadMessage
 
 
 def line(obj) -> bytes:
@@ -56,6 +58,17 @@ class EnvelopeTest(unittest.TestCase):
         self.assertRefused(b'{"src":"n1","dest":"c1","body":{"type":"x","v":NaN}}\n', "NaN")
         self.assertRefused(b"\xff\xfe\n", "UTF-8")
         self.assertRefused(b"\n", "empty line")
+
+    def test_a_lone_surrogate_is_refused_on_stdout_and_on_the_wire(self):
+        """A "\\ud800" escape (valid JSON, not Unicode) is a malformed line, and a BadMessage where a peer's arrives."""
+        with self.assertRaises(MalformedLine) as caught:
+            parse_line(b'{"src": "n0", "dest": "n1", "body": {"type": "x", "v": "a\\ud800"}}')
+        self.assertIn("lone surrogate (\\ud800)", caught.exception.why)
+        envelope = {"src": "node-0", "dest": "node-1", "body": {"type": "passthrough", "msg_id": 1, "op_id": "",
+                                                               "payload": {"type": "x", "v": ["\ud800"]}}}
+        with self.assertRaises(BadMessage) as refused:
+            codec.decode(envelope)
+        self.assertIn("lone surrogate", refused.exception.message)
 
     def test_overlong_line_is_refused(self):
         """A line longer than MAX_LINE_BYTES is refused before any parsing."""

@@ -13,6 +13,7 @@ never a 5xx.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 import logging
 import os
@@ -48,6 +49,7 @@ def create_node_app(node_id: int, address: str, receive: Receive, faults: LiveFa
     to GET /peer/health.
     """
     app = Flask(f"replicalab-{node_name(node_id)}")
+    own_host = address.rpartition(":")[0].strip("[]").lower()
     app.config["MAX_CONTENT_LENGTH"] = MAX_MESSAGE_BYTES
     allowed_ips = frozenset(allowed)
 
@@ -56,6 +58,10 @@ def create_node_app(node_id: int, address: str, receive: Receive, faults: LiveFa
         """Only the peers and the front, never a web page, and with the token when one is set."""
         if request.headers.get("Origin") is not None:
             raise Forbidden("Node-to-node routes do not answer web pages; students use the front's API.")
+        if token is None and not _known_host(request.host, own_host):
+            # DNS rebinding: a page whose name resolves to 127.0.0.1 sends its GETs (no Origin on those) here.
+            raise Forbidden(f"{node_name(node_id)} does not answer to the host name in {request.host[:80]!r}: "
+                            "only IP addresses, localhost and its own --listen host (no web site's name).")
         if request.remote_addr not in allowed_ips and not (token and "*" in allowed_ips):
             raise Forbidden(f"{node_name(node_id)} answers only its peers and the front; "
                             f"{request.remote_addr} is neither. Start the node with that address in --peers "
@@ -112,6 +118,22 @@ def create_node_app(node_id: int, address: str, receive: Receive, faults: LiveFa
                        message=f"{node_name(node_id)} failed on this request; its log has the details."), 500
 
     return app
+
+
+def _known_host(host_header: str, own_host: str) -> bool:
+    """True for a Host header naming an IP address, localhost or this node's own host (what peers use)."""
+    if host_header.startswith("["):  # [::1]:5001
+        name = host_header[1:].partition("]")[0]
+    else:
+        name = host_header.partition(":")[0]
+    name = name.lower().rstrip(".")
+    if not name or name in ("localhost", "localhost.localdomain", own_host):
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 class QuietHandler(WSGIRequestHandler):

@@ -62,6 +62,16 @@ class NodeRoutesTest(unittest.TestCase):
         answer = self.make().get("/peer/health", environ_base=PEER, headers={"Origin": "http://evil.example"})
         self.assertEqual(answer.status_code, 403)
 
+    def test_a_foreign_host_name_is_refused_without_a_token(self):
+        """A GET under a web site's name (DNS rebinding) is a JSON 403; IPs, localhost and the node's own host pass."""
+        client = self.make()
+        refused = client.get("/peer/health", environ_base=PEER, headers={"Host": "evil.example:7002"})
+        self.assertEqual(refused.status_code, 403)
+        self.assertIn("evil.example", refused.get_json()["message"])
+        for host in ("10.0.0.9:7002", "127.0.0.1:7002", "localhost:7002", "[::1]:7002", "10.0.0.9"):
+            with self.subTest(host=host):
+                self.assertEqual(client.get("/peer/health", environ_base=PEER, headers={"Host": host}).status_code, 200)
+
     def test_the_admin_token_is_required_when_set(self):
         """With a token set, a call without it is a JSON 401 and a call with it passes."""
         client = self.make(token="s3cret")

@@ -6,12 +6,14 @@ the lin-kv request and records the history.
 """
 from __future__ import annotations
 
+import re
+
 from flask import request
 
 from byon import front_kv
 from byon.lin_kv import KvOperation
 from byon.node_host import student_node
-from cluster.errors import BadRequest, ReplicaLabError
+from cluster.errors import BadRequest, NodeNotFound, ReplicaLabError
 
 from .common import check_key, check_value_size, coordinator_param, json_fields, manager, success, with_story
 from .validation import MAX_VALUE_DEPTH
@@ -27,7 +29,11 @@ def student_mode() -> bool:
 def _coordinator(data: dict):
     """The coordinator parameter; a program's own name for a node ("n2") is accepted too."""
     given = data["coordinator"] if "coordinator" in data else request.args.get("coordinator")
-    node = student_node(given, manager().config.nodes) if isinstance(given, str) else None
+    nodes = manager().config.nodes
+    node = student_node(given, nodes) if isinstance(given, str) else None
+    if node is None and isinstance(given, str) and re.fullmatch(r"n\d{1,6}", given):
+        raise NodeNotFound(f"There is no node {given}: this cluster's nodes are n0 to n{nodes - 1} "
+                           f"(or 0 to {nodes - 1}).", coordinator=given)
     return node if node is not None else coordinator_param(data)
 
 

@@ -92,6 +92,9 @@ class ModelClusterTest(unittest.TestCase):
         self.assertEqual((write["status"], write["node"], write["outcome"]), ("success", "n2", "ok"))
         read = c.get("/read/x?coordinator=n3").json()  # a program's own name for a node works too
         self.assertEqual((read["value"], read["node"]), (1, "n3"))
+        absent = c.get("/read/x?coordinator=n9")  # a program's name of no node: which names exist
+        self.assertEqual((absent.status_code, absent.json()["error"]), (404, "node_not_found"))
+        self.assertIn("n0 to n4", absent.json()["message"])
         self.assertEqual(c.post("/cas", {"key": "x", "from": 1, "to": 2}).status_code, 200)
         refused = c.post("/cas", {"key": "x", "from": 1, "to": 3})
         self.assertEqual((refused.status_code, refused.json()["node_code"]), (409, 22))

@@ -12,6 +12,7 @@ never a 5xx.
 """
 from __future__ import annotations
 
+import contextlib
 import hmac
 import ipaddress
 import json
@@ -23,7 +24,7 @@ from typing import Callable, Dict, Iterable, List, Optional
 
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import ClientDisconnected, HTTPException
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wsgi import LimitedStream
 
 from cluster.codec import body_object
@@ -35,6 +36,7 @@ from realmode.http_transport import REPLIES_HEADER
 logger = logging.getLogger("replicalab")
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # a recovery sync's SyncReply carries a batch of records
+MAX_CONNECTIONS = 512  # connections served at once (peers, the front, its relay: a few per node)
 IDLE_CONNECTION_S = 30.0  # a kept-alive connection nobody uses for this long is closed (its thread ends)
 Receive = Callable[..., tuple]  # HttpTransport.receive(envelope[, replies]): (accepted, why[, replies])
 
@@ -236,12 +238,50 @@ class KeepAliveHandler(QuietHandler):
             self.wfile.write(payload)
 
 
+BUSY = json.dumps({"status": "error", "error": "too_many_connections",
+                   "message": f"This node already serves {MAX_CONNECTIONS} connections; try again shortly."}).encode()
+
+
+class BoundedServer(ThreadedWSGIServer):
+    """Werkzeug's threaded server with at most `max_connections` connections (threads) at once.
+
+    A kept-alive connection holds its thread until idle for IDLE_CONNECTION_S, and a client
+    sending one header byte at a time holds it for ever (slowloris): without a bound, each
+    such connection was one more thread, before the guard could refuse it. Past the bound a
+    new connection gets a JSON 503 and is closed.
+    """
+
+    def __init__(self, host: str, port: int, app: Flask, max_connections: int = MAX_CONNECTIONS):
+        super().__init__(host, port, app, handler=KeepAliveHandler)
+        self._slots = threading.BoundedSemaphore(max_connections)
+
+    def process_request(self, request, client_address) -> None:
+        """Serve the connection on a thread of its own if a slot is free, else answer 503 and close it."""
+        if not self._slots.acquire(blocking=False):
+            with contextlib.suppress(OSError):
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                                b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(BUSY), BUSY))
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()  # no thread started: nobody else frees the slot
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        """Serve one connection, then free its slot."""
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
 class NodeServer:
     """A threaded Werkzeug server bound to exactly the address it is given, run on its own thread."""
 
-    def __init__(self, app: Flask, host: str, port: int):
-        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True,
-                                                   request_handler=KeepAliveHandler)
+    def __init__(self, app: Flask, host: str, port: int, max_connections: int = MAX_CONNECTIONS):
+        self._server: BaseWSGIServer = BoundedServer(host, port, app, max_connections)
         self.host, self.port = host, self._server.server_port
         self._thread = threading.Thread(target=self.serve_forever, name=f"node-server-{self.port}",
                                         daemon=True)

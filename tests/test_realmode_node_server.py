@@ -3,6 +3,7 @@ import json
 import re
 import socket
 import sys
+import time
 import unittest
 
 import flask
@@ -207,6 +208,26 @@ class NodeServerTest(unittest.TestCase):
             self.assertTrue(status.startswith(b"HTTP/1.1 400 "), (length[:10], reply[:200]))
             self.assertIn("Content-Length", json.loads(rest)["message"])
         self.assertEqual(requests.get(f"http://{server.address}/peer/health", timeout=2).status_code, 200)
+
+    def test_slow_clients_cannot_take_more_than_the_connection_bound(self):
+        """Past max_connections idle half-sent requests, a new client gets a JSON 503; once they leave, it is served."""
+        app = create_node_app(0, "", lambda envelope: (True, ""), LiveFaults(FaultTable(1)), {"127.0.0.1"})
+        server = NodeServer(app, "127.0.0.1", 0, max_connections=3).start()
+        self.addCleanup(server.shutdown)
+        slow = [socket.create_connection(("127.0.0.1", server.port), timeout=2) for _ in range(3)]
+        for raw in slow:
+            raw.sendall(b"GET /peer/health HTTP/1.1\r\nHost: x\r\n")  # never ends its headers
+        busy = requests.get(f"http://{server.address}/peer/health", timeout=5)
+        self.assertEqual((busy.status_code, busy.json()["error"]), (503, "too_many_connections"))
+        for raw in slow:
+            raw.close()
+        statuses = []  # each closed connection frees its slot when its thread sees the EOF: a moment later
+        for _ in range(50):
+            statuses.append(requests.get(f"http://{server.address}/peer/health", timeout=5).status_code)
+            if statuses[-1] == 200:
+                break
+            time.sleep(0.1)
+        self.assertEqual(statuses[-1], 200, statuses)
 
     def test_the_client_reconnects_after_the_server_restarts(self):
         """A KeepAliveClient whose kept connection died with its server reaches a new server on the same port."""

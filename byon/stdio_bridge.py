@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 INIT_SRC = "c0"  # the control plane's name when it sends init (Maelstrom's clients are c1, c2, ...)
 MAX_LOG_CHARS = 2000  # a longer stderr line is cut
 KEPT_LOG_LINES = 20  # the last stderr lines, quoted when the program exits
+MAX_QUEUED_BYTES = 64 * 1024 * 1024  # lines waiting for the program's stdin, at most
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,8 @@ class StdioBridge:
                  on_log: Optional[Callable[[str, str], None]] = None,
                  on_problem: Optional[Callable[[Problem], None]] = None,
                  data_dir: Optional[str] = None, cwd: Optional[str] = None,
-                 init_timeout_s: float = 5.0, max_queue: int = 10_000):
+                 init_timeout_s: float = 5.0, max_queue: int = 10_000,
+                 max_queued_bytes: int = MAX_QUEUED_BYTES):
         self.node_id = node_id
         self.node_ids = list(node_ids)
         self.command = command
@@ -91,6 +93,10 @@ class StdioBridge:
         self.process: Optional[subprocess.Popen] = None
         self.last_log: Deque[str] = deque(maxlen=KEPT_LOG_LINES)
         self._outbox: queue.Queue = queue.Queue(max_queue)
+        # Messages may be a megabyte each: 10,000 of them would be 10 GB, so the bytes are bounded too.
+        self.max_queued_bytes = max_queued_bytes
+        self._queued_bytes = 0
+        self._queued_lock = threading.Lock()
         self._msg_ids = itertools.count(1)
         self._init_id = 0
         self._initialized = threading.Event()
@@ -183,15 +189,20 @@ class StdioBridge:
     def _enqueue(self, data: dict) -> bool:
         if self._stopping or self._ended.is_set():
             return False
+        line = encode_line(data)
         try:
-            self._outbox.put_nowait(encode_line(data))
+            with self._queued_lock:
+                if self._queued_bytes + len(line) > self.max_queued_bytes:
+                    raise queue.Full
+                self._outbox.put_nowait(line)
+                self._queued_bytes += len(line)
         except queue.Full:
             self.stats.dropped_full += 1
             if self.stats.dropped_full == 1 or self.stats.dropped_full % 1000 == 0:
                 self.on_problem(Problem(self.node_id, "stdin_full",
-                                        f"it is not reading its stdin fast enough: {self._outbox.maxsize} "
-                                        f"messages wait, so new ones are dropped ({self.stats.dropped_full} "
-                                        "so far)"))
+                                        f"it is not reading its stdin fast enough: {self._outbox.qsize()} "
+                                        f"messages ({self._queued_bytes} bytes) wait, so new ones are dropped "
+                                        f"({self.stats.dropped_full} so far)"))
             return False
         return True
 
@@ -201,6 +212,8 @@ class StdioBridge:
             line = self._outbox.get()
             if line is None:
                 return
+            with self._queued_lock:
+                self._queued_bytes -= len(line)
             try:
                 stdin.write(line)
                 self.stats.sent += 1

@@ -143,6 +143,16 @@ class BridgeTest(unittest.TestCase):
         self.assertTrue(any(p.kind == "stdin_full" and "not reading its stdin fast enough" in p.why
                             for p in harness.problems))
 
+    def test_big_messages_to_a_node_that_stops_reading_are_bounded_in_bytes(self):
+        """Megabyte messages to a stopped node: past max_queued_bytes send refuses, long before the count bound."""
+        harness = self.scripted("", max_queued_bytes=4 * 1024 * 1024)
+        os.kill(harness.bridges["n1"].pid, 19)  # SIGSTOP: it reads nothing more
+        big = "x" * (1024 * 1024)
+        results = [harness.bridges["n1"].send({"src": "c1", "dest": "n1", "body": {"type": "put", "v": big}})
+                   for _ in range(40)]
+        self.assertLess(results.count(True), 10, "the pipe takes about one message, the queue four megabytes")
+        self.assertTrue(any(p.kind == "stdin_full" and "bytes) wait" in p.why for p in harness.problems))
+
     def test_node_exit_while_running_is_reported(self):
         """A node that dies after init is reported with its exit code."""
         harness = self.scripted("")

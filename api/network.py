@@ -9,15 +9,17 @@ from wording import plural
 from .common import admin_only, example, json_fields, manager, success, with_story
 
 bp = Blueprint("network", __name__)
+MAX_MSG_ID_DIGITS = 18  # ids count messages; a longer one names none, and its echo would be the whole input
 
 
 def parse_msg_id(raw: str) -> int:
     """A message id is a whole number (see GET /network/messages)."""
-    try:
-        return int(raw)
-    except ValueError:
-        raise BadRequest(f"A message id is a whole number from GET /network/messages, not {raw!r}.",
-                         field="msg_id") from None
+    digits = raw[1:] if raw.startswith("-") else raw
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > MAX_MSG_ID_DIGITS:
+        quoted = repr(raw) if len(raw) <= 40 else f"{raw[:40]!r}… ({len(raw)} characters)"
+        raise BadRequest(f"A message id is a whole number of at most {MAX_MSG_ID_DIGITS} digits from "
+                         f"GET /network/messages, not {quoted}.", field="msg_id")
+    return int(raw)
 
 
 @bp.post("/network/pause")

@@ -61,6 +61,15 @@ class HugeNumberTest(unittest.TestCase):
             self.assertIn("at most 6 digits", message)
             self.assertLess(len(message), 200)  # it quotes the start of the id, not 5,000 digits
 
+    def test_a_huge_message_id_is_a_400_with_a_short_sentence(self):
+        """/network/deliver, drop and duplicate of a 5,000 (or 4,000) digit id: a 400 quoting its start only."""
+        for action in ("deliver", "drop", "duplicate"):
+            for digits in (HUGE, "9" * 4000):
+                answer = self.client.post(f"/network/{action}/{digits}")
+                with self.subTest(action=action, digits=len(digits)):
+                    self.assertEqual(answer.status_code, 400)
+                    self.assertLess(len(answer.get_data()), 600)
+
     def test_a_message_from_a_5000_digit_node_is_a_bad_message(self):
         """codec.decode refuses a node name of 5,000 digits with its BadMessage, not a ValueError."""
         from cluster import codec

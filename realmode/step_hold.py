@@ -5,7 +5,7 @@ The front pauses the network by publishing a fault table with `paused` set
 
 - its HttpTransport hands every outgoing envelope to `StepHold.hold` instead of
   posting it (the transport's one hook); the envelope waits in a bounded list,
-  oldest first. Past MAX_HELD held messages a new one is lost, and a
+  oldest first. Past MAX_HELD held messages (or MAX_HELD_BYTES) a new one is lost, and a
   message_dropped event says so. Posts already on the wire finish normally;
 - its timers stand still (TimerThread.freeze), as the simulation's clock does
   while paused: what is due now still runs (a delivery, the node asking
@@ -25,6 +25,7 @@ arrows and /network/messages all use the same id.
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 import time
 from collections import OrderedDict
@@ -36,6 +37,7 @@ from cluster.network import _key_of, message_text
 from models import node_name
 
 MAX_HELD = 1_000  # envelopes one node process holds while paused; beyond that a new one is lost
+MAX_HELD_BYTES = 64 * 1024 * 1024  # and their JSON size: a student's message may be 1 MB (1,000 of them: 1 GB)
 Emit = Callable[..., Any]
 
 
@@ -64,6 +66,7 @@ class Held:
     msg: Any
     held_wall_ms: float  # wall time: the front orders the holds of all processes by it
     held_at: float  # monotonic: its age
+    size: int = 0  # bytes of JSON, counted against MAX_HELD_BYTES
 
     def describe(self, detail: Optional[Callable[[Any], dict]] = None) -> dict:
         """The message as GET /network/messages lists it in simulated mode (held: due now)."""
@@ -78,9 +81,10 @@ class StepHold:
     """The held envelopes of one node process, and what the front may do with them."""
 
     def __init__(self, transport, faults, emit: Emit, ids: MessageIds, limit: int = MAX_HELD,
-                 detail: Optional[Callable[[Any], dict]] = None):
+                 detail: Optional[Callable[[Any], dict]] = None, limit_bytes: int = MAX_HELD_BYTES):
         self.transport, self.faults, self.ids = transport, faults, ids
-        self.limit = limit
+        self.limit, self.limit_bytes = limit, limit_bytes
+        self._bytes = 0
         self.detail = detail  # siblings mode: what each held put carries (its context and siblings)
         self._emit = emit
         self._held: Dict[int, Held] = OrderedDict()
@@ -99,14 +103,24 @@ class StepHold:
             if msg_id in self._held:  # the network's own duplicate (a link fault): a copy with its own id
                 msg_id = self.ids.next()
                 envelope = {**envelope, "body": {**envelope["body"], "msg_id": msg_id}}
-            full = len(self._held) >= self.limit
+            size = len(json.dumps(envelope))  # only while paused: step mode moves messages by hand
+            full = self._full(size)
             if not full:
-                self._held[msg_id] = Held(msg_id, envelope, msg, time.time() * 1000, time.monotonic())
+                self._held[msg_id] = Held(msg_id, envelope, msg, time.time() * 1000, time.monotonic(), size)
+                self._bytes += size
         if full:
             self._event("message_dropped", "dropped message", msg_id, msg,
-                        reason=f"{node_name(msg.src)} already holds {self.limit} messages while the network is "
+                        reason=f"{node_name(msg.src)} already holds {full} while the network is "
                                "paused, its bound: this one is lost")
         return True
+
+    def _full(self, size: int) -> str:
+        """Which bound one more held message of `size` bytes would pass ("" if none); under the lock."""
+        if len(self._held) >= self.limit:
+            return f"{self.limit} messages"
+        if self._bytes + size > self.limit_bytes:
+            return f"{self._bytes} bytes of messages (at most {self.limit_bytes})"
+        return ""
 
     # --- what the front asks ----------------------------------------------------------
 
@@ -119,6 +133,7 @@ class StepHold:
     def _take(self, msg_id: int) -> Held:
         with self._lock:
             held = self._held.pop(msg_id, None)
+            self._bytes -= held.size if held is not None else 0
         if held is None:
             raise NotFound(f"No message {msg_id} is in flight; GET /network/messages lists them.", msg_id=msg_id)
         return held
@@ -142,12 +157,15 @@ class StepHold:
             if original is None:
                 raise NotFound(f"No message {msg_id} is in flight; GET /network/messages lists them.",
                                msg_id=msg_id)
-            if len(self._held) >= self.limit:
-                raise Conflict(f"{node_name(original.msg.src)} already holds {self.limit} messages, its bound "
+            full = self._full(original.size)
+            if full:
+                raise Conflict(f"{node_name(original.msg.src)} already holds {full}, its bound "
                                "while the network is paused: deliver or drop some first.")
             copy_id = self.ids.next()
             envelope = {**original.envelope, "body": {**original.envelope["body"], "msg_id": copy_id}}
-            self._held[copy_id] = Held(copy_id, envelope, original.msg, time.time() * 1000, time.monotonic())
+            self._held[copy_id] = Held(copy_id, envelope, original.msg, time.time() * 1000, time.monotonic(),
+                                       original.size)
+            self._bytes += original.size
         self._event("message_duplicated", f"message {msg_id} copied as", copy_id, original.msg,
                     original_id=msg_id, reason="duplicated by hand")
         return {"copy_id": copy_id}
@@ -162,7 +180,7 @@ class StepHold:
         elif not new.paused and old.paused:
             timers.unfreeze()
             with self._lock:
-                held, self._held = list(self._held.values()), OrderedDict()
+                held, self._held, self._bytes = list(self._held.values()), OrderedDict(), 0
             for item in held:
                 self.transport.release(item.envelope, item.msg)
 

@@ -4,8 +4,9 @@ import time
 import unittest
 
 from cluster import codec
-from cluster.errors import BadRequest, NotFound
+from cluster.errors import BadRequest, Conflict, NotFound
 from cluster.messages import Put
+from cluster.passthrough import Passthrough
 from models import Record, Version
 from realmode.fault_table import FaultTable, LiveFaults
 from realmode.front import FrontNetwork
@@ -93,6 +94,21 @@ class StepHoldTest(unittest.TestCase):
         dropped = [e for e in self.events if e[0] == "message_dropped"]
         self.assertEqual(len(dropped), 1)
         self.assertIn("already holds 3 messages while the network is paused", dropped[0][1])
+
+    def test_past_the_byte_bound_a_big_message_is_lost_and_a_delivery_frees_room(self):
+        """Held student messages of 400 KB against 1 MB: the 3rd is lost, naming the bytes; after a drop one fits."""
+        hold = StepHold(self.transport, self.faults, self.record, self.ids, limit_bytes=1024 * 1024)
+        self.pause()
+        big = [Passthrough(1, 2, {"type": "blob", "data": "x" * 400_000}, 0) for _ in range(4)]
+        for msg in big[:3]:
+            self.assertTrue(hold.hold(self.encode(msg), msg))
+        self.assertEqual(len(hold.listing()), 2)
+        self.assertIn("bytes of messages (at most 1048576)", self.events[-1][1])
+        with self.assertRaises(Conflict):
+            hold.duplicate(hold.listing()[0][1]["id"])
+        hold.drop(hold.listing()[0][1]["id"])
+        self.assertTrue(hold.hold(self.encode(big[3]), big[3]))
+        self.assertEqual(len(hold.listing()), 2)
 
     def test_deliver_drop_and_duplicate_by_id(self):
         """Deliver posts and forgets one; drop narrates 'dropped by hand' with its id; a duplicate gets a new id."""

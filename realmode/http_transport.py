@@ -210,6 +210,10 @@ class HttpTransport:
         if msg.dst not in self._receivers:
             raise BadRequest(f"This process runs {', '.join(map(node_name, sorted(self._receivers)))}, "
                              f"not {node_name(msg.dst)}: check the --peers addresses.")
+        if msg.src not in self._peers and msg.src not in self._receivers:
+            # An unknown sender's reply could go nowhere, and the views would draw a lane for it.
+            raise BadRequest(f"{node_name(msg.src)} is not a node of this cluster: this process knows "
+                             f"{', '.join(map(node_name, sorted({*self._peers, *self._receivers})))}.")
         verdict = self.faults.verdict(msg.src, msg.dst, RECEIVER)
         if not verdict.passes:
             self._event("message_dropped", "dropped message", envelope, msg, reason=verdict.reason)

@@ -238,6 +238,14 @@ class RealNetworkTest(unittest.TestCase):
             world.transports[1].receive(demo_node.encode(Ping(0, 5, 1, 1)))
         self.assertIn("not node-5", caught.exception.message)
 
+    def test_receive_refuses_a_sender_that_is_no_node_of_the_cluster(self):
+        """A forged envelope from node-7 (or node-999999) is a BadRequest naming the known nodes, not a delivery."""
+        world = self.world()
+        for src in (7, 999_999):
+            with self.subTest(src=src), self.assertRaises(BadRequest) as caught:
+                world.transports[1].receive(demo_node.encode(Ping(src, 1, 1, 1)))
+            self.assertIn(f"node-{src} is not a node of this cluster", caught.exception.message)
+
     def test_the_token_travels_with_every_message(self):
         """With an admin token set, messages carry it and peers that require it accept them."""
         world = self.world(settings=HttpSettings(token="s3cret"))

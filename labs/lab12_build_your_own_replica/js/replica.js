@@ -82,6 +82,13 @@ class Replica {
     this.busy = true;
     const request = this.queue.shift();
     const body = request.body;
+    if (this.primary() !== this.node.nodeId || !this.ready()) {
+      // Queued while this node led a view it has since left (a round heard of a newer one): applied
+      // now, the change would carry the new view's number from a node that does not lead it.
+      this.node.error(request, codes.TEMPORARILY_UNAVAILABLE, "this node is no longer the primary; try again");
+      this.busy = false;
+      return this.nextOperation();
+    }
     const key = keyName(body.key);
     const current = this.store.state.data[key];
     const finish = (answer, code, text) => {
@@ -159,7 +166,10 @@ class Replica {
     this.heard.set(message.src, seconds());
     if (body.view < this.view) return this.node.reply(message, { type: "replicate_ok", view: this.view });
     this.adopt(body.view);
-    if (body.change) this.storeChange(body.change.key, body.change.value, body.change.version);
+    // Only the view's primary makes changes.
+    if (body.change && message.src === this.primary(body.view)) {
+      this.storeChange(body.change.key, body.change.value, body.change.version);
+    }
     this.node.reply(message, { type: "replicate_ok", view: this.view });
   }
 

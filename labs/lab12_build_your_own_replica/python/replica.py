@@ -132,6 +132,12 @@ class Replica:
         self.busy = True
         request = self.queue.pop(0)
         body = request["body"]
+        if self.primary() != self.node.node_id or not self.ready():
+            # Queued while this node led a view it has since left (a round heard of a newer one):
+            # applied now, the change would carry the new view's number from a node that does not lead it.
+            self.node.error(request, TEMPORARILY_UNAVAILABLE, "this node is no longer the primary; try again")
+            self.busy = False
+            return self.next_operation()
         key, current = key_name(body["key"]), self.value(body["key"])
 
         def finish(answer=None, code=None, text=""):
@@ -241,7 +247,7 @@ class Replica:
             return self.node.reply(message, {"type": "replicate_ok", "view": self.view})
         self.adopt(body["view"])
         change = body.get("change")
-        if change:
+        if change and message["src"] == self.primary(body["view"]):  # only the view's primary makes changes
             self.store_change(change["key"], change["value"], change["version"])
         self.node.reply(message, {"type": "replicate_ok", "view": self.view})
 

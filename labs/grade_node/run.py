@@ -42,7 +42,7 @@ class GradeSettings:
     nodes: int = 5
     seed: Optional[int] = None  # replay this one seed's run
     faults: Tuple[str, ...] = GRADER_KINDS
-    clients: int = 5
+    clients: int = 10
     keys: int = 3
     fault_every_s: float = 1.0
     settle_s: float = 3.0

@@ -23,6 +23,9 @@ from cluster.history import History, Outcome
 
 REQUEST_TIMEOUT_S = 5.0
 READ_BACK_TRIES = 3
+# After a successful read, how often the client's next operation is a cas of that key from the
+# value it read (through another random node): a compare that usually should succeed.
+READ_MODIFY_WRITE = 0.5
 # Maelstrom's definite codes: the operation did not happen (byon/lin_kv.py has the whole table).
 DEFINITE = {1, 10, 11, 12, 14, 20, 21, 22, 30}
 # A cas refused with these codes compared the value and saw another one: it happened, as a
@@ -117,15 +120,22 @@ class Clients:
                 self.problems.append(text)
 
     def client(self, number: int, stop: threading.Event) -> None:
-        """One client's loop: a random operation on a random key through a random node, until `stop`."""
+        """One client's loop: a random operation on a random key through a random node, until `stop`.
+
+        Half the reads are followed by a cas of the key from the value read (a
+        read-modify-write), so a node that compares with a stale copy is caught.
+        """
         rng = random.Random(f"grader-client-{self.seed}-{number}")
         http = requests.Session()
         ops = self.operations
         weights = {"read": 4, "write": 4, "cas": 2}
         seen: Dict[str, Any] = {}  # key -> the last value this client read or wrote: a cas that may well match
+        follow = None  # a key just read: a read-modify-write, whose cas compares with a value likely still current
         while not stop.is_set():
             f = rng.choices(ops, [weights[o] for o in ops])[0]
             key, node = rng.choice(self.keys), rng.randrange(self.nodes)
+            if follow is not None and "cas" in ops and rng.random() < READ_MODIFY_WRITE:
+                f, key = "cas", follow
             if f == "cas" and seen.get(key) is None:
                 f = "write"  # lin-kv has no cas from null: a missing key is error 20
             with self.lock:
@@ -134,6 +144,7 @@ class Clients:
                                      seen.get(key))
             if outcome.type == "ok":
                 seen[key] = outcome.value if f == "read" else value
+            follow = key if f == "read" and outcome.type == "ok" else None
 
     def run(self, clients: int, stop: threading.Event) -> List[threading.Thread]:
         """Start `clients` client threads; they end once `stop` is set and their request is answered."""

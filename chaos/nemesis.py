@@ -139,11 +139,12 @@ class Episodes:
     - isolate: a partition cutting a minority (usually just under half the nodes, else
       one node) off the majority, held long enough for the majority side to elect a new leader, while
       clients keep using both sides;
-    - crash: kill -9 one node or up to a minority at once, held down past an election;
+    - crash: kill -9 a minority at once (else one node), held down past an election;
     - pause: SIGSTOP one node past an election, then SIGCONT (it wakes up believing what
       it believed before);
     - half the time, lost, late or doubled messages from just before the fault until its
-      repair: a kill then lands while changes still wait to be replicated, and a node
+      repair (a heavier loss, 20-40 %, before a kill): a kill then lands while changes
+      still wait to be replicated, and a node
       cut off or restarted comes back having missed some (alone when no other fault is
       allowed).
     The node or minority hit contains node 0 half the time: many designs start their
@@ -153,6 +154,7 @@ class Episodes:
 
     def __init__(self, planned: PlannedState, rng: random.Random, kinds):
         self.planned, self.rng, self.kinds = planned, rng, set(kinds)
+        self.clear_at_repair = False
 
     def choices(self) -> List[str]:
         """The main episodes the allowed kinds and the current state permit."""
@@ -170,15 +172,21 @@ class Episodes:
         episode = self.rng.choices(options, [WEIGHTS[o] for o in options])[0] if options else "network"
         hold = self.rng.uniform(*HOLD_S[episode])
         overlay = bool(lossy) and (episode == "network" or self.rng.random() < 0.5)
+        self.clear_at_repair = overlay
         if overlay:
-            self.network_fault(self.rng.choice(lossy))
+            self.network_fault(self.rng.choice(lossy), heavy=episode == "crash")
             self.planned.at += self.rng.uniform(0.3, 1.0)
         if episode != "network":
             getattr(self, episode)(hold)
         else:
-            self.planned.at += hold
-        if overlay:
+            self.repair_after(hold)
+
+    def repair_after(self, hold: float) -> None:
+        """Move on `hold` seconds, and clear the episode's message faults before its own repair."""
+        self.planned.at += hold
+        if self.clear_at_repair:
             self.step("clear")
+            self.clear_at_repair = False
 
     def step(self, kind: str, arg: Any = None, after_s: float = 0.0) -> None:
         """Plan `kind` `after_s` seconds after the previous step, if the kinds allow it."""
@@ -204,26 +212,30 @@ class Episodes:
         size = max(1, (nodes - 1) // 2) if self.rng.random() < 2 / 3 else 1
         minority = self.targets(size, list(range(nodes)))
         self.step("partition", [minority, sorted(set(range(nodes)) - set(minority))])
-        self.step("heal", after_s=hold)
+        self.repair_after(hold)
+        self.step("heal")
 
     def crash(self, hold: float) -> None:
         """kill -9 one node or up to a minority, held down for `hold` seconds, then restart them."""
         _, down, _, _ = self.planned.state()
-        victims = self.targets(self.rng.randint(1, (self.planned.nodes - 1) // 2 - len(down)), self.up())
+        room = (self.planned.nodes - 1) // 2 - len(down)
+        victims = self.targets(room if self.rng.random() < 2 / 3 else 1, self.up())
         for victim in victims:
             self.step("crash", victim)
-        for number, victim in enumerate(victims):
-            self.step("recover", victim, after_s=0.0 if number else hold)
+        self.repair_after(hold)
+        for victim in victims:
+            self.step("recover", victim)
 
     def pause(self, hold: float) -> None:
         """SIGSTOP one node for `hold` seconds, then SIGCONT."""
         victim = self.targets(1, self.up())[0]
         self.step("stop", victim)
-        self.step("recover", victim, after_s=hold)
+        self.repair_after(hold)
+        self.step("recover", victim)
 
-    def network_fault(self, kind: str) -> None:
-        """Start lost, late or doubled messages (the episode's end clears them)."""
-        arg = {"drop": {"drop_rate": round(self.rng.uniform(0.1, 0.35), 2)},
+    def network_fault(self, kind: str, heavy: bool = False) -> None:
+        """Start lost, late or doubled messages (the episode's end clears them); `heavy`: more of them."""
+        arg = {"drop": {"drop_rate": round(self.rng.uniform(0.2, 0.4) if heavy else self.rng.uniform(0.1, 0.35), 2)},
                "delay": {"delay_ms": [0, self.rng.choice([20, 80, 200])]},
                "duplicate": {"duplicate_rate": round(self.rng.uniform(0.05, 0.3), 2)}}[kind]
         self.planned.apply("network", arg)

@@ -4,6 +4,7 @@ import json
 import os
 import shlex
 import tempfile
+import time
 import unittest
 import xml.etree.ElementTree as ET
 from contextlib import redirect_stderr, redirect_stdout
@@ -13,7 +14,7 @@ from labs.__main__ import main as labs_main
 from labs.grade_node import properties, report
 from labs.grade_node.cli import parse
 from labs.grade_node.run import GradeSettings, RunResult, grade_run
-from labs.grade_node.workload import classify_lin_kv
+from labs.grade_node.workload import MIXES, Clients, Protocol, classify_lin_kv
 from realmode import processes
 
 
@@ -91,6 +92,23 @@ class ScheduleTest(unittest.TestCase):
                 elif step["kind"] == "recover":
                     self.assertGreaterEqual(step["at_s"] - since.pop(step["arg"]), HOLD_S["crash"][0] - 0.01)
         self.assertGreater(lossy_kills, 5)
+
+    def test_clients_write_before_a_kill_and_read_until_it_is_repaired(self):
+        """The clients' mix follows the seed's schedule: writes just before a kill, reads while the node is down."""
+        schedule = plan(1, 5, 30, kinds=("crash", "recover"))
+        kill = next(s for s in schedule if s["kind"] == "crash")
+        back = next(s for s in schedule if s["kind"] == "recover")
+        clients = Clients("http://127.0.0.1:9", 5, ["k0"], 1, Protocol(True))
+
+        def mix_at(elapsed_s):
+            clients.focus(schedule, time.monotonic() - elapsed_s)
+            return clients.mix()
+        self.assertEqual(mix_at(kill["at_s"] - 0.3), MIXES["before"])
+        self.assertEqual(mix_at((kill["at_s"] + back["at_s"]) / 2), MIXES["during"])
+        self.assertNotEqual(mix_at(back["at_s"] + 0.05), MIXES["during"])
+        self.assertEqual(mix_at(kill["at_s"] - 1.2), MIXES["normal"])
+        self.assertGreater(MIXES["before"]["write"], MIXES["before"]["read"])
+        self.assertGreater(MIXES["during"]["read"], MIXES["during"]["write"])
 
     def test_a_step_in_words(self):
         """describe() says a step as a student reads it: time, fault, nodes."""

@@ -130,6 +130,8 @@ MAIN_EPISODES = ("isolate", "crash", "pause")
 # Partitions and crashes are drawn twice as often as pauses: they are what separates a design
 # that keeps one leader from one that lets two serve, or loses what one node alone had.
 WEIGHTS = {"isolate": 2, "crash": 2, "pause": 1}
+# How often an episode runs under lost, late or doubled messages: most kills do (see before_a_kill).
+OVERLAY = {"isolate": 0.5, "crash": 0.75, "pause": 0.5}
 NETWORK_KINDS = ("drop", "delay", "duplicate")
 
 
@@ -142,9 +144,9 @@ class Episodes:
     - crash: kill -9 a minority at once (else one node), held down past an election;
     - pause: SIGSTOP one node past an election, then SIGCONT (it wakes up believing what
       it believed before);
-    - half the time, lost, late or doubled messages from just before the fault until its
-      repair (a heavier loss, 20-40 %, before a kill): a kill then lands while changes
-      still wait to be replicated, and a node
+    - half the time (three kills in four), lost, late or doubled messages from just
+      before the fault until its repair (before a kill: lost and late together): a kill
+      then lands while changes still wait to be replicated, and a node
       cut off or restarted comes back having missed some (alone when no other fault is
       allowed).
     The node or minority hit contains node 0 half the time: many designs start their
@@ -171,10 +173,13 @@ class Episodes:
             return
         episode = self.rng.choices(options, [WEIGHTS[o] for o in options])[0] if options else "network"
         hold = self.rng.uniform(*HOLD_S[episode])
-        overlay = bool(lossy) and (episode == "network" or self.rng.random() < 0.5)
+        overlay = bool(lossy) and (episode == "network" or self.rng.random() < OVERLAY[episode])
         self.clear_at_repair = overlay
         if overlay:
-            self.network_fault(self.rng.choice(lossy), heavy=episode == "crash")
+            if episode == "crash":
+                self.before_a_kill(lossy)
+            else:
+                self.network_fault(self.rng.choice(lossy))
             self.planned.at += self.rng.uniform(0.3, 1.0)
         if episode != "network":
             getattr(self, episode)(hold)
@@ -233,9 +238,20 @@ class Episodes:
         self.repair_after(hold)
         self.step("recover", victim)
 
-    def network_fault(self, kind: str, heavy: bool = False) -> None:
-        """Start lost, late or doubled messages (the episode's end clears them); `heavy`: more of them."""
-        arg = {"drop": {"drop_rate": round(self.rng.uniform(0.2, 0.4) if heavy else self.rng.uniform(0.1, 0.35), 2)},
+    def before_a_kill(self, lossy: List[str]) -> None:
+        """Lost and late messages together (those allowed), so changes still wait to be replicated at the kill."""
+        arg: Dict[str, Any] = {}
+        if "drop" in lossy:
+            arg["drop_rate"] = round(self.rng.uniform(0.15, 0.35), 2)
+        if "delay" in lossy:
+            arg["delay_ms"] = [0, self.rng.choice([80, 200])]
+        if not arg:
+            arg["duplicate_rate"] = round(self.rng.uniform(0.05, 0.3), 2)
+        self.planned.apply("network", arg)
+
+    def network_fault(self, kind: str) -> None:
+        """Start lost, late or doubled messages (the episode's end clears them)."""
+        arg = {"drop": {"drop_rate": round(self.rng.uniform(0.1, 0.35), 2)},
                "delay": {"delay_ms": [0, self.rng.choice([20, 80, 200])]},
                "duplicate": {"duplicate_rate": round(self.rng.uniform(0.05, 0.3), 2)}}[kind]
         self.planned.apply("network", arg)

@@ -1,9 +1,11 @@
-"""The nemesis: faults injected at random moments of a chaos run, from its own seeded generator.
+"""The nemesis: faults injected during a chaos run or a grade, from its own seeded generator.
 
-Every fault kind the cluster has except `wipe` (which destroys acknowledged
-data by design): stop and crash a node, recover it, partition and heal,
-drop, delay and duplicate messages network-wide, skew a clock. The nemesis
-acts through the manager's own controls, exactly as the HTTP endpoints do.
+`Nemesis` (chaos runs) applies one random fault at a time; `plan` (the grader) lays
+out fault episodes up front from the seed alone (see `Episodes`). Every fault kind
+the cluster has except `wipe` (which destroys acknowledged data by design): stop and
+crash a node, recover it, partition and heal, drop, delay and duplicate messages
+network-wide, skew a clock. The nemesis acts through the manager's own controls,
+exactly as the HTTP endpoints do.
 """
 from __future__ import annotations
 
@@ -138,17 +140,17 @@ NETWORK_KINDS = ("drop", "delay", "duplicate")
 class Episodes:
     """The grader's faults as episodes: a fault, held for a drawn time, then its repair.
 
-    - isolate: a partition cutting a minority (usually just under half the nodes, else
-      one node) off the majority, held long enough for the majority side to elect a new leader, while
-      clients keep using both sides;
-    - crash: kill -9 a minority at once (else one node), held down past an election;
+    - isolate: a partition cutting a minority (just under half the nodes; a third of the
+      time one node) off the majority, held long enough for the majority side to elect a
+      new leader, while clients keep using both sides;
+    - crash: kill -9 a minority at once (a third of the time one node), held down past an
+      election, then restart;
     - pause: SIGSTOP one node past an election, then SIGCONT (it wakes up believing what
       it believed before);
     - half the time (three kills in four), lost, late or doubled messages from just
       before the fault until its repair (before a kill: late, or lightly lost): a kill
-      then lands while changes still wait to be replicated, and a node
-      cut off or restarted comes back having missed some (alone when no other fault is
-      allowed).
+      then lands while changes still wait to be replicated, and a node cut off or
+      restarted comes back having missed some (alone when no other fault is allowed).
     The node or minority hit contains node 0 half the time: many designs start their
     leader (or their single copy) there. An episode whose repair kind is not allowed
     leaves its fault on (the grader's final heal repairs it).
@@ -194,9 +196,8 @@ class Episodes:
             self.step("clear")
             self.clear_at_repair = False
 
-    def step(self, kind: str, arg: Any = None, after_s: float = 0.0) -> None:
-        """Plan `kind` `after_s` seconds after the previous step, if the kinds allow it."""
-        self.planned.at += after_s
+    def step(self, kind: str, arg: Any = None) -> None:
+        """Plan `kind` at the current planned time, if the kinds allow it."""
         if kind in self.kinds:
             self.planned.apply(kind, arg)
 
@@ -222,7 +223,7 @@ class Episodes:
         self.step("heal")
 
     def crash(self, hold: float) -> None:
-        """kill -9 one node or up to a minority, held down for `hold` seconds, then restart them."""
+        """kill -9 a minority (a third of the time one node), held down for `hold` seconds, then restart them."""
         _, down, _, _ = self.planned.state()
         room = (self.planned.nodes - 1) // 2 - len(down)
         victims = self.targets(room if self.rng.random() < 2 / 3 else 1, self.up())

@@ -1,9 +1,11 @@
-"""The nemesis: faults injected at random moments of a chaos run, from its own seeded generator.
+"""The nemesis: faults injected during a chaos run or a grade, from its own seeded generator.
 
-Every fault kind the cluster has except `wipe` (which destroys acknowledged
-data by design): stop and crash a node, recover it, partition and heal,
-drop, delay and duplicate messages network-wide, skew a clock. The nemesis
-acts through the manager's own controls, exactly as the HTTP endpoints do.
+`Nemesis` (chaos runs) applies one random fault at a time; `plan` (the grader) lays
+out fault episodes up front from the seed alone (see `Episodes`). Every fault kind
+the cluster has except `wipe` (which destroys acknowledged data by design): stop and
+crash a node, recover it, partition and heal, drop, delay and duplicate messages
+network-wide, skew a clock. The nemesis acts through the manager's own controls,
+exactly as the HTTP endpoints do.
 """
 from __future__ import annotations
 
@@ -121,21 +123,161 @@ class PlannedState:
         self.steps.append({"at_s": round(self.at, 2), "kind": kind, "arg": arg})
 
 
+# How long the grader holds a fault before repairing it, in seconds: long enough to outlast the
+# failure detector of a typical node (a leader suspected after a second or two, a new one
+# elected and serving), short enough that clients blocked on the faulty side (5 s timeouts)
+# come back within the run.
+HOLD_S = {"isolate": (4.0, 8.0), "crash": (2.5, 5.0), "pause": (2.0, 4.5), "network": (1.0, 4.0)}
+MAIN_EPISODES = ("isolate", "crash", "pause")
+# Partitions and crashes are drawn twice as often as pauses: they are what separates a design
+# that keeps one leader from one that lets two serve, or loses what one node alone had.
+WEIGHTS = {"isolate": 2, "crash": 2, "pause": 1}
+# How often an episode runs under lost, late or doubled messages: most kills do (see before_a_kill).
+OVERLAY = {"isolate": 0.5, "crash": 0.75, "pause": 0.5}
+NETWORK_KINDS = ("drop", "delay", "duplicate")
+
+
+class Episodes:
+    """The grader's faults as episodes: a fault, held for a drawn time, then its repair.
+
+    - isolate: a partition cutting a minority (just under half the nodes; a third of the
+      time one node) off the majority, held long enough for the majority side to elect a
+      new leader, while clients keep using both sides;
+    - crash: kill -9 a minority at once (a third of the time one node), held down past an
+      election, then restart;
+    - pause: SIGSTOP one node past an election, then SIGCONT (it wakes up believing what
+      it believed before);
+    - half the time (three kills in four), lost, late or doubled messages from just
+      before the fault until its repair (before a kill: late, or lightly lost): a kill
+      then lands while changes still wait to be replicated, and a node cut off or
+      restarted comes back having missed some (alone when no other fault is allowed).
+    The node or minority hit contains node 0 half the time: many designs start their
+    leader (or their single copy) there. An episode whose repair kind is not allowed
+    leaves its fault on (the grader's final heal repairs it).
+    """
+
+    def __init__(self, planned: PlannedState, rng: random.Random, kinds):
+        self.planned, self.rng, self.kinds = planned, rng, set(kinds)
+        self.clear_at_repair = False
+
+    def choices(self) -> List[str]:
+        """The main episodes the allowed kinds and the current state permit."""
+        nodes, down, partitioned, _ = self.planned.state()
+        room = (nodes - 1) // 2 - len(down)  # a majority stays up
+        can = {"isolate": nodes > 1 and not partitioned and "partition" in self.kinds,
+               "crash": room > 0 and "crash" in self.kinds, "pause": room > 0 and "stop" in self.kinds}
+        return [name for name in MAIN_EPISODES if can[name]]
+
+    def run_one(self) -> None:
+        """Plan one episode from the current time; the planned time moves past its repair."""
+        options, lossy = self.choices(), sorted(self.kinds & set(NETWORK_KINDS))
+        if not options and not lossy:
+            return
+        episode = self.rng.choices(options, [WEIGHTS[o] for o in options])[0] if options else "network"
+        hold = self.rng.uniform(*HOLD_S[episode])
+        overlay = bool(lossy) and (episode == "network" or self.rng.random() < OVERLAY[episode])
+        self.clear_at_repair = overlay
+        if overlay:
+            if episode == "crash":
+                self.before_a_kill(lossy)
+                self.planned.at += self.rng.uniform(0.2, 0.6)
+            else:
+                self.network_fault(self.rng.choice(lossy))
+                self.planned.at += self.rng.uniform(0.3, 1.0)
+        if episode != "network":
+            getattr(self, episode)(hold)
+        else:
+            self.repair_after(hold)
+
+    def repair_after(self, hold: float) -> None:
+        """Move on `hold` seconds, and clear the episode's message faults before its own repair."""
+        self.planned.at += hold
+        if self.clear_at_repair:
+            self.step("clear")
+            self.clear_at_repair = False
+
+    def step(self, kind: str, arg: Any = None) -> None:
+        """Plan `kind` at the current planned time, if the kinds allow it."""
+        if kind in self.kinds:
+            self.planned.apply(kind, arg)
+
+    def targets(self, size: int, among: List[int]) -> List[int]:
+        """`size` nodes of `among`, containing node 0 (if among them) half the time."""
+        first = [0] if 0 in among and self.rng.random() < 0.5 else []
+        rest = [n for n in among if n not in first]
+        self.rng.shuffle(rest)
+        return sorted(first + rest[:size - len(first)])
+
+    def up(self) -> List[int]:
+        """The nodes not crashed or paused at the planned time."""
+        _, down, _, _ = self.planned.state()
+        return [n for n in range(self.planned.nodes) if n not in down]
+
+    def isolate(self, hold: float) -> None:
+        """A minority cut off from the majority for `hold` seconds."""
+        nodes = self.planned.nodes
+        size = max(1, (nodes - 1) // 2) if self.rng.random() < 2 / 3 else 1
+        minority = self.targets(size, list(range(nodes)))
+        self.step("partition", [minority, sorted(set(range(nodes)) - set(minority))])
+        self.repair_after(hold)
+        self.step("heal")
+
+    def crash(self, hold: float) -> None:
+        """kill -9 a minority (a third of the time one node), held down for `hold` seconds, then restart them."""
+        _, down, _, _ = self.planned.state()
+        room = (self.planned.nodes - 1) // 2 - len(down)
+        victims = self.targets(room if self.rng.random() < 2 / 3 else 1, self.up())
+        for victim in victims:
+            self.step("crash", victim)
+        self.repair_after(hold)
+        for victim in victims:
+            self.step("recover", victim)
+
+    def pause(self, hold: float) -> None:
+        """SIGSTOP one node for `hold` seconds, then SIGCONT."""
+        victim = self.targets(1, self.up())[0]
+        self.step("stop", victim)
+        self.repair_after(hold)
+        self.step("recover", victim)
+
+    def before_a_kill(self, lossy: List[str]) -> None:
+        """Late or lost messages just before a kill, so changes still wait to be replicated when it lands.
+
+        Late (up to 80 or 200 ms) when allowed, half the time; else a light loss: a heavy one
+        would leave the clients waiting on lost requests instead of writing as the kill lands.
+        """
+        if "delay" in lossy and ("drop" not in lossy or self.rng.random() < 0.5):
+            self.planned.apply("network", {"delay_ms": [0, self.rng.choice([80, 200])]})
+        elif "drop" in lossy:
+            self.planned.apply("network", {"drop_rate": round(self.rng.uniform(0.1, 0.25), 2)})
+        else:
+            self.network_fault(self.rng.choice(lossy))
+
+    def network_fault(self, kind: str) -> None:
+        """Start lost, late or doubled messages (the episode's end clears them)."""
+        arg = {"drop": {"drop_rate": round(self.rng.uniform(0.1, 0.35), 2)},
+               "delay": {"delay_ms": [0, self.rng.choice([20, 80, 200])]},
+               "duplicate": {"duplicate_rate": round(self.rng.uniform(0.05, 0.3), 2)}}[kind]
+        self.planned.apply("network", arg)
+
+
 def plan(seed: int, nodes: int, duration_s: float, kinds=GRADER_KINDS, every_s: float = 1.0) -> List[Dict[str, Any]]:
     """The nemesis schedule of a run, decided up front from the seed alone: [{at_s, kind, arg}, ...].
 
     The same seed, node count, duration and kinds give the same schedule, so a
     failing run's seed replays its faults (not its timing: a real network is not
-    deterministic). Faults come every `every_s` seconds on average.
+    deterministic). Episodes (see Episodes) start `every_s` seconds on average
+    after the previous one was repaired; steps that would fall after the end are
+    left out, so the last fault may still be on when the clients stop (the
+    grader then heals and reads every key through every node).
     """
     planned = PlannedState(nodes)
-    nemesis = Nemesis(planned, seed, kinds)
-    rng = random.Random(f"schedule-{seed}")
+    episodes = Episodes(planned, random.Random(f"schedule-{seed}"), kinds)
     while True:
-        planned.at += rng.uniform(0.5, 1.5) * every_s
+        planned.at += episodes.rng.uniform(0.5, 1.5) * every_s
         if planned.at >= duration_s:
-            return planned.steps
-        nemesis.act()
+            return [step for step in planned.steps if step["at_s"] < duration_s]
+        episodes.run_one()
 
 
 def describe(step: Dict[str, Any]) -> str:

@@ -4,17 +4,18 @@ import json
 import os
 import shlex
 import tempfile
+import time
 import unittest
 import xml.etree.ElementTree as ET
 from contextlib import redirect_stderr, redirect_stdout
 
-from chaos.nemesis import GRADER_KINDS, describe, plan
+from chaos.nemesis import GRADER_KINDS, HOLD_S, describe, plan
 from config import from_args
 from labs.__main__ import main as labs_main
 from labs.grade_node import properties, report
 from labs.grade_node.cli import parse
 from labs.grade_node.run import GradeSettings, RunResult, grade_run
-from labs.grade_node.workload import classify_lin_kv
+from labs.grade_node.workload import MIXES, Clients, Protocol, classify_lin_kv
 from realmode import processes
 
 
@@ -58,6 +59,57 @@ class ScheduleTest(unittest.TestCase):
                 elif step["kind"] == "recover":
                     down.discard(step["arg"])
                 self.assertLessEqual(len(down), 2)
+
+    def test_partitions_cut_off_a_minority_for_longer_than_an_election(self):
+        """Every partition leaves a majority together and lasts at least 4 s (or to the end); some isolate one node."""
+        sizes = set()
+        for seed in range(1, 21):
+            steps = plan(seed, 5, 30)
+            for number, step in enumerate(steps):
+                if step["kind"] != "partition":
+                    continue
+                minority, majority = sorted(step["arg"], key=len)
+                self.assertEqual(sorted(minority + majority), [0, 1, 2, 3, 4])
+                self.assertGreaterEqual(len(majority), 3)
+                sizes.add(len(minority))
+                heal = next((s for s in steps[number:] if s["kind"] == "heal"), None)
+                if heal is not None:
+                    self.assertGreaterEqual(heal["at_s"] - step["at_s"], HOLD_S["isolate"][0] - 0.01)
+        self.assertEqual(sizes, {1, 2})
+
+    def test_kills_are_held_past_an_election_and_some_land_under_message_loss(self):
+        """A killed node stays down at least 2.5 s; some kills come while messages are being dropped."""
+        lossy_kills = 0
+        for seed in range(1, 21):
+            dropping, since = False, {}
+            for step in plan(seed, 5, 30, kinds=("crash", "recover", "drop", "clear")):
+                if step["kind"] == "network":
+                    dropping = True
+                elif step["kind"] == "clear":
+                    dropping = False
+                elif step["kind"] == "crash":
+                    since[step["arg"]] = step["at_s"]
+                    lossy_kills += dropping
+                elif step["kind"] == "recover":
+                    self.assertGreaterEqual(step["at_s"] - since.pop(step["arg"]), HOLD_S["crash"][0] - 0.01)
+        self.assertGreater(lossy_kills, 5)
+
+    def test_clients_write_before_a_kill_and_read_until_it_is_repaired(self):
+        """The clients' mix follows the seed's schedule: writes just before a kill, reads while the node is down."""
+        schedule = plan(1, 5, 30, kinds=("crash", "recover"))
+        kill = next(s for s in schedule if s["kind"] == "crash")
+        back = next(s for s in schedule if s["kind"] == "recover")
+        clients = Clients("http://127.0.0.1:9", 5, ["k0"], 1, Protocol(True))
+
+        def mix_at(elapsed_s):
+            clients.focus(schedule, time.monotonic() - elapsed_s)
+            return clients.mix()
+        self.assertEqual(mix_at(kill["at_s"] - 0.3), MIXES["before"])
+        self.assertEqual(mix_at((kill["at_s"] + back["at_s"]) / 2), MIXES["during"])
+        self.assertNotEqual(mix_at(back["at_s"] + 0.05), MIXES["during"])
+        self.assertEqual(mix_at(kill["at_s"] - 1.2), MIXES["normal"])
+        self.assertGreater(MIXES["before"]["write"], MIXES["before"]["read"])
+        self.assertGreater(MIXES["during"]["read"], MIXES["during"]["write"])
 
     def test_a_step_in_words(self):
         """describe() says a step as a student reads it: time, fault, nodes."""

@@ -35,7 +35,7 @@ def parse(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--nodes", type=int, default=5, help="nodes in the cluster (default 5)")
     p.add_argument("--faults", default=",".join(GRADER_KINDS),
                    help=f"fault kinds, comma-separated, or none (default: {','.join(GRADER_KINDS)})")
-    p.add_argument("--clients", type=int, default=5, help="concurrent clients (default 5)")
+    p.add_argument("--clients", type=int, default=10, help="concurrent clients (default 10)")
     p.add_argument("--keys", type=int, default=3, help="keys the clients share (default 3)")
     p.add_argument("--fault-every", type=float, default=1.0,
                    help="mean seconds between two faults (default 1)")

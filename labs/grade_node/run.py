@@ -43,7 +43,7 @@ class GradeSettings:
     nodes: int = 5
     seed: Optional[int] = None  # replay this one seed's run
     faults: Tuple[str, ...] = GRADER_KINDS
-    clients: int = 5
+    clients: int = 10
     keys: int = 3
     fault_every_s: float = 1.0
     settle_s: float = 3.0
@@ -166,8 +166,9 @@ def drive(settings: GradeSettings, url: str, clients: Clients, result: RunResult
     deadline = time.monotonic() + settings.time_s + settings.settle_s + 30 + 3 * settings.request_timeout_s
     controls = HttpControls(url, timeout_s=settings.request_timeout_s + 5)
     stop = threading.Event()
-    threads = clients.run(settings.clients, stop)
     started = time.monotonic()
+    clients.focus(result.schedule, started)
+    threads = clients.run(settings.clients, stop)
     nemesis = threading.Thread(target=lambda: result.applied.extend(play(result.schedule, controls.apply, stop,
                                                                          started)),
                                daemon=True, name="grader-nemesis")

@@ -23,6 +23,14 @@ from cluster.history import History, Outcome
 
 REQUEST_TIMEOUT_S = 5.0
 READ_BACK_TRIES = 3
+# After a successful read, how often the client's next operation is a cas of that key from the
+# value it read (through another random node): a compare that usually should succeed.
+READ_MODIFY_WRITE = 0.5
+# The operation mix (weights of read, write, cas), and how it follows the nemesis (Clients.focus).
+MIXES = {"normal": {"read": 4, "write": 4, "cas": 2}, "before": {"read": 1, "write": 8, "cas": 1},
+         "during": {"read": 6, "write": 2, "cas": 2}}
+FAULTS = ("crash", "stop", "partition")  # the steps a burst of writes precedes
+REPAIRS = ("recover", "heal")
 # Maelstrom's definite codes: the operation did not happen (byon/lin_kv.py has the whole table).
 DEFINITE = {1, 10, 11, 12, 14, 20, 21, 22, 30}
 # A cas refused with these codes compared the value and saw another one: it happened, as a
@@ -70,6 +78,30 @@ class Clients:
         self.lock = threading.Lock()
         self.values = iter(range(1, 10**9))
         self.problems: List[str] = []  # answers that were not JSON, said once each
+        self.windows: List[Tuple[float, float, str]] = []  # (from, to, mix): see focus()
+        self.started = time.monotonic()
+
+    def focus(self, schedule: List[Dict[str, Any]], started: float) -> None:
+        """Follow the nemesis schedule (planned from the seed): writes just before a fault, reads while it lasts.
+
+        In the second before a kill, pause or partition the clients mostly write,
+        so the fault lands while changes are still being replicated; until the
+        fault is repaired they mostly read, so a change the fault lost is read
+        before a new write hides it. `started` is when the schedule's clock began.
+        """
+        self.started, self.windows = started, []
+        for number, step in enumerate(schedule):
+            if step["kind"] not in FAULTS:
+                continue
+            at = step["at_s"]
+            repair = next((s["at_s"] for s in schedule[number + 1:] if s["kind"] in REPAIRS), float("inf"))
+            self.windows += [(at - 1.0, at, "before"), (at, repair, "during")]
+
+    def mix(self) -> Dict[str, int]:
+        """The operation weights now: before a fault, during one, or otherwise."""
+        elapsed = time.monotonic() - self.started
+        name = next((mix for start, end, mix in self.windows if start <= elapsed < end), "normal")
+        return MIXES[name]
 
     def operation(self, http: requests.Session, process: str, f: str, key: str, node: int,
                   value: Any = None, expected: Any = None) -> Outcome:
@@ -117,15 +149,22 @@ class Clients:
                 self.problems.append(text)
 
     def client(self, number: int, stop: threading.Event) -> None:
-        """One client's loop: a random operation on a random key through a random node, until `stop`."""
+        """One client's loop: a random operation on a random key through a random node, until `stop`.
+
+        Half the reads are followed by a cas of the key from the value read (a
+        read-modify-write), so a node that compares with a stale copy is caught.
+        """
         rng = random.Random(f"grader-client-{self.seed}-{number}")
         http = requests.Session()
         ops = self.operations
-        weights = {"read": 4, "write": 4, "cas": 2}
         seen: Dict[str, Any] = {}  # key -> the last value this client read or wrote: a cas that may well match
+        follow = None  # a key just read: a read-modify-write, whose cas compares with a value likely still current
         while not stop.is_set():
+            weights = self.mix()
             f = rng.choices(ops, [weights[o] for o in ops])[0]
             key, node = rng.choice(self.keys), rng.randrange(self.nodes)
+            if follow is not None and "cas" in ops and rng.random() < READ_MODIFY_WRITE:
+                f, key = "cas", follow
             if f == "cas" and seen.get(key) is None:
                 f = "write"  # lin-kv has no cas from null: a missing key is error 20
             with self.lock:
@@ -134,6 +173,7 @@ class Clients:
                                      seen.get(key))
             if outcome.type == "ok":
                 seen[key] = outcome.value if f == "read" else value
+            follow = key if f == "read" and outcome.type == "ok" else None
 
     def run(self, clients: int, stop: threading.Event) -> List[threading.Thread]:
         """Start `clients` client threads; they end once `stop` is set and their request is answered."""

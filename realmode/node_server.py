@@ -254,6 +254,8 @@ class BoundedServer(ThreadedWSGIServer):
     def __init__(self, host: str, port: int, app: Flask, max_connections: int = MAX_CONNECTIONS):
         super().__init__(host, port, app, handler=KeepAliveHandler)
         self._slots = threading.BoundedSemaphore(max_connections)
+        self._open: set = set()  # connections being served: closed with the server
+        self._open_lock = threading.Lock()
 
     def process_request(self, request, client_address) -> None:
         """Serve the connection on a thread of its own if a slot is free, else answer 503 and close it."""
@@ -271,10 +273,27 @@ class BoundedServer(ThreadedWSGIServer):
 
     def process_request_thread(self, request, client_address) -> None:
         """Serve one connection, then free its slot."""
+        with self._open_lock:
+            self._open.add(request)
         try:
             super().process_request_thread(request, client_address)
         finally:
+            with self._open_lock:
+                self._open.discard(request)
             self._slots.release()
+
+    def server_close(self) -> None:
+        """Close the listening socket and every kept-alive connection, as a process that exits would.
+
+        A connection left open would keep its handler thread waiting for the next request,
+        and its socket would hold the port (a new server could not bind it).
+        """
+        super().server_close()
+        with self._open_lock:
+            still_open = list(self._open)
+        for connection in still_open:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
 
 class NodeServer:

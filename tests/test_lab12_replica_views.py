@@ -7,15 +7,28 @@ with the new view's number; the backups took it from a node that does not
 lead that view. These tests drive `python/replica.py` with a recording node
 (no process, no clock) and check both rules.
 """
+import importlib.util
 import os
 import sys
 import unittest
 
 from tests.helpers import ROOT
 
-sys.path.insert(0, os.path.join(ROOT, "labs", "lab12_build_your_own_replica", "python"))
-import replica  # noqa: E402 -- the model answer is a script folder, not a package
-from node_loop import TEMPORARILY_UNAVAILABLE  # noqa: E402
+MODELS = os.path.join(ROOT, "labs", "lab12_build_your_own_replica", "python")
+
+
+def load(name: str):
+    """Import MODELS/<name>.py under its own name (the model answers are a folder of scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(name, os.path.join(MODELS, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # replica.py imports node_loop by that name
+    spec.loader.exec_module(module)
+    return module
+
+
+node_loop = load("node_loop")
+replica = load("replica")
+TEMPORARILY_UNAVAILABLE = node_loop.TEMPORARILY_UNAVAILABLE
 
 
 class RecordingNode:

@@ -287,7 +287,9 @@ class PaxosOp(Operation):
                 # the client cannot be told "applied" yet; the next CAS on the key completes it.
                 return self._finish("unknown", self.proposal)
             return self._after_commit()
-        if self.phase == "accept" and oks and not self.repairing:
+        if self.phase == "accept" and not self.repairing:
+            # Our accept requests are out: an acceptor may hold the value with its ack lost or
+            # late (it was killed after accepting), and a later proposer would then complete it.
             return self._finish("unknown", self.proposal)
         self._finish("no_quorum")
 

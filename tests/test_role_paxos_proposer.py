@@ -61,6 +61,17 @@ class PaxosProposerRoleTest(unittest.TestCase):
         sent = self.seam.take()
         self.assertEqual({(type(m), m.ballot) for m in sent}, {(Prepare, Ballot(8, 1))})
 
+    def test_accept_requests_out_and_no_ack_back_is_unknown_not_a_failure(self):
+        """Promised by a majority, Propose sent, no Accepted before the timeout: the outcome is unknown (it may
+        still be chosen: an acceptor may hold it with its ack lost), never a no_quorum a history records as fail."""
+        self.op.start()
+        self.seam.take()
+        for src in (1, 0):
+            self.seam.deliver(self.promise(src, Ballot(1, 1)))
+        self.assertEqual({type(m) for m in self.seam.take()}, {Propose})
+        self.seam.fire()  # the round's timeout: no acceptor answered
+        self.assertEqual(self.op.outcome, "unknown")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -252,8 +252,8 @@ class RealNetworkTest(unittest.TestCase):
         world.transports[0].send(Ping(0, 1, 1, 1))
         self.assertTrue(poll(lambda: len(self.inboxes[1]) == 1))
 
-    def test_a_reply_sent_while_handling_rides_back_in_the_answer(self):
-        """A pong sent while the ping is handled reaches the pinger in the answer to its POST: no POST of its own."""
+    def pinged_world_counting_posts(self):
+        """Two nodes, node 1 answering each ping with a pong, and the POSTs each node's server took."""
         posts: Dict[int, int] = {0: 0, 1: 0}
 
         def counting(node, receive):
@@ -263,6 +263,11 @@ class RealNetworkTest(unittest.TestCase):
             return wrapped
         world = self.world(receive_wrapper=counting)
         world.transports[1].register(1, lambda msg: world.transports[1].send(Ping(1, 0, msg.op_id, msg.n, True)))
+        return world, posts
+
+    def test_a_reply_sent_while_handling_rides_back_in_the_answer(self):
+        """A pong sent while the ping is handled reaches the pinger in the answer to its POST: no POST of its own."""
+        world, posts = self.pinged_world_counting_posts()
         world.transports[0].send(Ping(0, 1, 1, 1))
         self.assertTrue(poll(lambda: len(self.inboxes[0]) == 1))
         self.assertTrue(self.inboxes[0][0].reply)
@@ -270,15 +275,7 @@ class RealNetworkTest(unittest.TestCase):
 
     def test_a_sender_that_does_not_take_replies_gets_them_posted(self):
         """A POST without the replies header (not an HttpTransport) is answered without replies; the pong is POSTed."""
-        posts: Dict[int, int] = {0: 0, 1: 0}
-
-        def counting(node, receive):
-            def wrapped(envelope, *rest):
-                posts[node] += 1
-                return receive(envelope, *rest)
-            return wrapped
-        world = self.world(receive_wrapper=counting)
-        world.transports[1].register(1, lambda msg: world.transports[1].send(Ping(1, 0, msg.op_id, msg.n, True)))
+        world, posts = self.pinged_world_counting_posts()
         client = KeepAliveClient(world.servers[1].address, 1.0, 5.0)
         self.addCleanup(client.close)
         status, answer = client.post("/peer/message", json.dumps(demo_node.encode(Ping(0, 1, 1, 1))).encode())

@@ -7,7 +7,9 @@ frozen (hashable) so the search can cache `(linearized set, state)` pairs.
 Every model describes one key: histories are split per key before the search.
 
 An output of UNKNOWN (an `info` operation) is accepted whatever the state,
-because nobody saw the result.
+because nobody saw the result. An `info` cas whose expected value is only a
+version (`{"expected_version": v}`: its coordinator died before saying what it
+compared) may take effect over any value, or never.
 
 Each model states its initial state (`initial`, a JSON value) and can start
 elsewhere: `model.init(value)` turns a JSON value (from `--initial`, or the
@@ -87,6 +89,17 @@ class Model:
         return (op.f, freeze(op.value)), op.output
 
 
+# ReplicaLab records a CAS as [{"expected_version": v}, new] until its coordinator says which
+# value version v held; a real-mode coordinator killed mid-CAS never says.
+_VERSION_ONLY = "expected_version"
+
+
+def compared_unknown(expected) -> bool:
+    """True for a cas whose compared value nobody learnt: only the version it expected is recorded."""
+    return (isinstance(expected, tuple) and len(expected) == 2 and expected[0] == _MAP
+            and {k for k, _ in expected[1]} == {_VERSION_ONLY})
+
+
 def _register_step(state, op_input, output):
     """read/write/cas on one value; a cas with output False saw a different value."""
     f, arg = op_input
@@ -95,6 +108,10 @@ def _register_step(state, op_input, output):
     if f == "write":
         return True, arg
     expected, new = arg
+    if output is UNKNOWN and compared_unknown(expected):
+        # Whichever value held that version, a later proposer may have completed the CAS over
+        # it: placed, it applies; the search also tries never placing it (not applied).
+        return True, new
     if output is UNKNOWN:
         return True, new if state == expected else state
     if output:

@@ -164,7 +164,11 @@ class RealClusterTest(unittest.TestCase):
             self.cluster.post("/heal")
 
     def test_cas_stays_linearizable_when_a_proposer_is_killed(self):
-        """Concurrent CAS increments through every node, one proposer killed -9 midway: /check says linearizable."""
+        """Concurrent read-then-CAS increments through every node, one proposer killed -9 midway: linearizable.
+
+        The CAS of a coordinator killed mid-request is recorded with only the version it expected;
+        a later proposer may complete it (test_realmode_step_mode shows that case step by step).
+        """
         key = "counter"
         self.cluster.post("/cas", {"key": key, "expected": None, "value": 0})
         victim = self.replicas(key)[0]
@@ -172,7 +176,10 @@ class RealClusterTest(unittest.TestCase):
 
         def client(coordinator: int) -> None:
             while time.monotonic() < stop:
-                read = self.cluster.get(f"/read/{key}?coordinator={coordinator}")
+                # A plain quorum read answers at R replies, before its read repair: with a commit
+                # still in flight, a later read may miss what an earlier one saw. Linearizable reads
+                # write back to a majority first, so the whole history can be linearizable.
+                read = self.cluster.get(f"/read/{key}?coordinator={coordinator}&consistency=linearizable")
                 if read.status_code != 200:
                     continue
                 body = read.json()

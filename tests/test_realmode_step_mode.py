@@ -150,6 +150,38 @@ class RealStepModeTest(unittest.TestCase):
         self.request("POST", f"/recover/{holder}")
         self.assertEqual(self.request("POST", "/network/resume")["messages"], [])
 
+    def test_a_cas_whose_proposer_is_killed_after_its_accepts_stays_linearizable(self):
+        """Accepted by a majority, proposer killed: recorded unknown, the next CAS completes it, /check agrees."""
+        key = "orphan"
+        self.request("POST", "/cas", {"key": key, "expected": None, "value": 0})
+        first = self.request("GET", f"/read/{key}?consistency=linearizable")["version"]["text"]
+        self.request("POST", "/network/pause")
+        box: list = []
+        thread = threading.Thread(target=lambda: box.append(self.client.request(
+            "POST", "/cas", {"key": key, "expected": first, "value": 1, "coordinator": 0})))
+        thread.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # deliver prepare, promises and accepts; hold the acceptors' answers
+            held = wait_held(self.client, 1)["messages"]
+            if sum(m["kind"] == "paxos_accepted" for m in held) >= 2:
+                break
+            for message in held:
+                if message["kind"] != "paxos_accepted":
+                    self.client.request("POST", f"/network/deliver/{message['id']}")
+        self.assertGreaterEqual(sum(m["kind"] == "paxos_accepted" for m in held), 2, held)
+        self.request("POST", "/fail/0?mode=crash")
+        thread.join(30)
+        self.assertIn(box[0][0], (503, 504), box)  # its coordinator died: nobody knows whether it applied
+        self.request("POST", "/network/resume")
+        self.request("POST", "/recover/0")
+        status, later = self.client.request("POST", "/cas", {"key": key, "expected": first, "value": 2,
+                                                            "coordinator": 1})
+        self.assertEqual(status, 409, later)  # it completed the orphan first, then compared with it
+        self.assertIn(later["repaired"][0]["found_on"], ("node-1", "node-2"), later)
+        self.assertEqual(self.request("GET", f"/read/{key}?consistency=linearizable")["value"], 1)
+        verdict = self.request("GET", f"/check?key={key}&model=store")
+        self.assertIs(verdict["linearizable"], True, verdict["message"])
+
     def test_lab_5_runs_on_real_processes(self):
         """`python -m labs check 5 --real`: every step of lab 5 shows on node processes what its README says."""
         out = io.StringIO()

@@ -49,6 +49,7 @@ class HttpSettings:
     retry_backoff_s: float = 0.05
     workers_per_peer: int = 2
     queue_per_peer: int = 2_000  # messages waiting for one peer; beyond that they are lost
+    queue_bytes_per_peer: int = 64 * 1024 * 1024  # and their JSON size: a message may carry a 1 MB value
     inbox_limit: int = 10_000  # deliveries and timers waiting on this node's thread
     token: Optional[str] = None  # sent as "Authorization: Bearer <token>" when set
 
@@ -62,18 +63,27 @@ class PeerLink:
         self._transport = transport
         settings = transport.settings
         self._queue: queue.Queue = queue.Queue(settings.queue_per_peer)
+        self._queued_bytes = 0
+        self._bytes_lock = threading.Lock()
         self._threads = [threading.Thread(target=self._work, name=f"realmode-to-{node_name(peer)}-{n}",
                                           daemon=True) for n in range(settings.workers_per_peer)]
         for thread in self._threads:
             thread.start()
 
-    def enqueue(self, envelope: dict, msg) -> bool:
-        """Queue one envelope (and its message, for the narration) for this peer; False if the queue is full."""
-        try:
-            self._queue.put_nowait((envelope, msg))
-        except queue.Full:
-            return False
-        return True
+    def enqueue(self, envelope: dict, msg) -> Optional[str]:
+        """Queue one envelope (and its message, for the narration) for this peer; why not, if the queue is full."""
+        settings = self._transport.settings
+        body = json.dumps(envelope).encode()
+        with self._bytes_lock:
+            if self._queued_bytes + len(body) > settings.queue_bytes_per_peer:
+                return (f"{self._queued_bytes:,} bytes of messages already wait for {node_name(self.peer)} "
+                        f"(at most {settings.queue_bytes_per_peer:,})")
+            try:
+                self._queue.put_nowait((envelope, msg, body))
+            except queue.Full:
+                return f"{settings.queue_per_peer} messages already wait for {node_name(self.peer)}"
+            self._queued_bytes += len(body)
+        return None
 
     def close(self) -> None:
         """Stop the workers after the envelopes already queued; close the connections."""
@@ -92,15 +102,18 @@ class PeerLink:
         client = self.client()  # one connection per worker
         try:
             while (item := self._queue.get()) is not None:
-                self.post(client, *item)
+                envelope, msg, body = item
+                with self._bytes_lock:
+                    self._queued_bytes -= len(body)
+                self.post(client, envelope, msg, body)
         finally:
             client.close()
 
-    def post(self, client: KeepAliveClient, envelope: dict, msg) -> Optional[str]:
+    def post(self, client: KeepAliveClient, envelope: dict, msg, body: Optional[bytes] = None) -> Optional[str]:
         """POST one envelope, retrying failures to connect or answer; returns why it was lost, or None."""
         settings = self._transport.settings
         why = ""
-        body = json.dumps(envelope).encode()
+        body = json.dumps(envelope).encode() if body is None else body
         for attempt in range(settings.retries + 1):
             if attempt:
                 time.sleep(settings.retry_backoff_s * attempt)
@@ -260,8 +273,8 @@ class HttpTransport:
         link = self._link(msg.dst)
         if link is None:
             self.lost(envelope, msg, f"{node_name(msg.dst)} has no known address")
-        elif not link.enqueue(envelope, msg):
-            self.lost(envelope, msg, f"{self.settings.queue_per_peer} messages already wait for {node_name(msg.dst)}")
+        elif (full := link.enqueue(envelope, msg)) is not None:
+            self.lost(envelope, msg, full)
 
     def _link(self, peer: int) -> Optional[PeerLink]:
         with self._links_lock:

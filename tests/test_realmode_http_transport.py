@@ -183,23 +183,44 @@ class RealNetworkTest(unittest.TestCase):
         self.assertTrue(poll(lambda: bool(world.dropped(0))))
         self.assertEqual(world.dropped(0), ["node-1 refused or dropped the connection (after 3 attempts)"])
 
-    def test_a_full_queue_loses_messages_instead_of_growing(self):
-        """With one worker and a queue of one for a stuck peer, the third message is lost at once."""
+    def stuck_peer(self, **bounds):
+        """A world whose node-1 is stuck on its first message (one worker), the queue bounded by `bounds`.
+
+        Returns (world, sender, gate): set the gate to unstick node-1.
+        """
         gate = threading.Event()
         self.addCleanup(gate.set)
-        settings = HttpSettings(read_timeout_s=5, workers_per_peer=1, queue_per_peer=1)
 
         def stuck(node, receive):
             return lambda envelope, *rest: (gate.wait(5), receive(envelope, *rest))[1]
-        world = self.world(settings=settings, receive_wrapper=stuck)
+        world = self.world(settings=HttpSettings(read_timeout_s=5, workers_per_peer=1, **bounds),
+                           receive_wrapper=stuck)
         sender = world.transports[0]
         sender.send(Ping(0, 1, 1, 1))
         self.assertTrue(poll(lambda: sender._links[1]._queue.empty()))  # the worker holds the first
+        return world, sender, gate
+
+    def test_a_full_queue_loses_messages_instead_of_growing(self):
+        """With one worker and a queue of one for a stuck peer, the third message is lost at once."""
+        world, sender, gate = self.stuck_peer(queue_per_peer=1)
         sender.send(Ping(0, 1, 2, 2))
         sender.send(Ping(0, 1, 3, 3))
         self.assertEqual(world.dropped(0), ["1 messages already wait for node-1"])
         gate.set()
         self.assertTrue(poll(lambda: len(self.inboxes[1]) == 2))
+
+    def test_a_queue_is_bounded_in_bytes_too(self):
+        """Past the byte bound of a stuck peer's queue a message is lost at once, with a sentence naming the bound."""
+        world, sender, gate = self.stuck_peer(queue_bytes_per_peer=300)
+        for n in range(2, 12):
+            sender.send(Ping(0, 1, n, n))
+        lost = world.dropped(0)
+        self.assertTrue(lost, "ten queued pings exceed 300 bytes")
+        self.assertIn("bytes of messages already wait for node-1 (at most 300)", lost[0])
+        self.assertLessEqual(sender._links[1]._queued_bytes, 300)
+        gate.set()
+        self.assertTrue(poll(lambda: len(self.inboxes[1]) == 11 - len(lost)))
+        self.assertTrue(poll(lambda: sender._links[1]._queued_bytes == 0))
 
     def test_the_receiver_checks_the_fault_table_again(self):
         """A message the sender let go is refused by a receiver whose table has a partition (it began in flight)."""

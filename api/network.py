@@ -44,7 +44,8 @@ def messages():
     """Messages in flight, in the order the network would deliver them."""
     view = manager().steps.messages_view()
     return success(f"{plural(len(view['messages']), 'message')} in flight"
-                   + (" (network paused)." if view["paused"] else "."), **view)
+                   + (" (network paused)." if view["paused"] else ".")
+                   + "".join(f" {why}." for why in view["not_listed"]), **view)
 
 
 def with_message_story(action, *args):

@@ -214,6 +214,10 @@ class Network:
         flights = [flight for _, _, flight in sorted(self._messages, key=lambda e: e[:2])]
         return [{**flight.describe(now), **(detail(flight.msg) if detail else {})} for flight in flights]
 
+    def unlisted(self) -> List[str]:
+        """Why some held messages cannot be listed now: none here (the simulated network holds them all)."""
+        return []
+
     def _take(self, msg_id: int) -> InFlight:
         for index, (_, _, flight) in enumerate(self._messages):
             if flight.msg_id == msg_id:

@@ -50,7 +50,8 @@ class StepControl:
         """The messages in flight, in delivery order."""
         with self.core.lock:
             return {"paused": self.core.network.paused, "time_ms": self.core.clock.elapsed(),
-                    "messages": self.core.network.held(self._detail), "waiting_requests": self.core.still_waiting()}
+                    "messages": self.core.network.held(self._detail), "waiting_requests": self.core.still_waiting(),
+                    "not_listed": self.core.network.unlisted()}
 
     @property
     def _detail(self):

@@ -88,6 +88,13 @@ class ProcessSteps:
         self.network.in_flight = len(held)
         return [message for _, message in held], waiting
 
+    def unlisted(self) -> List[str]:
+        """Why the held messages of stopped nodes are not listed (a crashed node's were lost, and said so)."""
+        if not self.network.paused:
+            return []
+        return [f"{h.name} is stopped (SIGSTOP): what it holds, and the requests waiting on it, show again "
+                f"after POST /recover/{h.node_id}" for h in self.network.handles if h.failure() == "stop"]
+
     def deliver(self, msg_id: int) -> None:
         """Deliver one held message now; the receiver runs it before this returns."""
         holder = self._holder(msg_id)
@@ -164,7 +171,8 @@ def lose_held(handle: HttpNodeHandle) -> int:
         handle.core.events.emit("message_dropped", f"dropped message {message['id']}, {message['from']} -> "
                                 f"{message['to']}: {message['summary']} ({reason})",
                                 (node_id_of(message["from"]), node_id_of(message["to"])), message["key"],
-                                msg_id=message["id"], kind=message["kind"], op_id=message["op_id"], reason=reason)
+                                msg_id=message["id"], kind=message["kind"], op_id=message["op_id"], reason=reason,
+                                in_story=True)  # the student's kill lost it: the answer tells it
     return len(held)
 
 
@@ -207,7 +215,7 @@ class RealStepControl(StepControl):
         with self.core.lock:
             messages, waiting = self._processes.listing()
             return {"paused": self.core.network.paused, "time_ms": self.core.clock.elapsed(),
-                    "messages": messages, "waiting_requests": waiting}
+                    "messages": messages, "waiting_requests": waiting, "not_listed": self._processes.unlisted()}
 
     def tick(self, ms) -> dict:
         """While paused, move the node processes' frozen timers; otherwise real time moves by itself (409)."""

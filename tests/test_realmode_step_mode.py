@@ -141,14 +141,37 @@ class RealStepModeTest(unittest.TestCase):
         held = wait_held(self.client, 2)["messages"]
         holder = held[0]["id"] % 3
         failed = self.request("POST", f"/fail/{holder}?mode=crash")
+        self.assertIn("got SIGKILL: its memory (running operations, queued messages) is gone", failed["message"])
         events = self.request("GET", f"/events?since={failed['events']['first'] - 1}&limit=100")["events"]
         lost = {e["details"]["msg_id"]: e["text"] for e in events if e["type"] == "message_dropped"}
         self.assertEqual(set(lost), {m["id"] for m in held})
         self.assertTrue(all("lost with the process's memory" in text for text in lost.values()), lost)
+        self.assertEqual(sum("lost with the process's memory" in line for line in failed["story"]), 2, failed)
         thread.join(30)
         self.assertIn(box[0][0], (503, 504), box)  # its coordinator died mid-request: not acknowledged
         self.request("POST", f"/recover/{holder}")
         self.assertEqual(self.request("POST", "/network/resume")["messages"], [])
+
+    def test_a_stopped_holder_is_named_where_its_messages_would_be_listed(self):
+        """Paused, a coordinator SIGSTOPped with two held puts: the list names it instead of showing nothing."""
+        self.request("POST", "/network/pause")
+        thread, box = start_write(self.client, "stopped")
+        holder = wait_held(self.client, 2)["messages"][0]["id"] % 3
+        stopped = self.request("POST", f"/fail/{holder}?mode=stop")
+        self.assertIn("got SIGSTOP: it keeps its memory and disk but answers nothing", stopped["message"])
+        view = self.request("GET", "/network/messages")
+        self.assertEqual(view["messages"], [])
+        self.assertEqual(len(view["not_listed"]), 1, view)
+        self.assertIn(f"node-{holder} is stopped", view["message"])
+        self.assertIn(f"POST /recover/{holder}", view["message"])
+        recovered = self.request("POST", f"/recover/{holder}")
+        self.assertIn("the network is paused, so its hint handoff and sync requests are held", recovered["message"])
+        back = self.request("GET", "/network/messages")
+        self.assertEqual([m["kind"] for m in back["messages"]].count("put"), 2, back)  # and its catch-up's
+        self.assertEqual(back["not_listed"], [])
+        self.request("POST", "/network/resume")
+        thread.join(30)
+        self.assertEqual(box[0][0], 200, box)
 
     def test_a_cas_whose_proposer_is_killed_after_its_accepts_stays_linearizable(self):
         """Accepted by a majority, proposer killed: recorded unknown, the next CAS completes it, /check agrees."""

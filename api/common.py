@@ -201,9 +201,11 @@ def by_hand(event) -> bool:
     """A message event a person caused (POST /network/drop): part of the story, unlike routine sends.
 
     A hand duplication is already told (message_duplicated is no routine event);
-    a hand drop explains why a write's `waiting_for` still names that replica.
+    a hand drop explains why a write's `waiting_for` still names that replica, and so
+    does a held message lost with a process the student killed (marked `in_story`).
     """
-    return event.type == "message_dropped" and event.details.get("reason") == "dropped by hand"
+    return event.type == "message_dropped" and (event.details.get("reason") == "dropped by hand"
+                                                 or bool(event.details.get("in_story")))
 
 
 def story_fields(manager, start: int) -> dict:

@@ -43,6 +43,11 @@ def recover(raw_id):
         # No catch-up ran, so "caught up on 0 keys" would claim a check that never happened.
         message = (f"{node_name(node_id)} recovered without catching up (catch_up=none): it holds only what "
                    "it had, until hint retry, read repair or anti-entropy bring it the rest.")
+    elif manager().network.paused and not result["peers_answered"]:
+        # Its handoff and sync went out as messages that the paused network holds: nobody was silent.
+        message = (f"{node_name(node_id)} recovered; the network is paused, so its hint handoff and sync "
+                   "requests are held: GET /network/messages lists them, and delivering them (or POST "
+                   "/network/resume) lets it catch up.")
     else:
         message = recovered_message(node_id, caught_up, result)
     return success(message, caught_up_keys=caught_up, **result, **story)

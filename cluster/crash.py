@@ -21,6 +21,16 @@ DESCRIPTIONS = {
     "wipe": "it lost its memory and its disk; recovery will rebuild it from its peers",
 }
 
+# A node process (real mode) fails by a signal: what a student then sees differs from the simulation's.
+REAL_DESCRIPTIONS = {
+    "stop": "its process (pid {pid}) got SIGSTOP: it keeps its memory and disk but answers nothing, so "
+            "messages to it wait unanswered until their sender's timeout",
+    "crash": "its process (pid {pid}) got SIGKILL: its memory (running operations, queued messages) is gone, "
+             "its files stay on disk, and /recover restarts it on them",
+    "wipe": "its process (pid {pid}) got SIGKILL and its data directory was deleted; recovery will rebuild it "
+            "from its peers",
+}
+
 
 def apply_failure(node, mode: str) -> dict:
     """Take from `node` what a failure of kind `mode` loses; returns what was lost."""
@@ -60,12 +70,18 @@ def _named(count: int, noun: str, names: list) -> str:
 
 def sentence(name: str, mode: str, lost: dict) -> str:
     """What a failure of node `name` did, in the words the stories use: 'node-1 is down (crash): ...'."""
-    text = f"{name} is down ({mode}): {DESCRIPTIONS[mode]}"
+    real = "signal" in lost  # realmode/node_handle.py's fail() says which signal it sent
+    text = f"{name} is down ({mode}): " + (REAL_DESCRIPTIONS[mode].format(pid=lost.get("pid")) if real
+                                           else DESCRIPTIONS[mode])
     if lost.get("uncommitted_writes_lost"):
         keys = ", ".join(item["key"] for item in lost["uncommitted_writes_lost"])
         text += f"; it lost {plural(len(lost['uncommitted_writes_lost']), 'acknowledged but uncommitted write')}: "
         text += keys
-    if "keys_lost" in lost:
+    if "program_pid" in lost or "program_data_dir" in lost:
+        # A student's program keeps its own data: ReplicaLab cannot count what it lost.
+        if lost.get("program_data_dir") == "deleted":
+            text += "; its program's data folder (REPLICALAB_DATA_DIR) was deleted too"
+    elif "keys_lost" in lost:
         text += (f"; {_named(lost['keys_lost'], 'key', lost.get('lost_keys', []))} and "
                  f"{_named(lost['hints_lost'], 'hint', lost.get('lost_hints', []))} are gone")
     return text

@@ -5,6 +5,7 @@ import socket
 import sys
 import time
 import unittest
+from unittest import mock
 
 import flask
 import requests
@@ -13,7 +14,7 @@ from cluster.errors import BadRequest
 from realmode import processes
 from realmode.fault_table import FaultTable, LiveFaults
 from realmode.keepalive import KeepAliveClient, Unreachable
-from realmode.node_server import NodeServer, create_node_app
+from realmode.node_server import KeepAliveHandler, NodeServer, create_node_app
 
 PEER = {"REMOTE_ADDR": "10.0.0.7"}
 
@@ -177,6 +178,18 @@ class NodeServerTest(unittest.TestCase):
         self.addCleanup(client.close)
         statuses = {client.post("/peer/message", json.dumps({"n": n}).encode())[0] for n in range(50)}
         self.assertEqual((statuses, len(ports)), ({202}, 1))
+
+    def test_an_idle_connection_closes_without_an_error_line(self):
+        """A kept-alive connection left idle past its timeout is closed by the server, and nothing is logged."""
+        server = self.serve()
+        with mock.patch.object(KeepAliveHandler, "timeout", 0.2), \
+                self.assertNoLogs("werkzeug", "INFO"), \
+                socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw:
+            raw.sendall(b"GET /peer/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            received = b""
+            while (chunk := raw.recv(4096)):  # the answer, then b"" once the server closes the idle connection
+                received += chunk
+        self.assertIn(b"200 OK", received)
 
     def test_a_refused_request_with_a_body_leaves_the_connection_usable(self):
         """A 403 whose body the route never read is followed on the same connection by a request that is served."""

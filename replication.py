@@ -364,9 +364,11 @@ class ReplicationManager:
     def close(self) -> None:
         """Flush every node's pending writes and close storage."""
         with self.lock:
+            # The world first: node processes (real mode) stop all at once there, not one by one
+            # below; in the simulated world it has nothing to close.
+            self.world.close()
             for handle in self.handles:
                 handle.close()
             if self.data_lock is not None:
                 self.data_lock.release()
-            self.world.close()
 

@@ -275,13 +275,14 @@ class ProcessWorld:
         self.network_.publish([handle])
 
     def close_children(self) -> None:
-        """Stop every child by PID (SIGTERM, SIGKILL after a grace)."""
-        for handle in self.handles:
-            if handle.child is not None:
-                processes.stop(handle.child)
+        """Stop every child by PID, all at once (SIGTERM, SIGKILL after a grace)."""
+        children = [h.child for h in self.handles if h.child is not None and h.child.exit_code() is None]
+        if children:
+            print(f"replicalab: stopping {len(children)} node processes...", file=sys.stderr, flush=True)
+        processes.stop_all(children)
 
     def close(self) -> None:
-        """Stop supervising and the intake (the manager already closed each handle: stopped each child)."""
+        """Stop supervising and the intake, and every child still running."""
         self._stop.set()
         if self._supervisor is not None:
             self._supervisor.join(2.0)

@@ -3,6 +3,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -62,6 +63,28 @@ class StartStopTest(ProcessTestCase):
         code = processes.stop(child, grace_s=0.3)
         self.assertEqual(code, -signal.SIGKILL)
         self.assertFalse(processes.is_alive(child.pid))
+
+    def test_stop_all_asks_every_child_before_waiting_for_any(self):
+        """stop_all: each of three slow-to-exit children gets SIGTERM before the first one has exited."""
+        fd, log = tempfile.mkstemp(prefix="replicalab-stop-all-")
+        os.close(fd)
+        self.addCleanup(os.remove, log)
+        slow = [sys.executable, "-c",
+                "import os, signal, sys, time\n"
+                "def term(*_):\n"
+                "    open(sys.argv[1], 'a').write('term\\n'); time.sleep(0.3)\n"
+                "    open(sys.argv[1], 'a').write('exit\\n'); sys.exit(0)\n"
+                "signal.signal(signal.SIGTERM, term)\n"
+                "open(sys.argv[1], 'a').write('ready\\n')\n"
+                "time.sleep(120)\n", log]
+        children = [self.start(slow) for _ in range(3)]
+        deadline = time.monotonic() + 10
+        while open(log).read().count("ready") < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)  # the interpreters install their handlers
+        processes.stop_all(children, grace_s=5)
+        lines = [line for line in open(log).read().split() if line != "ready"]
+        self.assertEqual(lines, ["term"] * 3 + ["exit"] * 3)
+        self.assertEqual([c.exit_code() for c in children], [0, 0, 0])
 
     def test_stop_ends_a_stopped_child(self):
         """A child frozen by SIGSTOP still stops on SIGTERM (stop sends SIGCONT with it)."""

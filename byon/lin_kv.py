@@ -153,9 +153,15 @@ def interpret(op: KvOperation, reply: dict, node: str = "the node") -> KvResult:
                                             f"{error.code} {error.name}, {error.meaning}{said}.", error=error)
 
 
-def no_reply(op: KvOperation, node: str, waited_ms: int) -> KvResult:
-    """The node did not answer in time: a read failed, a write or cas may still happen."""
+def no_reply(op: KvOperation, node: str, waited_ms: int, paused_ms: int = 0) -> KvResult:
+    """The node did not answer in time: a read failed, a write or cas may still happen.
+
+    `paused_ms`: how long the request also waited while the network was paused (step mode).
+    """
     kind = "fail" if op.f == "read" else "info"
     maybe = "nothing changed" if kind == "fail" else "it may still happen"
-    return KvResult(op, kind, 504, f"{node} did not answer the {op.f} of {op.key!r} within {waited_ms} ms; {maybe}.",
+    through = (f", besides the {paused_ms / 1000:.0f} s it waited while the network was paused (client_timeout_ms: "
+               f"deliver its messages, or POST /network/resume, sooner)") if paused_ms else ""
+    return KvResult(op, kind, 504, f"{node} did not answer the {op.f} of {op.key!r} within {waited_ms} ms"
+                                   f"{through}; {maybe}.",
                     error=ERROR_CODES[0], details={"error": "timeout"})

@@ -91,7 +91,7 @@ class HugeReplyTest(unittest.TestCase):
         events: list = []
         process.emit = lambda type_, text, nodes=(), key=None, **details: events.append((type_, text, details))
         process.start()
-        reply = process.request({"type": "read", "key": "k"}, 20)
+        reply, _ = process.request({"type": "read", "key": "k"}, 20)
         self.assertEqual(len((reply or {}).get("value", "")), 400_000)
         type_, text, details = events[-1]
         self.assertEqual(type_, "client_failed")

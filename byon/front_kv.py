@@ -52,7 +52,8 @@ def run(manager: Any, op: KvOperation, coordinator: Optional[Any] = None,
         if answer.get("not_running"):
             result = not_running(op, node, answer["not_running"])
         elif answer.get("reply") is None:
-            result = no_reply(op, node, timeout_ms, answer.get("paused_ms", 0))
+            paused_ms = answer.get("paused_ms", 0)  # gave up on the paused network: say so, and what to do
+            result = no_reply(op, node, timeout_ms, paused_ms if paused_ms >= paused_wait_ms > 0 else 0)
         else:
             result = interpret(op, answer["reply"], node)
         done = result.outcome()

@@ -207,7 +207,8 @@ class StudentProcess:
                 self._replies.pop(msg_id, None)
         kind = reply.get("type") if reply else None
         said = shown(f"{kind}" + (f" {reply.get('code')}" if kind == "error" else "")) if reply else \
-            f"no reply within {timeout_s:g} s" + (f" (and {paused_s:.0f} s on a paused network)" if paused_s else "")
+            (f"no reply in the {paused_s:.0f} s it waited on a paused network" if paused_s >= paused_wait_s > 0 else
+             f"no reply within {timeout_s:g} s")
         ok = isinstance(kind, str) and kind.endswith("_ok")
         # The event log keeps 100,000 events: a reply of a megabyte is kept as its first characters.
         text = json.dumps(reply) if reply is not None else ""
@@ -247,13 +248,14 @@ def wait_through_pause(answered: threading.Condition, replies: Dict[int, dict], 
     """Wait for `replies[msg_id]`; (the reply or None, seconds waited on a paused network).
 
     Time on a running network counts against `running_s`. While `paused()` holds, time
-    counts against `paused_s` instead, so a student stepping messages by hand does not
-    see the request give up under their fingers; past it, paused time counts as running.
+    counts against `paused_s` instead (the front's client_timeout_ms), so a student stepping
+    messages by hand does not see the request give up under their fingers, as simulated
+    step mode parks a request. With `paused_s` 0 (sent before the pause) all time counts.
     """
     waited_paused, running_left, last = 0.0, running_s, time.monotonic()
     with answered:
         while msg_id not in replies:
-            parked = waited_paused < paused_s and paused()
+            parked = paused_s > 0 and paused()
             left = paused_s - waited_paused if parked else running_left
             if left <= 0:
                 break

@@ -14,7 +14,8 @@ from byon.lin_kv import KvOperation, no_reply
 from byon.node_host import wait_through_pause
 from cluster.passthrough import SUMMARY_CHARS, Passthrough
 from config import Config, ConfigError, from_args
-from realmode.front import child_env
+from realmode.front import ProcessWorld, child_env
+from realmode.front_steps import REAL_PAUSE, student_pause
 
 
 def reply_later(answered: threading.Condition, replies: dict, msg_id: int, after_s: float) -> threading.Thread:
@@ -133,6 +134,23 @@ class TimeScaleSettingTest(unittest.TestCase):
         self.assertEqual(front_kv.reply_timeout_ms(Config()), 5000)
         self.assertEqual(front_kv.reply_timeout_ms(Config(time_scale=50)), 250_000)
         self.assertEqual(front_kv.reply_timeout_ms(Config(time_scale=10_000)), front_kv.MAX_REPLY_TIMEOUT_MS)
+
+
+class StudentPauseSentenceTest(unittest.TestCase):
+    """Pausing a cluster of student programs says what happens to their clocks, not that their timers stop."""
+
+    def test_the_sentence_follows_the_time_scale(self):
+        """Slowed: names the scale; unslowed: says the timers run and how to slow them."""
+        self.assertIn("run 100 times slower than real time (--time-scale 100)", student_pause(100))
+        self.assertIn("their own timers keep running", student_pause(1))
+        self.assertIn("--time-scale 100", student_pause(1))
+
+    def test_only_a_student_cluster_gets_it(self):
+        """The front's network carries the scale for --node-cmd clusters, 0 (ReplicaLab's sentence) otherwise."""
+        student = ProcessWorld(node_cmds={0: "python3 my_node.py"}).network(None, None, Config(time_scale=7))
+        own = ProcessWorld().network(None, None, Config(time_scale=7))
+        self.assertEqual((student.student_scale, own.student_scale), (7, 0))
+        self.assertIn("timers stand still", REAL_PAUSE)
 
 
 if __name__ == "__main__":

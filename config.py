@@ -70,6 +70,7 @@ class Config:
     breaker_failures: int = 3
     breaker_cooldown_ms: int = 5000
     notifier_timeout_ms: int = 1000
+    time_scale: int = 1  # student programs' clocks (run.py cluster --node-cmd): this many times slower
 
     def validate(self, sources: Optional[Dict[str, str]] = None) -> Config:
         """Raise ConfigError with one clear sentence if the settings cannot work.
@@ -98,7 +99,7 @@ class Config:
                     "cache_items", "cache_bytes", "max_key_length", "max_value_bytes",
                     "max_events", "max_history", "max_streams", "stream_heartbeat_s", "dispatch_s", "dispatch_speed",
                     "sensor_floors", "sensor_window", "sensor_z", "alerts_s", "breaker_failures",
-                    "breaker_cooldown_ms", "notifier_timeout_ms"]
+                    "breaker_cooldown_ms", "notifier_timeout_ms", "time_scale"]
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{named(name)} must be at least 1 (got {getattr(self, name)}).")
@@ -221,6 +222,8 @@ HELP = {
     "breaker_failures": "consecutive notifier failures that open the circuit breaker",
     "breaker_cooldown_ms": "cluster-clock ms an open breaker waits before a half-open trial",
     "notifier_timeout_ms": "a notifier slower than this counts as failed (the alert may still arrive)",
+    "time_scale": "with --node-cmd: every program's clock runs this many times slower (its timers and the "
+                  "times it compares), so you can step its messages by hand (docs/node-protocol.md)",
 }
 
 

@@ -14,7 +14,8 @@ from typing import Any, Optional, Tuple
 from .lin_kv import KvOperation, KvResult, NodeAnswerError, interpret, no_reply
 from .node_host import student_name
 
-REPLY_TIMEOUT_MS = 5000  # how long the front waits for a program's reply before answering 504
+REPLY_TIMEOUT_MS = 5000  # how long the front waits for a program's reply before answering 504 (times --time-scale)
+MAX_REPLY_TIMEOUT_MS = 600_000  # a slowed program still answers within 10 minutes or is given up on
 
 
 def student_mode(manager: Any) -> bool:
@@ -28,21 +29,31 @@ def not_running(op: KvOperation, node: str, why: str) -> KvResult:
                                      f"sent to it and did not happen: {why}", details={"error": "program_not_running"})
 
 
+def reply_timeout_ms(config: Any) -> int:
+    """How long the front waits for a program on a running network: 5 s on the program's clock (--time-scale)."""
+    return min(REPLY_TIMEOUT_MS * max(1, int(getattr(config, "time_scale", 1))), MAX_REPLY_TIMEOUT_MS)
+
+
 def run(manager: Any, op: KvOperation, coordinator: Optional[Any] = None,
-        timeout_ms: int = REPLY_TIMEOUT_MS) -> Tuple[KvResult, str]:
+        timeout_ms: Optional[int] = None) -> Tuple[KvResult, str]:
     """Send `op` to a student node, record it in the history, and return (result, node id).
 
     Raises lin_kv.NodeAnswerError (with the node's id) when it is not a success; the
-    cluster lock is released while the program works (HttpNodeHandle.kv).
+    cluster lock is released while the program works (HttpNodeHandle.kv). Sent while
+    the network is paused, the request also waits up to client_timeout_ms of paused
+    time, as a simulated one waits for its quorum in step mode.
     """
+    timeout_ms = timeout_ms or reply_timeout_ms(manager.config)
     with manager.lock, manager.history.record(op.f, op.key, op.history_value()) as outcome:
         handle = manager.coordinator_for(op.key, coordinator)
         node = student_name(handle.node_id)
-        answer = handle.kv(op.request_body(0), timeout_ms)
+        paused_wait_ms = manager.config.client_timeout_ms if manager.network.paused else 0
+        answer = handle.kv(op.request_body(0), timeout_ms, paused_wait_ms)
         if answer.get("not_running"):
             result = not_running(op, node, answer["not_running"])
         elif answer.get("reply") is None:
-            result = no_reply(op, node, timeout_ms)
+            paused_ms = answer.get("paused_ms", 0)  # gave up on the paused network: say so, and what to do
+            result = no_reply(op, node, timeout_ms, paused_ms if paused_ms >= paused_wait_ms > 0 else 0)
         else:
             result = interpret(op, answer["reply"], node)
         done = result.outcome()

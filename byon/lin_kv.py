@@ -153,9 +153,18 @@ def interpret(op: KvOperation, reply: dict, node: str = "the node") -> KvResult:
                                             f"{error.code} {error.name}, {error.meaning}{said}.", error=error)
 
 
-def no_reply(op: KvOperation, node: str, waited_ms: int) -> KvResult:
-    """The node did not answer in time: a read failed, a write or cas may still happen."""
+def no_reply(op: KvOperation, node: str, waited_ms: int, paused_ms: int = 0) -> KvResult:
+    """The node did not answer in time: a read failed, a write or cas may still happen.
+
+    `paused_ms`: how long the request waited on a paused network (step mode) before it gave up.
+    """
     kind = "fail" if op.f == "read" else "info"
     maybe = "nothing changed" if kind == "fail" else "it may still happen"
-    return KvResult(op, kind, 504, f"{node} did not answer the {op.f} of {op.key!r} within {waited_ms} ms; {maybe}.",
+    if paused_ms:
+        text = (f"{node} did not answer the {op.f} of {op.key!r} in the {paused_ms / 1000:.0f} s it waited while "
+                f"the network was paused (client_timeout_ms), its messages held at their senders; {maybe}. "
+                "Deliver them (POST /network/deliver/<id>) or POST /network/resume sooner.")
+    else:
+        text = f"{node} did not answer the {op.f} of {op.key!r} within {waited_ms} ms; {maybe}."
+    return KvResult(op, kind, 504, text,
                     error=ERROR_CODES[0], details={"error": "timeout"})

@@ -22,7 +22,7 @@ import os
 import shutil
 import threading
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from flask import Flask, jsonify, request
 
@@ -45,7 +45,9 @@ logger = logging.getLogger("replicalab")
 
 CLIENT = "c1"  # the id the front's requests come from (Maelstrom's clients are c1, c2, ...)
 PROGRAM_DIR = "program"  # under the node's data dir: the student's REPLICALAB_DATA_DIR
-MAX_REPLY_WAIT_S = 60.0
+MAX_REPLY_WAIT_S = 600.0  # a program slowed by --time-scale takes its time; never longer than this
+MAX_PAUSED_WAIT_S = 3600.0  # a request waiting through step mode: the front asks for client_timeout_ms
+PAUSE_POLL_S = 0.2  # how soon a waiting request notices that the network was paused or resumed
 KEPT_PROBLEMS = 20
 MAX_EVENT_REPLY_CHARS = 4096  # a program's reply kept whole in its client_answered event up to this size
 REPORTED_IN_FULL, REPORT_EVERY = 20, 100  # program problems of one kind: the first 20, then one in 100
@@ -179,9 +181,11 @@ class StudentProcess:
         with self.lock:
             self.transport.send(Passthrough(self.node_id, dest, envelope.body, self.ids.next()))
 
-    def request(self, body: dict, timeout_s: float) -> Optional[dict]:
-        """Send one client request body to the program and wait for its reply; None if none came in time.
+    def request(self, body: dict, timeout_s: float, paused_wait_s: float = 0.0) -> Tuple[Optional[dict], float]:
+        """Send one client request body to the program and wait for its reply; (reply or None, seconds paused).
 
+        The wait is `timeout_s` of running network, and besides up to `paused_wait_s`
+        while the network is paused (step mode parks a request as the simulation does).
         Narrated as client_request and client_answered (a *_ok reply) or client_failed (an
         error or silence), with an op id, so the diagram marks the request and its answer.
         """
@@ -192,26 +196,26 @@ class StudentProcess:
                   op_id=op_id, f=body.get("type"))
         with self._answered:
             self._waiting.add(msg_id)
+        reply, paused_s = None, 0.0
         try:
-            reply = None
             if self.bridge.send({"src": CLIENT, "dest": self.name, "body": dict(body, msg_id=msg_id)}):
-                with self._answered:
-                    self._answered.wait_for(lambda: msg_id in self._replies, timeout_s)
-                    reply = self._replies.pop(msg_id, None)
+                reply, paused_s = wait_through_pause(self._answered, self._replies, msg_id,
+                                                     lambda: self.faults.table.paused, timeout_s, paused_wait_s)
         finally:
             with self._answered:
                 self._waiting.discard(msg_id)
                 self._replies.pop(msg_id, None)
         kind = reply.get("type") if reply else None
         said = shown(f"{kind}" + (f" {reply.get('code')}" if kind == "error" else "")) if reply else \
-            f"no reply within {timeout_s:g} s"
+            (f"no reply in the {paused_s:.0f} s it waited on a paused network" if paused_s >= paused_wait_s > 0 else
+             f"no reply within {timeout_s:g} s")
         ok = isinstance(kind, str) and kind.endswith("_ok")
         # The event log keeps 100,000 events: a reply of a megabyte is kept as its first characters.
         text = json.dumps(reply) if reply is not None else ""
         kept = reply if len(text) <= MAX_EVENT_REPLY_CHARS else {"cut": shown(text)}
         self.emit("client_answered" if ok else "client_failed", f"{self.name} -> client {CLIENT}: {what}: {said}",
                   [self.node_id], key, op_id=op_id, f=body.get("type"), reply=kept)
-        return reply
+        return reply, paused_s
 
     # --- what the student sees ------------------------------------------------------
 
@@ -239,6 +243,32 @@ class StudentProcess:
         logger.info("%s stderr: %s", node, text)
 
 
+def wait_through_pause(answered: threading.Condition, replies: Dict[int, dict], msg_id: int,
+                       paused: Callable[[], bool], running_s: float, paused_s: float) -> Tuple[Optional[dict], float]:
+    """Wait for `replies[msg_id]`; (the reply or None, seconds waited on a paused network).
+
+    Time on a running network counts against `running_s`. While `paused()` holds, time
+    counts against `paused_s` instead (the front's client_timeout_ms), so a student stepping
+    messages by hand does not see the request give up under their fingers, as simulated
+    step mode parks a request. With `paused_s` 0 (sent before the pause) all time counts.
+    """
+    waited_paused, running_left, last = 0.0, running_s, time.monotonic()
+    with answered:
+        while msg_id not in replies:
+            parked = paused_s > 0 and paused()
+            left = paused_s - waited_paused if parked else running_left
+            if left <= 0:
+                break
+            answered.wait(min(left, PAUSE_POLL_S))
+            now = time.monotonic()
+            if parked:
+                waited_paused += now - last
+            else:
+                running_left -= now - last
+            last = now
+        return replies.pop(msg_id, None), waited_paused
+
+
 def _log_event(type_: str, text: str, nodes=(), key=None, **details: Any) -> None:
     """The event sink of a node started without --front: its events go to its log."""
     logger.info("%s", text)
@@ -252,19 +282,27 @@ def add_student_routes(app: Flask, process: StudentProcess) -> None:
 
     @app.post("/node/kv")
     def kv():
-        """One lin-kv request: body {request: {type, key, ...}, timeout_ms}; the program's reply or null."""
+        """One lin-kv request: body {request: {type, key, ...}, timeout_ms, paused_wait_ms}; the reply or null.
+
+        `paused_wait_ms` (default 0): how long the request may also wait while the network is paused.
+        """
         data = body()
         lin_kv = data.get("request")
-        timeout_ms = data.get("timeout_ms", 5000)
+        timeout_ms, paused_wait_ms = data.get("timeout_ms", 5000), data.get("paused_wait_ms", 0)
         if not isinstance(lin_kv, dict) or lin_kv.get("type") not in ("read", "write", "cas"):
             raise BadRequest("The body needs \"request\", a lin-kv read, write or cas body.")
         if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int) or timeout_ms <= 0:
             raise BadRequest("\"timeout_ms\" must be a positive whole number.", field="timeout_ms")
+        if isinstance(paused_wait_ms, bool) or not isinstance(paused_wait_ms, int) or paused_wait_ms < 0:
+            raise BadRequest("\"paused_wait_ms\" must be a whole number, 0 or more.", field="paused_wait_ms")
         started = time.monotonic()
         status = process.status()
-        reply = process.request(lin_kv, min(timeout_ms / 1000, MAX_REPLY_WAIT_S)) if status["running"] else None
+        reply, paused_s = process.request(lin_kv, min(timeout_ms / 1000, MAX_REPLY_WAIT_S),
+                                          min(paused_wait_ms / 1000, MAX_PAUSED_WAIT_S)) \
+            if status["running"] else (None, 0.0)
         answer: Dict[str, Any] = {"status": "ok", "reply": reply, "node": process.name,
                                   "waited_ms": int((time.monotonic() - started) * 1000),
+                                  "paused_ms": int(paused_s * 1000),
                                   "not_running": None if status["running"] else (
                                       status["problem"] or "the program is not running")}
         if process.relay is not None:

@@ -34,8 +34,10 @@ class RealModeClient(HttpClient):
         """
         port = processes.free_port()
         self.data_dir = tempfile.mkdtemp(prefix="replicalab-lab-")
+        # Real speed unless the settings say otherwise: a REPLICALAB_TIME_SCALE exported for lab 12's
+        # step 8 must not slow the programs a grade or a check runs (their timeouts assume real time).
         env = {**os.environ, "PYTHONPATH": ROOT, "REPLICALAB_NARRATE": "ops" if narrate else "off",
-               "REPLICALAB_SCHEDULER": "off"}
+               "REPLICALAB_SCHEDULER": "off", "REPLICALAB_TIME_SCALE": "1"}
         env.update({f"REPLICALAB_{k.upper()}": str(v) for k, v in (settings or {}).items()})
         self.front = processes.start([sys.executable, os.path.join(ROOT, "run.py"), "cluster", "--port", str(port),
                                       "--data-dir", self.data_dir, "--fresh", *args], "front", env=env, cwd=cwd,

@@ -59,6 +59,7 @@ class FrontNetwork:
         self._published: Optional[dict] = None
         self.handles: List[HttpNodeHandle] = []
         self.steps = ProcessSteps(self)
+        self.student_scale = 0  # the nodes are student programs (--node-cmd): their clocks' --time-scale
 
     def table(self) -> FaultTable:
         """The faults in force as the table each node enforces.
@@ -173,6 +174,7 @@ class ProcessWorld:
     def network(self, clock, events, config: Config) -> FrontNetwork:
         """The front's network: the fault table and the down set."""
         self.network_ = FrontNetwork(config.nodes)
+        self.network_.student_scale = config.time_scale if self.student else 0
         return self.network_
 
     def start(self, core) -> None:

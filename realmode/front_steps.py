@@ -180,6 +180,17 @@ REAL_PAUSE = ("network paused: every node process holds the messages it sends un
               "them, and its timers stand still until /tick or /network/resume (events keep real time)")
 
 
+
+
+def student_pause(scale: int) -> str:
+    """The pause sentence for student programs: ReplicaLab holds their messages but runs no timer of theirs."""
+    clock = (f"their own clocks run {scale} times slower than real time (--time-scale {scale})" if scale > 1 else
+             "their own timers keep running (heartbeats pile up, timeouts fire): start the cluster with "
+             "--time-scale 100 to slow them while you step")
+    return ("network paused: every node process holds the messages its program sends until you deliver, drop or "
+            f"step them; {clock}; a client request waits up to client_timeout_ms while paused")
+
+
 class RealStepControl(StepControl):
     """StepControl over node processes: the front's clock keeps real time; coordinators count waiting requests."""
 
@@ -194,7 +205,8 @@ class RealStepControl(StepControl):
             if self.core.network.paused:
                 raise Conflict("The network is already paused.")
             self.core.network.pause()
-            self.core.events.emit("network_paused", REAL_PAUSE, ())
+            scale = getattr(self.core.network, "student_scale", 0)
+            self.core.events.emit("network_paused", student_pause(scale) if scale else REAL_PAUSE, ())
             return self.messages_view()
 
     def resume(self) -> dict:

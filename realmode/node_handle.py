@@ -173,11 +173,14 @@ class HttpNodeHandle:
         """The node process coordinates the compare-and-set."""
         return self._operation("/node/cas", {"key": key, "expected": expected, "value": value})
 
-    def kv(self, request: dict, timeout_ms: int) -> dict:
-        """A lin-kv request to a student's program (byon/node_host.py): its reply, or none in time."""
-        return self._while_unlocked(lambda: self._json("POST", "/node/kv", {"request": request,
-                                                                            "timeout_ms": timeout_ms},
-                                                       timeout=timeout_ms / 1000 + 5))
+    def kv(self, request: dict, timeout_ms: int, paused_wait_ms: int = 0) -> dict:
+        """A lin-kv request to a student's program (byon/node_host.py): its reply, or none in time.
+
+        `paused_wait_ms`: how long it may also wait while the network is paused (step mode).
+        """
+        body = {"request": request, "timeout_ms": timeout_ms, "paused_wait_ms": paused_wait_ms}
+        return self._while_unlocked(lambda: self._json("POST", "/node/kv", body,
+                                                       timeout=(timeout_ms + paused_wait_ms) / 1000 + 5))
 
     def saw_health(self, health: dict) -> None:
         """Note what the node's health answer says of its student program (its pid, to signal it)."""

@@ -37,6 +37,10 @@ class RecordingNode:
     def __init__(self, node_id, node_ids):
         self.node_id, self.node_ids = node_id, node_ids
         self.errors, self.replies, self.rpcs = [], [], []
+        self.clock_s = 0.0  # the node's clock (Node.now): a test sets it
+
+    def now(self):
+        return self.clock_s
 
     def peers(self):
         return [n for n in self.node_ids if n != self.node_id]
@@ -94,7 +98,7 @@ class ViewRulesTest(unittest.TestCase):
         r.on_replicate({"src": "n0", "body": {"type": "replicate", "msg_id": 1, "view": 1, "change": change}})
         self.assertEqual(r.store.state["data"], {})
         r.on_replicate({"src": "n1", "body": {"type": "replicate", "msg_id": 2, "view": 1, "change": change}})
-        self.assertEqual(r.store.state["data"], {"k": [85, [1, 9]]})
+        self.assertEqual(r.store.state["data"], {node_loop.key_name("k"): [85, [1, 9]]})
         self.assertEqual(len(r.node.replies), 2, "both are answered (with the view), so the sender learns it")
 
 

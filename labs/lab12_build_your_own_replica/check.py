@@ -5,7 +5,8 @@ and a restart on its data, a line of garbage on stdout). Steps 4-7 grade the
 model answers with `python -m labs grade-node` on a real cluster of them (short
 runs: one seed, 3 nodes, a few seconds; the README gives the full 5-seed
 commands an instructor runs before class). Step 8 pauses a cluster of the
-stage 3 model and moves its messages by hand (step mode, as in lab 5).
+stage 3 model slowed with --time-scale 100 and moves its messages by hand
+(step mode, as in lab 5), as the README's step 8 says.
 """
 import io
 import os
@@ -139,43 +140,72 @@ def check_split_brain(ctx, answer):
            "the report gives the command that replays the run by its seed")
 
 
+STEP_TIME_SCALE = 100  # README step 8: the programs' clocks run 100 times slower while the student steps
+STEP_PAUSED_WAIT_MS = 300_000  # and a request sent while paused waits up to 5 minutes
+UNSLOWED_FORWARD_S = 2.5  # the model's FORWARD_MS: an unslowed n1 gives up on n0 after this (error 0)
+
+
+def held_messages(cluster) -> list:
+    """GET /network/messages' list."""
+    return cluster.request("GET", "/network/messages")[1].get("messages", [])
+
+
 def step_by_hand(ctx):
-    """A 3-node cluster of the stage 3 model: pause, write, list the held messages, deliver one, resume."""
-    cluster = RealModeClient({"nodes": 3}, args=["--node-cmd", node_cmd("model_3_majority_leader.py")])
+    """README step 8 as written: a slowed 3-node stage 3 cluster; pause, write on n1, deliver n1's forward, resume."""
+    cluster = RealModeClient({"nodes": 3, "time_scale": STEP_TIME_SCALE, "client_timeout_ms": STEP_PAUSED_WAIT_MS},
+                             args=["--node-cmd", node_cmd("model_3_majority_leader.py")])
     try:
-        for _ in range(150):  # real time: the nodes elect their first primary on their own
+        for _ in range(150):  # real time: the programs answer init and n0 leads view 0 on its own
             if cluster.request("POST", "/write", {"key": "x", "value": 0})[0] == 200:
                 break
             time.sleep(0.1)
         cluster.request("POST", "/network/pause")
         box: dict = {}
+        sent_at = time.monotonic()
         writer = threading.Thread(target=lambda: box.update(write=cluster.request(
-            "POST", "/write", {"key": "x", "value": 1, "coordinator": 1})))
+            "POST", "/write", {"key": "x", "value": 1, "coordinator": 1})), daemon=True)
         writer.start()
-        held: list = []
+        held, forward = [], None
         for _ in range(100):
-            held = cluster.request("GET", "/network/messages")[1].get("messages", [])
-            if held:
+            held = held_messages(cluster)
+            forward = next((m for m in held if m["kind"] == "write" and m["from"] == "node-1"), None)
+            if forward:
                 break
             time.sleep(0.05)
-        delivered = cluster.request("POST", f"/network/deliver/{held[0]['id']}")[1] if held else {}
+        time.sleep(max(0.0, UNSLOWED_FORWARD_S + 0.5 - (time.monotonic() - sent_at)))
+        waited_s, still_waiting = time.monotonic() - sent_at, writer.is_alive()
+        delivered = cluster.request("POST", f"/network/deliver/{forward['id']}")[1] if forward else {}
+        after = held_messages(cluster)
         resumed = cluster.request("POST", "/network/resume")[1]
         writer.join(30)
         read = cluster.request("GET", "/read/x")
     finally:
         cluster.close()
-    return {"message": f"held while paused: {[(m['id'], m['from'], m['to'], m['kind']) for m in held]}; "
-                       f"delivered one: {delivered.get('story')}; resumed: {resumed.get('message')}; "
-                       f"the write answered {box.get('write', (None,))[0]}; read x: {read[1].get('value')}",
-            "held": held, "delivered": delivered, "write": box.get("write"), "read": read}
+    return {"message": f"held while paused: {[(m['id'], m['from'], m['to'], m['summary']) for m in held]}; "
+                       f"{waited_s:.1f} s after it was sent the write "
+                       f"{'still waits' if still_waiting else 'had answered'}; "
+                       f"delivered: {delivered.get('story')}; then held: {[m['summary'] for m in after]}; "
+                       f"resumed: {resumed.get('message')}; the write answered {box.get('write', (None,))[0]}; "
+                       f"read x: {read[1].get('value')}",
+            "held": held, "forward": forward, "still_waiting": still_waiting, "delivered": delivered,
+            "after": after, "write": box.get("write"), "read": read}
 
 
 def check_by_hand(ctx, answer):
-    """Your node's own messages wait at their sender; one delivered by hand; after resume the write answers."""
-    expect(answer["held"] and all(m["kind"] not in ("put", "get") for m in answer["held"]),
-           "paused, the node's own messages (its own body types) wait in GET /network/messages")
-    expect(any("delivered message" in line for line in answer["delivered"].get("story", [])),
-           "delivering one by its id says so in the answer's story")
+    """The forwarded write waits at n1 with a readable summary; it waits past the model's own timeout; delivered,
+    it makes n0 send the change; after resume the write answers."""
+    forward = answer["forward"] or {}
+    expect(forward.get("key") == "x" and forward.get("summary", "").startswith("write x value=1"),
+           "paused, n1's forward to n0 waits in GET /network/messages as `write x value=1 ...` with key x")
+    expect(len(answer["held"]) <= 10 and all("change=null" in m["summary"] for m in answer["held"]
+                                             if m["kind"] == "replicate"),
+           "the slowed clock sends few heartbeats while you step, each listed as `replicate view=0 change=null`")
+    expect(answer["still_waiting"], f"the write still waits {UNSLOWED_FORWARD_S + 0.5:g} s after it was sent "
+                                    "(the model's own timeout is 2.5 s on its slowed clock)")
+    expect(any("delivered message" in line for line in answer["delivered"].get("story", [])) and
+           any(m["from"] == "node-0" and m["key"] == "x" and "change={key=x value=1" in m["summary"]
+               for m in answer["after"]),
+           "delivering the forward makes n0 send `replicate view=0 change={key=x value=1 ...}`, held in turn")
     expect(answer["write"] and answer["write"][0] == 200 and answer["read"][1].get("value") == 1,
            "after /network/resume the waiting write answers 200 and x reads 1")
 
@@ -203,6 +233,6 @@ LAB = Lab(12, "Build your own replica", "lab12_build_your_own_replica", steps=[
                                                                         "heal", "drop", "clear")),
          check=check_passes, notice="any two majorities meet: partitions, kills and pauses cannot lose a write."),
     Step("Step your node's messages by hand", None, None, action=step_by_hand, check=check_by_hand,
-         notice="POST /network/pause holds every message your nodes send, at their sender; deliver, drop or "
-                "duplicate one by its id, as in lab 5, and watch your node react."),
+         notice="--time-scale 100 slows your programs' clocks, so their timers wait while you step; POST "
+                "/network/pause holds every message at its sender: deliver, drop or duplicate one by its id."),
 ])

@@ -2,10 +2,16 @@
 // Same protocol and same helpers as python/node_loop.py (docs/node-protocol.md):
 //   node.on("read", handler); node.reply(msg, body); node.error(msg, code, text);
 //   node.rpc(dest, body, callback, timeoutMs)  // callback(replyBody or null on timeout)
+//   node.after(100, fn)  // fn() in 100 ms;  node.now()  // seconds on this node's clock
 // Node.js runs every handler and timer on one thread, so no locks are needed.
+// Timers and now() follow the node's clock, which runs REPLICALAB_TIME_SCALE times slower than
+// real time when that variable is set (python run.py cluster --time-scale 50): stepping messages
+// by hand then takes seconds of yours while only milliseconds pass for the node. Use node.after
+// and node.now(), never setTimeout or Date.now(), so your timeouts slow down with it.
 "use strict";
 const fs = require("fs");
 const path = require("path");
+const { performance } = require("perf_hooks");
 const readline = require("readline");
 
 const codes = { TIMEOUT: 0, NOT_SUPPORTED: 10, TEMPORARILY_UNAVAILABLE: 11, MALFORMED_REQUEST: 12,
@@ -17,6 +23,17 @@ const keyName = (key) => JSON.stringify(key);
 // Debugging output goes to stderr: stdout is for messages only.
 const log = (...parts) => process.stderr.write(parts.join(" ") + "\n");
 
+// How many times slower than real time this node's clock runs: $REPLICALAB_TIME_SCALE, else 1.
+function timeScale() {
+  const raw = (process.env.REPLICALAB_TIME_SCALE || "").trim() || "1";
+  const scale = Number(raw);
+  if (!(scale > 0 && Number.isFinite(scale))) {
+    log(`REPLICALAB_TIME_SCALE=${JSON.stringify(raw)} is not a positive number; the clock runs at real speed`);
+    return 1;
+  }
+  return scale;
+}
+
 class Node {
   constructor() {
     this.nodeId = null;
@@ -25,7 +42,14 @@ class Node {
     this.onStart = [];
     this.nextMsgId = 1;
     this.waiting = new Map(); // msg_id of our request -> callback for its reply
+    this.timeScale = timeScale();
   }
+
+  // Seconds on this node's clock (real time slowed by REPLICALAB_TIME_SCALE); only differences mean anything.
+  now() { return performance.now() / 1000 / this.timeScale; }
+
+  // Call fn() once, delayMs from now on this node's clock; returns a handle for clearTimeout.
+  after(delayMs, fn) { return setTimeout(fn, Math.min(delayMs * this.timeScale, 2 ** 31 - 1)); }
 
   send(dest, body) {
     const full = Object.assign({ msg_id: this.nextMsgId++ }, body);
@@ -43,9 +67,9 @@ class Node {
 
   rpc(dest, body, callback, timeoutMs = 1000) {
     const msgId = this.send(dest, body);
-    const timer = setTimeout(() => {
+    const timer = this.after(timeoutMs, () => {
       if (this.waiting.delete(msgId)) callback(null);
-    }, timeoutMs);
+    });
     this.waiting.set(msgId, (reply) => { clearTimeout(timer); callback(reply); });
     return msgId;
   }

@@ -13,8 +13,6 @@ const HEARTBEAT_MS = 100, SUSPECT_MS = 1500, RESEND_MS = 100, ROUND_MS = 1000, F
 const MAX_QUEUE = 200;
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 const newer = (a, b) => a[0] !== b[0] ? a[0] > b[0] : a[1] > b[1]; // is version a above version b?
-const { performance } = require("perf_hooks");
-const seconds = () => performance.now() / 1000; // a monotonic clock: only intervals matter
 
 class Replica {
   constructor(stage) {
@@ -42,8 +40,8 @@ class Replica {
     const first = this.node.nodeId === this.node.nodeIds[0];
     this.store = new Storage(this.node.nodeId, { view: 0, data: {}, led: first ? 0 : null });
     this.sequence = Math.max(0, ...Object.values(this.store.state.data).map(([, version]) => version[1]));
-    for (const peer of this.node.peers()) this.heard.set(peer, seconds());
-    setTimeout(() => this.tick(), HEARTBEAT_MS);
+    for (const peer of this.node.peers()) this.heard.set(peer, this.node.now());
+    this.node.after(HEARTBEAT_MS, () => this.tick());
   }
 
   storeChange(key, value, version) {
@@ -112,7 +110,8 @@ class Replica {
     const version = [this.view, this.sequence];
     const before = this.store.state.data[key];
     this.storeChange(key, value, version);
-    this.round({ key, value, version }, (ok) => {
+    // The change names the client's key as the client gave it: step mode lists it with that key.
+    this.round({ key: body.key, value, version }, (ok) => {
       if (ok) return finish({ type: `${body.type}_ok` });
       // Not on enough replicas: take it back here, so no read of this node returns a value a
       // later primary may never have heard of.
@@ -130,7 +129,7 @@ class Replica {
 
   neededAcks() {
     if (this.stage === 2) {
-      const now = seconds();
+      const now = this.node.now();
       return [...this.heard.values()].filter((t) => now - t < SUSPECT_MS / 1000).length;
     }
     return this.majority() - 1;
@@ -138,7 +137,7 @@ class Replica {
 
   round(change, callback) {
     const needed = this.neededAcks(), acked = new Set(), view = this.view;
-    const deadline = seconds() + ROUND_MS / 1000;
+    const deadline = this.node.now() + ROUND_MS / 1000;
     let done = false;
     const settle = (ok) => { if (!done) { done = true; callback(ok); } };
     const onAck = (peer, answer) => {
@@ -149,13 +148,13 @@ class Replica {
     };
     const sendMissing = () => {
       if (done) return;
-      if (seconds() > deadline) return settle(false);
+      if (this.node.now() > deadline) return settle(false);
       for (const peer of this.node.peers()) {
         if (!acked.has(peer)) {
           this.node.rpc(peer, { type: "replicate", view, change }, (answer) => onAck(peer, answer), ROUND_MS);
         }
       }
-      setTimeout(sendMissing, RESEND_MS);
+      this.node.after(RESEND_MS, sendMissing);
     };
     if (needed === 0) return settle(true);
     sendMissing();
@@ -163,12 +162,12 @@ class Replica {
 
   onReplicate(message) {
     const body = message.body;
-    this.heard.set(message.src, seconds());
+    this.heard.set(message.src, this.node.now());
     if (body.view < this.view) return this.node.reply(message, { type: "replicate_ok", view: this.view });
     this.adopt(body.view);
     // Only the view's primary makes changes.
     if (body.change && message.src === this.primary(body.view)) {
-      this.storeChange(body.change.key, body.change.value, body.change.version);
+      this.storeChange(keyName(body.change.key), body.change.value, body.change.version);
     }
     this.node.reply(message, { type: "replicate_ok", view: this.view });
   }
@@ -176,9 +175,9 @@ class Replica {
   // --- failure detection and views -------------------------------------------------------
 
   tick() {
-    setTimeout(() => this.tick(), HEARTBEAT_MS);
+    this.node.after(HEARTBEAT_MS, () => this.tick());
     const me = this.node.nodeId;
-    if (this.primary() === me && !this.ready() && seconds() - this.preparingSince > ROUND_MS / 1000) {
+    if (this.primary() === me && !this.ready() && this.node.now() - this.preparingSince > ROUND_MS / 1000) {
       this.becomePrimary(this.view); // the earlier attempt (or the one before a crash) did not finish
     }
     if (this.primary() === me) {
@@ -188,19 +187,19 @@ class Replica {
       }
       return;
     }
-    const silent = seconds() - (this.heard.get(this.primary()) || 0);
+    const silent = this.node.now() - (this.heard.get(this.primary()) || 0);
     const patience = (SUSPECT_MS + 300 * this.node.nodeIds.indexOf(me) + Math.random() * 200) / 1000;
     if (silent > patience) {
       let view = this.view + 1;
       while (this.primary(view) !== me) view += 1;
-      this.heard.set(this.primary(), seconds()); // wait a full patience before trying again
+      this.heard.set(this.primary(), this.node.now()); // wait a full patience before trying again
       this.becomePrimary(view);
     }
   }
 
   heardFrom(peer, answer) {
     if (answer === null) return;
-    this.heard.set(peer, seconds());
+    this.heard.set(peer, this.node.now());
     if ((answer.view || 0) > this.view) this.adopt(answer.view);
   }
 
@@ -208,7 +207,7 @@ class Replica {
     log(`${this.node.nodeId}: the primary is silent; trying to lead view ${view}`);
     this.adopt(view);
     if (this.stage === 2) return; // naive: take over without asking anyone
-    this.preparingSince = seconds();
+    this.preparingSince = this.node.now();
     const answers = new Map();
     const completeIfMajority = () => {
       if (answers.size + 1 < this.majority()) return; // a majority's data holds every acknowledged change
@@ -237,7 +236,7 @@ class Replica {
       return this.node.reply(message, { type: "prepare_view_ok", view: this.view, data: {} });
     }
     this.adopt(view);
-    this.heard.set(message.src, seconds());
+    this.heard.set(message.src, this.node.now());
     this.node.reply(message, { type: "prepare_view_ok", view, data: this.store.state.data });
   }
 }

@@ -9,7 +9,14 @@ thread runs every handler, callback and timer, so your code needs no locks.
     node.reply(message, {"type": "read_ok", "value": 3})
     node.rpc("n2", {"type": "get", "key": "x"}, on_answer, timeout_ms=200)  # on_answer(body or None)
     node.after(100, fn)                 # fn() in 100 ms
+    node.now()                          # seconds on this node's clock: compare times with it
     node.run()
+
+Every timer and `now()` follow the node's clock, which runs REPLICALAB_TIME_SCALE
+times slower than real time when that variable is set (ReplicaLab sets it with
+`python run.py cluster --time-scale 50`): stepping messages by hand then takes
+seconds of yours while only milliseconds pass for the node. Use node.now(),
+never time.monotonic(), so your timeouts slow down with it.
 """
 import heapq
 import itertools
@@ -35,6 +42,19 @@ def log(*parts):
     print(*parts, file=sys.stderr, flush=True)
 
 
+def time_scale():
+    """How many times slower than real time this node's clock runs: $REPLICALAB_TIME_SCALE, else 1."""
+    raw = os.environ.get("REPLICALAB_TIME_SCALE", "").strip() or "1"
+    try:
+        scale = float(raw)
+    except ValueError:
+        scale = 0.0
+    if not 0 < scale < float("inf"):
+        log(f"REPLICALAB_TIME_SCALE={raw!r} is not a positive number; the clock runs at real speed")
+        return 1.0
+    return scale
+
+
 class Node:
     """Reads messages, dispatches them by type, sends replies, runs callbacks and timers."""
 
@@ -48,6 +68,7 @@ class Node:
         self._timers = []  # heap of (due time, sequence, function)
         self._sequence = itertools.count()
         self._inbox = queue.Queue(10_000)
+        self.time_scale = time_scale()
 
     # --- sending ------------------------------------------------------------------------
 
@@ -79,9 +100,13 @@ class Node:
         self.after(timeout_ms, expire)
         return msg_id
 
+    def now(self):
+        """Seconds on this node's clock (real time slowed by REPLICALAB_TIME_SCALE); only differences mean anything."""
+        return time.monotonic() / self.time_scale
+
     def after(self, delay_ms, function):
-        """Call function() once, delay_ms from now (on the loop's thread)."""
-        due = time.monotonic() + delay_ms / 1000
+        """Call function() once, delay_ms from now on this node's clock (on the loop's thread)."""
+        due = self.now() + delay_ms / 1000
         heapq.heappush(self._timers, (due, next(self._sequence), function))
 
     def forward(self, request, dest, timeout_ms=2000):
@@ -138,7 +163,7 @@ class Node:
             self.error(message, NOT_SUPPORTED, f"this node does not handle {body.get('type')!r} messages")
 
     def _fire_due_timers(self):
-        while self._timers and self._timers[0][0] <= time.monotonic():
+        while self._timers and self._timers[0][0] <= self.now():
             heapq.heappop(self._timers)[2]()
 
     def run(self):
@@ -146,7 +171,8 @@ class Node:
         threading.Thread(target=self._read_stdin, daemon=True).start()
         while True:
             self._fire_due_timers()
-            wait = max(0.0, self._timers[0][0] - time.monotonic()) if self._timers else None
+            # A due time is on the node's clock: in real seconds the wait is time_scale times longer.
+            wait = max(0.0, (self._timers[0][0] - self.now()) * self.time_scale) if self._timers else None
             try:
                 line = self._inbox.get(timeout=wait)
             except queue.Empty:

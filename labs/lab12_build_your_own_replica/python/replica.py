@@ -17,7 +17,6 @@ show what that rule was for. State per key is [value, version]; a version is
 import argparse
 import random
 import sys
-import time
 
 from node_loop import (
     KEY_DOES_NOT_EXIST,
@@ -57,7 +56,7 @@ class Replica:
         self.store = None
         self.queue, self.busy = [], False  # the primary runs one client operation at a time
         self.sequence = 0
-        self.heard = {}  # node -> time.monotonic() of its last message
+        self.heard = {}  # node -> self.node.now() of its last message (the node's clock: REPLICALAB_TIME_SCALE)
         self.preparing_since = 0.0  # when this node last asked the others to join its view
 
     # --- state -----------------------------------------------------------------------------
@@ -85,7 +84,7 @@ class Replica:
         # Number new changes above every version on disk: after a restart in the same view, a counter
         # starting again at 0 would make new writes look older than the ones they replace.
         self.sequence = max((version[1] for _, version in self.store.state["data"].values()), default=0)
-        self.heard = {peer: time.monotonic() for peer in self.node.peers()}
+        self.heard = {peer: self.node.now() for peer in self.node.peers()}
         if self.stage > 1:
             self.node.after(HEARTBEAT_MS, self.tick)
 
@@ -168,7 +167,7 @@ class Replica:
         done = {"type": f"{body['type']}_ok"}
         if self.bug == "ack-before-replicating":
             finish(done)
-            return self.round({"key": key, "value": value, "version": version}, lambda ok: None)
+            return self.round({"key": body["key"], "value": value, "version": version}, lambda ok: None)
 
         def after_replicate(ok):
             if ok:
@@ -182,7 +181,8 @@ class Replica:
                     self.store.state["data"][key] = before
                 self.store.save()
             finish(code=TIMEOUT, text="not enough replicas acknowledged in time; the change may still appear")
-        self.round({"key": key, "value": value, "version": version}, after_replicate)
+        # The change names the client's key as the client gave it: step mode lists it with that key.
+        self.round({"key": body["key"], "value": value, "version": version}, after_replicate)
 
     def answer_read(self, request, record, finish=None):
         send = finish or (lambda answer=None, code=None, text="": (
@@ -198,14 +198,14 @@ class Replica:
         if self.stage == 1:
             return 0
         if self.stage == 2:
-            now = time.monotonic()
+            now = self.node.now()
             return sum(1 for t in self.heard.values() if now - t < SUSPECT_MS / 1000)
         return self.majority() - 1
 
     def round(self, change, callback):
         """Send `change` (None: just "am I still the primary?") to every peer until enough acknowledge."""
         needed, acked, view, state = self.needed_acks(), set(), self.view, {"done": False}
-        deadline = time.monotonic() + ROUND_MS / 1000
+        deadline = self.node.now() + ROUND_MS / 1000
 
         def settle(ok):
             if not state["done"]:
@@ -225,7 +225,7 @@ class Replica:
         def send_missing():
             if state["done"]:
                 return
-            if time.monotonic() > deadline:
+            if self.node.now() > deadline:
                 return settle(False)
             for peer in self.node.peers():
                 if peer not in acked:
@@ -242,13 +242,13 @@ class Replica:
 
     def on_replicate(self, message):
         body = message["body"]
-        self.heard[message["src"]] = time.monotonic()
+        self.heard[message["src"]] = self.node.now()
         if body["view"] < self.view:
             return self.node.reply(message, {"type": "replicate_ok", "view": self.view})
         self.adopt(body["view"])
         change = body.get("change")
         if change and message["src"] == self.primary(body["view"]):  # only the view's primary makes changes
-            self.store_change(change["key"], change["value"], change["version"])
+            self.store_change(key_name(change["key"]), change["value"], change["version"])
         self.node.reply(message, {"type": "replicate_ok", "view": self.view})
 
     # --- failure detection and views ----------------------------------------------------------
@@ -257,24 +257,24 @@ class Replica:
         """Primary: heartbeat. Backup: if the primary is silent, try to become primary of a later view."""
         self.node.after(HEARTBEAT_MS, self.tick)
         me = self.node.node_id
-        if self.primary() == me and not self.ready() and time.monotonic() - self.preparing_since > ROUND_MS / 1000:
+        if self.primary() == me and not self.ready() and self.node.now() - self.preparing_since > ROUND_MS / 1000:
             self.become_primary(self.view)  # the earlier attempt (or the one before a crash) did not finish
         if self.primary() == me:
             for peer in self.node.peers():
                 self.node.rpc(peer, {"type": "replicate", "view": self.view, "change": None},
                               lambda answer, peer=peer: self.heard_from(peer, answer), HEARTBEAT_MS * 3)
             return
-        silent_s = time.monotonic() - self.heard.get(self.primary(), 0)
+        silent_s = self.node.now() - self.heard.get(self.primary(), 0)
         patience = (SUSPECT_MS + 300 * self.node.node_ids.index(me) + random.randint(0, 200)) / 1000
         if silent_s > patience:
             view = next(v for v in range(self.view + 1, self.view + 1 + len(self.node.node_ids))
                         if self.primary(v) == me)
-            self.heard[self.primary()] = time.monotonic()  # wait a full patience before trying again
+            self.heard[self.primary()] = self.node.now()  # wait a full patience before trying again
             self.become_primary(view)
 
     def heard_from(self, peer, answer):
         if answer is not None:
-            self.heard[peer] = time.monotonic()
+            self.heard[peer] = self.node.now()
             if answer.get("view", 0) > self.view:
                 self.adopt(answer["view"])
 
@@ -283,7 +283,7 @@ class Replica:
         self.adopt(view)
         if self.stage == 2:  # naive: take over without asking anyone
             return
-        self.preparing_since, answers = time.monotonic(), {}
+        self.preparing_since, answers = self.node.now(), {}
 
         def complete_if_majority():
             if len(answers) + 1 >= self.majority():  # a majority's data includes every acknowledged change
@@ -311,7 +311,7 @@ class Replica:
         if view < self.view:  # refused: the answer names the newer view
             return self.node.reply(message, {"type": "prepare_view_ok", "view": self.view, "data": {}})
         self.adopt(view)
-        self.heard[message["src"]] = time.monotonic()
+        self.heard[message["src"]] = self.node.now()
         self.node.reply(message, {"type": "prepare_view_ok", "view": view, "data": self.store.state["data"]})
 
 

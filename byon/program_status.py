@@ -24,6 +24,11 @@ class ProgramNotRunning(ReplicaLabError):
     code = "program_not_running"
 
 
+def closed(text: str) -> str:
+    """`text` ending as a sentence ends (a period added unless it ends with one, or with ? or !)."""
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
 def exit_words(code: Optional[int]) -> str:
     """How a process ended, in words: "exited with code 3", "was killed by signal 9 (SIGKILL)"."""
     if code is None:
@@ -81,5 +86,6 @@ def down_programs(manager: Any) -> List[str]:
     for handle in manager.handles:
         if not manager.is_up(handle.node_id):
             why = why_gone(handle.name, getattr(handle, "program", None) or {})
-            lines.append(f"  {handle.name} is down: {why}. Fix it, then POST /recover/{handle.node_id} starts it.")
+            lines.append(f"  {handle.name} is down: {closed(why)} Fix it, then POST /recover/{handle.node_id} "
+                         "starts it.")
     return lines

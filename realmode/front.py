@@ -28,6 +28,7 @@ from typing import Dict, List, Optional
 
 from flask import Flask, jsonify, request
 
+from byon import program_status
 from byon.node_host import wipe_program_dir
 from cluster.errors import Unauthorized
 from cluster.faults import FaultSet
@@ -259,8 +260,9 @@ class ProcessWorld:
                 handle.died("crash")
                 assert self.network_ is not None
                 self.network_.down.add(handle.node_id)
-                self.core.events.emit("node_failed", f"{why}: the front marks {handle.name} down (crash); "
-                                      f"POST /recover/{handle.node_id} restarts it", [handle.node_id], mode="crash",
+                self.core.events.emit("node_failed", f"{program_status.closed(why)} The front marks {handle.name} "
+                                      f"down (crash); POST /recover/{handle.node_id} restarts it", [handle.node_id],
+                                      mode="crash",
                                       pid=handle.pid, program_pid=(handle.program or {}).get("pid"),
                                       exit_code=(handle.program or {}).get("exit_code"))
                 self.core.settle()

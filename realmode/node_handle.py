@@ -385,8 +385,9 @@ class HttpNodeHandle:
                                                        timeout_s=15))
                 if self.program is not None and not self.program.get("running"):  # still down: say why
                     raise program_status.ProgramNotRunning(
-                        f"{program_status.why_gone(self.name, self.program)}, so {self.name} stays down. Fix "
-                        f"the program, then POST /recover/{self.node_id} starts it again.", node=self.name)
+                        f"{program_status.closed(program_status.why_gone(self.name, self.program))} So {self.name} "
+                        f"stays down: fix the program, then POST /recover/{self.node_id} starts it again.",
+                        node=self.name)
         self._failure = None
         if self._state["skew_ms"]:
             self.set_skew(self._state["skew_ms"])

@@ -13,7 +13,7 @@ from flask import Flask, current_app, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
-from api import BLUEPRINTS
+from api import BLUEPRINTS, student_kv
 from api.guards import register_guards
 from api.lifecycle import install
 from api.pretty import pretty_json
@@ -59,6 +59,8 @@ def create_app(config: Optional[Config] = None, world_factory=None) -> Flask:
     register_guards(app, config)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    for name in student_kv.APP_BLUEPRINTS:  # the apps need ReplicaLab's own nodes
+        app.before_request_funcs.setdefault(name, []).append(student_kv.refuse_apps)
     register_error_handlers(app)
     app.after_request(answer_options_in_json)
     app.after_request(drain_unread_body)

@@ -105,9 +105,11 @@ class ReplicationManager:
         self.data_lock = self.world.start(self.core)
         stored = sum(h.live_count() for h in self.handles)
         self.started_empty = stored == 0 and not any(h.hint_count() for h in self.handles)
-        self.events.emit("cluster_started", f"cluster started: {config.nodes} nodes, RF={config.rf}, "
-                         f"R={config.r}, W={config.w}, seed {config.seed}, {config.clock} clock "
-                         f"({stored} live records loaded)",
+        said = (f"cluster started: {config.nodes} nodes, RF={config.rf}, R={config.r}, W={config.w}, seed "
+                f"{config.seed}, {config.clock} clock ({stored} live records loaded)")
+        if getattr(self.world, "student", False):  # quorums and records are ReplicaLab's nodes', not a program's
+            said = f"cluster started: {config.nodes} nodes, each a student's program keeping its own data"
+        self.events.emit("cluster_started", said,
                          range(config.nodes), node_count=config.nodes, rf=config.rf, r=config.r, w=config.w)
         self.events.flush()
 

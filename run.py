@@ -32,14 +32,28 @@ RESTART_NOTE = ("Restarted on the nodes' files in {data_dir}: their data is kept
                 "is cleared. Start with --fresh for an empty cluster.\n")
 
 
-def banner(config, restarted: bool = False, real: bool = False) -> str:
-    """The lines printed before serving: what runs where, and a first command to try."""
+def program_data_words(config) -> str:
+    """Where student programs keep their data, as far as ReplicaLab knows (it cannot see the data itself)."""
+    return f"each program keeps its own data in REPLICALAB_DATA_DIR ({config.data_dir}/node-N/program)"
+
+
+def banner(config, restarted: bool = False, real: bool = False, down_programs=None) -> str:
+    """The lines printed before serving: what runs where, and a first command to try.
+
+    `down_programs` (bring your own node: a line per node whose program is not running, maybe
+    none) replaces the quorum and storage words, which describe ReplicaLab's own nodes.
+    """
     url = f"http://{config.host}:{config.port}"
     where = ("real mode: one OS process per node (GET /nodes gives their pids), "
              if real else "")
-    return (f"ReplicaLab: {where}{config.nodes} nodes, RF={config.rf}, R={config.r}, W={config.w}, "
-            f"seed {config.seed}, {config.clock} clock, {storage_words(config)}\n"
-            + (RESTART_NOTE.format(data_dir=config.data_dir) if restarted else "") +
+    if down_programs is not None:
+        head = (f"ReplicaLab: {where}{config.nodes} nodes, each a program of yours (docs/node-protocol.md); "
+                f"{program_data_words(config)}\n" + "".join(f"{line}\n" for line in down_programs))
+    else:
+        head = (f"ReplicaLab: {where}{config.nodes} nodes, RF={config.rf}, R={config.r}, W={config.w}, "
+                f"seed {config.seed}, {config.clock} clock, {storage_words(config)}\n"
+                + (RESTART_NOTE.format(data_dir=config.data_dir) if restarted else ""))
+    return (head +
             f"Listening on {url}. Try:\n"
             f"  curl -X POST {url}/write -d '{{\"key\":\"color\",\"value\":\"blue\"}}'\n"
             f"  curl {url}/read/color\n"
@@ -132,6 +146,7 @@ def main(argv=None) -> int:
     from db import DataDirBusy, has_node_files
     restarted = config.storage == "sqlite" and not config.fresh and has_node_files(config.data_dir)
     world = None
+    node_cmds: dict = {}
     if real:
         from functools import partial
 
@@ -142,7 +157,6 @@ def main(argv=None) -> int:
         except ConfigError as error:
             print(f"replicalab: --node-addresses: {error}", file=sys.stderr)
             return 2
-        node_cmds = {}
         if args.node_cmd:
             from byon.node_cmd import describe, node_commands
             try:
@@ -174,7 +188,11 @@ def main(argv=None) -> int:
         from labs import replay
         replay.replay(scenario_data, app)
         print(f"Replayed {plural(len(scenario_data['requests']), 'request')} from {replay_file}.", file=sys.stderr)
-    print(banner(config, restarted, real), file=sys.stderr, flush=True)
+    down_programs = None
+    if real and node_cmds:
+        from byon.program_status import down_programs as down_lines
+        down_programs = down_lines(app.extensions["replicalab"])
+    print(banner(config, restarted, real, down_programs), file=sys.stderr, flush=True)
     if config.exposure_warning():
         print(f"replicalab: warning: {config.exposure_warning()}", file=sys.stderr, flush=True)
     from api.server_errors import JSONErrorRequestHandler
@@ -189,6 +207,8 @@ def main(argv=None) -> int:
         shutdown(app)
         kept = (f"every acknowledged write, delete and CAS is on disk in {config.data_dir}"
                 if config.storage == "sqlite" else "memory storage: the data ended with the server")
+        if real and node_cmds:  # what a student's program saved is its own business
+            kept = f"{program_data_words(config)}, whatever it saved there before it was stopped"
         print(f"replicalab: stopped; {kept}.", file=sys.stderr, flush=True)
     return 0
 

@@ -124,6 +124,8 @@ def delete(key):
 @bp.get("/keys")
 def keys():
     """Every key the nodes hold, with its newest version and holders (no quorum read)."""
+    if student_kv.student_mode():
+        return student_kv.keys()
     return success("Keys as stored on the nodes (a listing, not a quorum read).", **manager().keys_view())
 
 

@@ -91,6 +91,11 @@ def node(raw_id):
     view = manager().node_view(parse_node_id(raw_id))
     node = view["node"]
     state = "up" if node["status"] == "alive" else f"down ({node['failure']})"  # the stories' words
+    program = node.get("program")
+    if isinstance(program, dict):  # a student's program: its data is its own (view["note"] says where)
+        running = "its program runs" if program.get("running") else "its program is not running"
+        return success(f"{node['name']} ({program.get('student_id')}) is {state}: {running} "
+                       f"({program.get('command')!r}, pid {program.get('pid')}).", **view)
     return success(f"{node['name']} is {state}: {plural(node['keys'], 'key')}, "
                    f"{plural(node['tombstones'], 'tombstone')}, {plural(node['hints'], 'hint')} held for others.",
                    **view)

@@ -12,8 +12,9 @@ from flask import request
 
 from byon import front_kv
 from byon.lin_kv import KvOperation
-from byon.node_host import student_node
-from cluster.errors import BadRequest, NodeNotFound, ReplicaLabError
+from byon.node_host import PROGRAM_DIR, student_node
+from byon.program_status import DATA_NOTE
+from cluster.errors import BadRequest, Conflict, NodeNotFound, ReplicaLabError
 
 from .common import check_key, check_value_size, coordinator_param, json_fields, manager, success, with_story
 from .validation import MAX_VALUE_DEPTH
@@ -73,6 +74,24 @@ def cas():
     check_value_size(data["from"])
     check_value_size(data["to"])
     return _answer(KvOperation("cas", key, data["to"], data["from"]), _coordinator(data))
+
+
+def keys():
+    """No listing: ReplicaLab cannot see the keys a student program keeps (the same shape, and why)."""
+    where = f"{manager().config.data_dir}/node-N/{PROGRAM_DIR}"
+    return success("No keys to list: the nodes are student programs. " + DATA_NOTE.format(where=where),
+                   count=0, keys=[], deleted_keys=[], listed=False)
+
+
+APP_BLUEPRINTS = ("dispatch", "sensors", "alerts")
+
+
+def refuse_apps() -> None:
+    """Before an app route: on student nodes, a 409 saying why the apps cannot run there."""
+    if student_mode():
+        raise Conflict("Dispatch, sensors and alerts keep their data with ReplicaLab's own protocol (versions, "
+                       "compare-and-set on a version, key listings); student programs speak lin-kv, which has "
+                       "none of those. Try the apps on python run.py, or python run.py cluster without --node-cmd.")
 
 
 class NoDelete(ReplicaLabError):

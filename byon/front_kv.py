@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Optional, Tuple
 
+from models import node_ref
+
 from .lin_kv import KvOperation, KvResult, NodeAnswerError, interpret, no_reply
 from .node_host import student_name
 
@@ -23,10 +25,42 @@ def student_mode(manager: Any) -> bool:
     return bool(getattr(manager.world, "student", False))
 
 
-def not_running(op: KvOperation, node: str, why: str) -> KvResult:
+def not_running(op: KvOperation, node: str, why: str, node_id: int) -> KvResult:
     """The program is not running: nothing reached it, so the operation certainly did not happen."""
     return KvResult(op, "fail", 503, f"{node}'s program is not running, so the {op.f} of {op.key!r} was not "
-                                     f"sent to it and did not happen: {why}", details={"error": "program_not_running"})
+                                     f"sent to it and did not happen: {why.rstrip('.')}. POST /recover/{node_id} "
+                                     "restarts it.", details={"error": "program_not_running"})
+
+
+def down_node(manager: Any, op: KvOperation, coordinator: Any) -> Optional[KvResult]:
+    """The answer for a request naming a coordinator that is down (its program exited, or a fault); else None."""
+    chosen = node_ref(coordinator) if coordinator is not None else None
+    if chosen is None or not 0 <= chosen < len(manager.handles) or manager.is_up(chosen):
+        return None
+    handle, node = manager.handles[chosen], student_name(chosen)
+    program = getattr(handle, "program", None) or {}
+    why = f"its program is not running: {program['problem']}" if program.get("problem") and \
+        handle.failure() == "crash" else f"failed with mode {handle.failure()}"
+    return KvResult(op, "fail", 503, f"{node} is down ({why.rstrip('.')}), so the {op.f} of {op.key!r} was not "
+                                     f"sent to it and did not happen. POST /recover/{chosen} restarts it, or name "
+                                     "another coordinator.", details={"error": "node_down"})
+
+
+def _ask(manager: Any, op: KvOperation, coordinator: Optional[Any], timeout_ms: int) -> Tuple[KvResult, str]:
+    """The coordinator's answer to `op` as a KvResult, and that node's student id."""
+    down = down_node(manager, op, coordinator)
+    if down is not None:
+        return down, student_name(node_ref(coordinator))  # type: ignore[arg-type]
+    handle = manager.coordinator_for(op.key, coordinator)
+    node = student_name(handle.node_id)
+    paused_wait_ms = manager.config.client_timeout_ms if manager.network.paused else 0
+    answer = handle.kv(op.request_body(0), timeout_ms, paused_wait_ms)
+    if answer.get("not_running"):
+        return not_running(op, node, answer["not_running"], handle.node_id), node
+    if answer.get("reply") is None:
+        paused_ms = answer.get("paused_ms", 0)  # gave up on the paused network: say so, and what to do
+        return no_reply(op, node, timeout_ms, paused_ms if paused_ms >= paused_wait_ms > 0 else 0), node
+    return interpret(op, answer["reply"], node), node
 
 
 def reply_timeout_ms(config: Any) -> int:
@@ -45,17 +79,7 @@ def run(manager: Any, op: KvOperation, coordinator: Optional[Any] = None,
     """
     timeout_ms = timeout_ms or reply_timeout_ms(manager.config)
     with manager.lock, manager.history.record(op.f, op.key, op.history_value()) as outcome:
-        handle = manager.coordinator_for(op.key, coordinator)
-        node = student_name(handle.node_id)
-        paused_wait_ms = manager.config.client_timeout_ms if manager.network.paused else 0
-        answer = handle.kv(op.request_body(0), timeout_ms, paused_wait_ms)
-        if answer.get("not_running"):
-            result = not_running(op, node, answer["not_running"])
-        elif answer.get("reply") is None:
-            paused_ms = answer.get("paused_ms", 0)  # gave up on the paused network: say so, and what to do
-            result = no_reply(op, node, timeout_ms, paused_ms if paused_ms >= paused_wait_ms > 0 else 0)
-        else:
-            result = interpret(op, answer["reply"], node)
+        result, node = _ask(manager, op, coordinator, timeout_ms)
         done = result.outcome()
         outcome.type, outcome.value, outcome.details = done.type, done.value, done.details
     if result.status != 200:

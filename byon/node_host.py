@@ -39,6 +39,7 @@ from realmode.incarnation import next_incarnation
 from realmode.step_hold import MessageIds, StepHold
 
 from .envelope import Envelope, shown
+from .program_status import DATA_NOTE
 from .stdio_bridge import NodeStartError, Problem, StdioBridge
 
 logger = logging.getLogger("replicalab")
@@ -143,10 +144,15 @@ class StudentProcess:
     def status(self) -> dict:
         """The program as GET /peer/health and the views show it."""
         running = self.bridge.running() and self.start_problem is None
+        process = self.bridge.process
         return {"command": self.command, "student_id": self.name, "pid": self.bridge.pid, "running": running,
+                "started": self.start_problem is None,
+                "exit_code": process.poll() if process is not None else None,
                 "problem": next((p.text() for p in (self.start_problem, self.exit_problem) if p), None),
                 "problems": self.problems[-5:], "stats": vars(self.bridge.stats),
-                "data_dir": program_dir(self.config.data_dir), "last_log": list(self.bridge.last_log)[-5:]}
+                # The path the program gets in REPLICALAB_DATA_DIR (absolute), not the node's relative one.
+                "data_dir": os.path.abspath(program_dir(self.config.data_dir)),
+                "last_log": list(self.bridge.last_log)[-5:]}
 
     # --- messages -------------------------------------------------------------------
 
@@ -321,9 +327,9 @@ def add_student_routes(app: Flask, process: StudentProcess) -> None:
     @app.get("/node/detail")
     def detail():
         """No records to list: a student's program keeps its data its own way."""
-        return jsonify(node=summary(), records=[], hints=[],
-                       note=f"{process.name} is a student's program: ReplicaLab cannot list its data; "
-                            "read keys through /read.")
+        where = process.status()["data_dir"]
+        return jsonify(node=summary(), records=[], hints_held=[], source="program",
+                       note=f"{process.name} is a student's program. " + DATA_NOTE.format(where=where))
 
     @app.get("/node/keys")
     def keys():

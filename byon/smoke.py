@@ -71,6 +71,9 @@ def run(command: str, timeout_s: float = 2.0, out=sys.stdout) -> int:
             bridge.start()
         except NodeStartError as error:
             print(f"FAILED to start: {error}", file=out)
+            for problem in problems:  # what it printed before it failed (a debug line on stdout?)
+                if problem != error.problem:
+                    print(f"problem: {problem.text()}", file=out)
             return 1
         print(f"started {command!r} as n1 (pid {bridge.pid}); init answered with init_ok", file=out)
         matched = 0

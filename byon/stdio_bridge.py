@@ -23,6 +23,7 @@ from typing import Callable, Deque, List, Optional, Sequence, Union, cast
 
 from . import child_process
 from .envelope import MAX_LINE_BYTES, Envelope, MalformedLine, encode_line, parse_line, shown
+from .program_status import exit_words
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +155,7 @@ class StdioBridge:
             self._threads[1].join(1)  # let the last stderr lines arrive
             said = "; its last stderr lines: " + " | ".join(self.last_log) if self.last_log else \
                 "; it wrote nothing on stderr"
-            how = f"exited with code {code}" if code is not None else "closed its stdout"
+            how = exit_words(code) if code is not None else "closed its stdout"
             return Problem(self.node_id, "exited", f"the program {how} before answering init{said}")
         return Problem(self.node_id, "no_init",
                        f"the program never answered init with init_ok (in_reply_to {self._init_id}) within "
@@ -248,7 +249,7 @@ class StdioBridge:
     def _exit_sentence(self) -> str:
         code = child_process.exit_code(self.process, 1) if self.process else None
         said = " Its last stderr line: " + self.last_log[-1] if self.last_log else ""
-        return f"the program exited (code {code}) while running as a node.{said}"
+        return f"the program {exit_words(code)} while running as a node.{said}"
 
     def _handle_line(self, line: bytes) -> None:
         try:

@@ -28,6 +28,8 @@ from typing import Dict, List, Optional
 
 from flask import Flask, jsonify, request
 
+from byon import program_status
+from byon.node_host import wipe_program_dir
 from cluster.errors import Unauthorized
 from cluster.faults import FaultSet
 from config import ENV_PREFIX, Config
@@ -196,6 +198,7 @@ class ProcessWorld:
         core.handles.extend(self.handles)
         core.nodes.extend(self.handles)  # the control plane only needs each node's id and name
         self.network_.run()
+        self._check_programs()  # a program that exited at once is a down node before the banner says anything
         self.started_in_s = time.monotonic() - began
         self._supervisor = threading.Thread(target=self._supervise, name="realmode-supervisor", daemon=True)
         self._supervisor.start()
@@ -219,9 +222,10 @@ class ProcessWorld:
         addresses = {i: f"{self.host}:{port}" for i, port in enumerate(ports)}
         env = {**os.environ, **child_env(config), "PYTHONPATH": ROOT}
         for i in range(config.nodes):
-            data_dir = os.path.join(config.data_dir, node_name(i))
+            # Absolute: the node process runs in ROOT, the front wherever it was started.
+            data_dir = os.path.abspath(os.path.join(config.data_dir, node_name(i)))
             if config.fresh:
-                remove_node_files(data_dir)
+                empty_node_dir(data_dir)
             peers = ",".join(f"{p}={a}" for p, a in addresses.items() if p != i)
             argv = [sys.executable, os.path.join(ROOT, "run.py"), "node", "--id", str(i), "--listen", addresses[i],
                     "--peers", peers, "--data-dir", data_dir, "--front", f"http://{self.intake.address}"]
@@ -242,9 +246,33 @@ class ProcessWorld:
             self.close_children()
             raise
 
+    def _check_programs(self) -> None:
+        """Mark down (crash) each node whose student program is not running: it exited, was killed, never started.
+
+        The node process lives on without its program, but a node is its program: reads and
+        writes to it cannot be answered until `POST /recover/N` restarts both.
+        """
+        for handle in self.handles:
+            why = handle.program_gone()  # asks the node how its program ended: outside the cluster lock
+            if why is None:
+                continue
+            with self.core.lock:
+                if handle.failure() is not None or self._stop.is_set():
+                    continue
+                handle.died("crash")
+                assert self.network_ is not None
+                self.network_.down.add(handle.node_id)
+                self.core.events.emit("node_failed", f"{program_status.closed(why)} The front marks {handle.name} "
+                                      f"down (crash); POST /recover/{handle.node_id} restarts it", [handle.node_id],
+                                      mode="crash",
+                                      pid=handle.pid, program_pid=(handle.program or {}).get("pid"),
+                                      exit_code=(handle.program or {}).get("exit_code"))
+                self.core.settle()
+
     def _supervise(self) -> None:
         """Notice children that exited or were stopped by someone else; publish fault changes."""
         while not self._stop.wait(SUPERVISE_EVERY_S):
+            self._check_programs()
             for handle in self.handles:
                 if handle.failure() is not None or handle.child is None:
                     continue
@@ -291,6 +319,12 @@ class ProcessWorld:
         self.close_children()
         if self.intake is not None:
             self.intake.shutdown()
+
+
+def empty_node_dir(data_dir: str) -> None:
+    """--fresh: delete a node's files, and its student program's data directory (the program's own files)."""
+    remove_node_files(data_dir)
+    wipe_program_dir(data_dir)
 
 
 def child_env(config: Config) -> Dict[str, str]:

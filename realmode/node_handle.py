@@ -24,6 +24,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import requests
 
+from byon import program_status
 from byon.node_host import wipe_program_dir
 from cluster.errors import GatewayTimeout, NoQuorum, ReplicaLabError
 from db import remove_node_files
@@ -51,6 +52,7 @@ class HttpNodeHandle:
         self.client_timeout_s = client_timeout_s
         self._failure: Optional[str] = None
         self.program_pid: Optional[int] = None  # a student's program under the node process (byon)
+        self.program: Optional[dict] = None  # that program as the node's last health answer showed it
         self.rejoined: Callable[[HttpNodeHandle], None] = lambda handle: None  # set by the front (front.py)
         self.sink: Any = None  # the front's EventSink: events that ride along in an answer go there
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -185,7 +187,19 @@ class HttpNodeHandle:
     def saw_health(self, health: dict) -> None:
         """Note what the node's health answer says of its student program (its pid, to signal it)."""
         program = health.get("program") if isinstance(health, dict) else None
-        self.program_pid = program.get("pid") if isinstance(program, dict) else None
+        self.program = program if isinstance(program, dict) else None
+        self.program_pid = program.get("pid") if isinstance(program, dict) and program.get("running") else None
+
+    def program_gone(self) -> Optional[str]:
+        """Why this node's student program is not running while the node is up (a crash), else None."""
+        if self._failure is not None or self.child is None or self.program is None:
+            return None
+        if not program_status.program_gone(self.program, processes.is_alive):
+            return None
+        with contextlib.suppress(ReplicaLabError):  # the node process says how its program ended
+            self._state = self._json("GET", "/node/state")
+            self.program = self._state["summary"].get("program") or self.program
+        return program_status.why_gone(self.name, self.program)
 
     # --- recovery work ------------------------------------------------------------
 
@@ -217,17 +231,26 @@ class HttpNodeHandle:
 
     def summary(self, up: bool) -> dict:
         """The node as /nodes lists it, with its pid and address."""
-        summary = dict(self._refresh()["summary"])
-        summary.update(status="alive" if up else "dead", failure=None if up else self._failure,
-                       pid=self.pid, address=self.address)
-        return summary
+        return self._placed(self._refresh()["summary"], up)
+
+    def _placed(self, summary: dict, up: bool) -> dict:
+        """A copy of the node's summary with what the front knows: status, failure, pid, address.
+
+        A down node's student program is shown as its failure left it (killed with its node process).
+        """
+        node = dict(summary)
+        node.update(status="alive" if up else "dead", failure=None if up else self._failure,
+                    pid=self.pid, address=self.address)
+        if not up and self._failure and program_status.is_student(node):
+            node["program"] = program_status.down_view(node["program"], self._failure)
+        return node
 
     def detail(self, up: bool) -> dict:
         """Every record and hint it holds: asked now while it runs, else read from its files (node_files.py)."""
         if self._failure is None:
             try:
                 detail = self._json("GET", "/node/detail", params={"up": "1" if up else "0"}, timeout=DETAIL_TIMEOUT_S)
-                detail["node"].update(pid=self.pid, address=self.address)
+                detail["node"] = self._placed(detail["node"], up)
                 return detail
             except ReplicaLabError as error:
                 return self._from_files(up, f"did not answer in time ({error.message})")
@@ -235,17 +258,23 @@ class HttpNodeHandle:
 
     def _from_files(self, up: bool, why: str) -> dict:
         """The detail of a node whose process cannot answer, from its sqlite files, saying so."""
-        node = dict(self._state["summary"])
-        node.update(status="alive" if up else "dead", failure=None if up else self._failure, pid=self.pid,
-                    address=self.address)
+        node = self._placed(self._state["summary"], up)
         answer = {"node": node, "records": [], "hints_held": [], "source": "files"}
+        if program_status.is_student(node):
+            answer.update(source="program", note=f"{self.name}'s process {why}. " + program_status.DATA_NOTE.format(
+                where=node["program"].get("data_dir", "its data directory")))
+            return answer
         if not self.data_dir:
             answer.update(source="last summary", note=f"{self.name}'s process {why} and runs on another machine: "
                           "its files are not here, so this is its last summary.")
             return answer
         try:
-            answer["records"] = [record.to_dict() for record in node_files.records(self.data_dir, self.node_id)]
+            records = node_files.records(self.data_dir, self.node_id)
+            answer["records"] = [record.to_dict() for record in records]
             answer["hints_held"] = node_files.hints(self.data_dir, self.node_id)
+            # Counted from the same files as the records, not its last summary (older than its last writes).
+            node.update(keys=sum(not r.deleted for r in records), tombstones=sum(r.deleted for r in records),
+                        hints=len(answer["hints_held"]))
         except node_files.FilesUnreadable as error:
             answer.update(source="last summary", note=f"{self.name}'s process {why}, and {error.reason}: this is "
                           "its last summary.")
@@ -357,6 +386,11 @@ class HttpNodeHandle:
                 self.child = processes.restart(self.child)
                 self.saw_health(processes.wait_healthy(f"http://{self.address}/peer/health", self.child,
                                                        timeout_s=15))
+                if self.program is not None and not self.program.get("running"):  # still down: say why
+                    raise program_status.ProgramNotRunning(
+                        f"{program_status.closed(program_status.why_gone(self.name, self.program))} So {self.name} "
+                        f"stays down: fix the program, then POST /recover/{self.node_id} starts it again.",
+                        node=self.name)
         self._failure = None
         if self._state["skew_ms"]:
             self.set_skew(self._state["skew_ms"])

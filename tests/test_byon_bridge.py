@@ -154,11 +154,11 @@ class BridgeTest(unittest.TestCase):
         self.assertTrue(any(p.kind == "stdin_full" and "bytes) wait" in p.why for p in harness.problems))
 
     def test_node_exit_while_running_is_reported(self):
-        """A node that dies after init is reported with its exit code."""
+        """A node that dies after init is reported with how it ended (killed by signal 9, named)."""
         harness = self.scripted("")
         os.kill(harness.bridges["n1"].pid, 9)
         self.assertTrue(wait_until(lambda: any(p.kind == "exited" for p in harness.problems)))
-        self.assertIn("code -9", next(p.why for p in harness.problems if p.kind == "exited"))
+        self.assertIn("was killed by signal 9 (SIGKILL)", next(p.why for p in harness.problems if p.kind == "exited"))
 
     def test_no_orphan_when_the_parent_is_killed(self):
         """kill -9 of the process that runs the bridge takes the node program down with it."""

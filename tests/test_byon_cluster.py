@@ -105,6 +105,48 @@ class ModelClusterTest(unittest.TestCase):
                          [("write", "ok"), ("read", "ok"), ("cas", "ok"), ("cas", "fail"), ("read", "ok")])
         self.assertTrue(c.get("/check").json()["linearizable"])
 
+    def test_the_tour_gets_answer_json_and_never_a_server_error(self):
+        """Every GET of the README tour answers JSON, never a 500; /nodes/N and /keys say what ReplicaLab knows of a
+        program (its pid, that its data is its own), and the apps refuse student nodes with a 409."""
+        c = cluster
+        for path in ("/", "/health", "/config", "/nodes", "/nodes/2", "/keys", "/faults", "/events?limit=5",
+                     "/history", "/check", "/network/messages", "/placement/color", "/read/color", "/scenario",
+                     "/scheduler/jobs", "/dispatch/drones", "/dispatch/deliveries/p1", "/sensors/floor-1", "/alerts"):
+            answer = c.get(path)  # a 503 or 504 is a node's answer (no leader yet); a 500 is ReplicaLab's bug
+            self.assertNotEqual(answer.status_code, 500, f"{path}: {answer.text[:300]}")
+            self.assertNotEqual(answer.json().get("error"), "internal_error", path)
+        node = c.get("/nodes/2").json()
+        self.assertEqual((node["node"]["status"], node["source"]), ("alive", "program"))
+        self.assertIn(f"its program runs ({MODEL_3!r}, pid {program(c, 2)['pid']})", node["message"])
+        self.assertIn(program(c, 2)["data_dir"], node["note"])
+        self.assertTrue(os.path.isabs(program(c, 2)["data_dir"]), "the path the program gets, absolute")
+        self.assertIn("REPLICALAB_DATA_DIR", c.get("/keys").json()["message"])
+        refused = c.post("/dispatch/drones", {"id": "d1", "x": 0, "y": 0})
+        self.assertEqual((refused.status_code, refused.json()["error"]), (409, "conflict"))
+        self.assertIn("lin-kv", refused.json()["message"])
+
+    def test_a_killed_program_is_its_nodes_crash_until_recover(self):
+        """kill -9 of a program (not its node process) marks its node down (crash) with the signal in words;
+        /health counts it down, a request to it says POST /recover/N, and /recover starts a new program."""
+        c = cluster
+        pid = program(c, 2)["pid"]
+        os.kill(pid, signal.SIGKILL)
+        entry = c.wait_down(2)
+        self.assertEqual((entry["failure"], entry["program"]["running"]), ("crash", False))
+        try:
+            health = c.get("/health").json()
+            self.assertEqual((health["nodes_alive"], health["health"]), (4, "degraded"))
+            told = [e["text"] for e in events(c, "node_failed") if f"(pid {pid})" in e["text"]]
+            self.assertTrue(told and "was killed by signal 9 (SIGKILL)" in told[0], told)
+            refused = c.post("/write", {"key": "k", "value": 1, "coordinator": 2})
+            self.assertEqual((refused.status_code, refused.json()["outcome"]), (503, "fail"))
+            self.assertIn("POST /recover/2", refused.json()["message"])
+        finally:
+            self.assertEqual(c.post("/recover/2").status_code, 200)
+        after = program(c, 2)
+        self.assertTrue(after["running"])
+        self.assertNotEqual(after["pid"], pid)
+
     def test_delete_is_refused_with_a_sentence(self):
         """lin-kv has no delete: /delete answers 405 saying so, and nothing is recorded."""
         recorded = cluster.get("/history").json()["recorded_ops"]
@@ -280,7 +322,36 @@ class BrokenProgramsTest(unittest.TestCase):
         answer = self.c.post("/write", {"key": "e", "value": 1, "coordinator": 4})
         self.assertEqual(answer.status_code, 503)
         self.assertIn("not running", answer.json()["message"])
+        self.assertIn("POST /recover/4", answer.json()["message"])
         self.assertEqual(answer.json()["outcome"], "fail")
+
+    def test_a_program_that_never_started_is_a_down_node_from_the_start(self):
+        """Nodes whose program exited at once or never answered init are down (crash) in /nodes, /health and
+        the banner (which no longer speaks of quorums and sqlite); /recover says the program exits again."""
+        nodes = self.c.get("/nodes").json()["nodes"]
+        self.assertEqual([(n["status"], n["failure"]) for n in nodes[3:]], [("dead", "crash")] * 2)
+        health = self.c.get("/health").json()
+        self.assertEqual(health["nodes_alive"], 3)
+        with open(os.path.join(self.c.data_dir, "front.log"), encoding="utf-8") as log:
+            banner = log.read().split("Listening on")[0]
+        self.assertIn("node-4 is down: node-4's program n4 did not start as a node", banner)
+        self.assertIn("REPLICALAB_DATA_DIR", banner)
+        self.assertNotIn("RF=", banner)
+        again = self.c.post("/recover/4")
+        self.assertEqual((again.status_code, again.json()["error"]), (503, "program_not_running"))
+        self.assertIn("exited with code 3", again.json()["message"])
+        self.assertEqual(self.c.get("/nodes").json()["nodes"][4]["status"], "dead")
+
+    def test_killing_a_node_process_shows_its_program_gone(self):
+        """kill -9 of a node process of a mixed cluster: /nodes shows its program not running; /recover restarts."""
+        before = self.c.get("/nodes").json()["nodes"][0]
+        os.kill(before["pid"], signal.SIGKILL)
+        entry = self.c.wait_down(0)
+        try:
+            self.assertEqual((entry["failure"], entry["program"]["running"]), ("crash", False))
+        finally:
+            self.assertEqual(self.c.post("/recover/0").status_code, 200)
+        self.assertTrue(wait_for(lambda: program(self.c, 0)["running"]))
 
     def test_a_silent_program_is_reported(self):
         """A program that never answers init is stopped and told so; the cluster serves with the others."""

@@ -12,6 +12,7 @@ from cluster import codec
 from cluster.errors import BadMessage, BadRequest
 from cluster.passthrough import Passthrough
 from config import Config
+from realmode.front import empty_node_dir
 from tests.helpers import ROOT
 
 
@@ -97,6 +98,22 @@ class HugeReplyTest(unittest.TestCase):
         self.assertEqual(type_, "client_failed")
         self.assertLess(len(text), 400)
         self.assertLess(len(repr(details["reply"])), MAX_EVENT_REPLY_CHARS)
+
+
+class FreshTest(unittest.TestCase):
+    """--fresh starts every node empty, its student program's files included."""
+
+    def test_fresh_deletes_the_program_data_dir(self):
+        """The program's folder (what a previous program saved) goes with the node's files; its log stays."""
+        with tempfile.TemporaryDirectory() as node_dir:
+            os.makedirs(os.path.join(node_dir, "program"))
+            with open(os.path.join(node_dir, "program", "n1.json"), "w", encoding="utf-8") as old:
+                old.write('{"from": "last week\'s starter"}')
+            with open(os.path.join(node_dir, "node.log"), "w", encoding="utf-8") as log:
+                log.write("kept\n")
+            empty_node_dir(node_dir)
+            self.assertEqual(os.listdir(node_dir), ["node.log"])
+
 
 if __name__ == "__main__":
     unittest.main()

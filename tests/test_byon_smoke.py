@@ -40,6 +40,15 @@ class SmokeTest(unittest.TestCase):
         self.assertIn("FAILED to start", text)
         self.assertIn("exited with code 4", text)
 
+    def test_garbage_then_exit_reports_both(self):
+        """A program that prints a debug line and exits at once is told the exit and the line it printed."""
+        source = "print('hello from a debug print'); import sys; sys.exit(2)"
+        status, text = self.run_smoke(shlex.join([sys.executable, "-c", source]))
+        self.assertEqual(status, 1)
+        self.assertIn("exited with code 2", text)
+        self.assertIn("problem: n1 printed a line that is not a valid message", text)
+        self.assertIn("The line: hello from a debug print", text)
+
 
 if __name__ == "__main__":
     unittest.main()

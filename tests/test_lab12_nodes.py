@@ -1,6 +1,10 @@
 """Lab 12's starter and model nodes speak lin-kv through the bridge; each planted bug shows its failure."""
 import itertools
+import json
+import os
 import shutil
+import subprocess
+import tempfile
 import unittest
 
 from byon.child_process import alive
@@ -40,6 +44,19 @@ class StarterContract(TestMixin):
             self.assertFalse(alive(pid))
             h.start("n1")
             self.assertEqual(h.kv("n1", "read", "k").value, "durable")
+
+    def test_storage_creates_its_data_folder(self):
+        """Run by hand with REPLICALAB_DATA_DIR naming a folder that does not exist yet, a write is saved there."""
+        with tempfile.TemporaryDirectory() as top:
+            folder = os.path.join(top, "not", "yet")
+            lines = [{"src": "c0", "dest": "n1", "body": {"type": "init", "msg_id": 1, "node_id": "n1",
+                                                          "node_ids": ["n1"]}},
+                     {"src": "c1", "dest": "n1", "body": {"type": "write", "msg_id": 2, "key": "k", "value": 1}}]
+            ran = subprocess.run(self.command, input="".join(json.dumps(line) + "\n" for line in lines),
+                                 capture_output=True, text=True, timeout=30,
+                                 env={**os.environ, "REPLICALAB_DATA_DIR": folder})
+            self.assertIn('"write_ok"', ran.stdout, ran.stderr[-500:])
+            self.assertEqual(os.listdir(folder), ["n1.json"])
 
     def test_starter_does_not_replicate_yet(self):
         """As handed out, each node keeps its own copy: a write on n1 is not readable on n2 (the lab's TODO)."""

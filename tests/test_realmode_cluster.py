@@ -147,6 +147,24 @@ class RealClusterTest(unittest.TestCase):
             self.recover(crashed)
             self.recover(stopped)
 
+    def test_a_node_killed_from_a_terminal_counts_its_keys_from_its_files(self):
+        """After kill -9 from outside, /nodes/<id> counts keys and tombstones from the files its records come from,
+        not from its last summary (taken before its last write)."""
+        key = "counted-from-files"
+        node = self.replicas(key)[0]
+        pid = self.cluster.pids()[node]  # GET /nodes: the front's last summary of the node, before the write
+        self.assertEqual(self.cluster.post("/write", {"key": key, "value": "v", "coordinator": node}).status_code, 200)
+        os.kill(pid, signal.SIGKILL)
+        self.cluster.wait_down(node)
+        try:
+            detail = self.cluster.get(f"/nodes/{node}").json()
+            self.assertIn(key, [r["key"] for r in detail["records"]])
+            self.assertEqual(detail["node"]["keys"], sum(not r["deleted"] for r in detail["records"]))
+            self.assertEqual(detail["node"]["tombstones"], sum(r["deleted"] for r in detail["records"]))
+            self.assertIn(f"{detail['node']['keys']} key", detail["message"])
+        finally:
+            self.recover(node)
+
     def test_a_partition_enforced_by_the_transports_gives_503_on_the_minority_in_linearizable_mode(self):
         """Partitioned [[a], [others]]: a linearizable write coordinated by a answers 503, one by the majority 200."""
         key = "split"

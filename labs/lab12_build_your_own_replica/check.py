@@ -6,7 +6,8 @@ model answers with `python -m labs grade-node` on a real cluster of them (short
 runs: one seed, 3 nodes, a few seconds; the README gives the full 5-seed
 commands an instructor runs before class). Step 8 pauses a cluster of the
 stage 3 model slowed with --time-scale 100 and moves its messages by hand
-(step mode, as in lab 5), as the README's step 8 says.
+(step mode, as in lab 5), as the README's step 8 says. Step 9 kills a
+starter's program under its node and recovers it.
 """
 import io
 import os
@@ -191,6 +192,43 @@ def step_by_hand(ctx):
             "after": after, "write": box.get("write"), "read": read}
 
 
+def kill_the_program(ctx):
+    """A 3-node cluster of the starter: kill -9 node 1's program, see the node down, write to it, recover it."""
+    cluster = RealModeClient({"nodes": 3}, args=["--node-cmd", node_cmd("starter.py")])
+    try:
+        pid = cluster.request("GET", "/nodes")[1]["nodes"][1]["program"]["pid"]
+        os.kill(pid, signal.SIGKILL)  # from a terminal: kill -9 <program.pid>
+        node: dict = {}
+        for _ in range(100):  # the front looks every fifth of a second
+            node = cluster.request("GET", "/nodes")[1]["nodes"][1]
+            if node["status"] == "dead":
+                break
+            time.sleep(0.05)
+        health = cluster.request("GET", "/health")[1]
+        write = cluster.request("POST", "/write", {"key": "x", "value": 1, "coordinator": 1})
+        recovered = cluster.request("POST", "/recover/1")
+        after = cluster.request("GET", "/nodes")[1]["nodes"][1]["program"]
+    finally:
+        cluster.close()
+    return {"message": f"kill -9 program pid {pid}: node-1 {node.get('status')} ({node.get('failure')}); "
+                       f"{health.get('message')} write to node 1: {write[0]} {write[1].get('message')}; "
+                       f"recover: {recovered[0]}; its program now pid {after.get('pid')}, "
+                       f"running {after.get('running')}",
+            "pid": pid, "node": node, "health": health, "write": write, "recovered": recovered, "after": after}
+
+
+def check_killed_program(ctx, answer):
+    """The program's death is its node's crash, counted by /health; a write says how back; /recover restarts it."""
+    expect((answer["node"].get("status"), answer["node"].get("failure")) == ("dead", "crash"),
+           "the node whose program was killed is down (crash) in /nodes")
+    expect(answer["health"].get("nodes_alive") == 2, "/health counts 2 of 3 nodes alive")
+    expect(answer["write"][0] == 503 and "POST /recover/1" in answer["write"][1].get("message", ""),
+           "a write to that node answers 503 and says POST /recover/1 restarts it")
+    after = answer["after"]
+    expect(answer["recovered"][0] == 200 and after.get("running") and after.get("pid") != answer["pid"],
+           "POST /recover/1 starts a new program")
+
+
 def check_by_hand(ctx, answer):
     """The forwarded write waits at n1 with a readable summary; it waits past the model's own timeout; delivered,
     it makes n0 send the change; after resume the write answers."""
@@ -235,4 +273,6 @@ LAB = Lab(12, "Build your own replica", "lab12_build_your_own_replica", steps=[
     Step("Step your node's messages by hand", None, None, action=step_by_hand, check=check_by_hand,
          notice="--time-scale 100 slows your programs' clocks, so their timers wait while you step; POST "
                 "/network/pause holds every message at its sender: deliver, drop or duplicate one by its id."),
+    Step("Kill your program, not its node", None, None, action=kill_the_program, check=check_killed_program,
+         notice="a node is its program: when the program dies the node is down until POST /recover/N."),
 ])

@@ -137,6 +137,7 @@ class Node {
 class Storage {
   constructor(nodeId, initial) {
     const folder = process.env.REPLICALAB_DATA_DIR || "";
+    if (folder) fs.mkdirSync(folder, { recursive: true }); // run by hand, it may not exist yet
     this.path = folder ? path.join(folder, `${nodeId}.json`) : "";
     this.state = initial;
     if (this.path && fs.existsSync(this.path)) {

@@ -187,12 +187,14 @@ class Storage:
 
     `save` writes a temporary file, flushes it to disk and renames it over the
     old one, so a node killed at any moment finds either the old or the new
-    state when it restarts. Without the variable (or with "") state is kept in
-    memory only. Saving the whole state costs its size: fine for a lab.
+    state when it restarts. The folder is created if it does not exist. Without
+    the variable (or with "") state is kept in memory only. Saving the whole state costs its size: fine for a lab.
     """
 
     def __init__(self, node_id, default):
         folder = os.environ.get("REPLICALAB_DATA_DIR", "")
+        if folder:
+            os.makedirs(folder, exist_ok=True)  # run by hand (REPLICALAB_DATA_DIR=/tmp/n1) it may not exist yet
         self.path = os.path.join(folder, f"{node_id}.json") if folder else ""
         self.state = default
         if self.path and os.path.exists(self.path):

@@ -103,6 +103,8 @@ class ReplicationManager:
         self.nodes: List[ReplicaNode] = self.core.nodes
         self.handles: List[NodeHandle] = self.core.handles
         self.data_lock = self.world.start(self.core)
+        if hasattr(self.world, "recover_node"):  # real mode: a node continued from a terminal recovers as here
+            self.world.recover_node = self.recover
         stored = sum(h.live_count() for h in self.handles)
         self.started_empty = stored == 0 and not any(h.hint_count() for h in self.handles)
         said = (f"cluster started: {config.nodes} nodes, RF={config.rf}, R={config.r}, W={config.w}, seed "

@@ -24,13 +24,13 @@ import sys
 import threading
 import time
 from dataclasses import fields
-from typing import Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from flask import Flask, jsonify, request
 
 from byon import program_status
 from byon.node_host import wipe_program_dir
-from cluster.errors import Unauthorized
+from cluster.errors import ReplicaLabError, Unauthorized
 from cluster.faults import FaultSet
 from config import ENV_PREFIX, Config
 from db import remove_node_files
@@ -168,6 +168,9 @@ class ProcessWorld:
         self._stop = threading.Event()
         self._supervisor: Optional[threading.Thread] = None
         self.started_in_s = 0.0
+        # The manager's recover (handoff and sync), set once it is built: the supervisor runs it for a
+        # node continued from a terminal, as POST /recover would.
+        self.recover_node: Optional[Callable[[int], Any]] = None
 
     def step_control(self, core) -> RealStepControl:
         """Step mode over the node processes (front_steps.py)."""
@@ -274,6 +277,8 @@ class ProcessWorld:
         while not self._stop.wait(SUPERVISE_EVERY_S):
             self._check_programs()
             for handle in self.handles:
+                if handle.failure() == "stop":
+                    self._notice_continued(handle)
                 if handle.failure() is not None or handle.child is None:
                     continue
                 code = handle.child.exit_code()
@@ -298,6 +303,26 @@ class ProcessWorld:
             with self.core.lock:
                 if self.network_ is not None:
                     self.network_.run()  # a network fault set without a settle (FaultControl.set_network)
+
+    def _notice_continued(self, handle: HttpNodeHandle) -> None:
+        """A stopped node whose process runs again (kill -CONT from a terminal) is recovered, as /recover would."""
+        if handle.child is None or handle.child.exit_code() is not None:
+            return
+        if processes.process_state(handle.pid) in ("T", "t", None):
+            return
+        with self.core.lock:
+            if handle.failure() != "stop" or self._stop.is_set():
+                return  # /recover got there first
+            if self.recover_node is None:
+                return
+            self.core.events.emit("node_continued", f"{handle.name}'s process (pid {handle.pid}) runs again "
+                                  "(SIGCONT from outside the front): the front noticed by itself and recovers it, "
+                                  "as POST /recover would", [handle.node_id], pid=handle.pid)
+            try:
+                self.recover_node(handle.node_id)
+            except ReplicaLabError as error:  # the supervisor must go on watching the others
+                self.core.events.emit("node_continued", f"{handle.name} could not be recovered: {error.message}",
+                                      [handle.node_id], pid=handle.pid)
 
     def republish(self, handle: HttpNodeHandle) -> None:
         """Send the current fault table to one node (it came back and missed versions)."""

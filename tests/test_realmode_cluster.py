@@ -126,6 +126,27 @@ class RealClusterTest(unittest.TestCase):
         records = {r["key"]: r for r in self.cluster.get(f"/nodes/{owner}").json()["records"]}
         self.assertEqual(records[key]["value"], "v1")
 
+    def test_a_process_stopped_and_continued_from_a_terminal_is_noticed_both_ways(self):
+        """kill -STOP from a terminal: the front marks the node down; kill -CONT: it notices and recovers it."""
+        key = "continued"
+        owner = self.replicas(key)[1]
+        pid = self.cluster.pids()[owner]
+        os.kill(pid, signal.SIGSTOP)
+        self.assertEqual(self.cluster.wait_down(owner)["failure"], "stop")
+        answer = self.cluster.post("/write", {"key": key, "value": "while-stopped"}).json()
+        self.assertEqual([h["for"] for h in answer["hints"]], [f"node-{owner}"])
+        since = self.cluster.get("/events?limit=1").json()["last_seq"]
+        os.kill(pid, signal.SIGCONT)
+        deadline, types = time.monotonic() + 10, []
+        while "node_recovered" not in types and time.monotonic() < deadline:
+            time.sleep(0.05)  # the front's supervisor looks every fraction of a second
+            types = [e["type"] for e in self.cluster.get(f"/events?since={since}&limit=500").json()["events"]]
+        self.assertIn("node_continued", types)
+        self.assertLess(types.index("node_continued"), types.index("node_recovered"))
+        self.assertEqual(self.cluster.get("/nodes").json()["nodes"][owner]["status"], "alive")
+        records = {r["key"]: r for r in self.cluster.get(f"/nodes/{owner}").json()["records"]}
+        self.assertEqual(records[key]["value"], "while-stopped", "its hint was handed back, as /recover does")
+
     def test_a_down_node_still_shows_its_data_read_from_its_files(self):
         """Crashed or SIGSTOPped, a replica's records show in /nodes/<id> and /keys (read from its files)."""
         key = "kept-on-disk"

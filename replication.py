@@ -16,7 +16,7 @@ from typing import Dict, List, Optional, Tuple
 from cluster import crash, siblings
 from cluster.clock import make_clock
 from cluster.core import ClusterCore
-from cluster.errors import BadRequest, Conflict, KeyNotFound, NeedsLww, NoQuorum
+from cluster.errors import BadRequest, Conflict, KeyNotFound, NeedsLww, NodeDown
 from cluster.event_log import EventLog
 from cluster.fault_control import FaultControl
 from cluster.hints import HintStore
@@ -150,13 +150,14 @@ class ReplicationManager:
                                  f"{MAX_NODE_DIGITS} digits), not {shown(given)}.", field="coordinator")
             node = self.node(chosen)
             if not self.is_up(chosen):
-                raise NoQuorum(f"{node.name} is down: a client connected to it gets no answer. "
-                               "Choose another coordinator.", key=key)
+                raise NodeDown(f"{node.name} is down ({self.handles[chosen].failure()}): a client connected "
+                               f"to it gets no answer, and nothing was done. Choose another coordinator, or "
+                               f"bring it back with POST /recover/{chosen}.", key=key, node=node.name)
             return self.handles[chosen]
         for node_id in self.ring.walk(key):
             if self.is_up(node_id):
                 return self.handles[node_id]
-        raise NoQuorum("Every node is down, so nothing can be read or written. "
+        raise NodeDown("Every node is down, so nothing can be read or written. "
                        "Recover a node with POST /recover/<id>.", key=key)
 
     def _quorum(self, name: str, value: Optional[int]) -> int:

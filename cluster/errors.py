@@ -102,6 +102,12 @@ class NoQuorum(ReplicaLabError):
     code = "no_quorum"
 
 
+class NodeDown(NoQuorum):
+    """The coordinator the client named is down (or every node is): nothing was sent, nothing was done."""
+
+    code = "node_down"
+
+
 class GatewayTimeout(ReplicaLabError):
     """The client stopped waiting; the operation goes on inside the cluster."""
 

@@ -26,7 +26,7 @@ import requests
 
 from byon import program_status
 from byon.node_host import wipe_program_dir
-from cluster.errors import GatewayTimeout, NoQuorum, ReplicaLabError
+from cluster.errors import GatewayTimeout, NodeDown, ReplicaLabError
 from db import remove_node_files
 from models import Version, node_name
 from realmode import node_files, processes
@@ -96,7 +96,7 @@ class HttpNodeHandle:
                 raise GatewayTimeout(f"{self.name}'s process (pid {self.pid}) dropped the connection during "
                                      f"{path}: it may or may not have done it. GET /nodes says whether it "
                                      "is still alive.", node=self.name) from None
-            raise NoQuorum(f"{self.name}'s process (pid {self.pid}, {self.address}) refused {path}: nothing "
+            raise NodeDown(f"{self.name}'s process (pid {self.pid}, {self.address}) refused {path}: nothing "
                            "was done. Is it killed? GET /nodes says.", node=self.name) from None
         except requests.RequestException as error:
             raise GatewayTimeout(f"{self.name}'s process (pid {self.pid}, {self.address}) did not answer "
@@ -150,7 +150,7 @@ class HttpNodeHandle:
             status, answer = client.post(path, json.dumps(body).encode(), retry_broken=False)  # never run one twice
         except Unreachable as error:
             if not error.sent:
-                raise NoQuorum(f"{self.name}'s process (pid {self.pid}, {self.address}) refused {path}: nothing "
+                raise NodeDown(f"{self.name}'s process (pid {self.pid}, {self.address}) refused {path}: nothing "
                                "was done. Is it killed? GET /nodes says.", node=self.name) from None
             raise GatewayTimeout(f"{self.name}'s process (pid {self.pid}, {self.address}) did not answer {path} "
                                  f"({error.reason}): it may or may not have done it. Is it stopped or killed? "

@@ -127,6 +127,7 @@ def perform(client, step: Step, ctx: dict, show: Optional[Callable[[str], None]]
     if step.join:
         return join_background(step, ctx, show)
     if step.action:
+        ctx["_client"] = client  # an action may ask the server too (lab 11 kills a process, then asks /health)
         answer = step.action(ctx)
         if show:
             show(answer.get("message", ""))

@@ -21,11 +21,26 @@ def check_processes(ctx, answer):
            "every node has a pid of a running process")
 
 
-def kill_coordinator(ctx, answer):
-    """kill -9 of A's process, as from another terminal; then the front's supervisor has a moment to notice."""
-    os.kill(pid_of(ctx, 0), signal.SIGKILL)
-    time.sleep(1.0)  # real time: the front polls its children five times a second
-    expect(not processes.is_alive(pid_of(ctx, 0)), "A's process is gone")
+def kill_coordinator(ctx) -> dict:
+    """kill -9 of A's process, as from another terminal; then GET /health once the front noticed (or 5 s)."""
+    pid = pid_of(ctx, 0)
+    os.kill(pid, signal.SIGKILL)
+    health: dict = {}
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # real time: the front polls its children five times a second
+        health = ctx["_client"].request("GET", "/health")[1]
+        if health.get("nodes_alive", 0) < health.get("nodes_total", 0):
+            break
+        time.sleep(0.1)
+    return {**health, "message": f"$ kill -9 {pid}\n$ curl localhost:5000/health\n{health.get('message')}",
+            "killed_pid": pid}
+
+
+def check_killed(ctx, answer):
+    """A's process is gone, and /health already counts one node less."""
+    expect(not processes.is_alive(answer["killed_pid"]), "A's process is gone")
+    expect(answer.get("nodes_alive") == answer.get("nodes_total", 0) - 1,
+           "GET /health counts one node less: nobody called /fail")
 
 
 def check_noticed(ctx, answer):
@@ -78,7 +93,7 @@ LAB = Lab(11, "From simulation to real processes", "lab11_real_processes", mode=
          notice="call the replicas A, B, C and the first fallback S."),
     Step("Write color=blue through A", "POST", "/write",
          body=lambda ctx: {"key": "color", "value": "blue", "coordinator": replica(ctx, 0)}),
-    Step("kill -9 A from another terminal", "GET", "/health", check=kill_coordinator,
+    Step("kill -9 A from another terminal", None, None, action=kill_coordinator, check=check_killed,
          notice="the check does kill -9 <pid of A>; no /fail was called."),
     Step("The front noticed by itself", "GET", "/nodes", check=check_noticed,
          notice="the console narrates the exit code the front saw (-9: SIGKILL)."),

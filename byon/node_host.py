@@ -32,7 +32,7 @@ from cluster.errors import BadRequest, Conflict
 from cluster.passthrough import Passthrough
 from config import Config
 from models import node_name
-from realmode.event_relay import EventRelay
+from realmode.event_relay import EventRelay, event_clock
 from realmode.fault_table import FaultTable, LiveFaults
 from realmode.http_transport import HttpSettings, HttpTransport
 from realmode.incarnation import next_incarnation
@@ -89,7 +89,7 @@ class StudentProcess:
         self.name = student_name(node_id)
         self.lock = threading.RLock()
         self.faults = LiveFaults(FaultTable(config.nodes))
-        self.relay = (EventRelay(node_id, front_url, lambda: self.transport.now() - self.transport.epoch_ms, token)
+        self.relay = (EventRelay(node_id, front_url, event_clock(self), token)
                       if front_url else None)
         self.emit = self.relay.emit if self.relay is not None else _log_event
         self.transport = HttpTransport(node_id, peers, codec.encode, codec.decode, self.lock, self.faults,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import collections
 import json
 import logging
+import os
 import threading
 from typing import Any, Callable, Deque, Dict, List, Optional, TypeGuard
 
@@ -27,6 +28,19 @@ logger = logging.getLogger("replicalab")
 
 EVENTS_PATH = "/peer/events"
 MAX_BATCH = 500
+# The front's start (epoch ms), given to the node processes it starts: their events' "t=" then counts
+# from the cluster's start as the front's own do, and a restarted node does not start again at 0.
+CLUSTER_START_ENV = "REPLICALAB_CLUSTER_START_MS"
+
+
+def event_clock(owner) -> Callable[[], int]:
+    """The clock `owner.transport` stamps events with: ms since the cluster started (else since it did).
+
+    `owner.transport` is read at each call: the relay is built before the transport.
+    """
+    given = os.environ.get(CLUSTER_START_ENV, "")
+    origin = int(given) if given.isdigit() and len(given) <= 15 else None
+    return lambda: owner.transport.now() - (origin if origin is not None else owner.transport.epoch_ms)
 
 
 class EventRelay:

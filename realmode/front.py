@@ -36,7 +36,7 @@ from config import ENV_PREFIX, Config
 from db import remove_node_files
 from models import node_name
 from realmode import processes
-from realmode.event_relay import EVENTS_PATH, EventSink
+from realmode.event_relay import CLUSTER_START_ENV, EVENTS_PATH, EventSink
 from realmode.fault_table import FaultTable
 from realmode.front_steps import ProcessSteps, RealStepControl
 from realmode.node_handle import HttpNodeHandle
@@ -224,6 +224,8 @@ class ProcessWorld:
         ports = [processes.free_port(self.host) for _ in range(config.nodes)]
         addresses = {i: f"{self.host}:{port}" for i, port in enumerate(ports)}
         env = {**os.environ, **child_env(config), "PYTHONPATH": ROOT}
+        if core.clock.kind == "wall":  # the nodes' events count from the cluster's start, as the front's
+            env[CLUSTER_START_ENV] = str(core.clock.start_ms)
         for i in range(config.nodes):
             # Absolute: the node process runs in ROOT, the front wherever it was started.
             data_dir = os.path.abspath(os.path.join(config.data_dir, node_name(i)))

@@ -31,7 +31,7 @@ from cluster.seam import NodeSeam
 from config import Config, ConfigError, from_env
 from db import DataDirLock
 from models import node_name
-from realmode.event_relay import EventRelay
+from realmode.event_relay import EventRelay, event_clock
 from realmode.fault_table import FaultTable, LiveFaults
 from realmode.http_transport import HttpSettings, HttpTransport
 from realmode.incarnation import next_incarnation
@@ -55,7 +55,7 @@ class NodeProcess:
         self.changed = threading.Condition(self.lock)  # notified after every timer and delivery
         self.faults = LiveFaults(FaultTable(config.nodes))
         # The relay stamps each event with the node's time since it started (its narration's "t=").
-        self.relay = (EventRelay(node_id, front_url, lambda: self.transport.now() - self.transport.epoch_ms, token)
+        self.relay = (EventRelay(node_id, front_url, event_clock(self), token)
                       if front_url else None)
         events: Any = self.relay or _Quiet()
         self.data_lock = DataDirLock(config.data_dir) if config.storage == "sqlite" else None

@@ -147,6 +147,23 @@ class RealClusterTest(unittest.TestCase):
         records = {r["key"]: r for r in self.cluster.get(f"/nodes/{owner}").json()["records"]}
         self.assertEqual(records[key]["value"], "while-stopped", "its hint was handed back, as /recover does")
 
+    def test_a_restarted_node_times_its_events_from_the_cluster_start_not_from_zero(self):
+        """After kill -9 and restart, the node's events keep counting from the cluster's start (t= never goes back)."""
+        node = self.replicas("timed")[0]
+        write = {"key": "timed", "value": 1, "coordinator": node}
+        self.assertEqual(self.cluster.post("/write", write).status_code, 200)
+        before = self.cluster.get("/events?limit=1").json()
+        latest = self.cluster.get(f"/events?since={before['last_seq'] - 1}").json()["events"]
+        last_ms = max(e["time_ms"] for e in latest)
+        os.kill(self.cluster.pids()[node], signal.SIGKILL)
+        self.cluster.wait_down(node)
+        self.recover(node)
+        self.assertEqual(self.cluster.post("/write", {**write, "value": 2}).status_code, 200)
+        events = self.cluster.get(f"/events?since={before['last_seq']}&limit=500").json()["events"]
+        started = [e for e in events if e["type"] == "write_started" and e["nodes"] == [f"node-{node}"]]
+        self.assertTrue(started, [e["type"] for e in events])
+        self.assertGreaterEqual(started[-1]["time_ms"], last_ms)
+
     def test_a_down_node_still_shows_its_data_read_from_its_files(self):
         """Crashed or SIGSTOPped, a replica's records show in /nodes/<id> and /keys (read from its files)."""
         key = "kept-on-disk"

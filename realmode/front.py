@@ -62,6 +62,7 @@ class FrontNetwork:
         self.handles: List[HttpNodeHandle] = []
         self.steps = ProcessSteps(self)
         self.student_scale = 0  # the nodes are student programs (--node-cmd): their clocks' --time-scale
+        self.programs_only = False
 
     def table(self) -> FaultTable:
         """The faults in force as the table each node enforces.
@@ -180,6 +181,8 @@ class ProcessWorld:
         """The front's network: the fault table and the down set."""
         self.network_ = FrontNetwork(config.nodes)
         self.network_.student_scale = config.time_scale if self.student else 0
+        # Every node a program: /tick has no timer of ReplicaLab's to move (a mixed cluster has some).
+        self.network_.programs_only = all(i in self.node_cmds for i in range(config.nodes))
         return self.network_
 
     def start(self, core) -> None:

@@ -215,9 +215,11 @@ class RealStepControl(StepControl):
             if not self.core.network.paused:
                 raise Conflict("The network is not paused.")
             held, _ = self._processes.listing()
+            after = ("its program's messages go at once again (its own timers never stopped)"
+                     if getattr(self.core.network, "student_scale", 0) else "its timers follow real time")
             self.core.events.emit("network_resumed", f"network resumed: delivering the held "
                                   f"{plural(len(held), 'message')} and everything that follows; then every "
-                                  "node process sends at once again and its timers follow real time", ())
+                                  f"node process sends at once again and {after}", ())
             self.core.network.resume()
             self.core.settle()
             return self.messages_view()
@@ -237,4 +239,8 @@ class RealStepControl(StepControl):
                            f"replica after request_timeout_ms = {self.core.config.request_timeout_ms} ms). /tick "
                            "moves the node processes' timers only while the network is paused (POST "
                            "/network/pause), when they stand still.", mode="real")
+        if getattr(self.core.network, "programs_only", False):
+            raise Conflict("Your programs' timers are their own: /tick cannot move them (it moves ReplicaLab's "
+                           "node processes' frozen timers). Their clocks run on while paused, slowed by "
+                           "--time-scale; deliver messages by hand, or wait for their timers.", mode="real")
         return super().tick(ms)

@@ -7,15 +7,17 @@ lists it, and the --time-scale setting passed on to every program.
 """
 import threading
 import time
+import types
 import unittest
 
 from byon import front_kv
 from byon.lin_kv import KvOperation, no_reply
 from byon.node_host import wait_through_pause
+from cluster.errors import Conflict
 from cluster.passthrough import SUMMARY_CHARS, Passthrough
 from config import Config, ConfigError, from_args
 from realmode.front import ProcessWorld, child_env
-from realmode.front_steps import REAL_PAUSE, student_pause
+from realmode.front_steps import REAL_PAUSE, RealStepControl, student_pause
 
 
 def reply_later(answered: threading.Condition, replies: dict, msg_id: int, after_s: float) -> threading.Thread:
@@ -151,6 +153,17 @@ class StudentPauseSentenceTest(unittest.TestCase):
         own = ProcessWorld().network(None, None, Config(time_scale=7))
         self.assertEqual((student.student_scale, own.student_scale), (7, 0))
         self.assertIn("timers stand still", REAL_PAUSE)
+
+    def test_tick_says_it_cannot_move_a_programs_timers(self):
+        """Paused, /tick on a cluster of programs only is a 409 saying their timers are their own; mixed, it ticks."""
+        programs = ProcessWorld(node_cmds={0: "a", 1: "b"}).network(None, None, Config(nodes=2, rf=2, r=1, w=1))
+        mixed = ProcessWorld(node_cmds={0: "a"}).network(None, None, Config(nodes=2, rf=2, r=1, w=1))
+        self.assertEqual((programs.programs_only, mixed.programs_only), (True, False))
+        programs.paused = True
+        core = types.SimpleNamespace(network=programs, config=Config())
+        with self.assertRaises(Conflict) as refused:
+            RealStepControl(core).tick(100)
+        self.assertIn("Your programs' timers are their own", refused.exception.message)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import logging
 import queue
 import subprocess
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Deque, List, Optional, Sequence, Union, cast
@@ -105,6 +106,7 @@ class StdioBridge:
         self._init_error = ""
         self._stopping = False
         self._threads: List[threading.Thread] = []
+        self.last_activity = time.monotonic()  # a line written to stdin or read from stdout
 
     # --- life cycle ---------------------------------------------------------------
 
@@ -218,6 +220,7 @@ class StdioBridge:
             try:
                 stdin.write(line)
                 self.stats.sent += 1
+                self.last_activity = time.monotonic()
             except (BrokenPipeError, ValueError, OSError):
                 return  # the program is gone; the stdout reader reports how it ended
 
@@ -251,7 +254,22 @@ class StdioBridge:
         said = " Its last stderr line: " + self.last_log[-1] if self.last_log else ""
         return f"the program {exit_words(code)} while running as a node.{said}"
 
+    def wait_quiet(self, quiet_s: float, max_s: float) -> bool:
+        """Wait until nothing went to or came from the program for `quiet_s` (at most `max_s`); True if it did.
+
+        A step mode delivery's story should include the program's answer, which comes a
+        moment after its stdin got the message: another process, on its own time.
+        """
+        deadline = time.monotonic() + max_s
+        while time.monotonic() < deadline:
+            idle = time.monotonic() - self.last_activity
+            if idle >= quiet_s and self._outbox.empty():
+                return True
+            time.sleep(max(0.005, min(quiet_s - idle, deadline - time.monotonic(), 0.05)))
+        return False
+
     def _handle_line(self, line: bytes) -> None:
+        self.last_activity = time.monotonic()
         try:
             envelope = parse_line(line)
         except MalformedLine as error:

@@ -95,8 +95,12 @@ class ProcessSteps:
         return [f"{h.name} is stopped (SIGSTOP): what it holds, and the requests waiting on it, show again "
                 f"after POST /recover/{h.node_id}" for h in self.network.handles if h.failure() == "stop"]
 
-    def deliver(self, msg_id: int) -> None:
-        """Deliver one held message now; the receiver runs it before this returns."""
+    def deliver(self, msg_id: int, by_hand: bool = True) -> None:
+        """Deliver one held message now; the receiver runs it before this returns.
+
+        By hand, a student's program also gets a moment to answer (its reply belongs to the
+        step's story); resume's drain does not wait for that, message after message.
+        """
         holder = self._holder(msg_id)
         receiver = self._receiver(holder, msg_id)
         if receiver is not None and receiver.failure() is not None:
@@ -106,7 +110,7 @@ class ProcessSteps:
             return
         data = self._call(holder, "/node/held/deliver", {"id": msg_id})
         if data.get("lost") is None and receiver is not None:
-            self._call(receiver, "/node/settle")
+            self._call(receiver, "/node/settle?quiet=1" if by_hand else "/node/settle")
 
     def _receiver(self, holder: HttpNodeHandle, msg_id: int) -> Optional[HttpNodeHandle]:
         """The handle of the node a held message goes to (from the holder's list)."""
@@ -148,7 +152,7 @@ class ProcessSteps:
                 break
             for message in messages:
                 try:
-                    self.deliver(message["id"])
+                    self.deliver(message["id"], by_hand=False)
                 except (NotFound, Conflict):
                     continue  # its holder went down meanwhile: it posts what it holds when it recovers
                 delivered += 1

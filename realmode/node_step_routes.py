@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 
 from cluster.errors import BadRequest
 from cluster.step_mode import MAX_TICK_MS
@@ -28,15 +28,23 @@ if TYPE_CHECKING:
 
 SETTLE_ROUNDS = 3  # a delivery may cause a call due now (the node asking itself), which may cause another
 SETTLE_WAIT_S = 2.0
+PROGRAM_QUIET_S, PROGRAM_QUIET_MAX_S = 0.1, 1.0  # a program's answer to a delivery: on its own time
 
 
-def settle(process: NodeProcess) -> list:
-    """Let the node's timer thread run what is due now; returns the node's queued event batches."""
+def settle(process: NodeProcess, quiet: bool = False) -> list:
+    """Let the node's timer thread run what is due now; returns the node's queued event batches.
+
+    With `quiet`, a student's program (byon/node_host.py) is also given a moment to answer
+    what it was just given: its reply is part of the step's story.
+    """
     for _ in range(SETTLE_ROUNDS):
         ran = threading.Event()
         # Due now, asked last: it runs once everything due before it (the deliveries queued) has run.
         process.transport.timers.call_later(0, ran.set, under_lock=False)
         ran.wait(SETTLE_WAIT_S)
+    bridge = getattr(process, "bridge", None)
+    if quiet and bridge is not None:
+        bridge.wait_quiet(PROGRAM_QUIET_S, PROGRAM_QUIET_MAX_S)
     batches = []
     while process.relay is not None and (batch := process.relay.drain()) is not None:
         batches.append(batch)
@@ -81,8 +89,12 @@ def add_step_routes(app: Flask, process: NodeProcess) -> None:
 
     @app.post("/node/settle")
     def settle_route():
-        """Run what is due now (a message just delivered here), then answer with the events it caused."""
-        return answer()
+        """Run what is due now (a message just delivered here), then answer with the events it caused.
+
+        ?quiet=1 (one delivery by hand) also waits a moment for a student's program to answer.
+        """
+        quiet = request.args.get("quiet") == "1"
+        return jsonify(status="ok", waiting=process.waiting_count(), event_batches=settle(process, quiet))
 
     @app.post("/node/tick")
     def tick():

@@ -69,6 +69,16 @@ class BridgeTest(unittest.TestCase):
             self.assertEqual(bridge.stats.received, 1, "one reply came back (init_ok is the bridge's own)")
         self.assertFalse(alive(bridge.pid))
 
+    def test_wait_quiet_returns_once_the_program_has_answered(self):
+        """wait_quiet after a message: by the time it returns, the program's answer has come back (step stories)."""
+        harness = self.scripted("")
+        bridge = harness.bridges["n1"]
+        self.assertTrue(bridge.wait_quiet(0.1, 5.0))
+        received = bridge.stats.received
+        bridge.send({"src": "c1", "dest": "n1", "body": {"type": "echo", "msg_id": 77}})
+        self.assertTrue(bridge.wait_quiet(0.1, 5.0))
+        self.assertEqual(bridge.stats.received, received + 1, "its echo_ok came back before wait_quiet returned")
+
     def test_malformed_lines_are_reported_and_the_node_goes_on(self):
         """Garbage, a missing type, a string msg_id and a wrong src each become a problem; later lines work."""
         harness = self.scripted(

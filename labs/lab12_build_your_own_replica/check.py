@@ -240,7 +240,10 @@ def check_by_hand(ctx, answer):
            "the slowed clock sends few heartbeats while you step, each listed as `replicate view=0 change=null`")
     expect(answer["still_waiting"], f"the write still waits {UNSLOWED_FORWARD_S + 0.5:g} s after it was sent "
                                     "(the model's own timeout is 2.5 s on its slowed clock)")
-    expect(any("delivered message" in line for line in answer["delivered"].get("story", [])) and
+    story = answer["delivered"].get("story", [])
+    expect(any(line.startswith("sent message node-0") and "change={key=x value=1" in line for line in story),
+           "the delivery's story tells what n0 did with it: it sent the change to a backup")
+    expect(any("delivered message" in line for line in story) and
            any(m["from"] == "node-0" and m["key"] == "x" and "change={key=x value=1" in m["summary"]
                for m in answer["after"]),
            "delivering the forward makes n0 send `replicate view=0 change={key=x value=1 ...}`, held in turn")

@@ -31,6 +31,11 @@ MIXES = {"normal": {"read": 4, "write": 4, "cas": 2}, "before": {"read": 1, "wri
          "during": {"read": 6, "write": 2, "cas": 2}}
 FAULTS = ("crash", "stop", "partition")  # the steps a burst of writes precedes
 REPAIRS = ("recover", "heal")
+# Each fault has a fresh key of its own, written in the second before it and read while it lasts
+# (and by the read-back on every node): nothing else writes it, so the last acknowledged write before
+# the fault stays the value every later read must see, and a fault that lost it shows.
+FRESH_SHARE = 0.5  # of the operations in those windows
+MAX_FRESH_KEYS = 50  # a long run's later faults use the shared keys only
 # Maelstrom's definite codes: the operation did not happen (byon/lin_kv.py has the whole table).
 DEFINITE = {1, 10, 11, 12, 14, 20, 21, 22, 30}
 # A cas refused with these codes compared the value and saw another one: it happened, as a
@@ -78,7 +83,8 @@ class Clients:
         self.lock = threading.Lock()
         self.values = iter(range(1, 10**9))
         self.problems: List[str] = []  # answers that were not JSON, said once each
-        self.windows: List[Tuple[float, float, str]] = []  # (from, to, mix): see focus()
+        self.windows: List[Tuple[float, float, str, str]] = []  # (from, to, mix, fresh key): see focus()
+        self.fresh_keys: List[str] = []
         self.started = time.monotonic()
 
     def focus(self, schedule: List[Dict[str, Any]], started: float) -> None:
@@ -87,21 +93,31 @@ class Clients:
         In the second before a kill, pause or partition the clients mostly write,
         so the fault lands while changes are still being replicated; until the
         fault is repaired they mostly read, so a change the fault lost is read
-        before a new write hides it. `started` is when the schedule's clock began.
+        before a new write hides it. Half of those operations use the fault's own
+        fresh key (FRESH_SHARE). `started` is when the schedule's clock began.
         """
-        self.started, self.windows = started, []
+        self.started, self.windows, self.fresh_keys = started, [], []
         for number, step in enumerate(schedule):
             if step["kind"] not in FAULTS:
                 continue
             at = step["at_s"]
             repair = next((s["at_s"] for s in schedule[number + 1:] if s["kind"] in REPAIRS), float("inf"))
-            self.windows += [(at - 1.0, at, "before"), (at, repair, "during")]
+            if self.windows and self.windows[-1][0] == at:  # another node of the same fault: its key
+                fresh = self.windows[-1][3]
+            else:
+                fresh = f"fresh-{len(self.fresh_keys) + 1}" if len(self.fresh_keys) < MAX_FRESH_KEYS else ""
+                self.fresh_keys += [fresh] if fresh else []
+            self.windows += [(at - 1.0, at, "before", fresh), (at, repair, "during", fresh)]
+
+    def window(self) -> Tuple[str, str]:
+        """(mix, fresh key) now: before a fault, during one (with the fault's key, "" if none), or "normal"."""
+        elapsed = time.monotonic() - self.started
+        return next(((mix, fresh) for start, end, mix, fresh in self.windows if start <= elapsed < end),
+                    ("normal", ""))
 
     def mix(self) -> Dict[str, int]:
         """The operation weights now: before a fault, during one, or otherwise."""
-        elapsed = time.monotonic() - self.started
-        name = next((mix for start, end, mix in self.windows if start <= elapsed < end), "normal")
-        return MIXES[name]
+        return MIXES[self.window()[0]]
 
     def operation(self, http: requests.Session, process: str, f: str, key: str, node: int,
                   value: Any = None, expected: Any = None) -> Outcome:
@@ -160,9 +176,12 @@ class Clients:
         seen: Dict[str, Any] = {}  # key -> the last value this client read or wrote: a cas that may well match
         follow = None  # a key just read: a read-modify-write, whose cas compares with a value likely still current
         while not stop.is_set():
-            weights = self.mix()
+            mix, fresh = self.window()
+            weights = MIXES[mix]
             f = rng.choices(ops, [weights[o] for o in ops])[0]
             key, node = rng.choice(self.keys), rng.randrange(self.nodes)
+            if fresh and rng.random() < FRESH_SHARE:
+                key = fresh
             if follow is not None and "cas" in ops and rng.random() < READ_MODIFY_WRITE:
                 f, key = "cas", follow
             if f == "cas" and seen.get(key) is None:
@@ -184,7 +203,7 @@ class Clients:
         return threads
 
     def read_back(self, deadline: float) -> Dict[str, Dict[str, Any]]:
-        """After the heal: every key read through every node (recorded too); {key: {node-N: value or None}}.
+        """After the heal: every key (fresh ones too) read through every node, recorded; {key: {node-N: value}}.
 
         Up to READ_BACK_TRIES rounds, half a second apart, each asking again only
         the (key, node) pairs still unanswered (a new leader may still be settling);
@@ -192,8 +211,9 @@ class Clients:
         once `deadline` (time.monotonic()) has passed.
         """
         http = requests.Session()
-        final: Dict[str, Dict[str, Any]] = {key: {} for key in self.keys}
-        todo = [(key, node) for key in self.keys for node in range(self.nodes)]
+        keys = self.keys + self.fresh_keys
+        final: Dict[str, Dict[str, Any]] = {key: {} for key in keys}
+        todo = [(key, node) for key in keys for node in range(self.nodes)]
         for round_ in range(READ_BACK_TRIES):
             if round_:
                 time.sleep(0.5)

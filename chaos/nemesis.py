@@ -144,9 +144,10 @@ NETWORK_KINDS = ("drop", "delay", "duplicate")
 # How often an episode hits the node that acts as the leader when it begins (found at run time from
 # the messages each node sent: chaos/leader.py), rather than nodes drawn by the seed: a kill, a cut or
 # a pause of a backup rarely shows what a leader's failure shows.
-LEADER_SHARE = {"isolate": 0.5, "crash": 0.6, "pause": 0.5}
-# A leader's kill under its own late or lost messages: how long they are late or lost before the kill.
-LEADER_KILL_AFTER_S = (0.8, 1.8)
+LEADER_SHARE = {"isolate": 0.5, "crash": 2 / 3, "pause": 0.5}
+# A leader's kill under its own late or lost messages: how long they are late or lost before the kill
+# (long enough for a leader that waits a second for acknowledgements that do not come to answer some).
+LEADER_KILL_AFTER_S = (2.0, 4.0)
 
 
 class Episodes:
@@ -252,7 +253,7 @@ class Episodes:
             if "delay" in lossy:
                 fault["delay_ms"] = [150, self.rng.choice([300, 600])]
             if "drop" in lossy:
-                fault["drop_rate"] = round(self.rng.uniform(0.3, 0.6), 2)
+                fault["drop_rate"] = round(self.rng.uniform(0.4, 0.6), 2)
         self.clear_at_repair = bool(fault)
         if fault:
             others = [n for n in range(self.planned.nodes) if n != leader]

@@ -25,11 +25,11 @@ class LeaderEpisodesPlanTest(unittest.TestCase):
     """plan() marks the episodes that hit the leader, decided by the seed alone."""
 
     def test_seed_one_of_stage_two_starts_with_a_leader_kill_under_its_late_and_lost_messages(self):
-        """Seed 1 with stage 2's faults: late and lost messages from the stand-in, its kill 0.9 s later, then repair."""
+        """Seed 1 with stage 2's faults: late and lost messages from the stand-in, its kill 2-4 s later, then repair."""
         steps = episodes(plan(1, 5, 20, STAGE_2_FAULTS))[1]
         self.assertEqual([s["kind"] for s in steps], ["links", "crash", "clear", "recover"])
         links, kill = steps[0], steps[1]
-        self.assertEqual(links["arg"], {"from": 2, "to": [0, 1, 3, 4], "delay_ms": [150, 600], "drop_rate": 0.53})
+        self.assertEqual(links["arg"], {"from": 2, "to": [0, 1, 3, 4], "delay_ms": [150, 600], "drop_rate": 0.55})
         self.assertEqual((kill["arg"], steps[3]["arg"]), (2, 2))
         self.assertTrue(all(s["stand_in"] == 2 for s in steps))
         self.assertTrue(LEADER_KILL_AFTER_S[0] <= kill["at_s"] - links["at_s"] <= LEADER_KILL_AFTER_S[1] + 0.01)

@@ -90,7 +90,8 @@ class Clients:
     def focus(self, schedule: List[Dict[str, Any]], started: float) -> None:
         """Follow the nemesis schedule (planned from the seed): writes just before a fault, reads while it lasts.
 
-        In the second before a kill, pause or partition the clients mostly write,
+        In the second before a kill, pause or partition (and while the leader's messages
+        are late or lost before its kill) the clients mostly write,
         so the fault lands while changes are still being replicated; until the
         fault is repaired they mostly read, so a change the fault lost is read
         before a new write hides it. Half of those operations use the fault's own
@@ -101,13 +102,15 @@ class Clients:
             if step["kind"] not in FAULTS:
                 continue
             at = step["at_s"]
+            # A kill that the leader's own late and lost messages lead into: writes all along them.
+            lead_in = schedule[number - 1]["at_s"] if number and schedule[number - 1]["kind"] == "links" else at
             repair = next((s["at_s"] for s in schedule[number + 1:] if s["kind"] in REPAIRS), float("inf"))
             if self.windows and self.windows[-1][0] == at:  # another node of the same fault: its key
                 fresh = self.windows[-1][3]
             else:
                 fresh = f"fresh-{len(self.fresh_keys) + 1}" if len(self.fresh_keys) < MAX_FRESH_KEYS else ""
                 self.fresh_keys += [fresh] if fresh else []
-            self.windows += [(at - 1.0, at, "before", fresh), (at, repair, "during", fresh)]
+            self.windows += [(min(at - 1.0, lead_in), at, "before", fresh), (at, repair, "during", fresh)]
 
     def window(self) -> Tuple[str, str]:
         """(mix, fresh key) now: before a fault, during one (with the fault's key, "" if none), or "normal"."""

@@ -35,7 +35,7 @@ class LeaderEpisodesPlanTest(unittest.TestCase):
         self.assertTrue(LEADER_KILL_AFTER_S[0] <= kill["at_s"] - links["at_s"] <= LEADER_KILL_AFTER_S[1] + 0.01)
 
     def test_about_half_the_episodes_hit_the_leader_and_each_kind_does(self):
-        """Over 20 seeds, kills, pauses and partitions all hit the leader (a stand-in in the plan), about half of them."""
+        """Over 20 seeds, kills, pauses and partitions all hit the leader (planned: a stand-in), about half of them."""
         kinds, leader_steps, all_steps = set(), 0, 0
         for seed in range(1, 21):
             steps = plan(seed, 5, 30, GRADER_KINDS)

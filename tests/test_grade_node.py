@@ -112,7 +112,7 @@ class ScheduleTest(unittest.TestCase):
         self.assertGreater(MIXES["during"]["read"], MIXES["during"]["write"])
 
     def test_each_fault_has_a_fresh_key_written_before_it_and_read_until_it_is_repaired(self):
-        """Around each kill the clients use a key of its own, which the read-back reads on every node too."""
+        """Around each kill the clients use six keys of its own, which the read-back reads on every node too."""
         schedule = plan(1, 5, 30, kinds=("crash", "recover"))
         kills = sorted({s["at_s"] for s in schedule if s["kind"] == "crash"})
         back = next(s for s in schedule if s["kind"] == "recover")
@@ -121,12 +121,14 @@ class ScheduleTest(unittest.TestCase):
         def window_at(elapsed_s):
             clients.focus(schedule, time.monotonic() - elapsed_s)
             return clients.window()
-        self.assertEqual(window_at(kills[0] - 0.3), ("before", "fresh-1"))
-        self.assertEqual(window_at((kills[0] + back["at_s"]) / 2), ("during", "fresh-1"))
-        self.assertEqual(window_at(kills[1] - 0.3), ("before", "fresh-2"))
-        self.assertNotEqual(window_at(back["at_s"] + 0.05), ("during", "fresh-1"))
-        self.assertEqual(window_at(kills[0] - 1.2), ("normal", ""))
-        self.assertEqual(clients.fresh_keys, [f"fresh-{n}" for n in range(1, len(kills) + 1)])
+        first, second = tuple(f"fresh-1-{n}" for n in range(1, 7)), tuple(f"fresh-2-{n}" for n in range(1, 7))
+        self.assertEqual(window_at(kills[0] - 0.3), ("before", first))
+        self.assertEqual(window_at((kills[0] + back["at_s"]) / 2), ("during", first))
+        self.assertEqual(window_at(kills[1] - 0.3), ("before", second))
+        self.assertNotEqual(window_at(back["at_s"] + 0.05), ("during", first))
+        self.assertEqual(window_at(kills[0] - 1.2), ("normal", ()))
+        self.assertEqual(len(clients.fresh_keys), 6 * len(kills))
+        self.assertEqual(clients.fresh_keys[:12], list(first + second))
         self.assertEqual(clients.read_back(time.monotonic() - 1), {"k0": {}, **{k: {} for k in clients.fresh_keys}})
 
     def test_a_step_in_words(self):

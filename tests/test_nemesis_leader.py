@@ -14,7 +14,7 @@ def sent(src, dst, time_ms):
 
 def episodes(steps):
     """{episode number: its steps} for the steps of a plan that hit the leader."""
-    found = {}
+    found: dict = {}
     for step in steps:
         if "stand_in" in step:
             found.setdefault(step["episode"], []).append(step)

@@ -31,11 +31,13 @@ MIXES = {"normal": {"read": 4, "write": 4, "cas": 2}, "before": {"read": 1, "wri
          "during": {"read": 6, "write": 2, "cas": 2}}
 FAULTS = ("crash", "stop", "partition")  # the steps a burst of writes precedes
 REPAIRS = ("recover", "heal")
-# Each fault has a fresh key of its own, written in the second before it and read while it lasts
-# (and by the read-back on every node): nothing else writes it, so the last acknowledged write before
-# the fault stays the value every later read must see, and a fault that lost it shows.
+# Each fault has fresh keys of its own, written in the second before it and read while it lasts
+# (and by the read-back on every node): nothing else writes them, and several of them keep each
+# one's writes few, so a write acknowledged just before the fault is the value every later read of
+# its key must see (no later write hides it), and a fault that lost it shows.
 FRESH_SHARE = 0.5  # of the operations in those windows
-MAX_FRESH_KEYS = 50  # a long run's later faults use the shared keys only
+FRESH_KEYS_PER_FAULT = 6
+MAX_FRESH_KEYS = 60  # a long run's later faults use the shared keys only (the read-back reads each on every node)
 # Maelstrom's definite codes: the operation did not happen (byon/lin_kv.py has the whole table).
 DEFINITE = {1, 10, 11, 12, 14, 20, 21, 22, 30}
 # A cas refused with these codes compared the value and saw another one: it happened, as a
@@ -83,7 +85,7 @@ class Clients:
         self.lock = threading.Lock()
         self.values = iter(range(1, 10**9))
         self.problems: List[str] = []  # answers that were not JSON, said once each
-        self.windows: List[Tuple[float, float, str, str]] = []  # (from, to, mix, fresh key): see focus()
+        self.windows: List[Tuple[float, float, str, Tuple[str, ...]]] = []  # (from, to, mix, fresh keys): focus()
         self.fresh_keys: List[str] = []
         self.started = time.monotonic()
 
@@ -94,8 +96,8 @@ class Clients:
         are late or lost before its kill) the clients mostly write,
         so the fault lands while changes are still being replicated; until the
         fault is repaired they mostly read, so a change the fault lost is read
-        before a new write hides it. Half of those operations use the fault's own
-        fresh key (FRESH_SHARE). `started` is when the schedule's clock began.
+        before a new write hides it. Half of those operations use one of the fault's
+        own fresh keys (FRESH_SHARE). `started` is when the schedule's clock began.
         """
         self.started, self.windows, self.fresh_keys = started, [], []
         for number, step in enumerate(schedule):
@@ -105,18 +107,20 @@ class Clients:
             # A kill that the leader's own late and lost messages lead into: writes all along them.
             lead_in = schedule[number - 1]["at_s"] if number and schedule[number - 1]["kind"] == "links" else at
             repair = next((s["at_s"] for s in schedule[number + 1:] if s["kind"] in REPAIRS), float("inf"))
-            if self.windows and self.windows[-1][0] == at:  # another node of the same fault: its key
+            if self.windows and self.windows[-1][0] == at:  # another node of the same fault: its keys
                 fresh = self.windows[-1][3]
             else:
-                fresh = f"fresh-{len(self.fresh_keys) + 1}" if len(self.fresh_keys) < MAX_FRESH_KEYS else ""
-                self.fresh_keys += [fresh] if fresh else []
+                number = len(self.fresh_keys) // FRESH_KEYS_PER_FAULT + 1
+                room = len(self.fresh_keys) + FRESH_KEYS_PER_FAULT <= MAX_FRESH_KEYS
+                fresh = tuple(f"fresh-{number}-{n}" for n in range(1, FRESH_KEYS_PER_FAULT + 1)) if room else ()
+                self.fresh_keys += fresh
             self.windows += [(min(at - 1.0, lead_in), at, "before", fresh), (at, repair, "during", fresh)]
 
-    def window(self) -> Tuple[str, str]:
-        """(mix, fresh key) now: before a fault, during one (with the fault's key, "" if none), or "normal"."""
+    def window(self) -> Tuple[str, Tuple[str, ...]]:
+        """(mix, fresh keys) now: before a fault or during one (with the fault's keys), or ("normal", ())."""
         elapsed = time.monotonic() - self.started
         return next(((mix, fresh) for start, end, mix, fresh in self.windows if start <= elapsed < end),
-                    ("normal", ""))
+                    ("normal", ()))
 
     def mix(self) -> Dict[str, int]:
         """The operation weights now: before a fault, during one, or otherwise."""
@@ -184,7 +188,7 @@ class Clients:
             f = rng.choices(ops, [weights[o] for o in ops])[0]
             key, node = rng.choice(self.keys), rng.randrange(self.nodes)
             if fresh and rng.random() < FRESH_SHARE:
-                key = fresh
+                key = rng.choice(fresh)
             if follow is not None and "cas" in ops and rng.random() < READ_MODIFY_WRITE:
                 f, key = "cas", follow
             if f == "cas" and seen.get(key) is None:

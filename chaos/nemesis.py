@@ -144,7 +144,10 @@ NETWORK_KINDS = ("drop", "delay", "duplicate")
 # How often an episode hits the node that acts as the leader when it begins (found at run time from
 # the messages each node sent: chaos/leader.py), rather than nodes drawn by the seed: a kill, a cut or
 # a pause of a backup rarely shows what a leader's failure shows.
-LEADER_SHARE = {"isolate": 0.5, "crash": 2 / 3, "pause": 0.5}
+LEADER_SHARE = {"isolate": 2 / 3, "crash": 2 / 3, "pause": 0.5}
+# A leader cut off is held this much longer: it may first work through the requests it had queued
+# (each waiting for acknowledgements that cannot come) before it shows what it answers alone.
+LEADER_ISOLATE_EXTRA_S = 2.0
 # A leader's kill under its own late or lost messages: how long they are late or lost before the kill
 # (long enough for a leader that waits a second for acknowledgements that do not come to answer some).
 LEADER_KILL_AFTER_S = (2.0, 4.0)
@@ -201,6 +204,8 @@ class Episodes:
         self.stand_in = self.leader_stand_in(episode)
         if episode == "crash" and self.stand_in is not None:
             return self.leader_kill(hold, lossy)
+        if episode == "isolate" and self.stand_in is not None:
+            hold += LEADER_ISOLATE_EXTRA_S
         overlay = bool(lossy) and (episode == "network" or self.rng.random() < OVERLAY[episode])
         self.clear_at_repair = overlay
         if overlay:

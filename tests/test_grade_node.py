@@ -131,6 +131,26 @@ class ScheduleTest(unittest.TestCase):
         self.assertEqual(clients.fresh_keys[:12], list(first + second))
         self.assertEqual(clients.read_back(time.monotonic() - 1), {"k0": {}, **{k: {} for k in clients.fresh_keys}})
 
+    def test_clients_write_all_along_the_leaders_late_messages_before_its_kill(self):
+        """The write-heavy mix starts when the leader's messages turn late and lost, not a second before its kill."""
+        schedule = plan(1, 5, 20, kinds=("crash", "recover", "drop", "delay", "clear"))
+        links, kill = schedule[0], schedule[1]
+        self.assertEqual((links["kind"], kill["kind"]), ("links", "crash"))
+        self.assertGreater(kill["at_s"] - links["at_s"], 1.5)
+        clients = Clients("http://127.0.0.1:9", 5, ["k0"], 1, Protocol(True))
+        clients.focus(schedule, time.monotonic() - (links["at_s"] + 0.2))
+        self.assertEqual(clients.mix(), MIXES["before"])
+
+    def test_no_burst_of_writes_before_a_partition(self):
+        """Before a partition the clients keep the normal mix (with its fresh keys), and mostly read while it lasts."""
+        schedule = plan(1, 5, 30, kinds=("partition", "heal"))
+        cut = next(s for s in schedule if s["kind"] == "partition")
+        clients = Clients("http://127.0.0.1:9", 5, ["k0"], 1, Protocol(True))
+        clients.focus(schedule, time.monotonic() - (cut["at_s"] - 0.3))
+        self.assertEqual(clients.window(), ("normal", tuple(f"fresh-1-{n}" for n in range(1, 7))))
+        clients.focus(schedule, time.monotonic() - (cut["at_s"] + 0.3))
+        self.assertEqual(clients.mix(), MIXES["during"])
+
     def test_a_step_in_words(self):
         """describe() says a step as a student reads it: time, fault, nodes."""
         self.assertEqual(describe({"at_s": 2.34, "kind": "partition", "arg": [[0, 2], [1]]}),

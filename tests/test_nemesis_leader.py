@@ -2,7 +2,7 @@
 import unittest
 
 from chaos.leader import LeaderTargets, busiest, sender_counts, swap_nodes
-from chaos.nemesis import GRADER_KINDS, LEADER_KILL_AFTER_S, describe, plan
+from chaos.nemesis import GRADER_KINDS, HOLD_S, LEADER_ISOLATE_EXTRA_S, LEADER_KILL_AFTER_S, describe, plan
 
 STAGE_2_FAULTS = ("crash", "recover", "drop", "delay", "clear")
 
@@ -51,6 +51,18 @@ class LeaderEpisodesPlanTest(unittest.TestCase):
                 self.assertIn(group[0]["stand_in"], nodes if isinstance(nodes, list) else [nodes])
         self.assertEqual(kinds, {"crash", "stop", "partition"})
         self.assertTrue(0.3 < leader_steps / all_steps < 0.7, leader_steps / all_steps)
+
+    def test_a_leader_cut_off_stays_cut_off_longer(self):
+        """A partition that cuts off the leader lasts at least 6 s (2 s beyond the others): its queue drains first."""
+        holds = []
+        for seed in range(1, 21):
+            steps = plan(seed, 5, 60, GRADER_KINDS)
+            for number, step in enumerate(steps):
+                heal = next((s for s in steps[number:] if s["kind"] == "heal"), None)
+                if step["kind"] == "partition" and "stand_in" in step and heal is not None:
+                    holds.append(heal["at_s"] - step["at_s"])
+        self.assertGreater(len(holds), 10)
+        self.assertGreaterEqual(min(holds), HOLD_S["isolate"][0] + LEADER_ISOLATE_EXTRA_S - 0.01)
 
     def test_no_leader_episode_without_its_repair_nor_link_faults_without_clear(self):
         """Without recover no kill hits the leader; without clear a leader's kill comes without link faults."""

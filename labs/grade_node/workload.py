@@ -29,7 +29,11 @@ READ_MODIFY_WRITE = 0.5
 # The operation mix (weights of read, write, cas), and how it follows the nemesis (Clients.focus).
 MIXES = {"normal": {"read": 4, "write": 4, "cas": 2}, "before": {"read": 1, "write": 8, "cas": 1},
          "during": {"read": 6, "write": 2, "cas": 2}}
-FAULTS = ("crash", "stop", "partition")  # the steps a burst of writes precedes
+FAULTS = ("crash", "stop", "partition")  # the steps clients prepare for and then read through
+# Before a kill or pause the clients write in a burst; before a partition they keep the normal mix: a
+# leader cut off with a queue of writes (each waiting for acknowledgements that cannot come) would
+# spend the partition working through them, instead of showing what it answers alone.
+BURST_BEFORE = ("crash", "stop")
 REPAIRS = ("recover", "heal")
 # Each fault has fresh keys of its own, written in the second before it and read while it lasts
 # (and by the read-back on every node): nothing else writes them, and several of them keep each
@@ -92,8 +96,8 @@ class Clients:
     def focus(self, schedule: List[Dict[str, Any]], started: float) -> None:
         """Follow the nemesis schedule (planned from the seed): writes just before a fault, reads while it lasts.
 
-        In the second before a kill, pause or partition (and while the leader's messages
-        are late or lost before its kill) the clients mostly write,
+        In the second before a kill or pause (and while the leader's messages are late
+        or lost before its kill) the clients mostly write (BURST_BEFORE),
         so the fault lands while changes are still being replicated; until the
         fault is repaired they mostly read, so a change the fault lost is read
         before a new write hides it. Half of those operations use one of the fault's
@@ -114,10 +118,11 @@ class Clients:
                 room = len(self.fresh_keys) + FRESH_KEYS_PER_FAULT <= MAX_FRESH_KEYS
                 fresh = tuple(f"fresh-{number}-{n}" for n in range(1, FRESH_KEYS_PER_FAULT + 1)) if room else ()
                 self.fresh_keys += fresh
-            self.windows += [(min(at - 1.0, lead_in), at, "before", fresh), (at, repair, "during", fresh)]
+            before = "before" if step["kind"] in BURST_BEFORE else "normal"
+            self.windows += [(min(at - 1.0, lead_in), at, before, fresh), (at, repair, "during", fresh)]
 
     def window(self) -> Tuple[str, Tuple[str, ...]]:
-        """(mix, fresh keys) now: before a fault or during one (with the fault's keys), or ("normal", ())."""
+        """(mix, fresh keys) now: before a fault or during one (with the fault's keys), else ("normal", ())."""
         elapsed = time.monotonic() - self.started
         return next(((mix, fresh) for start, end, mix, fresh in self.windows if start <= elapsed < end),
                     ("normal", ()))

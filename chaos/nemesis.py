@@ -163,7 +163,7 @@ class Episodes:
       election, then restart;
     - pause: SIGSTOP one node past an election, then SIGCONT (it wakes up believing what
       it believed before);
-    - half the time (three kills in four), lost, late or doubled messages from just
+    - half the time (three kills in four; a leader kill has its own), lost, late or doubled messages from just
       before the fault until its repair (before a kill: late, or lightly lost): a kill
       then lands while changes still wait to be replicated, and a node cut off or
       restarted comes back having missed some (alone when no other fault is allowed).

@@ -13,7 +13,7 @@ import random
 import threading
 import time
 from collections import Counter
-from typing import Any, Callable, Dict, List, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 KINDS = ("stop", "crash", "recover", "partition", "heal", "drop", "delay", "duplicate", "skew", "clear")
 # What a grader's nemesis does to a student's nodes: a clock skew means nothing to a node
@@ -39,6 +39,7 @@ class LocalControls:
         {"stop": lambda: c.fail(arg, "stop"), "crash": lambda: c.fail(arg, "crash"),
          "recover": lambda: c.recover(arg), "partition": lambda: faults.partition(arg),
          "heal": faults.heal, "network": lambda: faults.set_network(arg),
+         "links": lambda: [faults.set_link(arg["from"], to, link_fault(arg)) for to in arg["to"]],
          "skew": lambda: faults.set_skew(*arg), "clear": faults.clear_faults}[kind]()
 
     def heal_everything(self) -> None:
@@ -51,6 +52,11 @@ class LocalControls:
             c.jobs.anti_entropy_round(c.clock.now())
         c.jobs.retry_hints(c.clock.now())
         c.settle()
+
+
+def link_fault(arg: Dict[str, Any]) -> Dict[str, Any]:
+    """The body of one link's fault from a "links" step's argument (its from and to left out)."""
+    return {k: v for k, v in arg.items() if k not in ("from", "to")}
 
 
 class Nemesis:
@@ -119,7 +125,7 @@ class PlannedState:
         elif kind in ("partition", "heal"):
             self.partitioned = kind == "partition"
         else:
-            self.faulty = kind == "network"
+            self.faulty = kind in ("network", "links")
         self.steps.append({"at_s": round(self.at, 2), "kind": kind, "arg": arg})
 
 
@@ -135,6 +141,16 @@ WEIGHTS = {"isolate": 2, "crash": 2, "pause": 1}
 # How often an episode runs under lost, late or doubled messages: most kills do (see before_a_kill).
 OVERLAY = {"isolate": 0.5, "crash": 0.75, "pause": 0.5}
 NETWORK_KINDS = ("drop", "delay", "duplicate")
+# How often an episode hits the node that acts as the leader when it begins (found at run time from
+# the messages each node sent: chaos/leader.py), rather than nodes drawn by the seed: a kill, a cut or
+# a pause of a backup rarely shows what a leader's failure shows.
+LEADER_SHARE = {"isolate": 2 / 3, "crash": 2 / 3, "pause": 0.5}
+# A leader cut off is held this much longer: it may first work through the requests it had queued
+# (each waiting for acknowledgements that cannot come) before it shows what it answers alone.
+LEADER_ISOLATE_EXTRA_S = 2.0
+# A leader's kill under its own late or lost messages: how long they are late or lost before the kill
+# (long enough for a leader that waits a second for acknowledgements that do not come to answer some).
+LEADER_KILL_AFTER_S = (2.0, 4.0)
 
 
 class Episodes:
@@ -147,18 +163,27 @@ class Episodes:
       election, then restart;
     - pause: SIGSTOP one node past an election, then SIGCONT (it wakes up believing what
       it believed before);
-    - half the time (three kills in four), lost, late or doubled messages from just
+    - half the time (three kills in four; a leader kill has its own), lost, late or doubled messages from just
       before the fault until its repair (before a kill: late, or lightly lost): a kill
       then lands while changes still wait to be replicated, and a node cut off or
       restarted comes back having missed some (alone when no other fault is allowed).
     The node or minority hit contains node 0 half the time: many designs start their
     leader (or their single copy) there. An episode whose repair kind is not allowed
     leaves its fault on (the grader's final heal repairs it).
+
+    Half of the episodes (LEADER_SHARE) hit the leader instead: the node that sent the most
+    node-to-node messages in the second before the episode begins (leaders send heartbeats
+    and copies; chaos/leader.py). The plan names a stand-in node drawn by the seed, and marks
+    each step of the episode with its number and the stand-in; at run time the leader and the
+    stand-in swap places in the episode's steps (the stand-in stays when no leader is found).
+    A leader's kill comes under its own late and lost messages (`leader_kill`).
     """
 
     def __init__(self, planned: PlannedState, rng: random.Random, kinds):
         self.planned, self.rng, self.kinds = planned, rng, set(kinds)
         self.clear_at_repair = False
+        self.number = 0  # episodes planned so far
+        self.stand_in: Optional[int] = None  # the episode hits the leader: the node planned in its place
 
     def choices(self) -> List[str]:
         """The main episodes the allowed kinds and the current state permit."""
@@ -175,6 +200,12 @@ class Episodes:
             return
         episode = self.rng.choices(options, [WEIGHTS[o] for o in options])[0] if options else "network"
         hold = self.rng.uniform(*HOLD_S[episode])
+        self.number += 1
+        self.stand_in = self.leader_stand_in(episode)
+        if episode == "crash" and self.stand_in is not None:
+            return self.leader_kill(hold, lossy)
+        if episode == "isolate" and self.stand_in is not None:
+            hold += LEADER_ISOLATE_EXTRA_S
         overlay = bool(lossy) and (episode == "network" or self.rng.random() < OVERLAY[episode])
         self.clear_at_repair = overlay
         if overlay:
@@ -197,13 +228,52 @@ class Episodes:
             self.clear_at_repair = False
 
     def step(self, kind: str, arg: Any = None) -> None:
-        """Plan `kind` at the current planned time, if the kinds allow it."""
-        if kind in self.kinds:
+        """Plan `kind` at the current planned time, if the kinds allow it (marked if the episode hits the leader)."""
+        if kind in self.kinds or kind == "links":
             self.planned.apply(kind, arg)
+            if self.stand_in is not None:
+                self.planned.steps[-1].update(episode=self.number, stand_in=self.stand_in)
+
+    def leader_stand_in(self, episode: str) -> Optional[int]:
+        """The node planned in the leader's place if this episode hits the leader, else None.
+
+        Only when nothing is down and the episode's repair is allowed: the plan's state then
+        holds whichever node the leader turns out to be.
+        """
+        repair = {"isolate": "heal", "crash": "recover", "pause": "recover"}.get(episode)
+        if repair not in self.kinds or self.planned.down or self.rng.random() >= LEADER_SHARE[episode]:
+            return None
+        return self.rng.choice(self.up())
+
+    def leader_kill(self, hold: float, lossy: List[str]) -> None:
+        """The leader's messages to every other node late and lost for a second or two, then kill -9 the leader.
+
+        Its late messages wait in its own process, so the kill loses them with whatever the
+        leader acknowledged before they left; its lost ones, with what it acknowledged without
+        resending. Restarted after `hold` seconds, once the links are repaired.
+        """
+        leader = self.stand_in
+        fault: Dict[str, Any] = {}
+        if "clear" in self.kinds:  # else nothing would repair the links before the leader restarts
+            if "delay" in lossy:
+                fault["delay_ms"] = [150, self.rng.choice([300, 600])]
+            if "drop" in lossy:
+                fault["drop_rate"] = round(self.rng.uniform(0.4, 0.6), 2)
+        self.clear_at_repair = bool(fault)
+        if fault:
+            others = [n for n in range(self.planned.nodes) if n != leader]
+            self.step("links", {"from": leader, "to": others, **fault})
+            self.planned.at += self.rng.uniform(*LEADER_KILL_AFTER_S)
+        self.step("crash", leader)
+        self.repair_after(hold)
+        self.step("recover", leader)
 
     def targets(self, size: int, among: List[int]) -> List[int]:
-        """`size` nodes of `among`, containing node 0 (if among them) half the time."""
-        first = [0] if 0 in among and self.rng.random() < 0.5 else []
+        """`size` nodes of `among`, with the leader's stand-in if any, else node 0 (if among them) half the time."""
+        if self.stand_in is not None:
+            first = [self.stand_in]
+        else:
+            first = [0] if 0 in among and self.rng.random() < 0.5 else []
         rest = [n for n in among if n not in first]
         self.rng.shuffle(rest)
         return sorted(first + rest[:size - len(first)])
@@ -289,17 +359,25 @@ def describe(step: Dict[str, Any]) -> str:
                 "{" + ", ".join(f"node-{n}" for n in group) + "}" for group in arg),
             "heal": lambda: "heal the partition",
             "network": lambda: "network: " + ", ".join(f"{k} {v}" for k, v in arg.items()),
+            "links": lambda: f"messages from node-{arg['from']}: " + ", ".join(
+                f"{k} {v}" for k, v in arg.items() if k not in ("from", "to")),
             "skew": lambda: f"skew node-{arg[0]}'s clock by {arg[1]} ms",
             "clear": lambda: "clear every network fault"}.get(kind, lambda: f"{kind} {arg}")()
+    if "stand_in" in step and kind in ("stop", "crash", "recover", "partition", "links"):
+        if "leader" not in step:  # planned: the node is decided when the episode begins
+            what += f" [the leader then, in node-{step['stand_in']}'s place]"
+        else:  # applied
+            what += f" [node-{step['leader']} led]" if step["leader"] is not None else " [no leader found]"
     return f"at {step['at_s']:.1f} s: {what}"
 
 
 def play(schedule: List[Dict[str, Any]], apply: Callable[[str, Any], None], stop: threading.Event,
-         started: float) -> List[Dict[str, Any]]:
+         started: float, resolve: Optional[Callable[[Dict[str, Any]], Dict[str, Any]]] = None) -> List[Dict[str, Any]]:
     """Apply each planned fault at its time after `started` (time.monotonic()) until `stop` is set.
 
-    Returns the steps applied, each with what the controls said if one failed
-    (a fault that cannot be applied is noted and the schedule goes on).
+    `resolve` turns a planned step into the one to apply (chaos/leader.py: the leader in
+    its stand-in's place). Returns the steps applied, each with what the controls said if
+    one failed (a fault that cannot be applied is noted and the schedule goes on).
     """
     done = []
     for step in schedule:
@@ -307,7 +385,9 @@ def play(schedule: List[Dict[str, Any]], apply: Callable[[str, Any], None], stop
             break
         entry = dict(step)
         try:
-            apply(step["kind"], step["arg"])
+            if resolve is not None:
+                entry = resolve(step)
+            apply(entry["kind"], entry["arg"])
         except Exception as error:  # noqa: BLE001 -- one failed fault must not end the run
             entry["error"] = f"{type(error).__name__}: {error}"[:300]
         done.append(entry)

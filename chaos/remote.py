@@ -20,7 +20,7 @@ import requests
 
 from cluster.history import History, Outcome
 
-from .nemesis import Nemesis
+from .nemesis import Nemesis, link_fault
 from .report import analyse
 
 TIMEOUT_S = 10
@@ -78,10 +78,21 @@ class HttpControls:
             self._call("POST", "/heal")
         elif kind == "network":
             self._call("POST", "/faults/network", arg)
+        elif kind == "links":
+            for to in arg["to"]:
+                self._call("POST", f"/links/{arg['from']}/{to}", link_fault(arg))
         elif kind == "skew":
             self._call("POST", f"/nodes/{arg[0]}/clock", {"skew_ms": arg[1]})
         else:
             self._call("DELETE", "/faults")
+
+    def recent_events(self, limit: int = 1000) -> List[dict]:
+        """The server's last `limit` events (an empty list if it does not answer)."""
+        try:
+            newest = self._call("GET", f"/events?since={2 ** 62}&limit=1")["last_seq"]
+            return self._call("GET", f"/events?since={max(0, newest - limit)}&limit={limit}")["events"]
+        except (ControlError, KeyError, TypeError):
+            return []
 
     def heal_faults(self) -> int:
         """No partition or network fault, every node recovered; returns the node count."""

@@ -173,6 +173,14 @@ class ModelClusterTest(unittest.TestCase):
             c.post("/heal")
         self.assertEqual(write_until_ok(c, {"key": "p", "value": 2}).status_code, 200)
 
+    def test_clearing_the_faults_of_student_programs_answers_200(self):
+        """DELETE /faults clears a link fault on a cluster of programs, which have no clock skew to reset."""
+        c = cluster
+        self.assertEqual(c.post("/links/0/1", {"drop_rate": 0.5}).status_code, 200)
+        cleared = requests.delete(c.url + "/faults", timeout=10)
+        self.assertEqual(cleared.status_code, 200, cleared.text)
+        self.assertEqual(c.get("/faults").json()["links"], [])
+
     def test_step_mode_holds_the_programs_messages(self):
         """Paused, a write's student messages wait at their sender, listed with the ids the events use;
         delivered by hand and resumed, the write is answered."""

@@ -111,6 +111,46 @@ class ScheduleTest(unittest.TestCase):
         self.assertGreater(MIXES["before"]["write"], MIXES["before"]["read"])
         self.assertGreater(MIXES["during"]["read"], MIXES["during"]["write"])
 
+    def test_each_fault_has_a_fresh_key_written_before_it_and_read_until_it_is_repaired(self):
+        """Around each kill the clients use six keys of its own, which the read-back reads on every node too."""
+        schedule = plan(1, 5, 30, kinds=("crash", "recover"))
+        kills = sorted({s["at_s"] for s in schedule if s["kind"] == "crash"})
+        back = next(s for s in schedule if s["kind"] == "recover")
+        clients = Clients("http://127.0.0.1:9", 5, ["k0"], 1, Protocol(True))
+
+        def window_at(elapsed_s):
+            clients.focus(schedule, time.monotonic() - elapsed_s)
+            return clients.window()
+        first, second = tuple(f"fresh-1-{n}" for n in range(1, 7)), tuple(f"fresh-2-{n}" for n in range(1, 7))
+        self.assertEqual(window_at(kills[0] - 0.3), ("before", first))
+        self.assertEqual(window_at((kills[0] + back["at_s"]) / 2), ("during", first))
+        self.assertEqual(window_at(kills[1] - 0.3), ("before", second))
+        self.assertNotEqual(window_at(back["at_s"] + 0.05), ("during", first))
+        self.assertEqual(window_at(kills[0] - 1.2), ("normal", ()))
+        self.assertEqual(len(clients.fresh_keys), 6 * len(kills))
+        self.assertEqual(clients.fresh_keys[:12], list(first + second))
+        self.assertEqual(clients.read_back(time.monotonic() - 1), {"k0": {}, **{k: {} for k in clients.fresh_keys}})
+
+    def test_clients_write_all_along_the_leaders_late_messages_before_its_kill(self):
+        """The write-heavy mix starts when the leader's messages turn late and lost, not a second before its kill."""
+        schedule = plan(1, 5, 20, kinds=("crash", "recover", "drop", "delay", "clear"))
+        links, kill = schedule[0], schedule[1]
+        self.assertEqual((links["kind"], kill["kind"]), ("links", "crash"))
+        self.assertGreater(kill["at_s"] - links["at_s"], 1.5)
+        clients = Clients("http://127.0.0.1:9", 5, ["k0"], 1, Protocol(True))
+        clients.focus(schedule, time.monotonic() - (links["at_s"] + 0.2))
+        self.assertEqual(clients.mix(), MIXES["before"])
+
+    def test_no_burst_of_writes_before_a_partition(self):
+        """Before a partition the clients keep the normal mix (with its fresh keys), and mostly read while it lasts."""
+        schedule = plan(1, 5, 30, kinds=("partition", "heal"))
+        cut = next(s for s in schedule if s["kind"] == "partition")
+        clients = Clients("http://127.0.0.1:9", 5, ["k0"], 1, Protocol(True))
+        clients.focus(schedule, time.monotonic() - (cut["at_s"] - 0.3))
+        self.assertEqual(clients.window(), ("normal", tuple(f"fresh-1-{n}" for n in range(1, 7))))
+        clients.focus(schedule, time.monotonic() - (cut["at_s"] + 0.3))
+        self.assertEqual(clients.mix(), MIXES["during"])
+
     def test_a_step_in_words(self):
         """describe() says a step as a student reads it: time, fault, nodes."""
         self.assertEqual(describe({"at_s": 2.34, "kind": "partition", "arg": [[0, 2], [1]]}),

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from chaos.leader import LeaderTargets, find_in_events
 from chaos.nemesis import GRADER_KINDS, plan, play
 from chaos.remote import ControlError, HttpControls
 from config import Config
@@ -169,8 +170,9 @@ def drive(settings: GradeSettings, url: str, clients: Clients, result: RunResult
     started = time.monotonic()
     clients.focus(result.schedule, started)
     threads = clients.run(settings.clients, stop)
+    leader = LeaderTargets(find_in_events(controls.recent_events))
     nemesis = threading.Thread(target=lambda: result.applied.extend(play(result.schedule, controls.apply, stop,
-                                                                         started)),
+                                                                         started, leader.resolve)),
                                daemon=True, name="grader-nemesis")
     nemesis.start()
     stop.wait(settings.time_s)

@@ -29,8 +29,19 @@ READ_MODIFY_WRITE = 0.5
 # The operation mix (weights of read, write, cas), and how it follows the nemesis (Clients.focus).
 MIXES = {"normal": {"read": 4, "write": 4, "cas": 2}, "before": {"read": 1, "write": 8, "cas": 1},
          "during": {"read": 6, "write": 2, "cas": 2}}
-FAULTS = ("crash", "stop", "partition")  # the steps a burst of writes precedes
+FAULTS = ("crash", "stop", "partition")  # the steps clients prepare for and then read through
+# Before a kill or pause the clients write in a burst; before a partition they keep the normal mix: a
+# leader cut off with a queue of writes (each waiting for acknowledgements that cannot come) would
+# spend the partition working through them, instead of showing what it answers alone.
+BURST_BEFORE = ("crash", "stop")
 REPAIRS = ("recover", "heal")
+# Each fault has fresh keys of its own, written in the second before it and read while it lasts
+# (and by the read-back on every node): nothing else writes them, and several of them keep each
+# one's writes few, so a write acknowledged just before the fault is the value every later read of
+# its key must see (no later write hides it), and a fault that lost it shows.
+FRESH_SHARE = 0.5  # of the operations in those windows
+FRESH_KEYS_PER_FAULT = 6
+MAX_FRESH_KEYS = 60  # a long run's later faults use the shared keys only (the read-back reads each on every node)
 # Maelstrom's definite codes: the operation did not happen (byon/lin_kv.py has the whole table).
 DEFINITE = {1, 10, 11, 12, 14, 20, 21, 22, 30}
 # A cas refused with these codes compared the value and saw another one: it happened, as a
@@ -78,30 +89,47 @@ class Clients:
         self.lock = threading.Lock()
         self.values = iter(range(1, 10**9))
         self.problems: List[str] = []  # answers that were not JSON, said once each
-        self.windows: List[Tuple[float, float, str]] = []  # (from, to, mix): see focus()
+        self.windows: List[Tuple[float, float, str, Tuple[str, ...]]] = []  # (from, to, mix, fresh keys): focus()
+        self.fresh_keys: List[str] = []
         self.started = time.monotonic()
 
     def focus(self, schedule: List[Dict[str, Any]], started: float) -> None:
         """Follow the nemesis schedule (planned from the seed): writes just before a fault, reads while it lasts.
 
-        In the second before a kill, pause or partition the clients mostly write,
+        In the second before a kill or pause (and while the leader's messages are late
+        or lost before its kill) the clients mostly write (BURST_BEFORE),
         so the fault lands while changes are still being replicated; until the
         fault is repaired they mostly read, so a change the fault lost is read
-        before a new write hides it. `started` is when the schedule's clock began.
+        before a new write hides it. Half of those operations use one of the fault's
+        own fresh keys (FRESH_SHARE). `started` is when the schedule's clock began.
         """
-        self.started, self.windows = started, []
+        self.started, self.windows, self.fresh_keys = started, [], []
         for number, step in enumerate(schedule):
             if step["kind"] not in FAULTS:
                 continue
             at = step["at_s"]
+            # A kill that the leader's own late and lost messages lead into: writes all along them.
+            lead_in = schedule[number - 1]["at_s"] if number and schedule[number - 1]["kind"] == "links" else at
             repair = next((s["at_s"] for s in schedule[number + 1:] if s["kind"] in REPAIRS), float("inf"))
-            self.windows += [(at - 1.0, at, "before"), (at, repair, "during")]
+            if self.windows and self.windows[-1][0] == at:  # another node of the same fault: its keys
+                fresh = self.windows[-1][3]
+            else:
+                number = len(self.fresh_keys) // FRESH_KEYS_PER_FAULT + 1
+                room = len(self.fresh_keys) + FRESH_KEYS_PER_FAULT <= MAX_FRESH_KEYS
+                fresh = tuple(f"fresh-{number}-{n}" for n in range(1, FRESH_KEYS_PER_FAULT + 1)) if room else ()
+                self.fresh_keys += fresh
+            before = "before" if step["kind"] in BURST_BEFORE else "normal"
+            self.windows += [(min(at - 1.0, lead_in), at, before, fresh), (at, repair, "during", fresh)]
+
+    def window(self) -> Tuple[str, Tuple[str, ...]]:
+        """(mix, fresh keys) now: before a fault or during one (with the fault's keys), else ("normal", ())."""
+        elapsed = time.monotonic() - self.started
+        return next(((mix, fresh) for start, end, mix, fresh in self.windows if start <= elapsed < end),
+                    ("normal", ()))
 
     def mix(self) -> Dict[str, int]:
         """The operation weights now: before a fault, during one, or otherwise."""
-        elapsed = time.monotonic() - self.started
-        name = next((mix for start, end, mix in self.windows if start <= elapsed < end), "normal")
-        return MIXES[name]
+        return MIXES[self.window()[0]]
 
     def operation(self, http: requests.Session, process: str, f: str, key: str, node: int,
                   value: Any = None, expected: Any = None) -> Outcome:
@@ -160,9 +188,12 @@ class Clients:
         seen: Dict[str, Any] = {}  # key -> the last value this client read or wrote: a cas that may well match
         follow = None  # a key just read: a read-modify-write, whose cas compares with a value likely still current
         while not stop.is_set():
-            weights = self.mix()
+            mix, fresh = self.window()
+            weights = MIXES[mix]
             f = rng.choices(ops, [weights[o] for o in ops])[0]
             key, node = rng.choice(self.keys), rng.randrange(self.nodes)
+            if fresh and rng.random() < FRESH_SHARE:
+                key = rng.choice(fresh)
             if follow is not None and "cas" in ops and rng.random() < READ_MODIFY_WRITE:
                 f, key = "cas", follow
             if f == "cas" and seen.get(key) is None:
@@ -184,7 +215,7 @@ class Clients:
         return threads
 
     def read_back(self, deadline: float) -> Dict[str, Dict[str, Any]]:
-        """After the heal: every key read through every node (recorded too); {key: {node-N: value or None}}.
+        """After the heal: every key (fresh ones too) read through every node, recorded; {key: {node-N: value}}.
 
         Up to READ_BACK_TRIES rounds, half a second apart, each asking again only
         the (key, node) pairs still unanswered (a new leader may still be settling);
@@ -192,8 +223,9 @@ class Clients:
         once `deadline` (time.monotonic()) has passed.
         """
         http = requests.Session()
-        final: Dict[str, Dict[str, Any]] = {key: {} for key in self.keys}
-        todo = [(key, node) for key in self.keys for node in range(self.nodes)]
+        keys = self.keys + self.fresh_keys
+        final: Dict[str, Dict[str, Any]] = {key: {} for key in keys}
+        todo = [(key, node) for key in keys for node in range(self.nodes)]
         for round_ in range(READ_BACK_TRIES):
             if round_:
                 time.sleep(0.5)

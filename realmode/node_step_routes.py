@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 SETTLE_ROUNDS = 3  # a delivery may cause a call due now (the node asking itself), which may cause another
 SETTLE_WAIT_S = 2.0
-PROGRAM_QUIET_S, PROGRAM_QUIET_MAX_S = 0.1, 1.0  # a program's answer to a delivery: on its own time
+PROGRAM_QUIET_S, PROGRAM_QUIET_MAX_S = 0.05, 0.5  # a program's answer to a delivery: on its own time
 
 
 def settle(process: NodeProcess, quiet: bool = False) -> list:

@@ -378,6 +378,9 @@ class BadNodeTest(unittest.TestCase):
         for said in ("exited with code 3 before answering init", "never answered init",
                      "printed a line that is not a valid message"):
             self.assertIn(said, summary)
+        self.assertIn("The line: garbage", summary, "the report quotes the bad line: it is the clue")
+        self.assertIn("no program started", " ".join(result.problems), "the run stopped at once: nothing to grade")
+        self.assertEqual(result.applied, [], "no fault was played on a cluster with no program running")
         self.assertIn("seed-1.json", " ".join(paths))
         self.assertEqual(len(result.node_pids), 6)  # three node processes, three programs
         self.assertFalse([pid for pid in result.node_pids if processes.is_alive(pid)])

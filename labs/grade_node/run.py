@@ -149,7 +149,14 @@ def grade_run(settings: GradeSettings, seed: int, out_dir: Optional[str] = None)
     if settings.workload == "eventual-kv":
         clients.operations = ("read", "write")
     try:
-        final = drive(settings, cluster.url, clients, result)
+        if not settings.own_nodes and nodes_alive(cluster.url) == 0:
+            # No program answered init (each one's node is down from the start): playing the
+            # faults for the whole run would only delay the verdict, and its reasons.
+            result.problems.append("no program started (every node is down from the start), so the run "
+                                   "stopped at once instead of playing its faults")
+            final: Dict[str, Dict[str, Any]] = {}
+        else:
+            final = drive(settings, cluster.url, clients, result)
     finally:
         result.node_pids = node_pids(cluster.url)
         cluster.close()
@@ -221,24 +228,33 @@ def node_pids(url: str) -> List[int]:
     return [pid for pid in pids if isinstance(pid, int)]
 
 
+def nodes_alive(url: str) -> Optional[int]:
+    """How many nodes GET /health counts alive (None if the front does not say)."""
+    try:
+        alive = HttpControls(url, 5)._call("GET", "/health").get("nodes_alive")
+    except ControlError:
+        return None
+    return alive if isinstance(alive, int) else None
+
+
 PROBLEM_SIGNS = ("not a valid message", "never answered init", "before answering init", "exited with code")
 
 
 def node_problems(path: str, limit: int = 3) -> List[str]:
     """The first distinct problems the cluster's console reported about the nodes (bad lines, exits)."""
-    found: Dict[str, None] = {}
+    found: Dict[str, str] = {}  # one per kind of problem (the sentence before the quoted line), first seen
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
             for line in handle:
                 # A reply after the front gave up waiting is normal under faults, not the node's fault.
                 if any(sign in line for sign in PROBLEM_SIGNS) and "no waiting request" not in line:
                     text = line.split("] ", 1)[-1].strip()[:300]
-                    found.setdefault(text.split(" The line:")[0], None)
+                    found.setdefault(text.split(" The line:")[0], text)  # keep the quoted line: it is the clue
                     if len(found) >= limit:
                         break
     except OSError:
         pass
-    return [f"the cluster said: {text}" for text in found]
+    return [f"the cluster said: {text}" for text in found.values()]
 
 
 def tail(path: str, lines: int = LOG_TAIL_LINES) -> List[str]:

@@ -18,6 +18,7 @@ lists and moves the held messages through the nodes (realmode/front_steps.py).
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -172,6 +173,7 @@ class ProcessWorld:
         # The manager's recover (handoff and sync), set once it is built: the supervisor runs it for a
         # node continued from a terminal, as POST /recover would.
         self.recover_node: Optional[Callable[[int], Any]] = None
+        self._continue_failed: set = set()  # pids whose automatic recovery failed: told once
 
     def step_control(self, core) -> RealStepControl:
         """Step mode over the node processes (front_steps.py)."""
@@ -280,53 +282,68 @@ class ProcessWorld:
     def _supervise(self) -> None:
         """Notice children that exited or were stopped by someone else; publish fault changes."""
         while not self._stop.wait(SUPERVISE_EVERY_S):
-            self._check_programs()
+            # One surprise must not end the supervision: nobody would notice a kill -9 after it.
+            self._guarded(self._check_programs)
             for handle in self.handles:
-                if handle.failure() == "stop":
-                    self._notice_continued(handle)
-                if handle.failure() is not None or handle.child is None:
-                    continue
-                code = handle.child.exit_code()
-                state = None if code is not None else processes.process_state(handle.pid)
-                if code is None and state != "T":
-                    continue
-                with self.core.lock:
-                    if handle.failure() is not None or self._stop.is_set():
-                        continue
-                    how = "stop" if code is None else "crash"
-                    handle.died(how)
-                    assert self.network_ is not None
-                    self.network_.down.add(handle.node_id)
-                    signalled = f" (killed by signal {-code})" if code and code < 0 else ""
-                    what = ("was stopped (SIGSTOP) from outside the front" if how == "stop"
-                            else f"exited with code {code}{signalled}")
-                    self.core.events.emit("node_failed", f"{handle.name}'s process (pid {handle.pid}) {what}: the "
-                                          f"front noticed by itself and marks it down ({how}); POST /recover/"
-                                          f"{handle.node_id} {'continues' if how == 'stop' else 'restarts'} it",
-                                          [handle.node_id], mode=how, pid=handle.pid, exit_code=code)
-                    self.core.settle()
+                self._guarded(functools.partial(self._watch, handle))
             with self.core.lock:
                 if self.network_ is not None:
-                    self.network_.run()  # a network fault set without a settle (FaultControl.set_network)
+                    self._guarded(self.network_.run)  # a network fault set without a settle (set_network)
+
+    def _guarded(self, step: Callable[[], Any]) -> None:
+        """Run one supervision step; log what it raised and go on."""
+        try:
+            step()
+        except Exception:  # noqa: BLE001 -- the supervisor must outlive any one node's surprise
+            logger.exception("the front's supervisor met an error and goes on watching")
+
+    def _watch(self, handle: HttpNodeHandle) -> None:
+        """Notice one child that exited, was stopped, or was continued by someone else."""
+        if handle.failure() == "stop":
+            self._notice_continued(handle)
+        if handle.failure() is not None or handle.child is None:
+            return
+        code = handle.child.exit_code()
+        state = None if code is not None else processes.process_state(handle.pid)
+        if code is None and state != "T":
+            return
+        with self.core.lock:
+            if handle.failure() is not None or self._stop.is_set():
+                return
+            how = "stop" if code is None else "crash"
+            handle.died(how)
+            assert self.network_ is not None
+            self.network_.down.add(handle.node_id)
+            signalled = f" (killed by signal {-code})" if code and code < 0 else ""
+            what = ("was stopped (SIGSTOP) from outside the front" if how == "stop"
+                    else f"exited with code {code}{signalled}")
+            self.core.events.emit("node_failed", f"{handle.name}'s process (pid {handle.pid}) {what}: the "
+                                  f"front noticed by itself and marks it down ({how}); POST /recover/"
+                                  f"{handle.node_id} {'continues' if how == 'stop' else 'restarts'} it",
+                                  [handle.node_id], mode=how, pid=handle.pid, exit_code=code)
+            self.core.settle()
 
     def _notice_continued(self, handle: HttpNodeHandle) -> None:
         """A stopped node whose process runs again (kill -CONT from a terminal) is recovered, as /recover would."""
-        if handle.child is None or handle.child.exit_code() is not None:
+        if handle.child is None or handle.child.exit_code() is not None or self.recover_node is None:
             return
-        if processes.process_state(handle.pid) in ("T", "t", None):
+        if processes.process_state(handle.pid) in ("T", "t", None) or handle.pid in self._continue_failed:
             return
         with self.core.lock:
-            if handle.failure() != "stop" or self._stop.is_set():
-                return  # /recover got there first
-            if self.recover_node is None:
+            # Again under the lock: /fail?mode=stop marks the node before its SIGSTOP lands, and
+            # holds the lock until it has; read outside, the state could be from before the stop.
+            if handle.failure() != "stop" or self._stop.is_set() or \
+                    processes.process_state(handle.pid) in ("T", "t", None):
                 return
             self.core.events.emit("node_continued", f"{handle.name}'s process (pid {handle.pid}) runs again "
                                   "(SIGCONT from outside the front): the front noticed by itself and recovers it, "
                                   "as POST /recover would", [handle.node_id], pid=handle.pid)
             try:
                 self.recover_node(handle.node_id)
-            except ReplicaLabError as error:  # the supervisor must go on watching the others
-                self.core.events.emit("node_continued", f"{handle.name} could not be recovered: {error.message}",
+            except ReplicaLabError as error:
+                self._continue_failed.add(handle.pid)  # said once; /recover can still try
+                self.core.events.emit("node_continue_failed", f"{handle.name} runs again but could not be "
+                                      f"recovered: {error.message} POST /recover/{handle.node_id} tries again.",
                                       [handle.node_id], pid=handle.pid)
 
     def republish(self, handle: HttpNodeHandle) -> None:

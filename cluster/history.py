@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Deque, Dict, Iterator, List, Optional
 
-from cluster.errors import Conflict, GatewayTimeout, KeyNotFound, NoQuorum, ReplicaLabError
+from cluster.errors import Conflict, GatewayTimeout, KeyNotFound, NodeDown, NoQuorum, ReplicaLabError
 from models import json_writer
 
 ANONYMOUS = "anonymous"
@@ -223,6 +223,8 @@ def error_outcome(f: str, error: ReplicaLabError) -> Outcome:
         if f == "cas" and error.data.get("compared_with") is not None:
             details["compared_with"] = error.data["compared_with"]
         return Outcome("info", None, details)
+    if isinstance(error, NodeDown):
+        return Outcome("fail", None, {"error": "node_down"})  # its coordinator was down: nothing was sent
     if isinstance(error, NoQuorum):
         if f == "read":
             return Outcome("fail", None, {"error": "no_quorum"})

@@ -82,6 +82,16 @@ class HistoryRecordingTest(unittest.TestCase):
         self.assertEqual(status, 503)
         self.assertEqual(self.events()[-1]["type"], "info")
 
+    def test_a_request_to_a_down_coordinator_is_a_fail(self):
+        """Refused by a down coordinator (503 node_down), a write, a read and a cas did not happen: fail."""
+        self.http.post("/fail/1")
+        self.assertEqual(self.a.write("k", 1, coordinator=1)[1]["error"], "node_down")
+        self.a.read("k", "?coordinator=1")
+        post(self.http, "/cas", {"key": "k", "expected": None, "value": 2, "coordinator": 1})
+        done = [(e["f"], e["type"], e.get("error")) for e in self.events() if e["type"] != "invoke"]
+        self.assertEqual(done, [("write", "fail", "node_down"), ("read", "fail", "node_down"),
+                                ("cas", "fail", "node_down")])
+
     def test_cas_records_the_value_it_compared_with_and_conflicts_as_fail(self):
         """An applied CAS shows [compared value, new]; a 409 is a fail the checker accepts."""
         post(self.http, "/cas", {"key": "c", "expected": None, "value": 1})

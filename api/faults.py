@@ -43,6 +43,10 @@ def recover(raw_id):
         # No catch-up ran, so "caught up on 0 keys" would claim a check that never happened.
         message = (f"{node_name(node_id)} recovered without catching up (catch_up=none): it holds only what "
                    "it had, until hint retry, read repair or anti-entropy bring it the rest.")
+    elif getattr(manager().handles[node_id], "program", None):
+        # A student's program: ReplicaLab's hints and sync are not part of its protocol.
+        message = (f"{node_name(node_id)} recovered: its program runs again on its data directory "
+                   "(REPLICALAB_DATA_DIR) and catches up by its own protocol, if it has one.")
     elif manager().network.paused and not result["peers_answered"]:
         # Its handoff and sync went out as messages that the paused network holds: nobody was silent.
         message = (f"{node_name(node_id)} recovered; the network is paused, so its hint handoff and sync "
@@ -51,7 +55,6 @@ def recover(raw_id):
     else:
         message = recovered_message(node_id, caught_up, result)
     return success(message, caught_up_keys=caught_up, **result, **story)
-
 
 
 def recovered_message(node_id: int, caught_up: list, result: dict) -> str:

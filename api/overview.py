@@ -93,7 +93,9 @@ def node(raw_id):
     state = "up" if node["status"] == "alive" else f"down ({node['failure']})"  # the stories' words
     program = node.get("program")
     if isinstance(program, dict):  # a student's program: its data is its own (view["note"] says where)
-        running = "its program runs" if program.get("running") else "its program is not running"
+        running = ("its program is frozen (SIGSTOP) until POST /recover/" + str(node["node_id"])
+                   if program.get("stopped") else
+                   "its program runs" if program.get("running") else "its program is not running")
         return success(f"{node['name']} ({program.get('student_id')}) is {state}: {running} "
                        f"({program.get('command')!r}, pid {program.get('pid')}).", **view)
     return success(f"{node['name']} is {state}: {plural(node['keys'], 'key')}, "

@@ -214,8 +214,11 @@ class ModelClusterTest(unittest.TestCase):
         self.assertEqual(c.post("/fail/3?mode=stop").status_code, 200)
         try:
             self.assertEqual(state(pid), "T")
+            self.assertIn("its program is frozen (SIGSTOP) until POST /recover/3", c.get("/nodes/3").json()["message"])
         finally:
-            self.assertEqual(c.post("/recover/3").status_code, 200)
+            recovered = c.post("/recover/3")
+        self.assertEqual(recovered.status_code, 200)
+        self.assertIn("catches up by its own protocol", recovered.json()["message"])
         self.assertTrue(wait_for(lambda: state(pid) in ("S", "R")))
 
     def test_kill_9_restarts_the_program_on_its_data_dir(self):

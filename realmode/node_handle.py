@@ -347,10 +347,10 @@ class HttpNodeHandle:
         """A real failure: SIGSTOP (stop), SIGKILL (crash), SIGKILL and its files deleted (wipe)."""
         before = self._refresh()
         self._failure = mode
-        lost: Dict[str, Any] = {"mode": mode, "pid": self.pid,
-                                "signal": "SIGSTOP" if mode == "stop" else "SIGKILL"}
+        lost: Dict[str, Any] = {"mode": mode, "pid": self.pid}
         if self.child is None:
-            return lost
+            return lost  # started elsewhere (--node-addresses): only the fault table marks it down
+        lost["signal"] = "SIGSTOP" if mode == "stop" else "SIGKILL"
         if self.program_pid is not None:
             lost["program_pid"] = self.program_pid
         if mode == "stop":

@@ -299,7 +299,10 @@ class MultiHostTest(unittest.TestCase):
         processes.wait_healthy(f"{url}/health", front, timeout_s=60)
         admin = {"Authorization": "Bearer lab-token"}
         owner = int(requests.get(f"{url}/placement/k", timeout=30).json()["preference_list"][1].split("-")[1])
-        self.assertEqual(requests.post(f"{url}/fail/{owner}", headers=admin, timeout=30).status_code, 200)
+        failed = requests.post(f"{url}/fail/{owner}", headers=admin, timeout=30)
+        self.assertEqual(failed.status_code, 200)
+        self.assertNotIn("signal", failed.json()["lost"], "the front started no process there: it sent none")
+        self.assertIn("every message to or from it is dropped", failed.json()["message"])
         self.assertEqual(requests.get(f"{url}/faults", timeout=30).json()["down"][0]["node"], f"node-{owner}")
         answer = requests.post(f"{url}/write", json={"key": "k", "value": 1}, timeout=30).json()
         self.assertEqual([h["for"] for h in answer["hints"]], [f"node-{owner}"])

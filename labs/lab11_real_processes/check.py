@@ -72,6 +72,39 @@ def check_stopped(ctx, answer):
     expect(state == "T", "the operating system shows B's process as stopped (state T)")
 
 
+def stop_and_continue_from_a_terminal(ctx) -> dict:
+    """kill -STOP of C's process, then kill -CONT, as from a terminal; what /nodes and the events said."""
+    client, c = ctx["_client"], replica(ctx, 2)
+    pid = client.request("GET", "/nodes")[1]["nodes"][c]["pid"]
+    since = client.request("GET", "/events?limit=1")[1]["last_seq"]
+
+    def status_after(sig, want: str) -> dict:
+        os.kill(pid, sig)
+        deadline, node = time.monotonic() + 10, {}
+        while time.monotonic() < deadline:  # real time: the front polls its children five times a second
+            node = client.request("GET", "/nodes")[1]["nodes"][c]
+            if node["status"] == want:
+                break
+            time.sleep(0.1)
+        return node
+    stopped = status_after(signal.SIGSTOP, "dead")
+    continued = status_after(signal.SIGCONT, "alive")
+    events = client.request("GET", f"/events?since={since}&limit=500")[1]["events"]
+    told = [e["text"] for e in events if e["type"] in ("node_failed", "node_continued", "node_recovered")]
+    return {"message": f"$ kill -STOP {pid}  -> node-{c} {stopped.get('status')} ({stopped.get('failure')})\n"
+                       f"$ kill -CONT {pid}  -> node-{c} {continued.get('status')}\n" + "\n".join(told),
+            "stopped": stopped, "continued": continued, "types": [e["type"] for e in events]}
+
+
+def check_terminal_signals(ctx, answer):
+    """The front noticed both signals by itself: down (stop), then up again through a recovery."""
+    expect((answer["stopped"].get("status"), answer["stopped"].get("failure")) == ("dead", "stop"),
+           "after kill -STOP, /nodes shows C dead (stop): nobody called /fail")
+    expect(answer["continued"].get("status") == "alive" and "node_continued" in answer["types"]
+           and "node_recovered" in answer["types"],
+           "after kill -CONT the front says C runs again and recovers it: C is alive")
+
+
 def check_continued(ctx, answer):
     """SIGCONT: the same process runs on, and takes its hint back."""
     expect(answer["node"]["pid"] == ctx["nodes"]["nodes"][replica(ctx, 1)]["pid"], "B is the same process")
@@ -112,4 +145,7 @@ LAB = Lab(11, "From simulation to real processes", "lab11_real_processes", mode=
          check=lambda ctx, a: expect(a["value"] == "yellow", "B's read returns yellow")),
     Step("Compare a real latency with the simulated one", "GET", "/history?key=color", check=check_latency,
          notice="subtract each invoke's time from its ok's: milliseconds of real HTTP, sqlite and scheduling."),
+    Step("kill -STOP and kill -CONT C from a terminal", None, None, action=stop_and_continue_from_a_terminal,
+         check=check_terminal_signals,
+         notice="the front watches its children: a stop marks C down, a continue recovers it as /recover would."),
 ])

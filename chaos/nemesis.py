@@ -171,11 +171,12 @@ class Episodes:
     leader (or their single copy) there. An episode whose repair kind is not allowed
     leaves its fault on (the grader's final heal repairs it).
 
-    Half of the episodes (LEADER_SHARE) hit the leader instead: the node that sent the most
-    node-to-node messages in the second before the episode begins (leaders send heartbeats
-    and copies; chaos/leader.py). The plan names a stand-in node drawn by the seed, and marks
-    each step of the episode with its number and the stand-in; at run time the leader and the
-    stand-in swap places in the episode's steps (the stand-in stays when no leader is found).
+    Some episodes (LEADER_SHARE: two partitions and kills in three, half the pauses) hit the
+    leader instead: the node that sent the most node-to-node messages in the second before the
+    episode begins (leaders send heartbeats and copies; chaos/leader.py). The plan names a
+    stand-in node drawn by the seed, and marks each step of the episode with its number and
+    the stand-in; at run time the leader and the stand-in swap places in the episode's steps
+    (the stand-in stays when no leader is found).
     A leader's kill comes under its own late and lost messages (`leader_kill`).
     """
 

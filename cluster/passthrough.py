@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 PASSTHROUGH = "passthrough"  # the wire kind of a student node's message (bring your own node)
 MAX_KIND_CHARS = 40  # a longer "type" is cut where it names the message (every event of it keeps the name)
 SUMMARY_CHARS = 110  # a summary's length: one line of the console and of GET /network/messages
+KEY_FIELDS_LOOKED_AT = 20  # a body's fields searched for a carried key: bounded, as a body may be huge
 SHOWN_ITEMS = 4  # fields of a nested object (items of a list) a summary shows before "…"
 PLUMBING = ("type", "msg_id", "in_reply_to")  # the protocol's own fields: the summary leaves them out
 
@@ -50,7 +51,7 @@ class Passthrough:
         key = self.body.get("key")
         if isinstance(key, str):
             return key
-        for name, value in itertools.islice(self.body.items(), SUMMARY_CHARS):
+        for name, value in itertools.islice(self.body.items(), KEY_FIELDS_LOOKED_AT):
             if isinstance(value, dict) and name not in PLUMBING and isinstance(value.get("key"), str):
                 return value["key"]
         return None

@@ -184,8 +184,6 @@ REAL_PAUSE = ("network paused: every node process holds the messages it sends un
               "them, and its timers stand still until /tick or /network/resume (events keep real time)")
 
 
-
-
 def student_pause(scale: int) -> str:
     """The pause sentence for student programs: ReplicaLab holds their messages but runs no timer of theirs."""
     clock = (f"their own clocks run {scale} times slower than real time (--time-scale {scale})" if scale > 1 else

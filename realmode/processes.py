@@ -188,12 +188,7 @@ def _reap(target: Union[Child, int], timeout_s: float) -> bool:
 
 def stop(target: Union[Child, int], grace_s: float = STOP_GRACE_S) -> Optional[int]:
     """SIGTERM, then SIGKILL after `grace_s`; returns the exit code of a child (None for a bare PID)."""
-    # A stopped process cannot act on SIGTERM until it runs again.
-    if send_signal(target, signal.SIGTERM):
-        send_signal(target, signal.SIGCONT)
-        if not _reap(target, grace_s):
-            send_signal(target, signal.SIGKILL)
-            _reap(target, 5.0)
+    stop_all([target], grace_s)
     return target.exit_code() if isinstance(target, Child) else None
 
 

@@ -58,12 +58,18 @@ class WaitThroughPauseTest(unittest.TestCase):
         started = time.monotonic()
         reply, paused_s = wait_through_pause(self.answered, self.replies, 1, lambda: False, 0.2, 30)
         self.assertEqual((reply, paused_s), (None, 0.0))
+        self.assertGreaterEqual(time.monotonic() - started, 0.2, "it waited out the running budget")
         self.assertLess(time.monotonic() - started, 5)
 
     def test_without_a_paused_budget_paused_time_counts_as_running(self):
         """A request sent before the pause (paused budget 0) keeps its running budget through a pause."""
-        reply, paused_s = wait_through_pause(self.answered, self.replies, 1, lambda: True, 0.2, 0)
+        reply_later(self.answered, self.replies, 1, 0.1)  # within the running budget: taken
+        reply, paused_s = wait_through_pause(self.answered, self.replies, 1, lambda: True, 0.5, 0)
+        self.assertEqual((reply, paused_s), ({"type": "write_ok"}, 0.0))
+        started = time.monotonic()
+        reply, paused_s = wait_through_pause(self.answered, self.replies, 2, lambda: True, 0.2, 0)
         self.assertEqual((reply, paused_s), (None, 0.0))
+        self.assertGreaterEqual(time.monotonic() - started, 0.2, "paused time counted against the running budget")
 
 
 class PausedTimeoutSentenceTest(unittest.TestCase):

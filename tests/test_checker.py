@@ -127,7 +127,6 @@ class VerdictTest(unittest.TestCase):
         racing[-2]["observed"] = 2
         self.assertLinearizable(racing)
 
-
     def test_info_cas_known_only_by_version_may_apply_over_any_value(self):
         """A cas recorded with only its expected version (its coordinator killed) explains a later read of its value."""
         by_version = [{"expected_version": "7@node-0"}, 25]
@@ -142,6 +141,7 @@ class VerdictTest(unittest.TestCase):
         never = seq(op(0, "write", 24)) + h((1, "invoke", "cas", by_version), (1, "info", "cas", None)) \
             + seq(op(2, "read", None, out=24))
         self.assertLinearizable(never, "store")
+
     def test_failed_write_and_info_read_are_dropped(self):
         """A failed write never happened and an info read constrains nothing."""
         events = seq(op(0, "write", 1), op(1, "write", 5, "fail"),

@@ -114,9 +114,9 @@ class Clients:
             if self.windows and self.windows[-1][0] == at:  # another node of the same fault: its keys
                 fresh = self.windows[-1][3]
             else:
-                number = len(self.fresh_keys) // FRESH_KEYS_PER_FAULT + 1
+                group = len(self.fresh_keys) // FRESH_KEYS_PER_FAULT + 1
                 room = len(self.fresh_keys) + FRESH_KEYS_PER_FAULT <= MAX_FRESH_KEYS
-                fresh = tuple(f"fresh-{number}-{n}" for n in range(1, FRESH_KEYS_PER_FAULT + 1)) if room else ()
+                fresh = tuple(f"fresh-{group}-{n}" for n in range(1, FRESH_KEYS_PER_FAULT + 1)) if room else ()
                 self.fresh_keys += fresh
             before = "before" if step["kind"] in BURST_BEFORE else "normal"
             self.windows += [(min(at - 1.0, lead_in), at, before, fresh), (at, repair, "during", fresh)]

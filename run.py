@@ -34,7 +34,8 @@ RESTART_NOTE = ("Restarted on the nodes' files in {data_dir}: their data is kept
 
 def program_data_words(config) -> str:
     """Where student programs keep their data, as far as ReplicaLab knows (it cannot see the data itself)."""
-    return f"each program keeps its own data in REPLICALAB_DATA_DIR ({config.data_dir}/node-N/program)"
+    from byon.node_host import program_dirs
+    return f"each program keeps its own data in REPLICALAB_DATA_DIR ({program_dirs(config.data_dir)})"
 
 
 def banner(config, restarted: bool = False, real: bool = False, down_programs=None) -> str:

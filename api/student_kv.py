@@ -12,7 +12,7 @@ from flask import request
 
 from byon import front_kv
 from byon.lin_kv import KvOperation
-from byon.node_host import PROGRAM_DIR, student_node
+from byon.node_host import program_dirs, student_node
 from byon.program_status import DATA_NOTE
 from cluster.errors import BadRequest, Conflict, NodeNotFound, ReplicaLabError
 
@@ -78,7 +78,7 @@ def cas():
 
 def keys():
     """No listing: ReplicaLab cannot see the keys a student program keeps (the same shape, and why)."""
-    where = f"{manager().config.data_dir}/node-N/{PROGRAM_DIR}"
+    where = program_dirs(manager().config.data_dir)
     return success("No keys to list: the nodes are student programs. " + DATA_NOTE.format(where=where),
                    count=0, keys=[], deleted_keys=[], listed=False)
 

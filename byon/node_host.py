@@ -67,6 +67,11 @@ def student_node(name: str, nodes: int) -> Optional[int]:
     return int(digits)
 
 
+def program_dirs(data_dir: str) -> str:
+    """Where every node's program keeps its data, as one absolute pattern: '/abs/data/node-N/program'."""
+    return os.path.join(os.path.abspath(data_dir), "node-N", PROGRAM_DIR)
+
+
 def program_dir(node_data_dir: str) -> str:
     """The student's data directory inside a node's data directory (a wipe deletes it)."""
     return os.path.join(node_data_dir, PROGRAM_DIR)

@@ -121,6 +121,8 @@ class ModelClusterTest(unittest.TestCase):
         self.assertIn(program(c, 2)["data_dir"], node["note"])
         self.assertTrue(os.path.isabs(program(c, 2)["data_dir"]), "the path the program gets, absolute")
         self.assertIn("REPLICALAB_DATA_DIR", c.get("/keys").json()["message"])
+        self.assertIn(program(c, 2)["data_dir"].replace("node-2", "node-N"), c.get("/keys").json()["message"],
+                      "/keys names the same absolute place as /nodes/N")
         refused = c.post("/dispatch/drones", {"id": "d1", "x": 0, "y": 0})
         self.assertEqual((refused.status_code, refused.json()["error"]), (409, "conflict"))
         self.assertIn("lin-kv", refused.json()["message"])

@@ -61,8 +61,8 @@ def add_step_routes(app: Flask, process: NodeProcess) -> None:
             raise BadRequest(f"\"id\" must be a message id from GET /network/messages, not {value!r}.", field="id")
         return value
 
-    def answer(**fields):
-        return jsonify(status="ok", **fields, waiting=process.waiting_count(), event_batches=settle(process))
+    def answer(quiet: bool = False, **fields):
+        return jsonify(status="ok", **fields, waiting=process.waiting_count(), event_batches=settle(process, quiet))
 
     @app.get("/node/held")
     def held():
@@ -93,8 +93,7 @@ def add_step_routes(app: Flask, process: NodeProcess) -> None:
 
         ?quiet=1 (one delivery by hand) also waits a moment for a student's program to answer.
         """
-        quiet = request.args.get("quiet") == "1"
-        return jsonify(status="ok", waiting=process.waiting_count(), event_batches=settle(process, quiet))
+        return answer(quiet=request.args.get("quiet") == "1")
 
     @app.post("/node/tick")
     def tick():

@@ -44,7 +44,6 @@ class ProcessSteps:
 
     def __init__(self, network):
         self.network = network  # FrontNetwork: its handles, its paused flag
-        self.waiting = 0  # client requests waiting for their quorum, as the coordinators last said
 
     def _live(self) -> List[HttpNodeHandle]:
         return [h for h in self.network.handles if h.failure() is None]
@@ -84,7 +83,6 @@ class ProcessSteps:
             held.extend(data["held"])
             waiting += data["waiting"]
         held.sort(key=lambda entry: (entry[0], entry[1]["id"]))
-        self.waiting = waiting
         self.network.in_flight = len(held)
         return [message for _, message in held], waiting
 
@@ -95,14 +93,15 @@ class ProcessSteps:
         return [f"{h.name} is stopped (SIGSTOP): what it holds, and the requests waiting on it, show again "
                 f"after POST /recover/{h.node_id}" for h in self.network.handles if h.failure() == "stop"]
 
-    def deliver(self, msg_id: int, by_hand: bool = True) -> None:
+    def deliver(self, msg_id: int, by_hand: bool = True, to: Optional[str] = None) -> None:
         """Deliver one held message now; the receiver runs it before this returns.
 
         By hand, a student's program also gets a moment to answer (its reply belongs to the
-        step's story); resume's drain does not wait for that, message after message.
+        step's story); resume's drain does not wait for that, message after message. `to`,
+        the receiver's name from a listing just made, spares asking the holder for it again.
         """
         holder = self._holder(msg_id)
-        receiver = self._receiver(holder, msg_id)
+        receiver = self._receiver(holder, msg_id) if to is None else self._named(to)
         if receiver is not None and receiver.failure() is not None:
             # As the simulated network does with a message to a down node: lost, and said why.
             self._call(holder, "/node/held/drop", {"id": msg_id, "reason": down_reason(
@@ -117,8 +116,11 @@ class ProcessSteps:
         data = self._call(holder, "/node/held", method="GET")
         for _, message in data["held"]:
             if message["id"] == msg_id:
-                return next((h for h in self.network.handles if h.name == message["to"]), None)
+                return self._named(message["to"])
         raise NotFound(f"No message {msg_id} is in flight; GET /network/messages lists them.", msg_id=msg_id)
+
+    def _named(self, name: str) -> Optional[HttpNodeHandle]:
+        return next((h for h in self.network.handles if h.name == name), None)
 
     def drop(self, msg_id: int) -> None:
         """Lose one held message."""
@@ -133,7 +135,7 @@ class ProcessSteps:
         messages, _ = self.listing()
         if not messages:
             return None
-        self.deliver(messages[0]["id"])
+        self.deliver(messages[0]["id"], to=messages[0]["to"])
         return messages[0]["id"]
 
     def tick(self, ms: int) -> int:
@@ -152,7 +154,7 @@ class ProcessSteps:
                 break
             for message in messages:
                 try:
-                    self.deliver(message["id"], by_hand=False)
+                    self.deliver(message["id"], by_hand=False, to=message["to"])
                 except (NotFound, Conflict):
                     continue  # its holder went down meanwhile: it posts what it holds when it recovers
                 delivered += 1

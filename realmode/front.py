@@ -266,18 +266,10 @@ class ProcessWorld:
             why = handle.program_gone()  # asks the node how its program ended: outside the cluster lock
             if why is None:
                 continue
-            with self.core.lock:
-                if handle.failure() is not None or self._stop.is_set():
-                    continue
-                handle.died("crash")
-                assert self.network_ is not None
-                self.network_.down.add(handle.node_id)
-                self.core.events.emit("node_failed", f"{program_status.closed(why)} The front marks {handle.name} "
-                                      f"down (crash); POST /recover/{handle.node_id} restarts it", [handle.node_id],
-                                      mode="crash",
-                                      pid=handle.pid, program_pid=(handle.program or {}).get("pid"),
-                                      exit_code=(handle.program or {}).get("exit_code"))
-                self.core.settle()
+            self._mark_down(handle, "crash", f"{program_status.closed(why)} The front marks {handle.name} down "
+                            f"(crash); POST /recover/{handle.node_id} restarts it",
+                            program_pid=(handle.program or {}).get("pid"),
+                            exit_code=(handle.program or {}).get("exit_code"))
 
     def _supervise(self) -> None:
         """Notice children that exited or were stopped by someone else; publish fault changes."""
@@ -307,33 +299,35 @@ class ProcessWorld:
         state = None if code is not None else processes.process_state(handle.pid)
         if code is None and state != "T":
             return
+        how = "stop" if code is None else "crash"
+        signalled = f" (killed by signal {-code})" if code and code < 0 else ""
+        what = ("was stopped (SIGSTOP) from outside the front" if how == "stop"
+                else f"exited with code {code}{signalled}")
+        self._mark_down(handle, how, f"{handle.name}'s process (pid {handle.pid}) {what}: the front noticed by "
+                        f"itself and marks it down ({how}); POST /recover/{handle.node_id} "
+                        f"{'continues' if how == 'stop' else 'restarts'} it", exit_code=code)
+
+    def _mark_down(self, handle: HttpNodeHandle, how: str, text: str, **details) -> None:
+        """Mark a node down as /fail would (unless something already did), and narrate why."""
         with self.core.lock:
             if handle.failure() is not None or self._stop.is_set():
                 return
-            how = "stop" if code is None else "crash"
             handle.died(how)
             assert self.network_ is not None
             self.network_.down.add(handle.node_id)
-            signalled = f" (killed by signal {-code})" if code and code < 0 else ""
-            what = ("was stopped (SIGSTOP) from outside the front" if how == "stop"
-                    else f"exited with code {code}{signalled}")
-            self.core.events.emit("node_failed", f"{handle.name}'s process (pid {handle.pid}) {what}: the "
-                                  f"front noticed by itself and marks it down ({how}); POST /recover/"
-                                  f"{handle.node_id} {'continues' if how == 'stop' else 'restarts'} it",
-                                  [handle.node_id], mode=how, pid=handle.pid, exit_code=code)
+            self.core.events.emit("node_failed", text, [handle.node_id], mode=how, pid=handle.pid, **details)
             self.core.settle()
 
     def _notice_continued(self, handle: HttpNodeHandle) -> None:
         """A stopped node whose process runs again (kill -CONT from a terminal) is recovered, as /recover would."""
         if handle.child is None or handle.child.exit_code() is not None or self.recover_node is None:
             return
-        if processes.process_state(handle.pid) in ("T", "t", None) or handle.pid in self._continue_failed:
+        if not processes.running(handle.pid) or handle.pid in self._continue_failed:
             return
         with self.core.lock:
             # Again under the lock: /fail?mode=stop marks the node before its SIGSTOP lands, and
             # holds the lock until it has; read outside, the state could be from before the stop.
-            if handle.failure() != "stop" or self._stop.is_set() or \
-                    processes.process_state(handle.pid) in ("T", "t", None):
+            if handle.failure() != "stop" or self._stop.is_set() or not processes.running(handle.pid):
                 return
             self.core.events.emit("node_continued", f"{handle.name}'s process (pid {handle.pid}) runs again "
                                   "(SIGCONT from outside the front): the front noticed by itself and recovers it, "

@@ -144,7 +144,7 @@ def pause(target: Union[Child, int], wait_s: float = 2.0) -> bool:
         return False
     pid = target.pid if isinstance(target, Child) else target
     deadline = time.monotonic() + wait_s
-    while process_state(pid) not in ("T", "t", None) and time.monotonic() < deadline:
+    while running(pid) and time.monotonic() < deadline:
         time.sleep(0.002)
     return True
 
@@ -156,6 +156,11 @@ def process_state(pid: Optional[int]) -> Optional[str]:
             return handle.read().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return None
+
+
+def running(pid: Optional[int]) -> bool:
+    """True while the process exists and is not stopped (SIGSTOP or a tracer's stop)."""
+    return process_state(pid) not in ("T", "t", None)
 
 
 def resume(target: Union[Child, int]) -> bool:
